@@ -1,0 +1,376 @@
+/*
+ * locks.c - pthread mutexes, rwlocks and spinlocks as held-stack events.
+ *
+ * The acquire event comes before the real call, so a deadlock is reported
+ * before the thread blocks in it; a call that then fails is undone.  Trylocks
+ * (and timed locks, which cannot block forever) are recorded after they
+ * succeed, as trylocks: no edge into them.  A recursive mutex relocked by its
+ * owner, and an error-checking one, which returns EDEADLK instead of
+ * blocking, are not new acquisitions.  A lock at an address is forgotten on
+ * destroy and on free, so a new lock there is a new instance.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "preload.h"
+
+REAL_DECL(int, pthread_mutex_init, pthread_mutex_t *, const pthread_mutexattr_t *);
+REAL_DECL(int, pthread_mutex_destroy, pthread_mutex_t *);
+REAL_DECL(int, pthread_mutex_lock, pthread_mutex_t *);
+REAL_DECL(int, pthread_mutex_trylock, pthread_mutex_t *);
+REAL_DECL(int, pthread_mutex_timedlock, pthread_mutex_t *, const struct timespec *);
+REAL_DECL(int, pthread_mutex_clocklock, pthread_mutex_t *, clockid_t, const struct timespec *);
+REAL_DECL(int, pthread_mutex_unlock, pthread_mutex_t *);
+REAL_DECL(int, pthread_rwlock_init, pthread_rwlock_t *, const pthread_rwlockattr_t *);
+REAL_DECL(int, pthread_rwlock_destroy, pthread_rwlock_t *);
+REAL_DECL(int, pthread_rwlock_rdlock, pthread_rwlock_t *);
+REAL_DECL(int, pthread_rwlock_tryrdlock, pthread_rwlock_t *);
+REAL_DECL(int, pthread_rwlock_timedrdlock, pthread_rwlock_t *, const struct timespec *);
+REAL_DECL(int, pthread_rwlock_wrlock, pthread_rwlock_t *);
+REAL_DECL(int, pthread_rwlock_trywrlock, pthread_rwlock_t *);
+REAL_DECL(int, pthread_rwlock_timedwrlock, pthread_rwlock_t *, const struct timespec *);
+REAL_DECL(int, pthread_rwlock_unlock, pthread_rwlock_t *);
+REAL_DECL(int, pthread_spin_init, pthread_spinlock_t *, int);
+REAL_DECL(int, pthread_spin_destroy, pthread_spinlock_t *);
+REAL_DECL(int, pthread_spin_lock, pthread_spinlock_t *);
+REAL_DECL(int, pthread_spin_trylock, pthread_spinlock_t *);
+REAL_DECL(int, pthread_spin_unlock, pthread_spinlock_t *);
+
+/* glibc keeps the mutex type and the rwlock kind inside the object, which
+ * covers statically initialised locks that never see an init call. */
+static struct instance *mutex_instance(pthread_mutex_t *m, uintptr_t ip)
+{
+	struct instance *in = instance_get(m, IT_MUTEX, ip);
+
+	if (in && !in->known) {
+		in->mutex_kind = (uint8_t)(m->__data.__kind & 3);
+		in->known = true;
+	}
+	return in;
+}
+
+static struct instance *rwlock_instance(pthread_rwlock_t *rw, uintptr_t ip)
+{
+	struct instance *in = instance_get(rw, IT_RWLOCK, ip);
+
+	if (in && !in->known) {
+		in->recursive_readers =
+			rw->__data.__flags != PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP;
+		in->known = true;
+	}
+	return in;
+}
+
+/* A fresh object at addr: whatever was there before is forgotten. */
+static void object_reset(const void *addr, size_t len, uintptr_t ip)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (!t)
+		return;
+	if (instance_may_contain(addr, len))
+		instance_forget_range(addr, len, ip);
+	thread_leave();
+}
+
+/* The acquire event before a blocking lock; false when untracked. */
+static bool lock_before(const void *lock, struct instance *in, int mode, unsigned hflags,
+			uintptr_t ip)
+{
+	struct rt_thread *t = tls_thread;
+
+	if (!in || !in->cls)
+		return false;
+	rt_acquire(t, in->cls, lock, mode, hflags, NULL, ip);
+	return true;
+}
+
+static void lock_undo(const void *lock)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (!t)
+		return;
+	rt_release(t, lock, 0);
+	thread_leave();
+}
+
+static void unlock_event(const void *lock, uintptr_t ip)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (!t)
+		return;
+	if (!rt_release(t, lock, ip) && instance_find(lock))
+		rt_report_bad_unlock(t, lock, ip);
+	thread_leave();
+}
+
+/* ---- mutexes ---- */
+
+RT_EXPORT int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *attr)
+{
+	int r = REAL(pthread_mutex_init)(m, attr);
+
+	if (r == 0) {
+		object_reset(m, sizeof(*m), RT_CALLER);
+		struct rt_thread *t = thread_enter();
+		if (t) {
+			mutex_instance(m, RT_CALLER);
+			thread_leave();
+		}
+	}
+	return r;
+}
+
+RT_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
+{
+	object_reset(m, sizeof(*m), RT_CALLER);
+	return REAL(pthread_mutex_destroy)(m);
+}
+
+/* A relock by the owner of a recursive or error-checking mutex? */
+static bool mutex_relock(struct rt_thread *t, struct instance *in, const void *m)
+{
+	if (in->mutex_kind != PTHREAD_MUTEX_RECURSIVE && in->mutex_kind != PTHREAD_MUTEX_ERRORCHECK)
+		return false;
+	struct held *h = held_find(t, m);
+	if (!h)
+		return false;
+	if (in->mutex_kind == PTHREAD_MUTEX_RECURSIVE)
+		h->refs++;
+	return true;
+}
+
+static void mutex_relock_failed(const void *m)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (!t)
+		return;
+	struct held *h = held_find(t, m);
+	if (h && h->refs)
+		h->refs--;
+	thread_leave();
+}
+
+RT_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
+{
+	struct rt_thread *t = thread_enter();
+	bool tracked = false, relock = false;
+
+	if (t) {
+		struct instance *in = mutex_instance(m, RT_CALLER);
+		relock = in && mutex_relock(t, in, m);
+		if (!relock)
+			tracked = lock_before(m, in, HM_EXCLUSIVE, 0, RT_CALLER);
+		thread_leave();
+	}
+	int r = REAL(pthread_mutex_lock)(m);
+	if (r && tracked)
+		lock_undo(m);
+	else if (r && relock)
+		mutex_relock_failed(m);
+	return r;
+}
+
+/* After a successful trylock or timed lock: a trylock event. */
+static void mutex_try_after(pthread_mutex_t *m, uintptr_t ip)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (!t)
+		return;
+	struct instance *in = mutex_instance(m, ip);
+	if (in && !mutex_relock(t, in, m))
+		lock_before(m, in, HM_EXCLUSIVE, HF_TRY, ip);
+	thread_leave();
+}
+
+RT_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
+{
+	int r = REAL(pthread_mutex_trylock)(m);
+
+	if (r == 0)
+		mutex_try_after(m, RT_CALLER);
+	return r;
+}
+
+RT_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *ts)
+{
+	int r = REAL(pthread_mutex_timedlock)(m, ts);
+
+	if (r == 0)
+		mutex_try_after(m, RT_CALLER);
+	return r;
+}
+
+RT_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk, const struct timespec *ts)
+{
+	int r = REAL(pthread_mutex_clocklock)(m, clk, ts);
+
+	if (r == 0)
+		mutex_try_after(m, RT_CALLER);
+	return r;
+}
+
+RT_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
+{
+	unlock_event(m, RT_CALLER);
+	return REAL(pthread_mutex_unlock)(m);
+}
+
+/* ---- rwlocks ---- */
+
+RT_EXPORT int pthread_rwlock_init(pthread_rwlock_t *rw, const pthread_rwlockattr_t *attr)
+{
+	int r = REAL(pthread_rwlock_init)(rw, attr);
+
+	if (r == 0) {
+		object_reset(rw, sizeof(*rw), RT_CALLER);
+		struct rt_thread *t = thread_enter();
+		if (t) {
+			rwlock_instance(rw, RT_CALLER);
+			thread_leave();
+		}
+	}
+	return r;
+}
+
+RT_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t *rw)
+{
+	object_reset(rw, sizeof(*rw), RT_CALLER);
+	return REAL(pthread_rwlock_destroy)(rw);
+}
+
+static bool rw_before(pthread_rwlock_t *rw, bool write, unsigned hflags, uintptr_t ip)
+{
+	struct rt_thread *t = thread_enter();
+	bool tracked = false;
+
+	if (!t)
+		return false;
+	struct instance *in = rwlock_instance(rw, ip);
+	if (in) {
+		int mode = write ? HM_EXCLUSIVE : in->recursive_readers ? HM_RECURSIVE : HM_SHARED;
+		tracked = lock_before(rw, in, mode, hflags, ip);
+	}
+	thread_leave();
+	return tracked;
+}
+
+RT_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *rw)
+{
+	bool tracked = rw_before(rw, false, 0, RT_CALLER);
+	int r = REAL(pthread_rwlock_rdlock)(rw);
+
+	if (r && tracked)
+		lock_undo(rw);
+	return r;
+}
+
+RT_EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *rw)
+{
+	bool tracked = rw_before(rw, true, 0, RT_CALLER);
+	int r = REAL(pthread_rwlock_wrlock)(rw);
+
+	if (r && tracked)
+		lock_undo(rw);
+	return r;
+}
+
+RT_EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *rw)
+{
+	int r = REAL(pthread_rwlock_tryrdlock)(rw);
+
+	if (r == 0)
+		rw_before(rw, false, HF_TRY, RT_CALLER);
+	return r;
+}
+
+RT_EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t *rw)
+{
+	int r = REAL(pthread_rwlock_trywrlock)(rw);
+
+	if (r == 0)
+		rw_before(rw, true, HF_TRY, RT_CALLER);
+	return r;
+}
+
+RT_EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t *rw, const struct timespec *ts)
+{
+	int r = REAL(pthread_rwlock_timedrdlock)(rw, ts);
+
+	if (r == 0)
+		rw_before(rw, false, HF_TRY, RT_CALLER);
+	return r;
+}
+
+RT_EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t *rw, const struct timespec *ts)
+{
+	int r = REAL(pthread_rwlock_timedwrlock)(rw, ts);
+
+	if (r == 0)
+		rw_before(rw, true, HF_TRY, RT_CALLER);
+	return r;
+}
+
+RT_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *rw)
+{
+	unlock_event(rw, RT_CALLER);
+	return REAL(pthread_rwlock_unlock)(rw);
+}
+
+/* ---- spinlocks ---- */
+
+RT_EXPORT int pthread_spin_init(pthread_spinlock_t *s, int pshared)
+{
+	int r = REAL(pthread_spin_init)(s, pshared);
+
+	if (r == 0)
+		object_reset((const void *)s, sizeof(*s), RT_CALLER);
+	return r;
+}
+
+RT_EXPORT int pthread_spin_destroy(pthread_spinlock_t *s)
+{
+	object_reset((const void *)s, sizeof(*s), RT_CALLER);
+	return REAL(pthread_spin_destroy)(s);
+}
+
+static bool spin_before(pthread_spinlock_t *s, unsigned hflags, uintptr_t ip)
+{
+	struct rt_thread *t = thread_enter();
+	bool tracked = false;
+
+	if (!t)
+		return false;
+	tracked = lock_before((const void *)s, instance_get((const void *)s, IT_SPIN, ip), HM_EXCLUSIVE, HF_SPIN | hflags, ip);
+	thread_leave();
+	return tracked;
+}
+
+RT_EXPORT int pthread_spin_lock(pthread_spinlock_t *s)
+{
+	bool tracked = spin_before(s, 0, RT_CALLER);
+	int r = REAL(pthread_spin_lock)(s);
+
+	if (r && tracked)
+		lock_undo((const void *)s);
+	return r;
+}
+
+RT_EXPORT int pthread_spin_trylock(pthread_spinlock_t *s)
+{
+	int r = REAL(pthread_spin_trylock)(s);
+
+	if (r == 0)
+		spin_before(s, HF_TRY, RT_CALLER);
+	return r;
+}
+
+RT_EXPORT int pthread_spin_unlock(pthread_spinlock_t *s)
+{
+	unlock_event((const void *)s, RT_CALLER);
+	return REAL(pthread_spin_unlock)(s);
+}

@@ -1,0 +1,187 @@
+/*
+ * malloc.c - the allocator as a reclaim event.
+ *
+ * Every allocation that may enter reclaim is an acquire+release of
+ * fs_reclaim; the fast path - a thread holding nothing - is one thread-local
+ * test.  free(), realloc() and munmap() forget the lock instances and fences
+ * in the memory they release.  While dlsym() resolves the real allocator,
+ * its own allocations are served from a small static arena.
+ */
+#include <string.h>
+#include <sys/mman.h>
+
+#include "preload.h"
+
+extern __thread int preload_resolving __attribute__((tls_model("initial-exec")));
+
+REAL_DECL(void *, malloc, size_t);
+REAL_DECL(void, free, void *);
+REAL_DECL(void *, calloc, size_t, size_t);
+REAL_DECL(void *, realloc, void *, size_t);
+REAL_DECL(void *, reallocarray, void *, size_t, size_t);
+REAL_DECL(int, posix_memalign, void **, size_t, size_t);
+REAL_DECL(void *, aligned_alloc, size_t, size_t);
+REAL_DECL(void *, memalign, size_t, size_t);
+REAL_DECL(void *, valloc, size_t);
+REAL_DECL(void *, pvalloc, size_t);
+REAL_DECL(size_t, malloc_usable_size, void *);
+REAL_DECL(void *, mmap, void *, size_t, int, int, int, off_t);
+REAL_DECL(int, munmap, void *, size_t);
+
+static _Alignas(16) char boot_arena[64 * 1024];
+static _Atomic size_t boot_used;
+
+static void *boot_alloc(size_t n)
+{
+	size_t sz = (n + 15) & ~(size_t)15;
+	size_t off = atomic_fetch_add(&boot_used, sz);
+
+	return off + sz <= sizeof(boot_arena) ? boot_arena + off : NULL;
+}
+
+static inline bool is_boot(const void *p)
+{
+	return (const char *)p >= boot_arena && (const char *)p < boot_arena + sizeof(boot_arena);
+}
+
+/* The slow half of the allocation event: the thread holds something. */
+static void __attribute__((noinline)) alloc_event(uintptr_t ip)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (!t)
+		return;
+	if (t->depth)
+		rt_allocation(t, ip);
+	thread_leave();
+}
+
+#define ALLOC_EVENT() \
+	do { \
+		struct rt_thread *t_ = tls_thread; \
+		if (unlikely(t_ && t_->depth && !tls_busy)) \
+			alloc_event(RT_CALLER); \
+	} while (0)
+
+/* Forget instances and fences in memory that is being released. */
+static void release_range(void *p, size_t len, uintptr_t ip)
+{
+	if (!atomic_load_explicit(&instance_live, memory_order_relaxed) &&
+	    !atomic_load_explicit(&fence_live, memory_order_relaxed))
+		return;
+	if (!instance_may_contain(p, len))
+		return;
+	struct rt_thread *t = thread_enter();
+	if (!t)
+		return;
+	instance_forget_range(p, len, ip);
+	thread_leave();
+}
+
+static inline bool releasing_tracked(void)
+{
+	return (atomic_load_explicit(&instance_live, memory_order_relaxed) ||
+		atomic_load_explicit(&fence_live, memory_order_relaxed)) &&
+	       !tls_busy;
+}
+
+RT_EXPORT void *malloc(size_t n)
+{
+	if (unlikely(preload_resolving && !real_malloc))
+		return boot_alloc(n);
+	ALLOC_EVENT();
+	return REAL(malloc)(n);
+}
+
+RT_EXPORT void *calloc(size_t n, size_t size)
+{
+	if (unlikely(preload_resolving && !real_calloc))
+		return boot_alloc(n * size); /* the arena is zeroed */
+	ALLOC_EVENT();
+	return REAL(calloc)(n, size);
+}
+
+RT_EXPORT void free(void *p)
+{
+	if (unlikely(!p || is_boot(p)))
+		return;
+	if (unlikely(releasing_tracked()))
+		release_range(p, REAL(malloc_usable_size)(p), RT_CALLER);
+	REAL(free)(p);
+}
+
+RT_EXPORT void *realloc(void *p, size_t n)
+{
+	if (unlikely(is_boot(p))) {
+		void *q = REAL(malloc)(n);
+		if (q)
+			memcpy(q, p, n);
+		return q;
+	}
+	ALLOC_EVENT();
+	if (p && releasing_tracked()) {
+		size_t old = REAL(malloc_usable_size)(p);
+		void *q = REAL(realloc)(p, n);
+		if (q && q != p)
+			release_range(p, old, RT_CALLER);
+		else if (q && n < old)
+			release_range((char *)p + n, old - n, RT_CALLER);
+		return q;
+	}
+	return REAL(realloc)(p, n);
+}
+
+RT_EXPORT void *reallocarray(void *p, size_t n, size_t size)
+{
+	size_t total;
+
+	if (__builtin_mul_overflow(n, size, &total))
+		return REAL(reallocarray)(p, n, size); /* let it fail as it does */
+	return realloc(p, total);
+}
+
+RT_EXPORT int posix_memalign(void **out, size_t align, size_t n)
+{
+	ALLOC_EVENT();
+	return REAL(posix_memalign)(out, align, n);
+}
+
+RT_EXPORT void *aligned_alloc(size_t align, size_t n)
+{
+	ALLOC_EVENT();
+	return REAL(aligned_alloc)(align, n);
+}
+
+RT_EXPORT void *memalign(size_t align, size_t n)
+{
+	ALLOC_EVENT();
+	return REAL(memalign)(align, n);
+}
+
+RT_EXPORT void *valloc(size_t n)
+{
+	ALLOC_EVENT();
+	return REAL(valloc)(n);
+}
+
+RT_EXPORT void *pvalloc(size_t n)
+{
+	ALLOC_EVENT();
+	return REAL(pvalloc)(n);
+}
+
+RT_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	if (flags & MAP_ANONYMOUS)
+		ALLOC_EVENT();
+	if ((flags & MAP_FIXED) && releasing_tracked())
+		release_range(addr, len, RT_CALLER);
+	return REAL(mmap)(addr, len, prot, flags, fd, off);
+}
+
+RT_EXPORT int munmap(void *addr, size_t len)
+{
+	if (releasing_tracked())
+		release_range(addr, len, RT_CALLER);
+	return REAL(munmap)(addr, len);
+}

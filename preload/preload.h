@@ -1,0 +1,30 @@
+/*
+ * preload.h - what the interposers share: the real functions, resolved
+ * lazily with dlsym(RTLD_NEXT) (the allocator through a bootstrap path, as
+ * dlsym itself allocates), and the runtime's events.
+ */
+#ifndef FDEP_PRELOAD_H
+#define FDEP_PRELOAD_H
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stddef.h>
+
+#include "runtime.h"
+
+void *preload_resolve(const char *name, const char *version);
+
+#define REAL_DECL(ret, name, ...) \
+	typedef ret (*name##_fn)(__VA_ARGS__); \
+	static name##_fn real_##name
+
+/* The next definition of name, resolved on first use. */
+#define REAL_V(name, version) \
+	({ \
+		if (unlikely(!real_##name)) \
+			real_##name = (name##_fn)preload_resolve(#name, version); \
+		real_##name; \
+	})
+#define REAL(name) REAL_V(name, NULL)
+
+#endif

@@ -1,0 +1,72 @@
+/*
+ * kinds.c - titles and help for each finding kind (see kinds.h).
+ */
+#include "kinds.h"
+
+#include <string.h>
+
+const struct kind_info kind_table[] = {
+	{ "lock-order-inversion", "possible circular locking dependency",
+	  "Two or more locks are taken in opposite orders on different paths: "
+	  "threads running those paths at once can deadlock. Take them in one order.",
+	  "error" },
+	{ "alloc-in-signalling-path", "memory allocation on a fence signalling path",
+	  "Memory is allocated where a published fence must still be signalled, "
+	  "while memory reclaim may wait for that fence. Allocate before publishing "
+	  "the fence, or without reclaim.",
+	  "error" },
+	{ "fence-lock-inversion", "lock taken on a fence signalling path is held while waiting for a fence",
+	  "A lock is taken on the path that signals a fence, and elsewhere held while "
+	  "waiting for such a fence. Do not take it on the signalling path, or do not "
+	  "wait under it.",
+	  "error" },
+	{ "reclaim-lock-inversion", "lock held across allocation is taken in reclaim",
+	  "A lock held while allocating memory is also taken by reclaim (a shrinker "
+	  "or notifier), which the allocation may enter. Allocate outside the lock, "
+	  "or trylock in reclaim.",
+	  "error" },
+	{ "recursive-locking", "possible recursive locking",
+	  "A class already held is acquired again without a subclass or nest lock.",
+	  "error" },
+	{ "fence-self-wait", "waiting for a fence on its own signalling path",
+	  "The waiter must itself signal the fence it waits for: it waits forever.",
+	  "error" },
+	{ "unpublished-fence-wait", "waiting for a fence that was never published",
+	  "Nothing has promised to signal this fence yet (a future fence).",
+	  "error" },
+	{ "fence-double-signal", "fence signalled twice",
+	  "A fence was signalled a second time.", "warning" },
+	{ "fence-never-signalled", "published fence never signalled",
+	  "A published fence was still unsignalled when the process exited.",
+	  "warning" },
+	{ "invalid-wait-context", "blocking in an atomic context",
+	  "A sleeping lock, fence wait or reclaiming allocation under a spinlock or "
+	  "no-block section.",
+	  "error" },
+	{ "ww-protocol-violation", "wound/wait protocol violation",
+	  "Locking on after -EDEADLK without backing off, slow-locking the wrong "
+	  "lock, or a missing fini.",
+	  "error" },
+	{ "bad-unlock-balance", "bad unlock balance",
+	  "Releasing a lock this thread does not hold.", "warning" },
+	{ "held-lock-freed", "held lock freed",
+	  "Memory holding a held lock was freed, unmapped or destroyed.", "error" },
+	{ "lock-held-at-thread-exit", "lock held when the thread exited",
+	  "A thread ended holding locks.", "warning" },
+	{ "assertion-failed", "lock assertion failed",
+	  "fdep_assert_held() or fdep_assert_not_held() failed.", "error" },
+	{ "hang", "a tracked wait did not finish",
+	  "A wait lasted longer than the watchdog allows.", "error" },
+};
+
+const size_t kind_count = sizeof(kind_table) / sizeof(kind_table[0]);
+
+const struct kind_info *kind_lookup(const char *kind)
+{
+	size_t i;
+
+	for (i = 0; i < kind_count; i++)
+		if (!strcmp(kind_table[i].kind, kind))
+			return &kind_table[i];
+	return NULL;
+}

@@ -1,0 +1,23 @@
+/*
+ * kinds.h - the finding kinds as `fencedep report` presents them: a title
+ * and a sentence of help each, in the order of fencedep(7).
+ */
+#ifndef FDEP_KINDS_H
+#define FDEP_KINDS_H
+
+#include <stddef.h>
+
+struct kind_info {
+	const char *kind;
+	const char *title;	/* the runtime's one-line title */
+	const char *help;	/* what it means and what to do */
+	const char *level;	/* SARIF level: "error" or "warning" */
+};
+
+extern const struct kind_info kind_table[];
+extern const size_t kind_count;
+
+/* The entry of kind, or NULL for a kind this version does not know. */
+const struct kind_info *kind_lookup(const char *kind);
+
+#endif

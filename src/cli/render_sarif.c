@@ -1,0 +1,263 @@
+/*
+ * render_sarif.c - SARIF 2.1.0 for code scanning: one rule per finding
+ * kind, one result per finding located at the acquisition that closed it,
+ * the cycle as a thread flow, the fingerprint as a partial fingerprint and
+ * the baseline state as "new" or "unchanged".
+ */
+#include "render.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "kinds.h"
+
+#define SARIF_SCHEMA "https://json.schemastore.org/sarif-2.1.0.json"
+
+/* A file path as a URI reference: unreserved bytes and "/" kept, others %XX. */
+static void put_uri(FILE *out, const char *path, const char *prefix)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const char *p;
+
+	fputc('"', out);
+	fputs(prefix, out);
+	for (p = path; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || strchr("-._~/", c))
+			fputc(c, out);
+		else
+			fprintf(out, "%%%c%c", hex[c >> 4], hex[c & 15]);
+	}
+	fputc('"', out);
+}
+
+/* The path relative to srcroot when under it, else NULL. */
+static const char *under_root(const char *file, const char *root)
+{
+	size_t n;
+
+	if (!root || !*root)
+		return NULL;
+	n = strlen(root);
+	while (n > 1 && root[n - 1] == '/')
+		n--;
+	if (strncmp(file, root, n) || file[n] != '/')
+		return NULL;
+	return file + n + 1;
+}
+
+/* The source root as a URI ending in "/", as SARIF wants of a base. */
+static void put_root_uri(FILE *out, const char *root)
+{
+	size_t n = strlen(root);
+	char *dir = malloc(n + 2);
+
+	if (!dir) {
+		fputs("\"\"", out);
+		return;
+	}
+	memcpy(dir, root, n + 1);
+	if (!n || dir[n - 1] != '/')
+		strcpy(dir + n, "/");
+	put_uri(out, dir, dir[0] == '/' ? "file://" : "");
+	free(dir);
+}
+
+static void put_artifact(FILE *out, const char *file, const struct render_opts *o)
+{
+	const char *rel = under_root(file, o->srcroot);
+
+	fputs("\"artifactLocation\": {\"uri\": ", out);
+	if (rel) {
+		put_uri(out, rel, "");
+		fputs(", \"uriBaseId\": \"%SRCROOT%\"", out);
+	} else {
+		put_uri(out, file, file[0] == '/' ? "file://" : "");
+	}
+	fputc('}', out);
+}
+
+/* A location object for frame f (may be NULL), with an optional message. */
+static void put_location(FILE *out, const struct rframe *f, const char *msg,
+			 const struct render_opts *o)
+{
+	bool comma = false;
+
+	fputc('{', out);
+	if (f && f->file && f->line > 0) {
+		fputs("\"physicalLocation\": {", out);
+		put_artifact(out, f->file, o);
+		fprintf(out, ", \"region\": {\"startLine\": %ld}}", f->line);
+		comma = true;
+	}
+	if (f && f->function) {
+		fprintf(out, "%s\"logicalLocations\": [{\"name\": ", comma ? ", " : "");
+		json_put_string(out, f->function);
+		fputs(", \"kind\": \"function\"}]", out);
+		comma = true;
+	}
+	if (msg) {
+		fprintf(out, "%s\"message\": {\"text\": ", comma ? ", " : "");
+		json_put_string(out, msg);
+		fputc('}', out);
+	}
+	fputc('}', out);
+}
+
+static void put_rule(FILE *out, const struct kind_info *k, bool first)
+{
+	fputs(first ? "\n        {" : ",\n        {", out);
+	fputs("\"id\": ", out);
+	json_put_string(out, k->kind);
+	fputs(", \"shortDescription\": {\"text\": ", out);
+	json_put_string(out, k->title);
+	fputs("}, \"fullDescription\": {\"text\": ", out);
+	json_put_string(out, k->help);
+	fputs("}, \"help\": {\"text\": ", out);
+	json_put_string(out, k->help);
+	fprintf(out, "}, \"helpUri\": \"%s\", \"defaultConfiguration\": {\"level\": \"%s\"}, "
+		     "\"properties\": {\"tags\": [\"concurrency\", \"deadlock\"]}}",
+		FENCEDEP_URL, k->level);
+}
+
+/* Every known kind, then any unknown kind some finding has. */
+static void put_rules(FILE *out, const struct report *r)
+{
+	struct kind_info extra;
+	size_t i, k;
+
+	for (i = 0; i < kind_count; i++)
+		put_rule(out, &kind_table[i], i == 0);
+	for (i = 0; i < r->nfindings; i++) {
+		const char *kind = r->findings[i].kind;
+
+		if (kind_lookup(kind))
+			continue;
+		for (k = 0; k < i && strcmp(r->findings[k].kind, kind); k++)
+			;
+		if (k < i)
+			continue;
+		extra.kind = extra.title = extra.help = kind;
+		extra.level = "error";
+		put_rule(out, &extra, false);
+	}
+}
+
+static void cycle_text(const struct rfinding *f, char *buf, size_t len)
+{
+	size_t n = 0, i;
+
+	for (i = 0; i < f->ncycle && n < len; i++)
+		n += snprintf(buf + n, len - n, "%s -> ", f->cycle[i].from);
+	if (n < len && f->ncycle)
+		snprintf(buf + n, len - n, "%s", f->cycle[0].from);
+}
+
+static void put_message(FILE *out, const struct rfinding *f)
+{
+	char buf[2048], cyc[1024] = "";
+
+	cycle_text(f, cyc, sizeof(cyc));
+	snprintf(buf, sizeof(buf), "%s%s%s%s", f->title, *cyc ? ": " : "", cyc,
+		 f->merged ? " (found by merging the graphs of several processes)" : "");
+	fputs("\"message\": {\"text\": ", out);
+	json_put_string(out, buf);
+	fputc('}', out);
+}
+
+static void put_code_flow(FILE *out, const struct rfinding *f,
+			  const struct render_opts *o)
+{
+	char msg[1024], proc[512];
+	size_t i;
+
+	fputs(",\n          \"codeFlows\": [{\"threadFlows\": [{\"locations\": [", out);
+	for (i = 0; i < f->ncycle; i++) {
+		const struct redge *e = &f->cycle[i];
+
+		proc[0] = '\0';
+		if (e->proc)
+			proc_describe(e->proc, proc, sizeof(proc));
+		snprintf(msg, sizeof(msg), "%s -(%s)-> %s: %s acquired while holding %s%s%s",
+			 e->from, e->type, e->to, e->to, e->from,
+			 *proc ? ", in " : "", proc);
+		fputs(i ? ",\n            {\"location\": " : "\n            {\"location\": ", out);
+		put_location(out, stack_site(&e->stack), msg, o);
+		fputc('}', out);
+	}
+	fputs("]}]}]", out);
+}
+
+static size_t rule_index(const struct report *r, const char *kind)
+{
+	size_t i, k, extra = 0;
+
+	for (i = 0; i < kind_count; i++)
+		if (!strcmp(kind_table[i].kind, kind))
+			return i;
+	for (i = 0; i < r->nfindings; i++) {
+		const char *other = r->findings[i].kind;
+
+		if (kind_lookup(other))
+			continue;
+		for (k = 0; k < i && strcmp(r->findings[k].kind, other); k++)
+			;
+		if (k < i)
+			continue;
+		if (!strcmp(other, kind))
+			break;
+		extra++;
+	}
+	return kind_count + extra;
+}
+
+static void put_result(FILE *out, const struct report *r,
+		       const struct rfinding *f, const struct render_opts *o)
+{
+	const struct kind_info *k = kind_lookup(f->kind);
+
+	fputs("        {\"ruleId\": ", out);
+	json_put_string(out, f->kind);
+	fprintf(out, ", \"ruleIndex\": %zu, \"level\": \"%s\",\n          ",
+		rule_index(r, f->kind), k ? k->level : "error");
+	put_message(out, f);
+	fputs(",\n          \"locations\": [", out);
+	put_location(out, stack_site(finding_site_stack(f)), NULL, o);
+	fprintf(out, "],\n          \"partialFingerprints\": {\"fencedep/v1\": \"%s\"}, "
+		     "\"baselineState\": \"%s\", \"occurrenceCount\": %ld",
+		f->fp, f->baselined ? "unchanged" : "new", f->count);
+	if (f->ncycle)
+		put_code_flow(out, f, o);
+	fputc('}', out);
+}
+
+int render_sarif(FILE *out, const struct report *r, const struct render_opts *o)
+{
+	bool first = true;
+	size_t i;
+
+	fprintf(out, "{\n  \"$schema\": \"%s\",\n  \"version\": \"2.1.0\",\n"
+		     "  \"runs\": [{\n    \"tool\": {\"driver\": {\"name\": \"fencedep\", "
+		     "\"version\": \"%s\", \"semanticVersion\": \"%s\",\n"
+		     "      \"informationUri\": \"%s\", \"rules\": [",
+		SARIF_SCHEMA, PACKAGE_VERSION, PACKAGE_VERSION, FENCEDEP_URL);
+	put_rules(out, r);
+	fputs("]}},\n", out);
+	if (o->srcroot) {
+		fputs("    \"originalUriBaseIds\": {\"%SRCROOT%\": {\"uri\": ", out);
+		put_root_uri(out, o->srcroot);
+		fputs("}},\n", out);
+	}
+	fputs("    \"results\": [", out);
+	for (i = 0; i < r->nfindings; i++) {
+		if (!finding_shown(&r->findings[i]))
+			continue;
+		fputs(first ? "\n" : ",\n", out);
+		first = false;
+		put_result(out, r, &r->findings[i], o);
+	}
+	fputs("]\n  }]\n}\n", out);
+	return ferror(out) ? -1 : 0;
+}

@@ -1,0 +1,153 @@
+/*
+ * render_text.c - the lockdep-style text report.
+ */
+#include "render.h"
+
+#include <string.h>
+
+void frame_describe(const struct rframe *f, char *buf, size_t len)
+{
+	size_t n;
+
+	n = snprintf(buf, len, "%s", f->function ? f->function : "??");
+	if (n < len && f->module)
+		n += snprintf(buf + n, len - n, " (%s+%s)", f->module,
+			      f->offset ? f->offset : "0x0");
+	else if (n < len && f->pc)
+		n += snprintf(buf + n, len - n, " (%s)", f->pc);
+	if (n < len && f->file && f->line > 0)
+		n += snprintf(buf + n, len - n, " %s:%ld", f->file, f->line);
+	else if (n < len && f->file)
+		snprintf(buf + n, len - n, " %s", f->file);
+}
+
+void proc_describe(const struct rproc *p, char *buf, size_t len)
+{
+	size_t n, i;
+
+	if (!p) {
+		snprintf(buf, len, "several processes");
+		return;
+	}
+	n = snprintf(buf, len, "pid %ld", p->pid);
+	for (i = 0; i < p->argc && n < len; i++)
+		n += snprintf(buf + n, len - n, "%s%s", i ? " " : " (", p->argv[i]);
+	if (p->argc && n < len)
+		n += snprintf(buf + n, len - n, ")");
+	if (n < len)
+		snprintf(buf + n, len - n, " in %s", p->path);
+}
+
+const struct rframe *stack_site(const struct rstack *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->frames[i].file && s->frames[i].line > 0)
+			return &s->frames[i];
+	for (i = 0; i < s->n; i++)
+		if (s->frames[i].function)
+			return &s->frames[i];
+	return NULL;
+}
+
+static void put_stack(FILE *out, const struct rstack *s, const char *indent)
+{
+	char buf[1024];
+	size_t i;
+
+	if (!s->n)
+		fprintf(out, "%s(no stack)\n", indent);
+	for (i = 0; i < s->n; i++) {
+		frame_describe(&s->frames[i], buf, sizeof(buf));
+		fprintf(out, "%s#%zu %s\n", indent, i, buf);
+	}
+}
+
+static void put_cycle(FILE *out, const struct rfinding *f)
+{
+	char buf[512];
+	size_t i;
+
+	fprintf(out, "\n  the dependency cycle:\n");
+	for (i = 0; i < f->ncycle; i++) {
+		const struct redge *e = &f->cycle[i];
+
+		fprintf(out, "\n    %s -(%s)-> %s%s\n", e->from, e->type, e->to,
+			e->primed ? "   [primed]" : "");
+		if (f->merged && e->proc) {
+			proc_describe(e->proc, buf, sizeof(buf));
+			fprintf(out, "    recorded by %s\n", buf);
+		}
+		put_stack(out, &e->stack, "      ");
+	}
+}
+
+static void put_held(FILE *out, const struct rfinding *f)
+{
+	size_t i;
+
+	if (!f->nheld)
+		return;
+	fprintf(out, "\n  locks held:\n");
+	for (i = 0; i < f->nheld; i++) {
+		fprintf(out, "    #%zu: %s (%s)\n", i, f->held[i].cls,
+			f->held[i].mode ? f->held[i].mode : "exclusive");
+		if (f->held[i].stack.n)
+			put_stack(out, &f->held[i].stack, "      ");
+	}
+}
+
+static void put_origin(FILE *out, const struct rfinding *f)
+{
+	char buf[512];
+
+	if (f->merged) {
+		fprintf(out, "  found by merging the graphs of %zu processes; "
+			     "no single process saw this cycle\n", f->nprocs);
+		return;
+	}
+	proc_describe(f->proc, buf, sizeof(buf));
+	fprintf(out, "  reported by %s", buf);
+	if (f->nprocs > 1)
+		fprintf(out, " and %zu more processes", f->nprocs - 1);
+	if (f->has_thread)
+		fprintf(out, ", thread %ld%s%s%s", f->tid,
+			f->thread_name ? " \"" : "",
+			f->thread_name ? f->thread_name : "",
+			f->thread_name ? "\"" : "");
+	fputc('\n', out);
+}
+
+static void put_finding(FILE *out, const struct rfinding *f)
+{
+	fprintf(out, "fencedep: %s: %s\n", f->kind, f->title);
+	fprintf(out, "  fingerprint %s, seen %ld time%s, %s\n", f->fp, f->count,
+		f->count == 1 ? "" : "s",
+		f->baselined ? "in the baseline" : "new");
+	put_origin(out, f);
+	if (f->ncycle)
+		put_cycle(out, f);
+	put_held(out, f);
+	if (f->stack.n && !f->merged) {
+		fprintf(out, "\n  stack:\n");
+		put_stack(out, &f->stack, "    ");
+	}
+	fputc('\n', out);
+}
+
+int render_text(FILE *out, const struct report *r, const struct render_opts *o)
+{
+	size_t i;
+
+	for (i = 0; i < r->nfindings; i++)
+		if (finding_shown(&r->findings[i]))
+			put_finding(out, &r->findings[i]);
+	fprintf(out, "fencedep report: %zu finding%s (%zu new, %zu in the baseline, "
+		     "%zu suppressed) from %zu report%s; graph of %zu classes and "
+		     "%zu dependencies\n",
+		r->nfindings, r->nfindings == 1 ? "" : "s", r->nnew,
+		r->nbaselined, r->nsuppressed, r->nprocs,
+		r->nprocs == 1 ? "" : "s", r->graph.nclasses, r->graph.nedges);
+	return ferror(out) ? -1 : 0;
+}

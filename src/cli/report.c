@@ -1,0 +1,408 @@
+/*
+ * report.c - `fencedep report [OPTIONS] FILE...`: read per-process JSON
+ * reports, merge their graphs, apply suppressions and the baseline, render
+ * the result, and say by the exit status whether anything is new.
+ */
+#include "report.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "render.h"
+#include "report_model.h"
+#include "suppress.h"
+
+#define EXIT_CLEAN 0
+#define EXIT_NEW 1
+#define EXIT_BAD 2
+
+struct report_args {
+	render_fn render;
+	const char *output;
+	const char *baseline;
+	const char *write_baseline;
+	const char **suppressions;
+	size_t nsuppressions;
+	struct render_opts opts;
+	char **files;
+	size_t nfiles;
+};
+
+static const struct {
+	const char *name;
+	render_fn fn;
+} formats[] = {
+	{ "text", render_text }, { "json", render_json },
+	{ "sarif", render_sarif }, { "html", render_html },
+	{ "dot", render_dot },
+};
+
+static void usage(FILE *out)
+{
+	fputs("usage: fencedep report [OPTIONS] FILE...\n"
+	      "Merge the JSON reports of fencedep runs (one per process), find\n"
+	      "the cycles no single process saw, and render the findings.\n"
+	      "\n"
+	      "  -f, --format FORMAT       text (default), json, sarif, html or dot\n"
+	      "  -o, --output FILE         write there instead of standard output\n"
+	      "      --baseline FILE       findings whose fingerprint is listed are not new\n"
+	      "      --write-baseline FILE write the fingerprints of the findings shown\n"
+	      "      --suppressions FILE   hide findings matching kind:pattern rules\n"
+	      "      --cycles-only         dot: only the edges of reported cycles\n"
+	      "      --srcroot DIR         sarif: file paths relative to DIR\n"
+	      "  -h, --help                show this help\n"
+	      "\n"
+	      "FILE may be - for standard input.  Exit status: 0 nothing new,\n"
+	      "1 new findings, 2 bad usage or input.\n", out);
+}
+
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("fencedep report: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'fencedep report --help'.\n", stderr);
+	return EXIT_BAD;
+}
+
+static int set_format(struct report_args *a, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		if (!strcmp(formats[i].name, name)) {
+			a->render = formats[i].fn;
+			return 0;
+		}
+	}
+	return usage_error("unknown format '%s' (text, json, sarif, html or dot)", name);
+}
+
+static int add_suppressions(struct report_args *a, const char *path)
+{
+	const char **s = realloc(a->suppressions,
+				 (a->nsuppressions + 1) * sizeof(*s));
+
+	if (!s)
+		return usage_error("out of memory");
+	s[a->nsuppressions++] = path;
+	a->suppressions = s;
+	return 0;
+}
+
+enum { OPT_BASELINE = 256, OPT_WRITE_BASELINE, OPT_SUPPRESSIONS,
+	OPT_CYCLES_ONLY, OPT_SRCROOT };
+
+static const struct option long_options[] = {
+	{ "format", required_argument, NULL, 'f' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "baseline", required_argument, NULL, OPT_BASELINE },
+	{ "write-baseline", required_argument, NULL, OPT_WRITE_BASELINE },
+	{ "suppressions", required_argument, NULL, OPT_SUPPRESSIONS },
+	{ "cycles-only", no_argument, NULL, OPT_CYCLES_ONLY },
+	{ "srcroot", required_argument, NULL, OPT_SRCROOT },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static char **opt_argv;
+
+/* The option getopt_long just refused, as written. */
+static const char *optopt_name(void)
+{
+	static char shortopt[3] = "-?";
+
+	if (optopt > 0 && optopt < 256) {
+		shortopt[1] = (char)optopt;
+		return shortopt;
+	}
+	return opt_argv[optind - 1];
+}
+
+/* Returns -1 to stop with status 0 (--help), else 0 or EXIT_BAD. */
+static int parse_option(struct report_args *a, int c)
+{
+	switch (c) {
+	case 'f':
+		return set_format(a, optarg);
+	case 'o':
+		a->output = optarg;
+		return 0;
+	case OPT_BASELINE:
+		a->baseline = optarg;
+		return 0;
+	case OPT_WRITE_BASELINE:
+		a->write_baseline = optarg;
+		return 0;
+	case OPT_SUPPRESSIONS:
+		return add_suppressions(a, optarg);
+	case OPT_CYCLES_ONLY:
+		a->opts.cycles_only = true;
+		return 0;
+	case OPT_SRCROOT:
+		a->opts.srcroot = optarg;
+		return 0;
+	case 'h':
+		usage(stdout);
+		return -1;
+	case ':':
+		return usage_error("option '%s' needs an argument", optopt_name());
+	default:
+		return usage_error("unknown option '%s'", optopt_name());
+	}
+}
+
+static int parse_args(struct report_args *a, int argc, char **argv)
+{
+	int c, ret;
+
+	memset(a, 0, sizeof(*a));
+	a->render = render_text;
+	optind = 0;		/* restart getopt: report_main may run twice */
+	opterr = 0;
+	opt_argv = argv;
+	while ((c = getopt_long(argc, argv, ":f:o:h", long_options, NULL)) != -1) {
+		ret = parse_option(a, c);
+		if (ret)
+			return ret;
+	}
+	a->files = argv + optind;
+	a->nfiles = argc - optind;
+	if (!a->nfiles)
+		return usage_error("no report files given");
+	return 0;
+}
+
+/* ---- input files ---- */
+
+static int read_all(FILE *f, char **buf, size_t *len)
+{
+	size_t cap = 65536, n = 0, got;
+	char *b = malloc(cap), *nb;
+
+	while (b && (got = fread(b + n, 1, cap - n, f)) > 0) {
+		n += got;
+		if (n == cap) {
+			nb = realloc(b, cap *= 2);
+			if (!nb)
+				free(b);
+			b = nb;
+		}
+	}
+	if (!b || ferror(f)) {
+		free(b);
+		return -1;
+	}
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+/* The whole of path ("-": standard input); prints the error itself. */
+static int load_file(const char *path, char **buf, size_t *len)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+	int ret;
+
+	if (!f) {
+		fprintf(stderr, "fencedep report: %s: cannot open: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	ret = read_all(f, buf, len);
+	if (ret)
+		fprintf(stderr, "fencedep report: %s: cannot read: %s\n", path,
+			strerror(errno ? errno : EIO));
+	if (f != stdin)
+		fclose(f);
+	return ret;
+}
+
+static void print_read_error(const char *path, const struct read_error *err)
+{
+	if (err->line)
+		fprintf(stderr, "fencedep report: %s:%u:%u: %s\n", path,
+			err->line, err->col, err->msg);
+	else
+		fprintf(stderr, "fencedep report: %s: %s\n", path, err->msg);
+}
+
+static int read_reports(struct report *r, const struct report_args *a)
+{
+	struct read_error err;
+	size_t i, len;
+	char *buf;
+	int ret;
+
+	for (i = 0; i < a->nfiles; i++) {
+		if (load_file(a->files[i], &buf, &len))
+			return -1;
+		ret = report_read_buf(r, a->files[i], buf, len, &err);
+		free(buf);
+		if (ret) {
+			print_read_error(a->files[i], &err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- suppressions and baseline ---- */
+
+/* What gates the findings, read before any report. */
+struct gate {
+	struct suppress_set *sets;
+	size_t nsets;
+	struct strtab baseline;
+	bool have_baseline;
+};
+
+static void *alloc_plain(size_t size)
+{
+	return malloc(size);
+}
+
+static int load_suppressions(struct gate *g, const char *path)
+{
+	struct suppress_error err;
+	size_t len;
+	char *buf;
+	int ret;
+
+	if (load_file(path, &buf, &len))
+		return -1;
+	ret = suppress_parse(buf, len, alloc_plain, &g->sets[g->nsets], &err);
+	free(buf);
+	if (!ret) {
+		g->nsets++;
+		return 0;
+	}
+	if (err.line)
+		fprintf(stderr, "fencedep report: %s:%u: %s\n", path, err.line,
+			err.msg);
+	else
+		fprintf(stderr, "fencedep report: %s: %s\n", path, err.msg);
+	return -1;
+}
+
+static int load_baseline(struct gate *g, const char *path)
+{
+	struct read_error err;
+	size_t len;
+	char *buf;
+	int ret;
+
+	if (load_file(path, &buf, &len))
+		return -1;
+	ret = baseline_parse(buf, len, &g->baseline, &err);
+	free(buf);
+	if (ret)
+		print_read_error(path, &err);
+	g->have_baseline = true;
+	return ret;
+}
+
+static int gate_load(struct gate *g, const struct report_args *a)
+{
+	size_t i;
+
+	g->sets = calloc(a->nsuppressions + 1, sizeof(*g->sets));
+	if (!g->sets)
+		return -1;
+	for (i = 0; i < a->nsuppressions; i++)
+		if (load_suppressions(g, a->suppressions[i]))
+			return -1;
+	return a->baseline ? load_baseline(g, a->baseline) : 0;
+}
+
+static void gate_apply(struct report *r, const struct gate *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->nsets; i++)
+		report_suppress(r, &g->sets[i]);
+	if (g->have_baseline)
+		report_apply_baseline(r, &g->baseline);
+	report_count(r);
+}
+
+static void gate_free(struct gate *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->nsets; i++)
+		free(g->sets[i].mem);
+	free(g->sets);
+	strtab_free(&g->baseline);
+}
+
+/* ---- output ---- */
+
+static int write_output(const char *path, const struct report *r,
+			const struct report_args *a, bool baseline)
+{
+	FILE *out = path ? fopen(path, "w") : stdout;
+	int ret;
+
+	if (!out) {
+		fprintf(stderr, "fencedep report: %s: cannot create: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	ret = baseline ? baseline_write(out, r) : a->render(out, r, &a->opts);
+	if (out != stdout)
+		ret |= fclose(out);
+	else
+		ret |= fflush(out);
+	if (ret)
+		fprintf(stderr, "fencedep report: %s: write error\n",
+			path ? path : "standard output");
+	return ret ? -1 : 0;
+}
+
+static int run(struct report *r, const struct report_args *a,
+	       struct gate *g)
+{
+	if (gate_load(g, a) || read_reports(r, a))
+		return EXIT_BAD;
+	if (report_merge(r)) {
+		fputs("fencedep report: out of memory\n", stderr);
+		return EXIT_BAD;
+	}
+	gate_apply(r, g);
+	if (write_output(a->output, r, a, false))
+		return EXIT_BAD;
+	if (a->write_baseline) {
+		if (write_output(a->write_baseline, r, a, true))
+			return EXIT_BAD;
+		return EXIT_CLEAN;
+	}
+	return r->nnew ? EXIT_NEW : EXIT_CLEAN;
+}
+
+int report_main(int argc, char **argv)
+{
+	struct report_args a;
+	struct report r;
+	struct gate g = { 0 };
+	int ret;
+
+	ret = parse_args(&a, argc, argv);
+	if (ret) {
+		free(a.suppressions);
+		return ret < 0 ? EXIT_CLEAN : ret;
+	}
+	report_init(&r);
+	strtab_init(&g.baseline);
+	ret = run(&r, &a, &g);
+	gate_free(&g);
+	report_free(&r);
+	free(a.suppressions);
+	return ret;
+}

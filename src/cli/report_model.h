@@ -1,0 +1,168 @@
+/*
+ * report_model.h - what `fencedep report` knows after reading its inputs:
+ * the processes, their classes, edges and findings, and the merged graph.
+ *
+ * Strings point into the parsed JSON documents, which live as long as the
+ * report.  One file per step: report_read.c (JSON to this model),
+ * strtab.c (string tables), merge.c (one graph, cycles across processes),
+ * report_gate.c (baseline and suppressions), render_*.c (output).
+ */
+#ifndef FDEP_REPORT_MODEL_H
+#define FDEP_REPORT_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "strtab.h"
+
+struct json_value;
+
+struct rframe {
+	const char *pc, *module, *offset, *function, *file;
+	long line;			/* 0: unknown */
+};
+
+struct rstack {
+	struct rframe *frames;
+	size_t n;
+};
+
+/* One input report: one process. */
+struct rproc {
+	const char *path;		/* the file it was read from */
+	long pid;
+	const char *const *argv;
+	size_t argc;
+};
+
+/*
+ * A dependency from -> to, lockdep's -(XY)->: X the holder's mode, E
+ * (exclusive) or S (shared reader); Y the acquirer's, R (recursive reader)
+ * or N (anything else).
+ */
+struct redge {
+	const char *from, *to;
+	char type[3];
+	bool primed;
+	struct rstack stack;
+	const struct rproc *proc;
+};
+
+struct rheld {
+	const char *cls, *mode;
+	struct rstack stack;
+};
+
+struct rfinding {
+	const char *kind, *title;
+	char fp[17];
+	long count;
+	bool has_thread;
+	long tid;
+	const char *thread_name;
+	bool has_cycle;
+	struct redge *cycle;
+	size_t ncycle;
+	struct rheld *held;
+	size_t nheld;
+	struct rstack stack;
+	const struct rproc *proc;	/* the first process that reported it */
+	size_t nprocs;			/* how many processes reported it */
+	bool merged;			/* found by merging, seen by no process */
+	bool baselined;			/* its fingerprint is in the baseline */
+	bool suppressed;
+	const char *suppressed_by;	/* the matching rule, for --verbose */
+	/* what the finding owns (merged findings only) */
+	void *owned;
+};
+
+struct rclass {
+	const char *name, *kind;
+};
+
+enum { STAT_CLASSES, STAT_EDGES, STAT_CHAINS, STAT_ACQUISITIONS,
+	STAT_CHAIN_HITS, NSTATS };
+extern const char *const report_stat_names[NSTATS];
+
+/* The merged graph: one node per class name, one edge per class pair. */
+struct medge {
+	size_t from, to;		/* class indices */
+	unsigned types;			/* bit edge_type_bit() per type seen */
+	const struct redge *first[4];	/* per type: its first occurrence */
+	const struct redge **occ;	/* every occurrence of this pair */
+	size_t nocc, capocc;
+	bool on_cycle;			/* part of a reported cycle */
+};
+
+struct mgraph {
+	struct rclass *classes;
+	size_t nclasses, capclasses;
+	struct strtab class_index;
+	struct medge *edges;
+	size_t nedges, capedges;
+	struct strtab edge_index;
+	size_t **out;			/* per class: indices of its out-edges */
+	size_t *nout;
+};
+
+struct report {
+	struct rproc **procs;
+	size_t nprocs;
+	struct json_value **docs;
+	size_t ndocs;
+	struct redge *edges;		/* every edge of every process */
+	size_t nedges, capedges;
+	struct rclass *classes;		/* every class of every process */
+	size_t nclasses, capclasses;
+	struct rfinding *findings;
+	size_t nfindings, capfindings;
+	long stats[NSTATS];
+	struct mgraph graph;
+	size_t ncarried;		/* findings read, before dedup */
+	size_t nnew, nbaselined, nsuppressed;
+};
+
+struct read_error {
+	unsigned line, col;		/* 0 when not about a position */
+	char msg[200];
+};
+
+/* report_read.c */
+void report_init(struct report *r);
+void report_free(struct report *r);
+/* Read every JSON report of buf (one or several, one after another). */
+int report_read_buf(struct report *r, const char *path, const char *buf,
+		    size_t len, struct read_error *err);
+
+/* merge.c */
+unsigned edge_type_bit(const char type[2]);
+bool edge_type_valid(const char *type);
+/* Deduplicate the findings read and add the cycles found across processes. */
+int report_merge(struct report *r);
+const char *class_kind(const struct report *r, const char *name);
+const char *cycle_kind(const struct report *r, const char *const *names, size_t n);
+const char *kind_title(const char *kind);
+/* The stack of the acquisition that closed a finding. */
+const struct rstack *finding_site_stack(const struct rfinding *f);
+
+/* report_gate.c */
+struct suppress_set;
+/* Every string a suppression may match: classes, functions, files, modules. */
+size_t finding_strings(const struct rfinding *f, const char ***out);
+void report_suppress(struct report *r, const struct suppress_set *set);
+/* Mark the findings whose fingerprint is in the baseline table. */
+void report_apply_baseline(struct report *r, const struct strtab *baseline);
+int baseline_parse(const char *buf, size_t len, struct strtab *fps,
+		   struct read_error *err);
+int baseline_write(FILE *out, const struct report *r);
+/* Count the findings shown (not suppressed) and the new ones. */
+void report_count(struct report *r);
+
+/* Shown findings: not suppressed. */
+static inline bool finding_shown(const struct rfinding *f)
+{
+	return !f->suppressed;
+}
+
+#endif

@@ -1,0 +1,247 @@
+/*
+ * alloc.c - the runtime's own memory, its own locks and its text buffers.
+ *
+ * The runtime never calls an interposed function for itself: memory comes
+ * from the mmap system call directly, carved into power-of-two size classes
+ * with free lists; locks are futexes.  When memory runs out the runtime says
+ * so once, stops checking, and the program runs on.
+ */
+#include <linux/futex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "runtime.h"
+
+void rt_lock(struct rt_lock *l)
+{
+	int c = 0;
+
+	if (atomic_compare_exchange_strong(&l->state, &c, 1))
+		return;
+	if (c != 2)
+		c = atomic_exchange(&l->state, 2);
+	while (c != 0) {
+		syscall(SYS_futex, &l->state, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+		c = atomic_exchange(&l->state, 2);
+	}
+}
+
+void rt_unlock(struct rt_lock *l)
+{
+	if (atomic_exchange(&l->state, 0) == 2)
+		syscall(SYS_futex, &l->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+#define MIN_SHIFT 4   /* 16 bytes */
+#define MAX_SHIFT 16  /* 64 KiB; larger blocks are mapped on their own */
+#define REGION (1u << 20)
+
+struct free_block {
+	struct free_block *next;
+};
+
+static struct rt_lock alloc_lock = RT_LOCK_INIT;
+static struct free_block *free_lists[MAX_SHIFT + 1];
+static char *region_cur, *region_end;
+static _Atomic bool out_of_memory;
+
+static void *map_pages(size_t len)
+{
+	long r = syscall(SYS_mmap, NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+	if (r < 0 && r > -4096)
+		return NULL;
+	return (void *)r;
+}
+
+static unsigned size_shift(size_t size)
+{
+	unsigned s = MIN_SHIFT;
+
+	while (((size_t)1 << s) < size)
+		s++;
+	return s;
+}
+
+void rt_out_of_memory(const char *what)
+{
+	if (atomic_exchange(&out_of_memory, true))
+		return;
+	rt_warn("out of memory for %s: checking stops here, the program runs on", what);
+	atomic_store(&rt_state, RT_DISABLED);
+}
+
+void *rt_alloc(size_t size)
+{
+	unsigned s = size_shift(size ? size : 1);
+	void *p;
+
+	if (s > MAX_SHIFT) {
+		p = map_pages(size);
+		if (!p)
+			rt_out_of_memory("a large table");
+		return p;
+	}
+	rt_lock(&alloc_lock);
+	if (free_lists[s]) {
+		p = free_lists[s];
+		free_lists[s] = free_lists[s]->next;
+		rt_unlock(&alloc_lock);
+		memset(p, 0, (size_t)1 << s);
+		return p;
+	}
+	size_t bsize = (size_t)1 << s;
+	if ((size_t)(region_end - region_cur) < bsize) {
+		char *r = map_pages(REGION);
+		if (!r) {
+			rt_unlock(&alloc_lock);
+			rt_out_of_memory("its tables");
+			return NULL;
+		}
+		region_cur = r;
+		region_end = r + REGION;
+	}
+	p = region_cur;
+	region_cur += bsize;
+	rt_unlock(&alloc_lock);
+	return p; /* fresh mapping: already zero */
+}
+
+void rt_free(void *p, size_t size)
+{
+	unsigned s = size_shift(size ? size : 1);
+
+	if (!p)
+		return;
+	if (s > MAX_SHIFT) {
+		syscall(SYS_munmap, p, size);
+		return;
+	}
+	rt_lock(&alloc_lock);
+	((struct free_block *)p)->next = free_lists[s];
+	free_lists[s] = p;
+	rt_unlock(&alloc_lock);
+}
+
+void *rt_realloc_array(void *p, size_t old_n, size_t new_n, size_t elem)
+{
+	void *q = rt_alloc(new_n * elem);
+
+	if (!q)
+		return NULL;
+	if (p) {
+		memcpy(q, p, (old_n < new_n ? old_n : new_n) * elem);
+		rt_free(p, old_n * elem);
+	}
+	return q;
+}
+
+char *rt_strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = rt_alloc(n);
+
+	if (d)
+		memcpy(d, s, n);
+	return d;
+}
+
+/* Text buffers: grown in runtime memory, never failing loudly. */
+static bool buf_reserve(struct rt_buf *b, size_t more)
+{
+	if (b->failed)
+		return false;
+	if (b->len + more + 1 <= b->cap)
+		return true;
+	size_t cap = b->cap ? b->cap : 4096;
+	while (cap < b->len + more + 1)
+		cap *= 2;
+	char *d = rt_realloc_array(b->data, b->cap, cap, 1);
+	if (!d) {
+		b->failed = true;
+		return false;
+	}
+	b->data = d;
+	b->cap = cap;
+	return true;
+}
+
+void buf_puts(struct rt_buf *b, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!buf_reserve(b, n))
+		return;
+	memcpy(b->data + b->len, s, n + 1);
+	b->len += n;
+}
+
+void buf_printf(struct rt_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	char small[512];
+
+	va_start(ap, fmt);
+	int n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(small)) {
+		buf_puts(b, small);
+		return;
+	}
+	if (!buf_reserve(b, (size_t)n))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+void buf_json_str(struct rt_buf *b, const char *s)
+{
+	char esc[8];
+
+	buf_puts(b, "\"");
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			esc[2] = 0;
+		} else if (c < 0x20) {
+			snprintf(esc, sizeof(esc), "\\u%04x", c);
+		} else {
+			esc[0] = (char)c;
+			esc[1] = 0;
+		}
+		buf_puts(b, esc);
+	}
+	buf_puts(b, "\"");
+}
+
+void buf_release(struct rt_buf *b)
+{
+	rt_free(b->data, b->cap);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+void rt_lock_fork(struct rt_lock *l, int phase)
+{
+	if (phase == FORK_PREPARE)
+		rt_lock(l);
+	else if (phase == FORK_PARENT)
+		rt_unlock(l);
+	else
+		atomic_store(&l->state, 0);
+}
+
+void alloc_fork(int phase)
+{
+	rt_lock_fork(&alloc_lock, phase);
+}

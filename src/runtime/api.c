@@ -1,0 +1,153 @@
+/*
+ * api.c - the lock half of the annotation API (fencedep.h): custom locks
+ * and pseudo-locks become acquire/release events of the held stack.
+ */
+#include "runtime.h"
+
+static int flags_mode(unsigned flags)
+{
+	if (flags & FDEP_RECURSIVE)
+		return HM_RECURSIVE;
+	return (flags & FDEP_SHARED) ? HM_SHARED : HM_EXCLUSIVE;
+}
+
+static unsigned flags_held(unsigned flags)
+{
+	return ((flags & FDEP_TRY) ? HF_TRY : 0) | ((flags & FDEP_SPIN) ? HF_SPIN : 0);
+}
+
+/* The class of an annotated lock: by name when given, else its own. */
+static struct lock_class *annotated_class(const void *lock, const char *name, unsigned flags,
+					  uintptr_t ip)
+{
+	struct instance *in = instance_get(lock, IT_ANNOTATED, ip);
+	unsigned sub = FDEP_SUBCLASS_OF(flags);
+	int kind = (flags & FDEP_SPIN) ? CK_SPIN : CK_MAP;
+
+	if (!in)
+		return NULL;
+	if (name) {
+		if (in->name_key == name && in->cls && in->cls->subclass == sub)
+			return in->cls;
+		struct lock_class *c = class_intern(name, sub, kind);
+		in->cls = c;
+		in->name_key = name;
+		return c;
+	}
+	if (!in->cls)
+		in->cls = class_for_instance(lock, ip, kind, false);
+	if (sub && in->cls && in->cls->named)
+		return class_intern(atomic_load(&in->cls->name), sub, in->cls->kind);
+	return in->cls;
+}
+
+RT_EXPORT void fdep_lock_class(const void *lock, const char *class_name_, unsigned subclass)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (!t)
+		return;
+	struct instance *in = instance_get(lock, IT_ANNOTATED, RT_CALLER);
+	if (in && class_name_) {
+		int kind = in->cls ? in->cls->kind : CK_MAP;
+		in->cls = class_intern(class_name_, subclass, kind);
+		in->name_key = NULL;
+	}
+	thread_leave();
+}
+
+static void acquire(const void *lock, const char *name, unsigned flags, const void *nest,
+		    uintptr_t ip)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (!t)
+		return;
+	struct lock_class *c = annotated_class(lock, name, flags, ip);
+	if (c)
+		rt_acquire(t, c, lock, flags_mode(flags), flags_held(flags), nest, ip);
+	thread_leave();
+}
+
+RT_EXPORT void fdep_acquire(const void *lock, const char *name, unsigned flags)
+{
+	acquire(lock, name, flags, NULL, RT_CALLER);
+}
+
+RT_EXPORT void fdep_acquire_nest(const void *lock, const char *name, unsigned flags,
+				 const void *nest)
+{
+	acquire(lock, name, flags, nest, RT_CALLER);
+}
+
+void rt_report_bad_unlock(struct rt_thread *t, const void *lock, uintptr_t ip)
+{
+	struct instance *in = instance_find(lock);
+	struct finding_in f = {
+		.kind = FK_BAD_UNLOCK_BALANCE,
+		.title = "bad unlock balance",
+		.detail = "releasing a lock this thread does not hold",
+		.subject = { in ? in->cls : NULL },
+		.stack = stack_capture(ip),
+	};
+
+	report_finding(t, &f);
+}
+
+RT_EXPORT void fdep_release(const void *lock)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (!t)
+		return;
+	if (!rt_release(t, lock, RT_CALLER))
+		rt_report_bad_unlock(t, lock, RT_CALLER);
+	thread_leave();
+}
+
+static void assertion(struct rt_thread *t, const void *lock, const char *title, uintptr_t ip)
+{
+	struct instance *in = instance_find(lock);
+	struct finding_in f = {
+		.kind = FK_ASSERTION_FAILED,
+		.title = title,
+		.detail = title,
+		.subject = { in ? in->cls : NULL },
+		.stack = stack_capture(ip),
+	};
+
+	report_finding(t, &f);
+}
+
+RT_EXPORT void fdep_assert_held(const void *lock)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (!t)
+		return;
+	if (!held_find(t, lock))
+		assertion(t, lock, "lock not held where it must be", RT_CALLER);
+	thread_leave();
+}
+
+RT_EXPORT void fdep_assert_not_held(const void *lock)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (!t)
+		return;
+	if (held_find(t, lock))
+		assertion(t, lock, "lock held where it must not be", RT_CALLER);
+	thread_leave();
+}
+
+RT_EXPORT void fdep_prime(const char *first, const char *second)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (!t)
+		return;
+	if (first && second)
+		prime_pair(first, second, false);
+	thread_leave();
+}

@@ -1,0 +1,81 @@
+/*
+ * chain.c - the chain cache.
+ *
+ * A chain key hashes the held stack (each entry's class, mode and trylock
+ * flag, in order) plus the class being acquired.  A chain that was validated
+ * once needs no graph work ever again: a lookup here is lock-free (readers
+ * probe an open-addressing table of keys), and only a miss takes the graph
+ * lock.  Inserts happen under graph_lock; a bigger table is built aside and
+ * published, the old one is kept (readers may still be probing it).
+ */
+#include "runtime.h"
+
+struct chain_table {
+	uint64_t mask;
+	_Atomic uint64_t keys[];
+};
+
+static _Atomic(struct chain_table *) table;
+static size_t nchains;
+
+static inline uint64_t key_nonzero(uint64_t key)
+{
+	return key ? key : 1;
+}
+
+bool chain_lookup(uint64_t key)
+{
+	struct chain_table *t = atomic_load_explicit(&table, memory_order_acquire);
+
+	if (unlikely(!t))
+		return false;
+	key = key_nonzero(key);
+	for (uint64_t i = key & t->mask;; i = (i + 1) & t->mask) {
+		uint64_t k = atomic_load_explicit(&t->keys[i], memory_order_relaxed);
+		if (k == key)
+			return true;
+		if (!k)
+			return false;
+	}
+}
+
+static void table_put(struct chain_table *t, uint64_t key)
+{
+	uint64_t i = key & t->mask;
+
+	while (atomic_load_explicit(&t->keys[i], memory_order_relaxed)) {
+		if (atomic_load_explicit(&t->keys[i], memory_order_relaxed) == key)
+			return;
+		i = (i + 1) & t->mask;
+	}
+	atomic_store_explicit(&t->keys[i], key, memory_order_release);
+}
+
+void chain_insert(uint64_t key)
+{
+	struct chain_table *t = atomic_load_explicit(&table, memory_order_relaxed);
+
+	key = key_nonzero(key);
+	if (!t || (nchains + 1) * 2 > t->mask + 1) {
+		uint64_t size = t ? (t->mask + 1) * 2 : 4096;
+		struct chain_table *n = rt_alloc(sizeof(*n) + size * sizeof(uint64_t));
+		if (!n)
+			return; /* the chain is checked again next time: slower, still right */
+		n->mask = size - 1;
+		if (t)
+			for (uint64_t i = 0; i <= t->mask; i++) {
+				uint64_t k = atomic_load_explicit(&t->keys[i], memory_order_relaxed);
+				if (k)
+					table_put(n, k);
+			}
+		atomic_store_explicit(&table, n, memory_order_release);
+		t = n;
+	}
+	table_put(t, key);
+	nchains++;
+}
+
+size_t chain_count(void)
+{
+	return nchains;
+}

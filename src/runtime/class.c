@@ -1,0 +1,256 @@
+/*
+ * class.c - lock classes: the nodes of the dependency graph.
+ *
+ * A class is a kind of lock, not one instance.  Named classes (annotations,
+ * built-ins) are interned by name and subclass; anonymous ones stand for one
+ * interposed lock instance (classes=instance) or one init site
+ * (classes=site).  Their names are computed the first time they are needed:
+ * the lock's symbol for a static lock ("queue_lock"), else
+ * "<kind>@<init site>#<n>", so names stay the same from run to run.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "runtime.h"
+
+struct lock_class *cls_fs_reclaim, *cls_mmu_notifier, *cls_dma_fence;
+
+static struct rt_lock class_lock = RT_LOCK_INIT;
+static struct lock_class **classes;
+static _Atomic uint32_t nclasses;
+static uint32_t cap_classes;
+
+static struct lock_class **name_hash;
+static uint32_t name_hash_size, nnamed;
+
+struct site_count {
+	uintptr_t site;
+	uint32_t kind;
+	uint32_t count;
+	struct lock_class *cls; /* the site's class, for classes=site */
+};
+static struct site_count *sites;
+static uint32_t sites_size, nsites;
+
+static const char *const kind_names[] = {
+	[CK_MUTEX] = "mutex", [CK_RWLOCK] = "rwlock", [CK_SPIN] = "spin",
+	[CK_WW] = "ww", [CK_MAP] = "map", [CK_FENCE] = "fence",
+	[CK_RECLAIM] = "reclaim", [CK_MMU_NOTIFIER] = "mmu_notifier",
+};
+
+const char *class_kind_name(int kind)
+{
+	return kind_names[kind];
+}
+
+static uint64_t hash_str(const char *s, unsigned sub)
+{
+	uint64_t h = 1469598103934665603ull ^ sub;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+struct lock_class *class_get(uint32_t id)
+{
+	return id < nclasses ? classes[id] : NULL;
+}
+
+uint32_t class_count(void)
+{
+	return atomic_load(&nclasses);
+}
+
+/* A new class with the next id (class_lock held). */
+static struct lock_class *class_new(int kind)
+{
+	if (nclasses == cap_classes) {
+		uint32_t cap = cap_classes ? cap_classes * 2 : 1024;
+		struct lock_class **n = rt_realloc_array(classes, cap_classes, cap, sizeof(*n));
+		if (!n)
+			return NULL;
+		classes = n;
+		cap_classes = cap;
+	}
+	struct lock_class *c = rt_alloc(sizeof(*c));
+	if (!c)
+		return NULL;
+	c->id = nclasses;
+	c->kind = (uint8_t)kind;
+	classes[c->id] = c;
+	atomic_store(&nclasses, c->id + 1);
+	return c;
+}
+
+static void name_hash_grow(void)
+{
+	uint32_t size = name_hash_size ? name_hash_size * 2 : 256;
+	struct lock_class **h = rt_alloc(size * sizeof(*h));
+
+	if (!h)
+		return;
+	for (uint32_t i = 0; i < name_hash_size; i++) {
+		struct lock_class *c = name_hash[i], *next;
+		for (; c; c = next) {
+			next = c->hnext;
+			uint64_t k = hash_str(atomic_load(&c->name), 0) & (size - 1);
+			c->hnext = h[k];
+			h[k] = c;
+		}
+	}
+	rt_free(name_hash, name_hash_size * sizeof(*h));
+	name_hash = h;
+	name_hash_size = size;
+}
+
+struct lock_class *class_intern(const char *name, unsigned subclass, int kind)
+{
+	char full[256];
+	struct lock_class *c;
+
+	if (subclass)
+		snprintf(full, sizeof(full), "%s/%u", name, subclass);
+	else
+		snprintf(full, sizeof(full), "%s", name);
+	rt_lock(&class_lock);
+	if (nnamed * 2 >= name_hash_size)
+		name_hash_grow();
+	uint64_t k = hash_str(full, 0) & (name_hash_size - 1);
+	for (c = name_hash[k]; c; c = c->hnext) {
+		if (strcmp(atomic_load(&c->name), full) == 0) {
+			/* a class first named by a prime line takes the kind of its first use */
+			if (c->kind == CK_MAP && kind != CK_MAP)
+				c->kind = (uint8_t)kind;
+			rt_unlock(&class_lock);
+			return c;
+		}
+	}
+	c = class_new(kind);
+	if (c) {
+		c->named = true;
+		c->subclass = (uint8_t)subclass;
+		atomic_store(&c->name, rt_strdup(full));
+		c->hnext = name_hash[k];
+		name_hash[k] = c;
+		nnamed++;
+	}
+	rt_unlock(&class_lock);
+	if (c)
+		prime_class_created(c);
+	return c;
+}
+
+struct lock_class *class_find(const char *name)
+{
+	struct lock_class *c = NULL;
+
+	rt_lock(&class_lock);
+	if (name_hash_size)
+		for (c = name_hash[hash_str(name, 0) & (name_hash_size - 1)]; c; c = c->hnext)
+			if (strcmp(atomic_load(&c->name), name) == 0)
+				break;
+	rt_unlock(&class_lock);
+	return c;
+}
+
+void class_for_each(void (*fn)(struct lock_class *, void *), void *arg)
+{
+	uint32_t n = class_count();
+
+	for (uint32_t i = 0; i < n; i++) {
+		rt_lock(&class_lock);
+		struct lock_class *c = classes[i];
+		rt_unlock(&class_lock);
+		fn(c, arg);
+	}
+}
+
+/* The record of one init site (class_lock held). */
+static struct site_count *site_get(uintptr_t site, int kind)
+{
+	if (nsites * 2 >= sites_size) {
+		uint32_t size = sites_size ? sites_size * 2 : 256;
+		struct site_count *n = rt_alloc(size * sizeof(*n));
+		if (!n)
+			return NULL;
+		for (uint32_t i = 0; i < sites_size; i++) {
+			if (!sites[i].site)
+				continue;
+			uint32_t j = (uint32_t)(sites[i].site * 0x9e3779b97f4a7c15ull >> 40) & (size - 1);
+			while (n[j].site)
+				j = (j + 1) & (size - 1);
+			n[j] = sites[i];
+		}
+		rt_free(sites, sites_size * sizeof(*sites));
+		sites = n;
+		sites_size = size;
+	}
+	uint32_t j = (uint32_t)(site * 0x9e3779b97f4a7c15ull >> 40) & (sites_size - 1);
+	while (sites[j].site && (sites[j].site != site || sites[j].kind != (uint32_t)kind))
+		j = (j + 1) & (sites_size - 1);
+	if (!sites[j].site) {
+		sites[j].site = site;
+		sites[j].kind = (uint32_t)kind;
+		nsites++;
+	}
+	return &sites[j];
+}
+
+struct lock_class *class_for_instance(const void *addr, uintptr_t site, int kind, bool by_site)
+{
+	struct lock_class *c = NULL;
+
+	rt_lock(&class_lock);
+	struct site_count *sc = site_get(site, kind);
+	if (by_site && sc && sc->cls) {
+		c = sc->cls;
+	} else {
+		c = class_new(kind);
+		if (c) {
+			c->addr = by_site ? NULL : addr;
+			c->site = site;
+			c->site_seq = sc ? ++sc->count : 0;
+			if (by_site && sc)
+				sc->cls = c;
+		}
+	}
+	rt_unlock(&class_lock);
+	return c;
+}
+
+const char *class_name(struct lock_class *c)
+{
+	const char *name = atomic_load(&c->name);
+	char buf[512];
+	struct frame f;
+
+	if (name)
+		return name;
+	const char *sym = c->addr ? stack_object_name(c->addr) : NULL;
+	if (sym) {
+		snprintf(buf, sizeof(buf), "%s", sym);
+	} else {
+		stack_symbolize(c->site, &f);
+		const char *where = f.function ? f.function : "?";
+		if (!c->addr)
+			snprintf(buf, sizeof(buf), "%s@%s", kind_names[c->kind], where);
+		else
+			snprintf(buf, sizeof(buf), "%s@%s#%u", kind_names[c->kind], where,
+				 c->site_seq);
+	}
+	char *n = rt_strdup(buf);
+	const char *expected = NULL;
+	if (!n)
+		return "?";
+	if (!atomic_compare_exchange_strong(&c->name, &expected, n)) {
+		rt_free(n, strlen(n) + 1);
+		return expected;
+	}
+	return n;
+}
+
+void class_fork(int phase)
+{
+	rt_lock_fork(&class_lock, phase);
+}

@@ -1,0 +1,415 @@
+/*
+ * fence.c - fences and their signalling paths.
+ *
+ * A fence is tracked by address.  From fdep_fence_publish() until it hands
+ * the fence off or the fence signals, a thread is on the fence's signalling
+ * path: it holds the fence's class as a recursive-read trylock, so whatever
+ * it acquires there becomes an edge out of the class, and nothing gets an
+ * edge into it.  fdep_fence_adopt() puts another thread on the path;
+ * signalling takes every thread off it (each thread drops its entry the next
+ * time it acquires anything, seeing the signal epoch move).  Waiting is an
+ * exclusive acquire+release of the class with the waiter's own read holds of
+ * it set aside, as the kernel's __dma_fence_might_wait() does.
+ */
+#include <string.h>
+
+#include "runtime.h"
+
+#define LINE_SHIFT 6
+
+_Atomic uint64_t fence_signal_epoch = 1;
+_Atomic size_t fence_live;
+static _Atomic uint64_t fence_serial_next = 1;
+static struct rt_lock fence_lock = RT_LOCK_INIT;
+static struct fence **fence_hash;
+static uint64_t fence_hash_size;
+static char section_marker; /* instance of kernel-style signalling sections */
+
+static inline uint64_t fence_key(const void *addr)
+{
+	return ((uintptr_t)addr >> LINE_SHIFT) * 0x9e3779b97f4a7c15ull;
+}
+
+static void fence_hash_grow(void)
+{
+	uint64_t size = fence_hash_size ? fence_hash_size * 2 : 1024;
+	struct fence **h = rt_alloc(size * sizeof(*h));
+
+	if (!h)
+		return;
+	for (uint64_t i = 0; i < fence_hash_size; i++) {
+		struct fence *f = fence_hash[i], *next;
+		for (; f; f = next) {
+			next = f->hnext;
+			uint64_t k = fence_key(f->addr) & (size - 1);
+			f->hnext = h[k];
+			h[k] = f;
+		}
+	}
+	rt_free(fence_hash, fence_hash_size * sizeof(*h));
+	fence_hash = h;
+	fence_hash_size = size;
+}
+
+/* The record of the fence at addr (fence_lock held). */
+static struct fence *fence_find(const void *addr)
+{
+	if (!fence_hash_size)
+		return NULL;
+	for (struct fence *f = fence_hash[fence_key(addr) & (fence_hash_size - 1)]; f; f = f->hnext)
+		if (f->addr == addr)
+			return f;
+	return NULL;
+}
+
+static struct fence *fence_create(const void *addr, struct lock_class *cls)
+{
+	if (atomic_load(&fence_live) >= fence_hash_size)
+		fence_hash_grow();
+	if (!fence_hash_size)
+		return NULL;
+	struct fence *f = rt_alloc(sizeof(*f));
+	if (!f)
+		return NULL;
+	f->addr = addr;
+	f->cls = cls;
+	f->serial = atomic_fetch_add(&fence_serial_next, 1);
+	uint64_t k = fence_key(addr) & (fence_hash_size - 1);
+	f->hnext = fence_hash[k];
+	fence_hash[k] = f;
+	atomic_fetch_add(&fence_live, 1);
+	instance_mark_page(addr);
+	return f;
+}
+
+/* A fence's state, copied out under fence_lock. */
+struct fence_view {
+	bool known;
+	uint8_t state;
+	uint64_t serial;
+	struct lock_class *cls;
+	uint32_t publish_stack, signal_stack;
+};
+
+static struct fence_view fence_view(const void *addr)
+{
+	struct fence_view v = { 0 };
+
+	rt_lock(&fence_lock);
+	struct fence *f = fence_find(addr);
+	if (f)
+		v = (struct fence_view){ true, f->state, f->serial, f->cls, f->publish_stack,
+					 f->signal_stack };
+	rt_unlock(&fence_lock);
+	return v;
+}
+
+bool fence_path_live(const void *addr, uint64_t serial)
+{
+	struct fence_view v = fence_view(addr);
+
+	return v.known && v.serial == serial && v.state != FS_SIGNALLED;
+}
+
+static void fence_unlink(struct fence *victim)
+{
+	struct fence **pp = &fence_hash[fence_key(victim->addr) & (fence_hash_size - 1)];
+
+	for (; *pp; pp = &(*pp)->hnext) {
+		if (*pp == victim) {
+			*pp = victim->hnext;
+			atomic_fetch_sub(&fence_live, 1);
+			rt_free(victim, sizeof(*victim));
+			return;
+		}
+	}
+}
+
+void fence_forget_range(const void *start, size_t len)
+{
+	uintptr_t lo = (uintptr_t)start, hi = lo + len;
+	bool any = false;
+
+	rt_lock(&fence_lock);
+	for (uintptr_t l = lo >> LINE_SHIFT; fence_hash_size && l <= (hi - 1) >> LINE_SHIFT; l++) {
+		struct fence *f = fence_hash[(l * 0x9e3779b97f4a7c15ull) & (fence_hash_size - 1)];
+		while (f) {
+			struct fence *next = f->hnext;
+			if ((uintptr_t)f->addr >= lo && (uintptr_t)f->addr < hi) {
+				fence_unlink(f);
+				any = true;
+			}
+			f = next;
+		}
+	}
+	rt_unlock(&fence_lock);
+	if (any)
+		atomic_fetch_add(&fence_signal_epoch, 1);
+}
+
+static struct lock_class *fence_class(const char *name)
+{
+	return class_intern(name ? name : "dma_fence", 0, CK_FENCE);
+}
+
+/* Start a new life of the fence at addr: published or just initialised. */
+static struct fence_view fence_begin(const void *addr, struct lock_class *cls, int state,
+				     uint32_t stack)
+{
+	struct fence_view v = { 0 };
+
+	rt_lock(&fence_lock);
+	struct fence *f = fence_find(addr);
+	if (!f)
+		f = fence_create(addr, cls ? cls : cls_dma_fence);
+	if (f) {
+		if (f->state == FS_SIGNALLED || (state == FS_INIT && f->state == FS_INIT)) {
+			f->serial = atomic_fetch_add(&fence_serial_next, 1);
+			f->signal_stack = 0;
+		}
+		if (cls)
+			f->cls = cls;
+		if (state == FS_PUBLISHED && f->state != FS_PUBLISHED) {
+			f->publish_stack = stack;
+			f->publisher = rt_gettid();
+		}
+		f->state = (uint8_t)state;
+		v = (struct fence_view){ true, f->state, f->serial, f->cls, f->publish_stack, 0 };
+	}
+	rt_unlock(&fence_lock);
+	return v;
+}
+
+static void path_join(struct rt_thread *t, const void *fence, const struct fence_view *v,
+		      uintptr_t ip)
+{
+	for (uint32_t i = 0; i < t->depth; i++)
+		if ((t->held[i].flags & HF_PATH) && t->held[i].instance == fence &&
+		    t->held[i].fence_serial == v->serial)
+			return;
+	rt_acquire(t, v->cls, fence, HM_RECURSIVE, HF_PATH | HF_TRY, NULL, ip);
+	if (t->depth && t->held[t->depth - 1].instance == fence)
+		t->held[t->depth - 1].fence_serial = v->serial;
+}
+
+static void path_leave(struct rt_thread *t, const void *fence)
+{
+	for (uint32_t i = t->depth; i-- > 0;)
+		if ((t->held[i].flags & HF_PATH) && t->held[i].instance == fence)
+			held_remove(t, &t->held[i]);
+}
+
+RT_EXPORT void fdep_fence_init(const void *fence, const char *fence_class_name)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (!t)
+		return;
+	fence_begin(fence, fence_class(fence_class_name), FS_INIT, 0);
+	thread_leave();
+}
+
+RT_EXPORT void fdep_fence_publish(const void *fence)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (!t)
+		return;
+	struct fence_view v = fence_begin(fence, NULL, FS_PUBLISHED, stack_capture(RT_CALLER));
+	if (v.known)
+		path_join(t, fence, &v, RT_CALLER);
+	thread_leave();
+}
+
+RT_EXPORT void fdep_fence_handoff(const void *fence)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (!t)
+		return;
+	path_leave(t, fence);
+	thread_leave();
+}
+
+RT_EXPORT void fdep_fence_adopt(const void *fence)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (!t)
+		return;
+	struct fence_view v = fence_view(fence);
+	if (!v.known)
+		v = fence_begin(fence, NULL, FS_INIT, 0);
+	if (v.known && v.state != FS_SIGNALLED)
+		path_join(t, fence, &v, RT_CALLER);
+	thread_leave();
+}
+
+RT_EXPORT void fdep_fence_signal(const void *fence)
+{
+	struct rt_thread *t = thread_enter();
+	uint32_t first_signal = 0;
+	struct lock_class *cls = NULL;
+	bool twice = false;
+
+	if (!t)
+		return;
+	uint32_t stack = stack_capture(RT_CALLER);
+	rt_lock(&fence_lock);
+	struct fence *f = fence_find(fence);
+	if (!f)
+		f = fence_create(fence, cls_dma_fence);
+	if (f) {
+		cls = f->cls;
+		twice = f->state == FS_SIGNALLED;
+		first_signal = f->signal_stack;
+		if (!twice) {
+			f->state = FS_SIGNALLED;
+			f->signal_stack = stack;
+		}
+	}
+	rt_unlock(&fence_lock);
+	if (twice) {
+		struct finding_in fi = {
+			.kind = FK_FENCE_DOUBLE_SIGNAL,
+			.title = "fence signalled twice",
+			.detail = "a fence that already signalled is signalled again",
+			.subject = { cls },
+			.stack = stack,
+			.notes = { { "first signalled at", first_signal } },
+			.nnotes = 1,
+		};
+		report_finding(t, &fi);
+	} else {
+		atomic_fetch_add(&fence_signal_epoch, 1);
+		path_leave(t, fence);
+	}
+	thread_leave();
+}
+
+RT_EXPORT void fdep_fence_wait(const void *fence)
+{
+	struct rt_thread *t = thread_enter();
+	uintptr_t ip = RT_CALLER;
+
+	if (!t)
+		return;
+	struct fence_view v = fence_view(fence);
+	if (!v.known || v.state == FS_INIT) {
+		struct finding_in fi = {
+			.kind = FK_UNPUBLISHED_FENCE_WAIT,
+			.title = "waiting for a fence that was never published",
+			.detail = "a future fence: nothing guarantees it will ever signal",
+			.subject = { v.known ? v.cls : cls_dma_fence },
+			.stack = stack_capture(ip),
+		};
+		report_finding(t, &fi);
+		thread_leave();
+		return;
+	}
+	if (t->npath)
+		held_sweep_paths(t);
+	for (uint32_t i = 0; i < t->depth; i++) {
+		struct held *h = &t->held[i];
+		if ((h->flags & HF_PATH) && h->instance == fence && h->fence_serial == v.serial) {
+			struct finding_in fi = {
+				.kind = FK_FENCE_SELF_WAIT,
+				.title = "waiting for a fence on its own signalling path",
+				.detail = "this thread must run for the fence to signal, and it waits for it",
+				.subject = { v.cls },
+				.stack = stack_capture(ip),
+				.notes = { { "published at", v.publish_stack } },
+				.nnotes = 1,
+			};
+			report_finding(t, &fi);
+			thread_leave();
+			return;
+		}
+	}
+	rt_blocking_allowed(t, "a fence wait while a spinning lock is held", ip);
+	rt_check_acquire(t, v.cls, HM_EXCLUSIVE, v.cls, ip);
+	thread_leave();
+}
+
+RT_EXPORT void fdep_fence_destroy(const void *fence)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (!t)
+		return;
+	rt_lock(&fence_lock);
+	struct fence *f = fence_find(fence);
+	if (f)
+		fence_unlink(f);
+	rt_unlock(&fence_lock);
+	if (f) {
+		atomic_fetch_add(&fence_signal_epoch, 1);
+		path_leave(t, fence);
+	}
+	thread_leave();
+}
+
+RT_EXPORT bool fdep_signalling_begin(void)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (!t)
+		return true;
+	for (uint32_t i = 0; i < t->depth; i++) {
+		if (t->held[i].cls == cls_dma_fence && t->held[i].mode == HM_RECURSIVE) {
+			thread_leave();
+			return true; /* already inside: the cookie says so */
+		}
+	}
+	rt_acquire(t, cls_dma_fence, &section_marker, HM_RECURSIVE, HF_SECTION | HF_TRY, NULL,
+		   RT_CALLER);
+	thread_leave();
+	return false;
+}
+
+RT_EXPORT void fdep_signalling_end(bool cookie)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (!t)
+		return;
+	if (!cookie) {
+		for (uint32_t i = t->depth; i-- > 0;) {
+			if (t->held[i].flags & HF_SECTION) {
+				held_remove(t, &t->held[i]);
+				break;
+			}
+		}
+	}
+	thread_leave();
+}
+
+void fence_exit_check(void)
+{
+	struct lock_class *cls[64];
+	uint32_t stacks[64], n = 0;
+
+	rt_lock(&fence_lock);
+	for (uint64_t i = 0; i < fence_hash_size && n < 64; i++)
+		for (struct fence *f = fence_hash[i]; f && n < 64; f = f->hnext)
+			if (f->state == FS_PUBLISHED) {
+				cls[n] = f->cls;
+				stacks[n++] = f->publish_stack;
+			}
+	rt_unlock(&fence_lock);
+	for (uint32_t i = 0; i < n; i++) {
+		struct finding_in fi = {
+			.kind = FK_FENCE_NEVER_SIGNALLED,
+			.title = "published fence never signalled",
+			.detail = "a fence was published and was still unsignalled at exit",
+			.subject = { cls[i] },
+			.stack = stacks[i],
+		};
+		report_finding(tls_thread, &fi);
+	}
+}
+
+void fence_fork(int phase)
+{
+	rt_lock_fork(&fence_lock, phase);
+}

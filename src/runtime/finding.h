@@ -1,0 +1,48 @@
+/*
+ * finding.h - the stored form of a finding, shared by the report writers.
+ */
+#ifndef FDEP_FINDING_H
+#define FDEP_FINDING_H
+
+#include "runtime.h"
+
+struct finding {
+	int kind;
+	const char *title;
+	const char *detail;
+	char fingerprint[17];
+	uint32_t count;
+	pid_t tid;
+	char thread_name[32];
+	uint32_t ncycle;
+	struct {
+		const char *from, *to;
+		uint8_t from_kind, to_kind;
+		uint8_t type;
+		bool primed;
+		uint32_t stack;
+	} cycle[CYCLE_MAX];
+	const char *subject[2];
+	uint32_t nheld;
+	struct {
+		const char *cls;
+		uint8_t mode, flags;
+		uintptr_t ip;
+	} held[FINDING_HELD_MAX];
+	uint32_t stack;
+	struct {
+		const char *label;
+		uint32_t stack;
+	} notes[FINDING_NOTES_MAX];
+	uint32_t nnotes;
+	struct finding *next;
+};
+
+extern struct finding *findings_head;
+extern int report_fd;
+
+void report_text(struct rt_buf *b, const struct finding *f);
+void report_frames_text(struct rt_buf *b, uint32_t stack, const char *indent);
+const char *hold_mode_name(int mode);
+
+#endif

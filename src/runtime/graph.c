@@ -1,0 +1,289 @@
+/*
+ * graph.c - the dependency graph and its cycle search.
+ *
+ * An edge A -> B records "B acquired while A held", with the set of types
+ * seen: the holder was exclusive (E) or shared (S), the acquirer a recursive
+ * reader (R) or not (N).  A deadlock is a closed *strong* path: one in which
+ * no edge -(xR)-> (into a recursive reader) is followed by an edge -(Sx)->
+ * (out of a shared holder), because a recursive reader never waits for
+ * another reader.  The search is a breadth-first walk over (class, arrived by
+ * -(xR)->) states, so the cycle found is the shortest one.
+ *
+ * Everything here runs under graph_lock, and only for chains the chain cache
+ * has not seen.
+ */
+#include <string.h>
+
+#include "runtime.h"
+
+struct rt_lock graph_lock = RT_LOCK_INIT;
+
+static struct edge **edge_hash;
+static uint64_t edge_hash_size;
+static size_t nedges;
+
+struct bfs_node {
+	struct lock_class *c;
+	uint32_t parent; /* queue index, UINT32_MAX for the start */
+	uint8_t recursive_in;
+	struct edge *via;
+};
+static struct bfs_node *queue;
+static size_t queue_cap;
+static uint32_t bfs_gen;
+
+int edge_type(int holder_mode, int acquirer_mode)
+{
+	bool s = holder_mode != HM_EXCLUSIVE, r = acquirer_mode == HM_RECURSIVE;
+
+	return s ? (r ? ET_SR : ET_SN) : (r ? ET_ER : ET_EN);
+}
+
+const char *edge_type_name(int type_bit)
+{
+	switch (type_bit) {
+	case ET_ER:
+		return "ER";
+	case ET_EN:
+		return "EN";
+	case ET_SR:
+		return "SR";
+	default:
+		return "SN";
+	}
+}
+
+static inline uint64_t edge_key(const struct lock_class *a, const struct lock_class *b)
+{
+	return (((uint64_t)a->id << 32) | b->id) * 0x9e3779b97f4a7c15ull;
+}
+
+static struct edge *edge_find(struct lock_class *a, struct lock_class *b)
+{
+	if (!edge_hash_size)
+		return NULL;
+	for (struct edge *e = edge_hash[edge_key(a, b) & (edge_hash_size - 1)]; e; e = e->hnext)
+		if (e->from == a && e->to == b)
+			return e;
+	return NULL;
+}
+
+static void edge_hash_grow(void)
+{
+	uint64_t size = edge_hash_size ? edge_hash_size * 2 : 4096;
+	struct edge **h = rt_alloc(size * sizeof(*h));
+
+	if (!h)
+		return;
+	for (uint64_t i = 0; i < edge_hash_size; i++) {
+		struct edge *e = edge_hash[i], *next;
+		for (; e; e = next) {
+			next = e->hnext;
+			uint64_t k = edge_key(e->from, e->to) & (size - 1);
+			e->hnext = h[k];
+			h[k] = e;
+		}
+	}
+	rt_free(edge_hash, edge_hash_size * sizeof(*h));
+	edge_hash = h;
+	edge_hash_size = size;
+}
+
+static struct edge *edge_new(struct lock_class *a, struct lock_class *b, uint32_t stack,
+			     const uint32_t *gates, uint16_t ngates, bool primed)
+{
+	if (nedges >= edge_hash_size)
+		edge_hash_grow();
+	if (!edge_hash_size)
+		return NULL;
+	struct edge *e = rt_alloc(sizeof(*e));
+	if (!e)
+		return NULL;
+	e->from = a;
+	e->to = b;
+	e->stack = stack;
+	e->primed = primed;
+	if (ngates) {
+		e->gates = rt_alloc(ngates * sizeof(uint32_t));
+		if (e->gates) {
+			memcpy(e->gates, gates, ngates * sizeof(uint32_t));
+			e->ngates = ngates;
+		}
+	}
+	uint64_t k = edge_key(a, b) & (edge_hash_size - 1);
+	e->hnext = edge_hash[k];
+	edge_hash[k] = e;
+	e->next_out = a->out;
+	a->out = e;
+	nedges++;
+	return e;
+}
+
+/* Keep only the gates also held this time. */
+static void gates_intersect(struct edge *e, const uint32_t *gates, uint16_t ngates)
+{
+	uint16_t n = 0;
+
+	for (uint16_t i = 0; i < e->ngates; i++) {
+		for (uint16_t j = 0; j < ngates; j++) {
+			if (e->gates[i] == gates[j]) {
+				e->gates[n++] = e->gates[i];
+				break;
+			}
+		}
+	}
+	e->ngates = n;
+}
+
+static bool queue_reserve(size_t n)
+{
+	if (n <= queue_cap)
+		return true;
+	size_t cap = queue_cap ? queue_cap : 1024;
+	while (cap < n)
+		cap *= 2;
+	struct bfs_node *q = rt_realloc_array(queue, queue_cap, cap, sizeof(*q));
+	if (!q)
+		return false;
+	queue = q;
+	queue_cap = cap;
+	return true;
+}
+
+/* A state is visited; (c, not recursive) makes (c, recursive) redundant. */
+static bool visit(struct lock_class *c, bool recursive_in)
+{
+	if (c->bfs_mark[0] == bfs_gen)
+		return false;
+	if (recursive_in && c->bfs_mark[1] == bfs_gen)
+		return false;
+	c->bfs_mark[recursive_in] = bfs_gen;
+	return true;
+}
+
+/* Walk back from queue index i to the start, filling the cycle after the
+ * closing edge prev -> next. */
+static void cycle_fill(struct cycle *cyc, uint32_t i, struct lock_class *prev,
+		       struct lock_class *next, int type, uint32_t stack, bool primed)
+{
+	uint32_t path[CYCLE_MAX], n = 0;
+
+	for (; queue[i].parent != UINT32_MAX && n < CYCLE_MAX - 1; i = queue[i].parent)
+		path[n++] = i;
+	cyc->n = 0;
+	cyc->e[cyc->n].from = prev;
+	cyc->e[cyc->n].to = next;
+	cyc->e[cyc->n].type = (uint8_t)type;
+	cyc->e[cyc->n].primed = primed;
+	cyc->e[cyc->n].stack = stack;
+	cyc->n++;
+	while (n--) {
+		struct bfs_node *q = &queue[path[n]];
+		struct edge *e = q->via;
+		uint8_t t = e->types;
+		/* name the type that let the walk through */
+		int bit = (t & ET_EN) ? ET_EN : (t & ET_SN) ? ET_SN : (t & ET_ER) ? ET_ER : ET_SR;
+		if (q->recursive_in)
+			bit = (t & ET_ER) ? ET_ER : ET_SR;
+		cyc->e[cyc->n].from = e->from;
+		cyc->e[cyc->n].to = e->to;
+		cyc->e[cyc->n].type = (uint8_t)bit;
+		cyc->e[cyc->n].primed = e->primed;
+		cyc->e[cyc->n].stack = e->stack;
+		cyc->n++;
+	}
+}
+
+/* Is there a strong path next ->* prev that closes with prev -(type)-> next? */
+static bool find_cycle(struct lock_class *prev, struct lock_class *next, int type,
+		       uint32_t stack, bool primed, struct cycle *cyc)
+{
+	bool closing_from_shared = type & (ET_SR | ET_SN);
+	size_t head = 0, tail = 0;
+
+	if (!queue_reserve(2 * (size_t)class_count() + 2))
+		return false;
+	if (++bfs_gen == 0)
+		bfs_gen = 1;
+	bool r0 = type & (ET_ER | ET_SR);
+	visit(next, r0);
+	queue[tail++] = (struct bfs_node){ next, UINT32_MAX, r0, NULL };
+	while (head < tail) {
+		struct bfs_node cur = queue[head];
+		uint32_t ci = (uint32_t)head++;
+		if (cur.c == prev && !(cur.recursive_in && closing_from_shared)) {
+			cycle_fill(cyc, ci, prev, next, type, stack, primed);
+			return true;
+		}
+		for (struct edge *e = cur.c->out; e; e = e->next_out) {
+			uint8_t ok = cur.recursive_in ? (e->types & (ET_ER | ET_EN)) : e->types;
+			if (!ok)
+				continue;
+			bool rin = !(ok & (ET_EN | ET_SN));
+			if (!visit(e->to, rin))
+				continue;
+			if (!queue_reserve(tail + 1))
+				return false;
+			queue[tail++] = (struct bfs_node){ e->to, ci, rin, e };
+		}
+	}
+	return false;
+}
+
+/* True when one exclusive lock was held under every edge of the cycle. */
+static bool cycle_gated(const struct cycle *cyc, const uint32_t *gates, uint16_t ngates)
+{
+	for (uint16_t g = 0; g < ngates; g++) {
+		bool all = true;
+		for (uint32_t i = 1; i < cyc->n && all; i++) {
+			struct edge *e = edge_find(cyc->e[i].from, cyc->e[i].to);
+			bool has = false;
+			for (uint16_t j = 0; e && j < e->ngates; j++)
+				has |= e->gates[j] == gates[g];
+			all = has;
+		}
+		if (all)
+			return true;
+	}
+	return false;
+}
+
+bool graph_add_edge(struct lock_class *prev, struct lock_class *next, int type,
+		    uint32_t stack, const uint32_t *gates, uint16_t ngates, bool primed,
+		    struct cycle *cyc)
+{
+	struct edge *e = edge_find(prev, next);
+
+	if (e) {
+		gates_intersect(e, gates, ngates);
+		if (e->types & type)
+			return false;
+		e->types |= (uint8_t)type;
+	} else {
+		e = edge_new(prev, next, stack, gates, ngates, primed);
+		if (!e)
+			return false;
+		e->types = (uint8_t)type;
+	}
+	if (!find_cycle(prev, next, type, stack, primed, cyc))
+		return false;
+	if (rt_opt.gate_locks && cycle_gated(cyc, gates, ngates))
+		return false;
+	return true;
+}
+
+size_t graph_edge_count(void)
+{
+	return nedges;
+}
+
+void graph_for_each_edge(void (*fn)(struct edge *, void *), void *arg)
+{
+	uint32_t n = class_count();
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct lock_class *c = class_get(i);
+		for (struct edge *e = c ? c->out : NULL; e; e = e->next_out)
+			fn(e, arg);
+	}
+}

@@ -1,0 +1,431 @@
+/*
+ * held.c - per-thread state, the held stack, and the acquire/release events.
+ *
+ * Every event lands here first.  The chain key of the held stack plus the
+ * class being acquired is looked up in the chain cache; a hit means the
+ * same sequence was validated before and costs nothing more.  A miss is
+ * validated: recursion, then the edges from the top of the held stack down
+ * to (and including) the first entry that is not a trylock, as lockdep adds
+ * them - the ones further down are implied through that entry.
+ */
+#include <pthread.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "runtime.h"
+
+__thread struct rt_thread *tls_thread __attribute__((tls_model("initial-exec")));
+__thread int tls_busy __attribute__((tls_model("initial-exec")));
+
+struct rt_lock threads_lock = RT_LOCK_INIT;
+struct rt_thread *threads_list;
+static struct rt_thread dead_thread = { .dead = true };
+
+pid_t rt_gettid(void)
+{
+	return (pid_t)syscall(SYS_gettid);
+}
+
+static struct rt_thread *thread_new(void)
+{
+	struct rt_thread *t = rt_alloc(sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->cap = 16;
+	t->held = rt_alloc(t->cap * sizeof(*t->held));
+	if (!t->held) {
+		rt_free(t, sizeof(*t));
+		return NULL;
+	}
+	t->tid = rt_gettid();
+	t->icache_gen = atomic_load(&instance_gen);
+	t->path_epoch = atomic_load(&fence_signal_epoch);
+	rt_lock(&threads_lock);
+	t->next = threads_list;
+	if (threads_list)
+		threads_list->prev = t;
+	threads_list = t;
+	rt_unlock(&threads_lock);
+	tls_thread = t;
+	rt_thread_registered(t);
+	return t;
+}
+
+struct rt_thread *thread_enter(void)
+{
+	struct rt_thread *t;
+
+	if (unlikely(tls_busy))
+		return NULL;
+	t = tls_thread;
+	if (likely(t && atomic_load_explicit(&rt_state, memory_order_relaxed) == RT_READY)) {
+		if (unlikely(t->dead))
+			return NULL;
+		tls_busy = 1;
+		return t;
+	}
+	if (atomic_load(&rt_state) == RT_UNINIT) {
+		tls_busy = 1;
+		rt_init();
+		tls_busy = 0;
+	}
+	if (atomic_load(&rt_state) != RT_READY || (t && t->dead))
+		return NULL;
+	tls_busy = 1;
+	t = thread_new();
+	if (!t)
+		tls_busy = 0;
+	return t;
+}
+
+void thread_forget(struct rt_thread *t)
+{
+	if (!t || t->dead)
+		return;
+	rt_lock(&threads_lock);
+	if (t->prev)
+		t->prev->next = t->next;
+	else if (threads_list == t)
+		threads_list = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	rt_unlock(&threads_lock);
+	tls_thread = &dead_thread;
+	atomic_fetch_add(&stats_acquisitions_done, t->acquisitions);
+	atomic_fetch_add(&stats_chain_hits_done, t->chain_hits);
+	rt_free(t->held, t->cap * sizeof(*t->held));
+	rt_free(t->ww, t->capww * sizeof(*t->ww));
+	rt_free(t, sizeof(*t));
+}
+
+/* After fork: the child's only thread is the one that forked. */
+void thread_fork_child(void)
+{
+	struct rt_thread *self = tls_thread;
+
+	threads_lock = (struct rt_lock)RT_LOCK_INIT;
+	threads_list = NULL;
+	if (self && !self->dead) {
+		self->next = self->prev = NULL;
+		self->tid = rt_gettid();
+		threads_list = self;
+	}
+}
+
+uint64_t chain_step(uint64_t key, const struct lock_class *c, int mode, unsigned hflags)
+{
+	uint64_t v = ((uint64_t)c->id << 3) | ((uint64_t)mode << 1) | !!(hflags & HF_TRY);
+
+	key = (key ^ (v + 0x632be59bd9b4e019ull)) * 0x9e3779b97f4a7c15ull;
+	return key ^ (key >> 31);
+}
+
+struct held *held_find(struct rt_thread *t, const void *inst)
+{
+	for (uint32_t i = t->depth; i-- > 0;)
+		if (t->held[i].instance == inst && !(t->held[i].flags & HF_PATH))
+			return &t->held[i];
+	return NULL;
+}
+
+static void held_count(struct rt_thread *t, const struct held *h, int delta)
+{
+	if (h->flags & HF_SPIN)
+		t->spin_depth += (uint32_t)delta;
+	if (h->flags & HF_PATH)
+		t->npath += (uint32_t)delta;
+}
+
+/* Remove one entry; the chain keys above it are replayed. */
+void held_remove(struct rt_thread *t, struct held *h)
+{
+	uint32_t i = (uint32_t)(h - t->held);
+	uint64_t key = h->prev_key;
+
+	held_count(t, h, -1);
+	memmove(&t->held[i], &t->held[i + 1], (t->depth - i - 1) * sizeof(*h));
+	t->depth--;
+	for (; i < t->depth; i++) {
+		struct held *e = &t->held[i];
+		e->prev_key = key;
+		if (!(e->flags & HF_MERGED))
+			key = chain_step(key, e->cls, e->mode, e->flags);
+	}
+	t->key = key;
+}
+
+void held_sweep_paths(struct rt_thread *t)
+{
+	t->path_epoch = atomic_load(&fence_signal_epoch);
+	for (uint32_t i = t->depth; i-- > 0;) {
+		struct held *h = &t->held[i];
+		if ((h->flags & HF_PATH) && !fence_path_live(h->instance, h->fence_serial))
+			held_remove(t, h);
+	}
+}
+
+static bool held_push(struct rt_thread *t, const struct held *h)
+{
+	if (t->depth == t->cap) {
+		struct held *n = rt_realloc_array(t->held, t->cap, t->cap * 2, sizeof(*n));
+		if (!n)
+			return false;
+		t->held = n;
+		t->cap *= 2;
+	}
+	t->held[t->depth++] = *h;
+	held_count(t, h, 1);
+	return true;
+}
+
+bool rt_blocking_allowed(struct rt_thread *t, const char *what, uintptr_t ip)
+{
+	if (likely(!t->spin_depth))
+		return true;
+	struct lock_class *spin = NULL;
+	for (uint32_t i = t->depth; i-- > 0 && !spin;)
+		if (t->held[i].flags & HF_SPIN)
+			spin = t->held[i].cls;
+	struct finding_in f = {
+		.kind = FK_INVALID_WAIT_CONTEXT,
+		.title = "invalid wait context: blocking under a spinning lock",
+		.detail = what,
+		.subject = { spin },
+		.stack = stack_capture(ip),
+	};
+	report_finding(t, &f);
+	return false;
+}
+
+/* Classify a cycle by what it goes through (fencedep(7), "Finding kinds"). */
+static int cycle_kind(const struct cycle *cyc)
+{
+	bool fence = false, reclaim = false;
+
+	for (uint32_t i = 0; i < cyc->n; i++) {
+		fence |= cyc->e[i].from->kind == CK_FENCE;
+		reclaim |= cyc->e[i].from == cls_fs_reclaim;
+	}
+	if (fence && reclaim)
+		return FK_ALLOC_IN_SIGNALLING_PATH;
+	if (fence)
+		return FK_FENCE_LOCK_INVERSION;
+	if (reclaim)
+		return FK_RECLAIM_LOCK_INVERSION;
+	return FK_LOCK_ORDER_INVERSION;
+}
+
+static const char *const cycle_titles[] = {
+	[FK_LOCK_ORDER_INVERSION] = "possible circular locking dependency",
+	[FK_ALLOC_IN_SIGNALLING_PATH] = "memory allocated on a fence signalling path",
+	[FK_FENCE_LOCK_INVERSION] = "lock taken on a fence signalling path is held while waiting for fences",
+	[FK_RECLAIM_LOCK_INVERSION] = "lock held across allocation is taken in reclaim",
+};
+
+static void report_cycle(struct rt_thread *t, const struct cycle *cyc, uint32_t stack)
+{
+	int kind = cycle_kind(cyc);
+	struct finding_in f = {
+		.kind = kind,
+		.title = cycle_titles[kind],
+		.cycle = cyc,
+		.stack = stack,
+	};
+
+	report_finding(t, &f);
+}
+
+static void report_recursion(struct rt_thread *t, struct lock_class *c, unsigned hflags,
+			     uint32_t stack)
+{
+	struct finding_in f = {
+		.kind = (hflags & HF_WWCTX) ? FK_WW_PROTOCOL_VIOLATION : FK_RECURSIVE_LOCKING,
+		.title = (hflags & HF_WWCTX) ? "second acquire context of one ww class in a thread"
+					     : "possible recursive locking",
+		.detail = "acquiring a class this thread already holds",
+		.subject = { c },
+		.stack = stack,
+	};
+
+	report_finding(t, &f);
+}
+
+/* Does taking c (mode) on top of held entry h deadlock on itself? */
+static bool same_class_ok(const struct held *h, int mode, unsigned hflags, const void *nest)
+{
+	if (nest && h->nest == nest)
+		return true;
+	if (hflags & HF_TRY)
+		return true;
+	return h->mode != HM_EXCLUSIVE && mode == HM_RECURSIVE;
+}
+
+#define PENDING_MAX 64
+
+/*
+ * Validate a chain the cache has not seen: the held stack (less the entries
+ * of class `skip`) followed by c.
+ */
+static void validate_chain(struct rt_thread *t, struct lock_class *c, int mode, unsigned hflags,
+			   const void *nest, uintptr_t ip, uint64_t key, struct lock_class *skip)
+{
+	struct lock_class *from[PENDING_MAX];
+	uint8_t types[PENDING_MAX];
+	uint32_t gates[PENDING_MAX];
+	uint16_t ngates = 0;
+	uint32_t nfrom = 0;
+	bool recursion = false;
+	uint32_t stack = stack_capture(ip);
+
+	class_name(c);
+	for (uint32_t i = t->depth; i-- > 0;) {
+		struct held *h = &t->held[i];
+		if (h->cls == skip)
+			continue;
+		if (h->cls == c && !same_class_ok(h, mode, hflags, nest))
+			recursion = true;
+		if (h->mode == HM_EXCLUSIVE && !(h->flags & HF_TRY) && ngates < PENDING_MAX)
+			gates[ngates++] = h->cls->id;
+	}
+	if (!(hflags & HF_TRY) && !recursion) {
+		for (uint32_t i = t->depth; i-- > 0 && nfrom < PENDING_MAX;) {
+			struct held *h = &t->held[i];
+			if (h->cls == skip || (h->flags & HF_MERGED))
+				continue;
+			if (h->cls != c) {
+				class_name(h->cls);
+				from[nfrom] = h->cls;
+				types[nfrom++] = (uint8_t)edge_type(h->mode, mode);
+			}
+			if (!(h->flags & HF_TRY))
+				break;
+		}
+	}
+	if (recursion) {
+		report_recursion(t, c, hflags, stack);
+		return;
+	}
+
+	struct cycle cyc, spare;
+	bool found = false;
+	rt_lock(&graph_lock);
+	for (uint32_t i = 0; i < nfrom; i++) {
+		/* the gates of an edge are the other exclusive holders */
+		uint32_t g[PENDING_MAX];
+		uint16_t ng = 0;
+		for (uint16_t j = 0; j < ngates; j++)
+			if (gates[j] != from[i]->id)
+				g[ng++] = gates[j];
+		if (graph_add_edge(from[i], c, types[i], stack, g, ng, false, found ? &spare : &cyc))
+			found = true;
+	}
+	chain_insert(key);
+	rt_unlock(&graph_lock);
+	if (found)
+		report_cycle(t, &cyc, stack);
+}
+
+void rt_acquire(struct rt_thread *t, struct lock_class *c, const void *inst, int mode,
+		unsigned hflags, const void *nest, uintptr_t ip)
+{
+	struct held h = {
+		.cls = c, .instance = inst, .nest = nest, .ip = ip,
+		.prev_key = t->key, .mode = (uint8_t)mode, .flags = (uint8_t)hflags,
+	};
+
+	t->acquisitions++;
+	if (unlikely(t->npath && t->path_epoch != atomic_load_explicit(&fence_signal_epoch,
+								     memory_order_relaxed)))
+		held_sweep_paths(t);
+	if (unlikely(t->spin_depth) && !(hflags & (HF_SPIN | HF_TRY)))
+		rt_blocking_allowed(t, "a sleeping lock is taken while a spinning lock is held", ip);
+	if (nest) {
+		ww_acquire_check(t, nest, inst, ip);
+		for (uint32_t i = t->depth; i-- > 0;) {
+			if (t->held[i].cls == c && t->held[i].nest == nest) {
+				/* same class under the same nest lock: legal, one step */
+				h.flags |= HF_MERGED;
+				h.prev_key = t->key;
+				held_push(t, &h);
+				return;
+			}
+		}
+	}
+	uint64_t key = chain_step(t->key, c, mode, hflags);
+	if (likely(chain_lookup(key)))
+		t->chain_hits++;
+	else
+		validate_chain(t, c, mode, hflags, nest, ip, key, NULL);
+	if (held_push(t, &h))
+		t->key = key;
+}
+
+void rt_check_acquire(struct rt_thread *t, struct lock_class *c, int mode,
+		      struct lock_class *skip, uintptr_t ip)
+{
+	uint64_t key = t->key;
+
+	t->acquisitions++;
+	if (unlikely(t->npath && t->path_epoch != atomic_load_explicit(&fence_signal_epoch,
+								     memory_order_relaxed)))
+		held_sweep_paths(t);
+	if (skip) {
+		key = 0;
+		for (uint32_t i = 0; i < t->depth; i++) {
+			struct held *h = &t->held[i];
+			if (h->cls != skip && !(h->flags & HF_MERGED))
+				key = chain_step(key, h->cls, h->mode, h->flags);
+		}
+	}
+	key = chain_step(key, c, mode, 0);
+	if (likely(chain_lookup(key)))
+		t->chain_hits++;
+	else
+		validate_chain(t, c, mode, 0, NULL, ip, key, skip);
+}
+
+bool rt_release(struct rt_thread *t, const void *inst, uintptr_t ip)
+{
+	struct held *h;
+
+	if (likely(t->depth && t->held[t->depth - 1].instance == inst &&
+		   !(t->held[t->depth - 1].flags & HF_PATH)))
+		h = &t->held[t->depth - 1];
+	else
+		h = held_find(t, inst);
+	if (!h)
+		return false;
+	if (h->refs) {
+		h->refs--;
+		return true;
+	}
+	if (h == &t->held[t->depth - 1]) {
+		held_count(t, h, -1);
+		t->key = h->prev_key;
+		t->depth--;
+		return true;
+	}
+	held_remove(t, h);
+	return true;
+}
+
+void thread_exit_check(struct rt_thread *t)
+{
+	ww_exit_check(t);
+	for (uint32_t i = 0; i < t->depth; i++) {
+		struct held *h = &t->held[i];
+		if (h->flags & (HF_PATH | HF_SECTION | HF_WWCTX | HF_RECLAIM))
+			continue;
+		struct finding_in f = {
+			.kind = FK_LOCK_HELD_AT_THREAD_EXIT,
+			.title = "thread exits while holding locks",
+			.detail = "a lock is still held when its thread ends",
+			.subject = { h->cls },
+			.stack = stack_capture(h->ip),
+		};
+		report_finding(t, &f);
+		break;
+	}
+}

@@ -1,0 +1,183 @@
+/*
+ * init.c - the runtime's life inside the process: start-up (options,
+ * suppressions, priming), fork, thread-state teardown and exit, where
+ * fences never signalled are reported and the exit status is set.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <unistd.h>
+
+#include "runtime.h"
+#include "suppress.h"
+
+_Atomic int rt_state = RT_UNINIT;
+pid_t rt_pid;
+char **rt_argv;
+int rt_argc;
+extern struct suppress_set rt_suppressions;
+static pthread_key_t thread_key;
+
+void rt_warn(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (n > (int)sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	if (write(2, "fencedep: ", 10) < 0 || write(2, line, (size_t)n) < 0)
+		return;
+}
+
+void rt_fatal_config(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	rt_warn("%s", line);
+	_exit(2);
+}
+
+static void load_suppressions(const char *path)
+{
+	static char buf[1 << 20];
+	struct suppress_error err;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		rt_fatal_config("suppressions file '%s': %s", path, strerror(errno));
+	ssize_t len = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (len < 0)
+		rt_fatal_config("suppressions file '%s': %s", path, strerror(errno));
+	if (suppress_parse(buf, (size_t)len, (void *(*)(size_t))rt_alloc, &rt_suppressions, &err))
+		rt_fatal_config("suppressions file '%s', line %u: %s", path, err.line, err.msg);
+}
+
+static void fork_all(int phase)
+{
+	/* the order in which the runtime nests its locks */
+	report_fork(phase);
+	if (phase == FORK_PREPARE)
+		rt_lock(&graph_lock);
+	class_fork(phase);
+	prime_fork(phase);
+	fence_fork(phase);
+	instance_fork(phase);
+	stack_fork(phase);
+	rt_lock_fork(&threads_lock, phase == FORK_CHILD ? FORK_PARENT : phase);
+	alloc_fork(phase);
+	if (phase != FORK_PREPARE)
+		rt_lock_fork(&graph_lock, phase);
+}
+
+static void fork_prepare(void)
+{
+	tls_busy++;
+	fork_all(FORK_PREPARE);
+}
+
+static void fork_parent(void)
+{
+	fork_all(FORK_PARENT);
+	tls_busy--;
+}
+
+static void fork_child(void)
+{
+	fork_all(FORK_CHILD);
+	thread_fork_child();
+	rt_pid = getpid();
+	tls_busy--;
+}
+
+static void thread_key_destructor(void *arg)
+{
+	int busy = tls_busy;
+
+	tls_busy = 1;
+	thread_forget(arg);
+	tls_busy = busy;
+}
+
+void rt_thread_registered(struct rt_thread *t)
+{
+	pthread_setspecific(thread_key, t);
+}
+
+void rt_init(void)
+{
+	int expected = RT_UNINIT;
+	char err[512];
+
+	if (!atomic_compare_exchange_strong(&rt_state, &expected, RT_INITIALIZING)) {
+		while (atomic_load(&rt_state) == RT_INITIALIZING)
+			sched_yield();
+		return;
+	}
+	options_defaults();
+	const char *env = getauxval(AT_SECURE) ? NULL : getenv("FENCEDEP_OPTIONS");
+	if (env && options_parse(env, err, sizeof(err)))
+		rt_fatal_config("FENCEDEP_OPTIONS: %s", err);
+	if (rt_opt.suppressions[0])
+		load_suppressions(rt_opt.suppressions);
+	stack_init();
+	report_init();
+	prime_init();
+	if (strcmp(rt_opt.prime, "builtin") && strcmp(rt_opt.prime, "none") &&
+	    prime_load_file(rt_opt.prime, err, sizeof(err)))
+		rt_fatal_config("%s", err);
+	pthread_key_create(&thread_key, thread_key_destructor);
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	rt_pid = getpid();
+	atomic_store(&rt_state, RT_READY);
+}
+
+__attribute__((constructor(101))) static void rt_constructor(int argc, char **argv, char **envp)
+{
+	rt_argc = argc;
+	rt_argv = argv;
+	tls_busy = 1;
+	rt_init();
+	tls_busy = 0;
+}
+
+/*
+ * Runs after the program's own destructors.  When something was reported,
+ * the exit status becomes `exitcode`: stdio is flushed first, so the
+ * program's output is exactly what it would have been.
+ */
+__attribute__((destructor)) static void rt_destructor(void)
+{
+	if (atomic_load(&rt_state) != RT_READY)
+		return;
+	tls_busy = 1;
+	fence_exit_check();
+	if (tls_thread && !tls_thread->dead)
+		ww_exit_check(tls_thread);
+	report_fork(FORK_PREPARE); /* report_lock, for one last consistent write */
+	report_write_json();
+	if (rt_opt.verbosity > 1)
+		report_stats_line();
+	report_fork(FORK_PARENT);
+	if (report_unsuppressed() && rt_opt.exitcode) {
+		fflush(NULL);
+		_exit((int)rt_opt.exitcode);
+	}
+	tls_busy = 0;
+}

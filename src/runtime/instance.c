@@ -1,0 +1,247 @@
+/*
+ * instance.c - lock instances: which class the lock at an address is in.
+ *
+ * A sharded hash keyed by the 64-byte line of the address, so that freeing
+ * memory can find every instance inside the freed range by visiting its
+ * lines, and a bitmap over line hashes that tells cheaply that a freed range
+ * holds no instance at all (the common case on every free()).  An address
+ * reused after free is a new instance, hence a new class.
+ */
+#include <string.h>
+
+#include "runtime.h"
+
+#define SHARDS 64
+#define LINE_SHIFT 6
+#define BLOOM_BITS (1u << 24)
+
+struct shard {
+	struct rt_lock lock;
+	struct instance **buckets;
+	uint32_t nbuckets, count;
+} __attribute__((aligned(64)));
+
+static struct shard shards[SHARDS];
+static _Atomic uint64_t bloom[BLOOM_BITS / 64];
+_Atomic uint64_t instance_gen = 1;
+_Atomic size_t instance_live;
+
+static inline uint64_t line_hash(uintptr_t line)
+{
+	return line * 0x9e3779b97f4a7c15ull;
+}
+
+static inline struct shard *shard_of(uint64_t h)
+{
+	return &shards[h >> 58];
+}
+
+void instance_mark_page(const void *addr)
+{
+	uint64_t h = line_hash((uintptr_t)addr >> LINE_SHIFT) >> 40;
+	uint64_t bit = h & (BLOOM_BITS - 1);
+
+	if (!(atomic_load_explicit(&bloom[bit / 64], memory_order_relaxed) & (1ull << (bit % 64))))
+		atomic_fetch_or(&bloom[bit / 64], 1ull << (bit % 64));
+}
+
+static inline bool line_marked(uintptr_t line)
+{
+	uint64_t bit = (line_hash(line) >> 40) & (BLOOM_BITS - 1);
+
+	return atomic_load_explicit(&bloom[bit / 64], memory_order_relaxed) & (1ull << (bit % 64));
+}
+
+bool instance_may_contain(const void *p, size_t len)
+{
+	uintptr_t first = (uintptr_t)p >> LINE_SHIFT;
+	uintptr_t last = ((uintptr_t)p + (len ? len - 1 : 0)) >> LINE_SHIFT;
+
+	for (uintptr_t l = first; l <= last; l++)
+		if (line_marked(l))
+			return true;
+	return false;
+}
+
+/* Grow a shard's bucket array (its lock held). */
+static void shard_grow(struct shard *s)
+{
+	uint32_t n = s->nbuckets ? s->nbuckets * 2 : 64;
+	struct instance **b = rt_alloc(n * sizeof(*b));
+
+	if (!b)
+		return;
+	for (uint32_t i = 0; i < s->nbuckets; i++) {
+		struct instance *in = s->buckets[i], *next;
+		for (; in; in = next) {
+			next = in->hnext;
+			uint64_t k = line_hash((uintptr_t)in->addr >> LINE_SHIFT) & (n - 1);
+			in->hnext = b[k];
+			b[k] = in;
+		}
+	}
+	rt_free(s->buckets, s->nbuckets * sizeof(*b));
+	s->buckets = b;
+	s->nbuckets = n;
+}
+
+static struct instance *shard_find(struct shard *s, uint64_t h, const void *addr)
+{
+	if (!s->nbuckets)
+		return NULL;
+	for (struct instance *in = s->buckets[h & (s->nbuckets - 1)]; in; in = in->hnext)
+		if (in->addr == addr)
+			return in;
+	return NULL;
+}
+
+struct instance *instance_find(const void *addr)
+{
+	uint64_t h = line_hash((uintptr_t)addr >> LINE_SHIFT);
+	struct shard *s = shard_of(h);
+
+	rt_lock(&s->lock);
+	struct instance *in = shard_find(s, h, addr);
+	rt_unlock(&s->lock);
+	return in;
+}
+
+static int kind_of_type(int type)
+{
+	switch (type) {
+	case IT_MUTEX:
+		return CK_MUTEX;
+	case IT_RWLOCK:
+		return CK_RWLOCK;
+	case IT_SPIN:
+		return CK_SPIN;
+	default:
+		return CK_MAP;
+	}
+}
+
+struct instance *instance_get(const void *addr, int type, uintptr_t site)
+{
+	struct rt_thread *t = tls_thread;
+	unsigned slot = ((uintptr_t)addr >> 3) & (ICACHE_SIZE - 1);
+	uint64_t gen = atomic_load_explicit(&instance_gen, memory_order_acquire);
+
+	if (t) {
+		if (unlikely(t->icache_gen != gen)) {
+			memset(t->icache, 0, sizeof(t->icache));
+			t->icache_gen = gen;
+		} else if (likely(t->icache[slot].addr == addr)) {
+			return t->icache[slot].inst;
+		}
+	}
+
+	uint64_t h = line_hash((uintptr_t)addr >> LINE_SHIFT);
+	struct shard *s = shard_of(h);
+	rt_lock(&s->lock);
+	struct instance *in = shard_find(s, h, addr);
+	rt_unlock(&s->lock);
+	if (!in) {
+		/* static (never initialised) locks are their own class even by site */
+		bool by_site = rt_opt.classes == CLASSES_SITE && type != IT_ANNOTATED && site;
+		struct lock_class *c = type == IT_ANNOTATED || type == IT_WWCTX
+					       ? NULL
+					       : class_for_instance(addr, site, kind_of_type(type), by_site);
+		struct instance *n = rt_alloc(sizeof(*n));
+		if (!n)
+			return NULL;
+		n->addr = addr;
+		n->cls = c;
+		n->type = (uint8_t)type;
+		rt_lock(&s->lock);
+		in = shard_find(s, h, addr);
+		if (!in) {
+			if (s->count >= s->nbuckets)
+				shard_grow(s);
+			if (s->nbuckets) {
+				uint64_t k = h & (s->nbuckets - 1);
+				n->hnext = s->buckets[k];
+				s->buckets[k] = n;
+				s->count++;
+				in = n;
+				n = NULL;
+				atomic_fetch_add(&instance_live, 1);
+				instance_mark_page(addr);
+			}
+		}
+		rt_unlock(&s->lock);
+		if (n)
+			rt_free(n, sizeof(*n));
+	}
+	if (t && in) {
+		t->icache[slot].addr = addr;
+		t->icache[slot].inst = in;
+	}
+	return in;
+}
+
+/* Unlink the instances of one line that lie in [lo, hi); returns a list. */
+static struct instance *shard_take_range(uintptr_t line, uintptr_t lo, uintptr_t hi)
+{
+	uint64_t h = line_hash(line);
+	struct shard *s = shard_of(h);
+	struct instance *taken = NULL;
+
+	rt_lock(&s->lock);
+	if (s->nbuckets) {
+		struct instance **pp = &s->buckets[h & (s->nbuckets - 1)];
+		while (*pp) {
+			struct instance *in = *pp;
+			uintptr_t a = (uintptr_t)in->addr;
+			if (a >= lo && a < hi) {
+				*pp = in->hnext;
+				in->hnext = taken;
+				taken = in;
+				s->count--;
+				continue;
+			}
+			pp = &in->hnext;
+		}
+	}
+	rt_unlock(&s->lock);
+	return taken;
+}
+
+void instance_forget_range(const void *start, size_t len, uintptr_t ip)
+{
+	uintptr_t lo = (uintptr_t)start, hi = lo + len;
+	struct rt_thread *t = tls_thread;
+
+	if (!len)
+		return;
+	for (uintptr_t l = lo >> LINE_SHIFT; l <= (hi - 1) >> LINE_SHIFT; l++) {
+		if (!line_marked(l))
+			continue;
+		struct instance *in = shard_take_range(l, lo, hi), *next;
+		for (; in; in = next) {
+			next = in->hnext;
+			atomic_fetch_add(&instance_gen, 1);
+			atomic_fetch_sub(&instance_live, 1);
+			struct held *hd = t ? held_find(t, in->addr) : NULL;
+			if (hd) {
+				struct finding_in f = {
+					.kind = FK_HELD_LOCK_FREED,
+					.title = "held lock freed",
+					.detail = "memory holding a lock this thread holds is freed or destroyed",
+					.subject = { hd->cls },
+					.stack = stack_capture(ip),
+				};
+				report_finding(t, &f);
+				held_remove(t, hd);
+			}
+			rt_free(in, sizeof(*in));
+		}
+	}
+	if (atomic_load_explicit(&fence_live, memory_order_relaxed))
+		fence_forget_range(start, len);
+}
+
+void instance_fork(int phase)
+{
+	for (int i = 0; i < SHARDS; i++)
+		rt_lock_fork(&shards[i].lock, phase);
+}

@@ -1,0 +1,262 @@
+/*
+ * report.c - findings: named, fingerprinted, deduplicated, suppressed, and
+ * written the moment they are found (text, then the JSON file), so that a
+ * process that then blocks or is killed still leaves them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fingerprint.h"
+#include "finding.h"
+#include "suppress.h"
+
+struct finding *findings_head;
+static struct finding **findings_tail = &findings_head;
+int report_fd = 2;
+static struct rt_lock report_lock = RT_LOCK_INIT;
+static size_t nunsuppressed, nsuppressed;
+struct suppress_set rt_suppressions;
+
+static const char *const kind_names[FK_COUNT] = {
+	[FK_LOCK_ORDER_INVERSION] = "lock-order-inversion",
+	[FK_ALLOC_IN_SIGNALLING_PATH] = "alloc-in-signalling-path",
+	[FK_FENCE_LOCK_INVERSION] = "fence-lock-inversion",
+	[FK_RECLAIM_LOCK_INVERSION] = "reclaim-lock-inversion",
+	[FK_RECURSIVE_LOCKING] = "recursive-locking",
+	[FK_FENCE_SELF_WAIT] = "fence-self-wait",
+	[FK_UNPUBLISHED_FENCE_WAIT] = "unpublished-fence-wait",
+	[FK_FENCE_DOUBLE_SIGNAL] = "fence-double-signal",
+	[FK_FENCE_NEVER_SIGNALLED] = "fence-never-signalled",
+	[FK_INVALID_WAIT_CONTEXT] = "invalid-wait-context",
+	[FK_WW_PROTOCOL_VIOLATION] = "ww-protocol-violation",
+	[FK_BAD_UNLOCK_BALANCE] = "bad-unlock-balance",
+	[FK_HELD_LOCK_FREED] = "held-lock-freed",
+	[FK_LOCK_HELD_AT_THREAD_EXIT] = "lock-held-at-thread-exit",
+	[FK_ASSERTION_FAILED] = "assertion-failed",
+	[FK_HANG] = "hang",
+};
+
+const char *finding_kind_name(int kind)
+{
+	return kind_names[kind];
+}
+
+const char *hold_mode_name(int mode)
+{
+	return mode == HM_EXCLUSIVE ? "exclusive" : mode == HM_SHARED ? "shared" : "recursive";
+}
+
+static void thread_name(pid_t tid, char *out, size_t len)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/comm", (int)tid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	out[0] = 0;
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, out, len - 1);
+	close(fd);
+	if (n <= 0)
+		n = 0;
+	out[n] = 0;
+	char *nl = strchr(out, '\n');
+	if (nl)
+		*nl = 0;
+}
+
+/* Fill the stored finding from what the engine found. */
+static void finding_fill(struct finding *f, struct rt_thread *t, const struct finding_in *in)
+{
+	const char *names[CYCLE_MAX];
+	size_t n = 0;
+
+	f->kind = in->kind;
+	f->title = in->title;
+	f->detail = in->detail;
+	f->count = 1;
+	f->stack = in->stack;
+	f->tid = t ? t->tid : rt_gettid();
+	thread_name(f->tid, f->thread_name, sizeof(f->thread_name));
+	if (in->cycle) {
+		f->ncycle = in->cycle->n;
+		for (uint32_t i = 0; i < f->ncycle; i++) {
+			f->cycle[i].from = class_name(in->cycle->e[i].from);
+			f->cycle[i].to = class_name(in->cycle->e[i].to);
+			f->cycle[i].from_kind = in->cycle->e[i].from->kind;
+			f->cycle[i].to_kind = in->cycle->e[i].to->kind;
+			f->cycle[i].type = in->cycle->e[i].type;
+			f->cycle[i].primed = in->cycle->e[i].primed;
+			f->cycle[i].stack = in->cycle->e[i].stack;
+			names[n++] = f->cycle[i].from;
+		}
+	}
+	for (int i = 0; i < 2; i++) {
+		f->subject[i] = in->subject[i] ? class_name(in->subject[i]) : NULL;
+		if (f->subject[i] && !in->cycle)
+			names[n++] = f->subject[i];
+	}
+	if (!in->cycle && !n)
+		names[n++] = "?";
+	for (uint32_t i = 0; t && i < t->depth && f->nheld < FINDING_HELD_MAX; i++) {
+		struct held *h = &t->held[i];
+		f->held[f->nheld].cls = class_name(h->cls);
+		f->held[f->nheld].mode = h->mode;
+		f->held[f->nheld].flags = h->flags;
+		f->held[f->nheld++].ip = h->ip;
+	}
+	for (uint32_t i = 0; i < in->nnotes; i++)
+		f->notes[f->nnotes++] = (typeof(f->notes[0])){ in->notes[i].label, in->notes[i].stack };
+	fdep_fingerprint(kind_names[f->kind], names, n, f->fingerprint);
+}
+
+/* Add a stack's functions, files and modules to the suppression strings. */
+static size_t stack_strings(uint32_t stack, const char **out, size_t n, size_t max)
+{
+	uintptr_t pcs[STACK_MAX];
+	uint32_t np = stack_get(stack, pcs, STACK_MAX);
+	struct frame fr;
+
+	for (uint32_t i = 0; i < np && n + 3 <= max; i++) {
+		stack_symbolize(pcs[i], &fr);
+		out[n++] = fr.function;
+		out[n++] = fr.file;
+		out[n++] = fr.module;
+	}
+	return n;
+}
+
+static bool finding_suppressed(const struct finding *f)
+{
+	const char *s[1024];
+	size_t n = 0;
+
+	if (!rt_suppressions.n)
+		return false;
+	s[n++] = f->subject[0];
+	s[n++] = f->subject[1];
+	for (uint32_t i = 0; i < f->ncycle; i++) {
+		s[n++] = f->cycle[i].from;
+		n = stack_strings(f->cycle[i].stack, s, n, 1024);
+	}
+	n = stack_strings(f->stack, s, n, 1024);
+	for (uint32_t i = 0; i < f->nnotes; i++)
+		n = stack_strings(f->notes[i].stack, s, n, 1024);
+	return suppress_match(&rt_suppressions, kind_names[f->kind], s, n) != NULL;
+}
+
+static void write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+void report_finding(struct rt_thread *t, const struct finding_in *in)
+{
+	struct finding *f = rt_alloc(sizeof(*f));
+
+	if (!f)
+		return;
+	finding_fill(f, t, in);
+	rt_lock(&report_lock);
+	for (struct finding *o = findings_head; o; o = o->next) {
+		if (!strcmp(o->fingerprint, f->fingerprint)) {
+			o->count++;
+			rt_unlock(&report_lock);
+			rt_free(f, sizeof(*f));
+			return;
+		}
+	}
+	if (finding_suppressed(f)) {
+		nsuppressed++;
+		rt_unlock(&report_lock);
+		rt_free(f, sizeof(*f));
+		return;
+	}
+	*findings_tail = f;
+	findings_tail = &f->next;
+	nunsuppressed++;
+	if (rt_opt.verbosity > 0) {
+		struct rt_buf b = { 0 };
+		report_text(&b, f);
+		if (b.data)
+			write_all(report_fd, b.data, b.len);
+		buf_release(&b);
+	}
+	report_write_json();
+	rt_unlock(&report_lock);
+	if (rt_opt.abort_on_report)
+		abort();
+}
+
+size_t report_unsuppressed(void)
+{
+	return nunsuppressed;
+}
+
+static int open_log(const char *path)
+{
+	char full[4096];
+
+	if (!strcmp(path, "stderr"))
+		return 2;
+	if (!strcmp(path, "stdout"))
+		return 1;
+	snprintf(full, sizeof(full), "%s.%d.log", path, (int)getpid());
+	int fd = open(full, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		rt_warn("cannot open log_path '%s': %s; reporting on stderr", full, strerror(errno));
+		return 2;
+	}
+	return fd;
+}
+
+void report_init(void)
+{
+	report_fd = open_log(rt_opt.log_path);
+}
+
+/* The child of fork() reports for itself, from scratch. */
+void report_fork(int phase)
+{
+	rt_lock_fork(&report_lock, phase);
+	if (phase != FORK_CHILD)
+		return;
+	findings_head = NULL;
+	findings_tail = &findings_head;
+	nunsuppressed = nsuppressed = 0;
+	if (report_fd > 2) {
+		close(report_fd);
+		report_fd = open_log(rt_opt.log_path);
+	}
+}
+
+void report_stats_line(void)
+{
+	char line[256];
+	uint64_t acq = 0, hits = 0;
+
+	rt_lock(&threads_lock);
+	for (struct rt_thread *t = threads_list; t; t = t->next) {
+		acq += t->acquisitions;
+		hits += t->chain_hits;
+	}
+	rt_unlock(&threads_lock);
+	int n = snprintf(line, sizeof(line),
+			 "fencedep: %zu findings (%zu suppressed), %u classes, %zu edges, %zu chains, "
+			 "%llu acquisitions, %llu chain hits\n",
+			 nunsuppressed, nsuppressed, class_count(), graph_edge_count(), chain_count(),
+			 (unsigned long long)acq, (unsigned long long)hits);
+	write_all(report_fd, line, (size_t)n);
+}

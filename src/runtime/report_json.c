@@ -1,0 +1,242 @@
+/*
+ * report_json.c - the JSON report (schema 1), one file per process,
+ * PATH.<pid>.json, rewritten whole through a temporary file and rename() on
+ * every new finding and at exit, so it is valid at every moment.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "finding.h"
+
+_Atomic uint64_t stats_acquisitions_done, stats_chain_hits_done;
+
+static void json_frames(struct rt_buf *b, uint32_t stack)
+{
+	uintptr_t pcs[STACK_MAX];
+	uint32_t n = stack_get(stack, pcs, STACK_MAX);
+	struct frame f;
+
+	buf_puts(b, "[");
+	for (uint32_t i = 0; i < n; i++) {
+		stack_symbolize(pcs[i], &f);
+		buf_printf(b, "%s{\"pc\": \"%#lx\", \"module\": ", i ? ", " : "", (unsigned long)f.pc);
+		buf_json_str(b, f.module ? f.module : "");
+		buf_printf(b, ", \"offset\": \"%#lx\"", (unsigned long)f.offset);
+		if (f.function) {
+			buf_puts(b, ", \"function\": ");
+			buf_json_str(b, f.function);
+		}
+		if (f.file) {
+			buf_puts(b, ", \"file\": ");
+			buf_json_str(b, f.file);
+			buf_printf(b, ", \"line\": %d", f.line);
+		}
+		buf_puts(b, "}");
+	}
+	buf_puts(b, "]");
+}
+
+static void json_finding(struct rt_buf *b, const struct finding *f)
+{
+	buf_puts(b, "    {\"kind\": ");
+	buf_json_str(b, finding_kind_name(f->kind));
+	buf_puts(b, ", \"title\": ");
+	buf_json_str(b, f->title);
+	buf_printf(b, ", \"fingerprint\": \"%s\", \"count\": %u,\n", f->fingerprint, f->count);
+	buf_printf(b, "     \"thread\": {\"tid\": %d, \"name\": ", (int)f->tid);
+	buf_json_str(b, f->thread_name);
+	buf_puts(b, "}");
+	if (f->detail) {
+		buf_puts(b, ", \"detail\": ");
+		buf_json_str(b, f->detail);
+	}
+	if (f->subject[0]) {
+		buf_puts(b, ", \"class\": ");
+		buf_json_str(b, f->subject[0]);
+	}
+	if (f->ncycle) {
+		buf_puts(b, ",\n     \"cycle\": [");
+		for (uint32_t i = 0; i < f->ncycle; i++) {
+			buf_puts(b, i ? ",\n       {\"from\": " : "\n       {\"from\": ");
+			buf_json_str(b, f->cycle[i].from);
+			buf_puts(b, ", \"to\": ");
+			buf_json_str(b, f->cycle[i].to);
+			buf_printf(b, ", \"type\": \"%s\", \"primed\": %s, \"stack\": ",
+				   edge_type_name(f->cycle[i].type), f->cycle[i].primed ? "true" : "false");
+			json_frames(b, f->cycle[i].stack);
+			buf_puts(b, "}");
+		}
+		buf_puts(b, "]");
+	}
+	buf_puts(b, ",\n     \"held\": [");
+	for (uint32_t i = 0; i < f->nheld; i++) {
+		buf_puts(b, i ? ", {\"class\": " : "{\"class\": ");
+		buf_json_str(b, f->held[i].cls);
+		buf_printf(b, ", \"mode\": \"%s\", \"stack\": ", hold_mode_name(f->held[i].mode));
+		struct frame fr;
+		stack_symbolize(f->held[i].ip, &fr);
+		buf_printf(b, "[{\"pc\": \"%#lx\", \"module\": ", (unsigned long)fr.pc);
+		buf_json_str(b, fr.module ? fr.module : "");
+		buf_printf(b, ", \"offset\": \"%#lx\"", (unsigned long)fr.offset);
+		if (fr.function) {
+			buf_puts(b, ", \"function\": ");
+			buf_json_str(b, fr.function);
+		}
+		buf_puts(b, "}]}");
+	}
+	buf_puts(b, "],\n     \"stack\": ");
+	json_frames(b, f->stack);
+	for (uint32_t i = 0; i < f->nnotes; i++) {
+		buf_puts(b, i ? ", " : ",\n     \"notes\": [");
+		buf_puts(b, "{\"label\": ");
+		buf_json_str(b, f->notes[i].label);
+		buf_puts(b, ", \"stack\": ");
+		json_frames(b, f->notes[i].stack);
+		buf_puts(b, "}");
+		if (i + 1 == f->nnotes)
+			buf_puts(b, "]");
+	}
+	buf_puts(b, "}");
+}
+
+struct edge_snap {
+	const char *from, *to;
+	uint8_t types;
+	bool primed;
+	uint32_t stack;
+};
+
+struct snap {
+	struct edge_snap *e;
+	size_t n, cap;
+};
+
+static void snap_edge(struct edge *e, void *arg)
+{
+	struct snap *s = arg;
+
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 256;
+		struct edge_snap *n = rt_realloc_array(s->e, s->cap, cap, sizeof(*n));
+		if (!n)
+			return;
+		s->e = n;
+		s->cap = cap;
+	}
+	s->e[s->n++] = (struct edge_snap){ atomic_load(&e->from->name), atomic_load(&e->to->name),
+					  e->types, e->primed, e->stack };
+}
+
+static void json_class(struct lock_class *c, void *arg)
+{
+	struct rt_buf *b = arg;
+	const char *name = atomic_load(&c->name);
+
+	if (!name)
+		return; /* never part of an edge or a finding */
+	buf_puts(b, b->data[b->len - 1] == '[' ? "\n    {\"name\": " : ",\n    {\"name\": ");
+	buf_json_str(b, name);
+	buf_printf(b, ", \"kind\": \"%s\"}", class_kind_name(c->kind));
+}
+
+static void json_edges(struct rt_buf *b)
+{
+	struct snap s = { 0 };
+	bool first = true;
+
+	rt_lock(&graph_lock);
+	graph_for_each_edge(snap_edge, &s);
+	rt_unlock(&graph_lock);
+	for (size_t i = 0; i < s.n; i++) {
+		for (int bit = 1; bit <= ET_SN; bit <<= 1) {
+			if (!(s.e[i].types & bit) || !s.e[i].from || !s.e[i].to)
+				continue;
+			buf_puts(b, first ? "\n    {\"from\": " : ",\n    {\"from\": ");
+			first = false;
+			buf_json_str(b, s.e[i].from);
+			buf_puts(b, ", \"to\": ");
+			buf_json_str(b, s.e[i].to);
+			buf_printf(b, ", \"type\": \"%s\", \"primed\": %s, \"stack\": ",
+				   edge_type_name(bit), s.e[i].primed ? "true" : "false");
+			json_frames(b, s.e[i].stack);
+			buf_puts(b, "}");
+		}
+	}
+	rt_free(s.e, s.cap * sizeof(*s.e));
+}
+
+static void json_document(struct rt_buf *b)
+{
+	uint64_t acq = atomic_load(&stats_acquisitions_done), hits = atomic_load(&stats_chain_hits_done);
+
+	buf_printf(b, "{\"tool\": \"fencedep\", \"schema\": 1, \"version\": \"%s\", \"pid\": %d,\n",
+		   PACKAGE_VERSION, (int)getpid());
+	buf_puts(b, " \"argv\": [");
+	for (int i = 0; rt_argv && i < rt_argc; i++) {
+		if (i)
+			buf_puts(b, ", ");
+		buf_json_str(b, rt_argv[i]);
+	}
+	buf_puts(b, "],\n \"findings\": [\n");
+	for (struct finding *f = findings_head; f; f = f->next) {
+		json_finding(b, f);
+		buf_puts(b, f->next ? ",\n" : "\n");
+	}
+	buf_puts(b, " ],\n \"classes\": [");
+	class_for_each(json_class, b);
+	buf_puts(b, "],\n \"edges\": [");
+	json_edges(b);
+	rt_lock(&threads_lock);
+	for (struct rt_thread *t = threads_list; t; t = t->next) {
+		acq += t->acquisitions;
+		hits += t->chain_hits;
+	}
+	rt_unlock(&threads_lock);
+	buf_printf(b,
+		   "],\n \"stats\": {\"classes\": %u, \"edges\": %zu, \"chains\": %zu, "
+		   "\"acquisitions\": %llu, \"chain_hits\": %llu}}\n",
+		   class_count(), graph_edge_count(), chain_count(), (unsigned long long)acq,
+		   (unsigned long long)hits);
+}
+
+/* Called with report_lock held. */
+void report_write_json(void)
+{
+	char path[4096], tmp[4200];
+	struct rt_buf b = { 0 };
+
+	if (!rt_opt.json_path || !rt_opt.json_path[0])
+		return;
+	snprintf(path, sizeof(path), "%s.%d.json", rt_opt.json_path, (int)getpid());
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	json_document(&b);
+	if (b.failed || !b.data)
+		goto out;
+	unlink(tmp);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		rt_warn("cannot write the JSON report '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	size_t off = 0;
+	while (off < b.len) {
+		ssize_t w = write(fd, b.data + off, b.len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	close(fd);
+	if (off == b.len)
+		rename(tmp, path);
+	else
+		unlink(tmp);
+out:
+	buf_release(&b);
+}

@@ -1,0 +1,168 @@
+/*
+ * report_text.c - the text report, lockdep-style: what happened, the cycle
+ * edge by edge with where each edge was first seen, the thread and what it
+ * held, and for a cycle the possible unsafe scenario, two columns wide.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "finding.h"
+
+void report_frames_text(struct rt_buf *b, uint32_t stack, const char *indent)
+{
+	uintptr_t pcs[STACK_MAX];
+	uint32_t n = stack_get(stack, pcs, STACK_MAX);
+	struct frame f;
+
+	if (!n) {
+		buf_printf(b, "%s(no stack)\n", indent);
+		return;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		stack_symbolize(pcs[i], &f);
+		buf_printf(b, "%s#%u %s (%s+%#lx)", indent, i, f.function ? f.function : "??",
+			   f.module ? f.module : "??", (unsigned long)f.offset);
+		if (f.file)
+			buf_printf(b, " %s:%d", f.file, f.line);
+		buf_puts(b, "\n");
+	}
+}
+
+static void frame_one(struct rt_buf *b, uintptr_t pc)
+{
+	struct frame f;
+
+	stack_symbolize(pc, &f);
+	buf_printf(b, "%s", f.function ? f.function : "??");
+	if (f.file)
+		buf_printf(b, " %s:%d", f.file, f.line);
+	else
+		buf_printf(b, " (%s+%#lx)", f.module ? f.module : "??", (unsigned long)f.offset);
+}
+
+static void text_held(struct rt_buf *b, const struct finding *f)
+{
+	if (!f->nheld) {
+		buf_puts(b, "  it held nothing.\n");
+		return;
+	}
+	buf_printf(b, "  it held %u:\n", f->nheld);
+	for (uint32_t i = 0; i < f->nheld; i++) {
+		const char *what = (f->held[i].flags & HF_PATH)	     ? " [signalling path]"
+				   : (f->held[i].flags & HF_SECTION) ? " [signalling section]"
+				   : (f->held[i].flags & HF_RECLAIM) ? " [in reclaim]"
+				   : (f->held[i].flags & HF_TRY)     ? " [trylock]"
+								     : "";
+		buf_printf(b, "   %u: %s (%s)%s, taken at ", i, f->held[i].cls,
+			   hold_mode_name(f->held[i].mode), what);
+		frame_one(b, f->held[i].ip);
+		buf_puts(b, "\n");
+	}
+}
+
+/* What taking a class means, in the model's words. */
+static void verb(struct rt_buf *b, const char *name, int kind, bool holding)
+{
+	if (kind == CK_FENCE)
+		buf_printf(b, holding ? "signal path of %s" : "wait for %s", name);
+	else if (kind == CK_RECLAIM)
+		buf_printf(b, holding ? "reclaim (%s)" : "allocate (%s)", name);
+	else
+		buf_printf(b, "lock(%s)", name);
+}
+
+static void scenario_line(struct rt_buf *b, int column, const char *name, int kind, bool holding)
+{
+	struct rt_buf w = { 0 };
+
+	verb(&w, name, kind, holding);
+	if (column == 0)
+		buf_printf(b, "   %s;\n", w.data ? w.data : "");
+	else
+		buf_printf(b, "   %-36s%s;\n", "", w.data ? w.data : "");
+	buf_release(&w);
+}
+
+/*
+ * Two columns: this thread holds the first edge's source and takes its
+ * target; another holds the target and, through the rest of the cycle,
+ * comes back to the source.
+ */
+static void text_scenario(struct rt_buf *b, const struct finding *f)
+{
+	const typeof(f->cycle[0]) *e0 = &f->cycle[0], *last = &f->cycle[f->ncycle - 1];
+
+	buf_puts(b, "\n  possible unsafe scenario:\n\n");
+	buf_printf(b, "   %-36s%s\n", "this thread", "another thread");
+	buf_printf(b, "   %-36s%s\n", "-----------", "--------------");
+	scenario_line(b, 0, e0->from, e0->from_kind, true);
+	scenario_line(b, 1, e0->to, e0->to_kind, true);
+	if (f->ncycle > 2) {
+		buf_printf(b, "   %-36s... %u more step(s) ...\n", "", f->ncycle - 2);
+		scenario_line(b, 1, last->from, last->from_kind, true);
+	}
+	scenario_line(b, 1, e0->from, e0->from_kind, false);
+	scenario_line(b, 0, e0->to, e0->to_kind, false);
+	buf_puts(b, "\n   *** DEADLOCK ***\n");
+}
+
+static const char *const explanations[FK_COUNT] = {
+	[FK_ALLOC_IN_SIGNALLING_PATH] =
+		"memory is allocated on the path that must run for a published fence to\n"
+		"  signal; the allocation may enter reclaim, and reclaim (a shrinker, an mmu\n"
+		"  notifier) may wait for that very fence, so neither can finish.",
+	[FK_FENCE_LOCK_INVERSION] =
+		"a lock taken on a fence's signalling path is also held while waiting for\n"
+		"  fences of that class: the waiter holds what the signaller needs.",
+	[FK_RECLAIM_LOCK_INVERSION] =
+		"a lock held across an allocation is also taken in reclaim: the allocation\n"
+		"  may enter reclaim, which then waits for the lock its own caller holds.",
+	[FK_LOCK_ORDER_INVERSION] =
+		"these locks are taken in opposite orders by different code paths; two\n"
+		"  threads running them at once can each hold what the other waits for.",
+};
+
+void report_text(struct rt_buf *b, const struct finding *f)
+{
+	buf_puts(b, "\n======================================================\n");
+	buf_printf(b, "fencedep: %s: %s\n", finding_kind_name(f->kind), f->title);
+	buf_puts(b, "------------------------------------------------------\n");
+	buf_printf(b, "  process %d, thread %d \"%s\"", (int)getpid(), (int)f->tid, f->thread_name);
+	if (f->subject[0])
+		buf_printf(b, ", class %s", f->subject[0]);
+	buf_puts(b, "\n");
+	if (f->detail)
+		buf_printf(b, "  %s\n", f->detail);
+	if (explanations[f->kind])
+		buf_printf(b, "  %s\n", explanations[f->kind]);
+	if (f->ncycle) {
+		buf_printf(b, "\n  the cycle (%u edges):\n", f->ncycle);
+		for (uint32_t i = 0; i < f->ncycle; i++) {
+			buf_printf(b, "\n  %s -(%s)-> %s", f->cycle[i].from,
+				   edge_type_name(f->cycle[i].type), f->cycle[i].to);
+			if (f->cycle[i].primed) {
+				buf_puts(b, "   [primed: documented order");
+				if (f->cycle[i].from_kind == CK_MMU_NOTIFIER ||
+				    f->cycle[i].from_kind == CK_RECLAIM)
+					buf_puts(b, "; reclaim may wait for fences");
+				buf_puts(b, "]\n");
+				continue;
+			}
+			buf_puts(b, i == 0 ? ", being taken now:\n" : ", first seen at:\n");
+			report_frames_text(b, f->cycle[i].stack, "    ");
+		}
+	} else {
+		buf_puts(b, "\n  at:\n");
+		report_frames_text(b, f->stack, "    ");
+	}
+	for (uint32_t i = 0; i < f->nnotes; i++) {
+		buf_printf(b, "\n  %s:\n", f->notes[i].label);
+		report_frames_text(b, f->notes[i].stack, "    ");
+	}
+	buf_puts(b, "\n");
+	text_held(b, f);
+	if (f->ncycle >= 2)
+		text_scenario(b, f);
+	buf_printf(b, "\n  fingerprint %s\n", f->fingerprint);
+	buf_puts(b, "======================================================\n");
+}

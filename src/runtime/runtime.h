@@ -1,0 +1,429 @@
+/*
+ * runtime.h - what the files of the checker engine share.
+ *
+ * The words are those of fencedep(7): a class is a node of the dependency
+ * graph, an instance is one lock (or fence) at one address, the held stack
+ * is what a thread holds in order, the chain key hashes the held stack, and
+ * an edge A -> B says "B was acquired while A was held".
+ *
+ * Data flows one way: an interposer or an annotation calls one rt_* event;
+ * held.c decides with the chain cache (chain.c) whether anything is new;
+ * only a new chain reaches the graph (graph.c); only a cycle or a misuse
+ * reaches the reports (report.c).
+ */
+#ifndef FDEP_RUNTIME_H
+#define FDEP_RUNTIME_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define FDEP_NO_WRAPPERS
+#include "fencedep.h"
+
+#define RT_EXPORT __attribute__((visibility("default")))
+#define RT_HIDDEN __attribute__((visibility("hidden")))
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* ------------------------------------------------------------------ */
+/* Internal locks and memory (alloc.c, rtlock.c): nothing interposed.  */
+
+/* A futex mutex: 0 free, 1 taken, 2 taken with waiters. */
+struct rt_lock {
+	_Atomic int state;
+};
+#define RT_LOCK_INIT { 0 }
+void rt_lock(struct rt_lock *l);
+void rt_unlock(struct rt_lock *l);
+
+/* fork(): every runtime lock is taken before, released after in the parent,
+ * and reset in the child, in one fixed order (init.c). */
+enum { FORK_PREPARE, FORK_PARENT, FORK_CHILD };
+void rt_lock_fork(struct rt_lock *l, int phase);
+void alloc_fork(int phase);
+void class_fork(int phase);
+void instance_fork(int phase);
+void fence_fork(int phase);
+void stack_fork(int phase);
+void prime_fork(int phase);
+void report_fork(int phase);
+
+void *rt_alloc(size_t size);  /* zeroed; NULL once memory has run out */
+void rt_free(void *p, size_t size);
+void *rt_realloc_array(void *p, size_t old_n, size_t new_n, size_t elem);
+char *rt_strdup(const char *s);
+void rt_out_of_memory(const char *what);
+
+/* A growable byte buffer (report rendering). */
+struct rt_buf {
+	char *data;
+	size_t len, cap;
+	bool failed;
+};
+void buf_puts(struct rt_buf *b, const char *s);
+void buf_printf(struct rt_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_json_str(struct rt_buf *b, const char *s);
+void buf_release(struct rt_buf *b);
+
+/* ------------------------------------------------------------------ */
+/* Options (options.c, generated from options.def).                    */
+
+enum opt_classes { CLASSES_INSTANCE, CLASSES_SITE };
+
+struct rt_options {
+#define OPT_STRING(name, def, help) const char *name;
+#define OPT_INT(name, def, lo, hi, help) long name;
+#define OPT_BOOL(name, def, help) bool name;
+#define OPT_ENUM(name, def, choices, help) int name;
+#include "options.def"
+#undef OPT_STRING
+#undef OPT_INT
+#undef OPT_BOOL
+#undef OPT_ENUM
+};
+extern struct rt_options rt_opt;
+/* Parse "k=v:k=v" into rt_opt; on error fill err and return -1. */
+int options_parse(const char *text, char *err, size_t errlen);
+void options_defaults(void);
+
+/* ------------------------------------------------------------------ */
+/* Classes (class.c).                                                   */
+
+enum class_kind {
+	CK_MUTEX,
+	CK_RWLOCK,
+	CK_SPIN,
+	CK_WW,
+	CK_MAP,
+	CK_FENCE,
+	CK_RECLAIM,
+	CK_MMU_NOTIFIER,
+};
+const char *class_kind_name(int kind);
+
+struct edge;
+
+struct lock_class {
+	uint32_t id;
+	uint8_t kind;
+	uint8_t subclass;
+	bool named;     /* an identity given by name (annotation, built-in) */
+	bool primed;    /* built-in order applied (fence classes) */
+	_Atomic(const char *) name; /* lazily computed for instance/site classes */
+	const void *addr;           /* the lock, for naming an instance class */
+	uintptr_t site;             /* init (or first-use) site, for naming */
+	uint32_t site_seq;          /* #n of instances from that site */
+	struct edge *out;           /* edges out of this class */
+	struct lock_class *hnext;   /* name hash chain */
+	uint32_t bfs_mark[2];       /* graph.c: visited generation per state */
+	struct edge *bfs_parent[2];
+};
+
+struct lock_class *class_get(uint32_t id);
+uint32_t class_count(void);
+/* The named class name[/subclass], created on first use with that kind. */
+struct lock_class *class_intern(const char *name, unsigned subclass, int kind);
+/* The named class, or NULL when nothing has used that name yet. */
+struct lock_class *class_find(const char *name);
+/* Visit every class in id order (for reports). */
+void class_for_each(void (*fn)(struct lock_class *, void *), void *arg);
+/* An anonymous class for one instance (classes=instance) or init site. */
+struct lock_class *class_for_instance(const void *addr, uintptr_t site, int kind, bool by_site);
+/* The class's name, computing it (symbol, init site) when needed. */
+const char *class_name(struct lock_class *c);
+extern struct lock_class *cls_fs_reclaim, *cls_mmu_notifier, *cls_dma_fence;
+
+/* ------------------------------------------------------------------ */
+/* Instances: lock address -> class (instance.c).                      */
+
+enum inst_type { IT_ANNOTATED, IT_MUTEX, IT_RWLOCK, IT_SPIN, IT_WWCTX };
+
+struct instance {
+	const void *addr;
+	struct lock_class *cls;
+	const char *name_key;   /* class name pointer last used with fdep_acquire */
+	uint8_t type;
+	uint8_t mutex_kind;     /* PTHREAD_MUTEX_* for IT_MUTEX */
+	bool recursive_readers; /* rwlock readers may recurse (reader-preferring) */
+	bool known;             /* type read from the object */
+	struct instance *hnext;
+};
+
+/* Look up addr, creating the instance (class by `classes=`) if absent. */
+struct instance *instance_get(const void *addr, int type, uintptr_t site);
+struct instance *instance_find(const void *addr);
+/* Forget every instance (and fence) in [start, start+len); reports
+ * held-lock-freed for those the calling thread holds. */
+void instance_forget_range(const void *start, size_t len, uintptr_t ip);
+extern _Atomic uint64_t instance_gen;
+extern _Atomic size_t instance_live;
+/* A cheap, conservative test: may [p, p+len) contain an instance? */
+bool instance_may_contain(const void *p, size_t len);
+void instance_mark_page(const void *addr);
+
+/* ------------------------------------------------------------------ */
+/* Threads and the held stack (held.c).                                */
+
+enum hold_mode { HM_EXCLUSIVE = 0, HM_SHARED = 1, HM_RECURSIVE = 2 };
+
+enum held_flags {
+	HF_TRY = 1 << 0,     /* trylock: no edge into it */
+	HF_SPIN = 1 << 1,    /* nothing may block under it */
+	HF_PATH = 1 << 2,    /* on a fence's signalling path */
+	HF_SECTION = 1 << 3, /* fdep_signalling_begin section */
+	HF_RECLAIM = 1 << 4, /* fdep_reclaim_begin */
+	HF_MERGED = 1 << 5,  /* same class under a nest lock: no chain step */
+	HF_WWCTX = 1 << 6,   /* a ww acquire context */
+};
+
+struct fence;
+
+struct held {
+	struct lock_class *cls;
+	const void *instance;
+	const void *nest;
+	uintptr_t ip;
+	uint64_t prev_key;
+	uint64_t fence_serial; /* HF_PATH: which life of the fence at `instance` */
+	uint32_t refs;   /* recursive mutex depth beyond the first */
+	uint8_t mode;
+	uint8_t flags;
+};
+
+struct ww_ctx {
+	const void *ctx;
+	struct lock_class *cls;   /* the ww class of its locks */
+	const void *contended;    /* lock that returned -EDEADLK, or NULL */
+	uintptr_t ip;
+};
+
+#define ICACHE_SIZE 64
+
+struct rt_thread {
+	struct held *held;
+	uint32_t depth, cap;
+	uint64_t key;             /* chain key of the held stack */
+	uint32_t spin_depth;      /* HF_SPIN entries held */
+	uint32_t reclaim_depth;   /* in reclaim (as PF_MEMALLOC) */
+	uint32_t noreclaim;       /* fdep_noreclaim_save scopes */
+	uint32_t npath;           /* HF_PATH entries held */
+	uint64_t path_epoch;      /* fence signal epoch last swept */
+	struct ww_ctx *ww;
+	uint32_t nww, capww;
+	uint64_t icache_gen;
+	struct {
+		const void *addr;
+		struct instance *inst;
+	} icache[ICACHE_SIZE];
+	uint64_t acquisitions, chain_hits;
+	pid_t tid;
+	uintptr_t create_site;
+	bool dead;
+	struct rt_thread *next, *prev;
+};
+
+/* Per-thread state, or NULL when the event must pass through untracked
+ * (runtime not ready, re-entered from the runtime itself, thread ending). */
+extern __thread struct rt_thread *tls_thread __attribute__((tls_model("initial-exec")));
+extern __thread int tls_busy __attribute__((tls_model("initial-exec")));
+struct rt_thread *thread_enter(void);
+static inline void thread_leave(void)
+{
+	tls_busy = 0;
+}
+void thread_exit_check(struct rt_thread *t);
+void thread_forget(struct rt_thread *t);
+void rt_thread_registered(struct rt_thread *t);
+void thread_fork_child(void);
+extern _Atomic uint64_t stats_acquisitions_done, stats_chain_hits_done;
+extern struct rt_lock threads_lock;
+extern struct rt_thread *threads_list;
+
+/* Events (held.c). */
+void rt_acquire(struct rt_thread *t, struct lock_class *c, const void *inst, int mode,
+		unsigned hflags, const void *nest, uintptr_t ip);
+bool rt_release(struct rt_thread *t, const void *inst, uintptr_t ip);
+/* An acquire+release of class c with nothing pushed (allocation, wait).
+ * skip: a class whose own entries are set aside first (fence wait). */
+void rt_check_acquire(struct rt_thread *t, struct lock_class *c, int mode,
+		      struct lock_class *skip, uintptr_t ip);
+struct held *held_find(struct rt_thread *t, const void *inst);
+void rt_allocation(struct rt_thread *t, uintptr_t ip);
+void rt_report_bad_unlock(struct rt_thread *t, const void *lock, uintptr_t ip);
+void held_remove(struct rt_thread *t, struct held *h);
+void held_sweep_paths(struct rt_thread *t);
+bool rt_blocking_allowed(struct rt_thread *t, const char *what, uintptr_t ip);
+uint64_t chain_step(uint64_t key, const struct lock_class *c, int mode, unsigned hflags);
+
+/* ------------------------------------------------------------------ */
+/* Chain cache (chain.c): lock-free lookup, insert under graph_lock.    */
+
+bool chain_lookup(uint64_t key);
+void chain_insert(uint64_t key);
+size_t chain_count(void);
+
+/* ------------------------------------------------------------------ */
+/* The dependency graph (graph.c).                                     */
+
+enum edge_type_bits { ET_ER = 1, ET_EN = 2, ET_SR = 4, ET_SN = 8 };
+
+struct edge {
+	struct lock_class *from, *to;
+	struct edge *next_out;
+	struct edge *hnext;
+	uint32_t stack;   /* where `to` was first acquired with `from` held */
+	uint8_t types;    /* ET_* seen */
+	bool primed;
+	uint16_t ngates;  /* exclusive locks held under every observation */
+	uint32_t *gates;
+};
+
+#define CYCLE_MAX 64
+struct cycle {
+	uint32_t n;
+	struct {
+		struct lock_class *from, *to;
+		uint8_t type;
+		bool primed;
+		uint32_t stack;
+	} e[CYCLE_MAX];
+};
+
+extern struct rt_lock graph_lock;
+/* Add (or refresh) prev -> next of the given type; gates are the class ids
+ * held exclusively under it.  Returns true and fills *cyc when the edge
+ * closes a strong cycle that no common gate lock serialises. */
+bool graph_add_edge(struct lock_class *prev, struct lock_class *next, int type,
+		    uint32_t stack, const uint32_t *gates, uint16_t ngates, bool primed,
+		    struct cycle *cyc);
+size_t graph_edge_count(void);
+/* Visit every edge (graph_lock held by the caller). */
+void graph_for_each_edge(void (*fn)(struct edge *, void *), void *arg);
+int edge_type(int holder_mode, int acquirer_mode);
+const char *edge_type_name(int type_bit);
+
+/* ------------------------------------------------------------------ */
+/* Priming (prime.c).                                                   */
+
+void prime_init(void);
+void prime_pair(const char *first, const char *second, bool builtin);
+void prime_class_created(struct lock_class *c);
+int prime_load_file(const char *path, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------ */
+/* Fences (fence.c) and ww contexts (ww.c).                             */
+
+enum fence_state { FS_INIT, FS_PUBLISHED, FS_SIGNALLED };
+
+struct fence {
+	const void *addr;
+	struct lock_class *cls;
+	uint64_t serial;
+	uint8_t state;
+	uint32_t publish_stack, signal_stack;
+	pid_t publisher;
+	struct fence *hnext;
+};
+extern _Atomic uint64_t fence_signal_epoch;
+extern _Atomic size_t fence_live;
+/* Is the fence at addr, in its life `serial`, still unsignalled? */
+bool fence_path_live(const void *addr, uint64_t serial);
+void fence_forget_range(const void *start, size_t len);
+void fence_exit_check(void);
+
+void ww_acquire_check(struct rt_thread *t, const void *nest, const void *lock, uintptr_t ip);
+void ww_exit_check(struct rt_thread *t);
+
+/* ------------------------------------------------------------------ */
+/* Stacks (stack.c).                                                    */
+
+#define STACK_MAX 64
+uint32_t stack_capture(uintptr_t ip);  /* 0 when none */
+uint32_t stack_get(uint32_t id, uintptr_t *pcs, uint32_t max);
+
+struct frame {
+	uintptr_t pc;
+	const char *module;
+	uintptr_t offset;
+	const char *function;
+	const char *file;
+	int line;
+};
+/* Symbolise pc (cached; strings live as long as the process). */
+void stack_symbolize(uintptr_t pc, struct frame *f);
+/* Name of a static object at addr ("queue_lock"), or NULL. */
+const char *stack_object_name(const void *addr);
+bool stack_pc_in_runtime(uintptr_t pc);
+void stack_init(void);
+
+/* ------------------------------------------------------------------ */
+/* Findings and reports (report.c, report_text.c, report_json.c).      */
+
+enum finding_kind {
+	FK_LOCK_ORDER_INVERSION,
+	FK_ALLOC_IN_SIGNALLING_PATH,
+	FK_FENCE_LOCK_INVERSION,
+	FK_RECLAIM_LOCK_INVERSION,
+	FK_RECURSIVE_LOCKING,
+	FK_FENCE_SELF_WAIT,
+	FK_UNPUBLISHED_FENCE_WAIT,
+	FK_FENCE_DOUBLE_SIGNAL,
+	FK_FENCE_NEVER_SIGNALLED,
+	FK_INVALID_WAIT_CONTEXT,
+	FK_WW_PROTOCOL_VIOLATION,
+	FK_BAD_UNLOCK_BALANCE,
+	FK_HELD_LOCK_FREED,
+	FK_LOCK_HELD_AT_THREAD_EXIT,
+	FK_ASSERTION_FAILED,
+	FK_HANG,
+	FK_COUNT
+};
+const char *finding_kind_name(int kind);
+
+#define FINDING_HELD_MAX 32
+#define FINDING_NOTES_MAX 4
+
+/* A finding as the engine describes it; report.c fills the rest. */
+struct finding_in {
+	int kind;
+	const char *title;
+	const char *detail;            /* one line naming what happened */
+	struct lock_class *subject[2]; /* classes that identify it */
+	const struct cycle *cycle;
+	uint32_t stack;                /* where it was found */
+	struct {
+		const char *label;
+		uint32_t stack;
+	} notes[FINDING_NOTES_MAX];    /* e.g. publish / signal stacks */
+	uint32_t nnotes;
+};
+
+/* Report a finding the moment it is found (text + JSON), once per
+ * fingerprint; t may be NULL. */
+void report_finding(struct rt_thread *t, const struct finding_in *in);
+size_t report_unsuppressed(void);
+void report_write_json(void);
+void report_init(void);
+void report_stats_line(void);
+
+/* ------------------------------------------------------------------ */
+/* Process life (init.c).                                              */
+
+enum rt_state { RT_UNINIT, RT_INITIALIZING, RT_READY, RT_DISABLED };
+extern _Atomic int rt_state;
+void rt_init(void);
+extern pid_t rt_pid;
+extern const char *rt_argv0;
+extern char **rt_argv;
+extern int rt_argc;
+uintptr_t rt_caller(void);
+void rt_fatal_config(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void rt_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+pid_t rt_gettid(void);
+
+#define RT_CALLER ((uintptr_t)__builtin_return_address(0))
+
+#endif /* FDEP_RUNTIME_H */

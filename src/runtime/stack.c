@@ -1,0 +1,287 @@
+/*
+ * stack.c - stacks: captured with libunwind when something new is seen,
+ * stored once (deduplicated), symbolised only when a report needs them.
+ *
+ * Symbols come from elfutils' libdwfl reading /proc/self/maps and the ELF
+ * files, never from dladdr(): the loader lock is never taken here, so a
+ * thread inside dlopen() can always get through the runtime.  libdwfl's
+ * own allocations pass through the interposers untracked (tls_busy).
+ */
+
+#include <elfutils/libdwfl.h>
+#include <link.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include "runtime.h"
+
+struct stack_rec {
+	uint64_t hash;
+	uint32_t n;
+	struct stack_rec *hnext;
+	uintptr_t pcs[];
+};
+
+static struct rt_lock stack_lock = RT_LOCK_INIT;
+static struct stack_rec **recs;       /* by id - 1 */
+static uint32_t nrecs, cap_recs;
+static struct stack_rec **stack_hash;
+static uint32_t stack_hash_size;
+
+static uintptr_t self_lo[8], self_hi[8];
+static int nself;
+
+static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	uintptr_t probe = (uintptr_t)arg;
+
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && probe >= lo && probe < lo + ph->p_memsz) {
+			for (int j = 0; j < info->dlpi_phnum && nself < 8; j++) {
+				const ElfW(Phdr) *q = &info->dlpi_phdr[j];
+				if (q->p_type != PT_LOAD || !(q->p_flags & PF_X))
+					continue;
+				self_lo[nself] = info->dlpi_addr + q->p_vaddr;
+				self_hi[nself++] = info->dlpi_addr + q->p_vaddr + q->p_memsz;
+			}
+			return 1;
+		}
+	}
+	return 0;
+}
+
+void stack_init(void)
+{
+	dl_iterate_phdr(find_self, (void *)(uintptr_t)stack_init);
+}
+
+bool stack_pc_in_runtime(uintptr_t pc)
+{
+	for (int i = 0; i < nself; i++)
+		if (pc >= self_lo[i] && pc < self_hi[i])
+			return true;
+	return false;
+}
+
+static uint64_t hash_pcs(const uintptr_t *pcs, uint32_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (uint32_t i = 0; i < n; i++)
+		h = (h ^ pcs[i]) * 0x100000001b3ull;
+	return h ^ n;
+}
+
+/* Store pcs once; returns its id (stack_lock held). */
+static uint32_t stack_intern(const uintptr_t *pcs, uint32_t n)
+{
+	uint64_t h = hash_pcs(pcs, n);
+
+	if (stack_hash_size) {
+		for (struct stack_rec *r = stack_hash[h & (stack_hash_size - 1)]; r; r = r->hnext)
+			if (r->hash == h && r->n == n && !memcmp(r->pcs, pcs, n * sizeof(*pcs)))
+				return (uint32_t)r->pcs[n]; /* its id, stored after the pcs */
+	}
+	if (nrecs == cap_recs) {
+		uint32_t cap = cap_recs ? cap_recs * 2 : 1024;
+		struct stack_rec **nr = rt_realloc_array(recs, cap_recs, cap, sizeof(*nr));
+		if (!nr)
+			return 0;
+		recs = nr;
+		cap_recs = cap;
+	}
+	if (nrecs * 2 >= stack_hash_size) {
+		uint32_t size = stack_hash_size ? stack_hash_size * 2 : 1024;
+		struct stack_rec **nh = rt_alloc(size * sizeof(*nh));
+		if (!nh)
+			return 0;
+		for (uint32_t i = 0; i < nrecs; i++) {
+			struct stack_rec *r = recs[i];
+			r->hnext = nh[r->hash & (size - 1)];
+			nh[r->hash & (size - 1)] = r;
+		}
+		rt_free(stack_hash, stack_hash_size * sizeof(*nh));
+		stack_hash = nh;
+		stack_hash_size = size;
+	}
+	struct stack_rec *r = rt_alloc(sizeof(*r) + (n + 1) * sizeof(uintptr_t));
+	if (!r)
+		return 0;
+	r->hash = h;
+	r->n = n;
+	memcpy(r->pcs, pcs, n * sizeof(*pcs));
+	recs[nrecs++] = r;
+	r->pcs[n] = nrecs; /* its id */
+	r->hnext = stack_hash[h & (stack_hash_size - 1)];
+	stack_hash[h & (stack_hash_size - 1)] = r;
+	return nrecs;
+}
+
+uint32_t stack_capture(uintptr_t ip)
+{
+	void *raw[STACK_MAX + 16];
+	uintptr_t pcs[STACK_MAX];
+	uint32_t n = 0;
+	int depth = (int)rt_opt.stack_depth;
+
+	int got = unw_backtrace(raw, depth + 16);
+	int i = 0;
+	while (i < got && stack_pc_in_runtime((uintptr_t)raw[i]))
+		i++;
+	for (; i < got && n < (uint32_t)depth; i++)
+		pcs[n++] = (uintptr_t)raw[i];
+	if (!n && ip)
+		pcs[n++] = ip;
+	if (!n)
+		return 0;
+	rt_lock(&stack_lock);
+	uint32_t id = stack_intern(pcs, n);
+	rt_unlock(&stack_lock);
+	return id;
+}
+
+uint32_t stack_get(uint32_t id, uintptr_t *pcs, uint32_t max)
+{
+	uint32_t n = 0;
+
+	rt_lock(&stack_lock);
+	if (id && id <= nrecs) {
+		struct stack_rec *r = recs[id - 1];
+		n = r->n < max ? r->n : max;
+		memcpy(pcs, r->pcs, n * sizeof(*pcs));
+	}
+	rt_unlock(&stack_lock);
+	return n;
+}
+
+/* ---- symbolisation ---- */
+
+struct sym_entry {
+	struct frame f;
+	struct sym_entry *hnext;
+};
+
+static struct rt_lock sym_lock = RT_LOCK_INIT;
+static Dwfl *dwfl;
+static struct sym_entry *sym_hash[4096];
+
+static const Dwfl_Callbacks dwfl_callbacks = {
+	.find_elf = dwfl_linux_proc_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+};
+
+/* (Re)read the process's modules (sym_lock held). */
+static void dwfl_refresh(void)
+{
+	if (!dwfl)
+		dwfl = dwfl_begin(&dwfl_callbacks);
+	if (!dwfl)
+		return;
+	dwfl_report_begin(dwfl);
+	dwfl_linux_proc_report(dwfl, getpid());
+	dwfl_report_end(dwfl, NULL, NULL);
+}
+
+static Dwfl_Module *module_of(uintptr_t addr)
+{
+	Dwfl_Module *m = NULL;
+
+	if (!dwfl)
+		dwfl_refresh();
+	if (dwfl)
+		m = dwfl_addrmodule(dwfl, addr);
+	if (!m && dwfl) {
+		dwfl_refresh(); /* a library loaded since */
+		m = dwfl_addrmodule(dwfl, addr);
+	}
+	return m;
+}
+
+static const char *intern_str(const char *s)
+{
+	return s ? rt_strdup(s) : NULL;
+}
+
+static void symbolize_locked(uintptr_t pc, struct frame *f)
+{
+	uintptr_t at = pc ? pc - 1 : 0; /* return addresses point past the call */
+	Dwfl_Module *m = module_of(at);
+
+	memset(f, 0, sizeof(*f));
+	f->pc = pc;
+	if (!m)
+		return;
+	Dwarf_Addr base = 0;
+	const char *modname = dwfl_module_info(m, NULL, &base, NULL, NULL, NULL, NULL, NULL);
+	f->module = intern_str(modname);
+	f->offset = pc - base;
+	GElf_Off off;
+	GElf_Sym sym;
+	const char *name = dwfl_module_addrinfo(m, at, &off, &sym, NULL, NULL, NULL);
+	f->function = intern_str(name);
+	Dwfl_Line *line = dwfl_module_getsrc(m, at);
+	if (line) {
+		int lineno = 0;
+		const char *file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
+		f->file = intern_str(file);
+		f->line = lineno;
+	}
+}
+
+void stack_symbolize(uintptr_t pc, struct frame *f)
+{
+	unsigned k = (unsigned)((pc * 0x9e3779b97f4a7c15ull) >> 52);
+
+	rt_lock(&sym_lock);
+	for (struct sym_entry *e = sym_hash[k]; e; e = e->hnext) {
+		if (e->f.pc == pc) {
+			*f = e->f;
+			rt_unlock(&sym_lock);
+			return;
+		}
+	}
+	struct sym_entry *e = rt_alloc(sizeof(*e));
+	symbolize_locked(pc, e ? &e->f : f);
+	if (e) {
+		e->hnext = sym_hash[k];
+		sym_hash[k] = e;
+		*f = e->f;
+	}
+	rt_unlock(&sym_lock);
+}
+
+const char *stack_object_name(const void *addr)
+{
+	const char *result = NULL;
+	char buf[512];
+
+	rt_lock(&sym_lock);
+	Dwfl_Module *m = module_of((uintptr_t)addr);
+	if (m) {
+		GElf_Off off;
+		GElf_Sym sym;
+		const char *name = dwfl_module_addrinfo(m, (GElf_Addr)(uintptr_t)addr, &off, &sym,
+							NULL, NULL, NULL);
+		if (name && GELF_ST_TYPE(sym.st_info) == STT_OBJECT) {
+			if (off)
+				snprintf(buf, sizeof(buf), "%s+%#lx", name, (unsigned long)off);
+			else
+				snprintf(buf, sizeof(buf), "%s", name);
+			result = rt_strdup(buf);
+		}
+	}
+	rt_unlock(&sym_lock);
+	return result;
+}
+
+void stack_fork(int phase)
+{
+	rt_lock_fork(&stack_lock, phase);
+	rt_lock_fork(&sym_lock, phase);
+}

@@ -1,0 +1,294 @@
+/*
+ * resv.c - dma_resv: a wound/wait mutex of reservation_ww_class and the
+ * usage-tagged fences of one buffer (or of one gpu_vm and its local
+ * objects).
+ *
+ * The ww mutex is wait-die: a transaction (acquire context) that already
+ * holds locks and finds a lock held by an older transaction gets -EDEADLK
+ * and must back off; an older one waits.  Stamps grow monotonically, so
+ * every wait is from older to younger and no cycle of waits can form.
+ *
+ * Fence slots are reserved ahead with dma_resv_reserve_fences(), which may
+ * allocate: it belongs before the fence is published.  dma_resv_add_fence()
+ * never allocates, so it may run on a signalling path.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "vmbind.h"
+
+#define WW_CLASS "reservation_ww_class"
+
+static atomic_ullong ww_stamp_next = 1;
+
+void dma_resv_init(struct dma_resv *r)
+{
+	pthread_mutex_init(&r->mutex, NULL);
+	fdep_lock_class(&r->mutex, "dma_resv->mutex", 0);
+	pthread_cond_init(&r->cond, NULL);
+	r->held = false;
+	r->ctx = NULL;
+	r->slots = NULL;
+	r->num = 0;
+	r->max = 0;
+}
+
+void dma_resv_fini(struct dma_resv *r)
+{
+	for (unsigned i = 0; i < r->num; i++)
+		dma_fence_put(r->slots[i].fence);
+	free(r->slots);
+	pthread_cond_destroy(&r->cond);
+	pthread_mutex_destroy(&r->mutex);
+}
+
+void ww_acquire_init(struct ww_acquire_ctx *ctx)
+{
+	ctx->stamp = atomic_fetch_add(&ww_stamp_next, 1);
+	ctx->acquired = 0;
+	fdep_ww_init(ctx, WW_CLASS);
+}
+
+void ww_acquire_fini(struct ww_acquire_ctx *ctx)
+{
+	fdep_ww_fini(ctx);
+}
+
+static void resv_take(struct dma_resv *r, struct ww_acquire_ctx *ctx)
+{
+	r->held = true;
+	r->ctx = ctx;
+	r->owner = pthread_self();
+}
+
+int dma_resv_lock(struct dma_resv *r, struct ww_acquire_ctx *ctx)
+{
+	pthread_mutex_lock(&r->mutex);
+	if (r->held && ctx && r->ctx == ctx) {
+		pthread_mutex_unlock(&r->mutex);
+		return -EALREADY;
+	}
+	while (r->held) {
+		/* die: we hold locks and the holder is older than us */
+		if (ctx && ctx->acquired > 0 && r->ctx && r->ctx->stamp < ctx->stamp) {
+			pthread_mutex_unlock(&r->mutex);
+			fdep_ww_contended(ctx, r);
+			return -EDEADLK;
+		}
+		pthread_cond_wait(&r->cond, &r->mutex);
+	}
+	resv_take(r, ctx);
+	pthread_mutex_unlock(&r->mutex);
+	if (ctx) {
+		ctx->acquired++;
+		fdep_acquire_nest(r, WW_CLASS, 0, ctx);
+	} else {
+		fdep_acquire(r, WW_CLASS, 0);
+	}
+	return 0;
+}
+
+/* After backing off: wait for the contended lock without dying. */
+void dma_resv_lock_slow(struct dma_resv *r, struct ww_acquire_ctx *ctx)
+{
+	pthread_mutex_lock(&r->mutex);
+	while (r->held)
+		pthread_cond_wait(&r->cond, &r->mutex);
+	resv_take(r, ctx);
+	pthread_mutex_unlock(&r->mutex);
+	ctx->acquired++;
+	fdep_acquire_nest(r, WW_CLASS, 0, ctx);
+}
+
+bool dma_resv_trylock(struct dma_resv *r)
+{
+	bool got = false;
+
+	pthread_mutex_lock(&r->mutex);
+	if (!r->held) {
+		resv_take(r, NULL);
+		got = true;
+	}
+	pthread_mutex_unlock(&r->mutex);
+	if (got)
+		fdep_acquire(r, WW_CLASS, FDEP_TRY);
+	return got;
+}
+
+/*
+ * A blocking lock without a transaction that gives up after ms.  Only the
+ * injected mistakes use it: they block on a resv where the model must not,
+ * and the time limit lets a run that really deadlocked still end.
+ */
+bool dma_resv_lock_timeout(struct dma_resv *r, unsigned ms)
+{
+	struct timespec ts;
+	bool got = true;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += (long)ms * 1000000L;
+	while (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&r->mutex);
+	while (r->held) {
+		if (pthread_cond_timedwait(&r->cond, &r->mutex, &ts) == ETIMEDOUT && r->held) {
+			got = false;
+			break;
+		}
+	}
+	if (got)
+		resv_take(r, NULL);
+	pthread_mutex_unlock(&r->mutex);
+	if (got)
+		fdep_acquire(r, WW_CLASS, 0);
+	return got;
+}
+
+void dma_resv_unlock(struct dma_resv *r)
+{
+	struct ww_acquire_ctx *ctx = r->ctx;
+
+	fdep_release(r);
+	if (ctx)
+		ctx->acquired--;
+	pthread_mutex_lock(&r->mutex);
+	r->held = false;
+	r->ctx = NULL;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->mutex);
+}
+
+bool dma_resv_is_locked_by_me(struct dma_resv *r)
+{
+	bool mine;
+
+	pthread_mutex_lock(&r->mutex);
+	mine = r->held && pthread_equal(r->owner, pthread_self());
+	pthread_mutex_unlock(&r->mutex);
+	return mine;
+}
+
+void dma_resv_assert_held(struct dma_resv *r)
+{
+	fdep_assert_held(r);
+}
+
+/*
+ * Make room for n more fences.  Signalled fences are dropped first; the
+ * array only grows here, under the ww lock, so dma_resv_add_fence() never
+ * needs memory.
+ */
+int dma_resv_reserve_fences(struct dma_resv *r, unsigned n)
+{
+	struct dma_fence *drop[16];
+	unsigned ndrop = 0, keep = 0;
+	struct dma_resv_slot *old = NULL, *slots;
+
+	dma_resv_assert_held(r);
+	fdep_might_alloc();
+
+	pthread_mutex_lock(&r->mutex);
+	for (unsigned i = 0; i < r->num; i++) {
+		struct dma_fence *f = r->slots[i].fence;
+
+		if (ndrop < 16 && dma_fence_is_signaled(f))
+			drop[ndrop++] = f;
+		else
+			r->slots[keep++] = r->slots[i];
+	}
+	r->num = keep;
+	pthread_mutex_unlock(&r->mutex);
+	for (unsigned i = 0; i < ndrop; i++)
+		dma_fence_put(drop[i]);
+
+	if (r->num + n <= r->max)
+		return 0;
+	slots = malloc(sizeof(*slots) * (r->num + n + 4));
+	if (!slots)
+		return -ENOMEM;
+	pthread_mutex_lock(&r->mutex);
+	memcpy(slots, r->slots, sizeof(*slots) * r->num);
+	old = r->slots;
+	r->slots = slots;
+	r->max = r->num + n + 4;
+	pthread_mutex_unlock(&r->mutex);
+	free(old);
+	return 0;
+}
+
+void dma_resv_add_fence(struct dma_resv *r, struct dma_fence *f, enum dma_resv_usage usage)
+{
+	struct dma_fence *replaced = NULL;
+	unsigned i;
+
+	dma_resv_assert_held(r);
+	dma_fence_get(f);
+	pthread_mutex_lock(&r->mutex);
+	/* a later fence of the same timeline and usage supersedes the earlier */
+	for (i = 0; i < r->num; i++) {
+		if (r->slots[i].fence->context == f->context && r->slots[i].usage == usage) {
+			replaced = r->slots[i].fence;
+			r->slots[i].fence = f;
+			break;
+		}
+	}
+	if (!replaced) {
+		if (r->num >= r->max) {
+			pthread_mutex_unlock(&r->mutex);
+			vmb_fatal(5, "dma_resv_add_fence without a reserved slot");
+		}
+		r->slots[r->num].fence = f;
+		r->slots[r->num].usage = usage;
+		r->num++;
+	}
+	pthread_mutex_unlock(&r->mutex);
+	dma_fence_put(replaced);
+}
+
+struct dma_fence *dma_resv_next_unsignaled(struct dma_resv *r, enum dma_resv_usage usage,
+					   unsigned *pos)
+{
+	struct dma_fence *f = NULL;
+
+	pthread_mutex_lock(&r->mutex);
+	for (; *pos < r->num; (*pos)++) {
+		struct dma_resv_slot *s = &r->slots[*pos];
+
+		if (s->usage <= usage && !dma_fence_is_signaled(s->fence)) {
+			f = dma_fence_get(s->fence);
+			(*pos)++;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&r->mutex);
+	return f;
+}
+
+/* Wait for every fence of at most that usage; no allocation, no lock held
+ * while waiting, so it may run in reclaim. */
+void dma_resv_wait(struct dma_resv *r, enum dma_resv_usage usage)
+{
+	struct dma_fence *f;
+	unsigned pos = 0;
+
+	while ((f = dma_resv_next_unsignaled(r, usage, &pos))) {
+		dma_fence_wait(f);
+		dma_fence_put(f);
+		pos = 0;
+	}
+}
+
+void dma_resv_enable_signaling(struct dma_resv *r, enum dma_resv_usage usage)
+{
+	struct dma_fence *f;
+	unsigned pos = 0;
+
+	while ((f = dma_resv_next_unsignaled(r, usage, &pos))) {
+		dma_fence_enable_sw_signaling(f);
+		dma_fence_put(f);
+	}
+}

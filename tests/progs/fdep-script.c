@@ -1,0 +1,181 @@
+/*
+ * fdep-script - run a sequence of annotation calls given as arguments, so
+ * that a test states a locking scenario in one line:
+ *
+ *   +A      acquire A exclusive        +A:r  recursive reader   +A:s  shared
+ *   +A:t    trylock                    +A:1  subclass 1         +A@C  nest lock C
+ *   +A:spin spinning lock              -A    release
+ *   alloc   malloc+free                might_alloc
+ *   rb/re   reclaim begin/end          nrs/nrr  noreclaim save/restore
+ *   sb/se   signalling begin/end       init:F[:class]  publish:F  handoff:F
+ *   adopt:F signal:F wait:F destroy:F  prime:A:B
+ *   ww_init:C ww_contended:C:L ww_fini:C   held:A notheld:A
+ *   spawn ... join   the ops between run in a new thread (then joined)
+ *
+ * Every name is its own lock instance and class of the same name.
+ */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fencedep.h"
+
+#define MAXN 256
+static char names[MAXN][64];
+static char objs[MAXN][8];
+static int nnames;
+static bool cookies[64];
+static int ncookies;
+static unsigned saved[64];
+static int nsaved;
+
+static void *obj(const char *name)
+{
+	for (int i = 0; i < nnames; i++)
+		if (!strcmp(names[i], name))
+			return objs[i];
+	if (nnames == MAXN)
+		exit(3);
+	snprintf(names[nnames], sizeof(names[0]), "%s", name);
+	return objs[nnames++];
+}
+
+static const char *interned(const char *name)
+{
+	obj(name);
+	for (int i = 0; i < nnames; i++)
+		if (!strcmp(names[i], name))
+			return names[i];
+	return NULL;
+}
+
+static void acquire(char *spec)
+{
+	char *nest = strchr(spec, '@');
+	char *mod = strchr(spec, ':');
+	unsigned flags = 0;
+
+	if (nest)
+		*nest++ = 0;
+	if (mod)
+		*mod++ = 0;
+	if (mod) {
+		if (!strcmp(mod, "r"))
+			flags = FDEP_RECURSIVE;
+		else if (!strcmp(mod, "s"))
+			flags = FDEP_SHARED;
+		else if (!strcmp(mod, "t"))
+			flags = FDEP_TRY;
+		else if (!strcmp(mod, "spin"))
+			flags = FDEP_SPIN;
+		else
+			flags = FDEP_SUBCLASS(atoi(mod));
+	}
+	if (nest)
+		fdep_acquire_nest(obj(spec), interned(spec), flags, obj(nest));
+	else
+		fdep_acquire(obj(spec), interned(spec), flags);
+}
+
+static char *arg2(char *op)
+{
+	char *c = strchr(op, ':');
+	return c ? c + 1 : NULL;
+}
+
+static void run(char **ops, int n);
+
+struct span {
+	char **ops;
+	int n;
+};
+
+static void *thread_main(void *p)
+{
+	struct span *s = p;
+	run(s->ops, s->n);
+	return NULL;
+}
+
+static void run(char **ops, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char *op = ops[i];
+		char *a = arg2(op);
+		if (!strcmp(op, "spawn")) {
+			int depth = 1, j = i + 1;
+			for (; j < n && depth; j++)
+				depth += !strcmp(ops[j], "spawn") - !strcmp(ops[j], "join");
+			struct span s = { ops + i + 1, j - i - 2 };
+			pthread_t th;
+			pthread_create(&th, NULL, thread_main, &s);
+			pthread_join(th, NULL);
+			i = j - 1;
+		} else if (op[0] == '+') {
+			acquire(op + 1);
+		} else if (op[0] == '-') {
+			fdep_release(obj(op + 1));
+		} else if (!strcmp(op, "alloc")) {
+			free(malloc(64));
+		} else if (!strcmp(op, "might_alloc")) {
+			fdep_might_alloc();
+		} else if (!strcmp(op, "rb")) {
+			fdep_reclaim_begin();
+		} else if (!strcmp(op, "re")) {
+			fdep_reclaim_end();
+		} else if (!strcmp(op, "nrs")) {
+			saved[nsaved++] = fdep_noreclaim_save();
+		} else if (!strcmp(op, "nrr")) {
+			fdep_noreclaim_restore(saved[--nsaved]);
+		} else if (!strcmp(op, "sb")) {
+			cookies[ncookies++] = fdep_signalling_begin();
+		} else if (!strcmp(op, "se")) {
+			fdep_signalling_end(cookies[--ncookies]);
+		} else if (!strncmp(op, "init:", 5)) {
+			char *cls = strchr(a, ':');
+			if (cls)
+				*cls++ = 0;
+			fdep_fence_init(obj(a), cls ? interned(cls) : NULL);
+		} else if (!strncmp(op, "publish:", 8)) {
+			fdep_fence_publish(obj(a));
+		} else if (!strncmp(op, "handoff:", 8)) {
+			fdep_fence_handoff(obj(a));
+		} else if (!strncmp(op, "adopt:", 6)) {
+			fdep_fence_adopt(obj(a));
+		} else if (!strncmp(op, "signal:", 7)) {
+			fdep_fence_signal(obj(a));
+		} else if (!strncmp(op, "wait:", 5)) {
+			fdep_fence_wait(obj(a));
+		} else if (!strncmp(op, "destroy:", 8)) {
+			fdep_fence_destroy(obj(a));
+		} else if (!strncmp(op, "prime:", 6)) {
+			char *b = strchr(a, ':');
+			*b++ = 0;
+			fdep_prime(a, b);
+		} else if (!strncmp(op, "ww_init:", 8)) {
+			fdep_ww_init(obj(a), "reservation_ww_class");
+		} else if (!strncmp(op, "ww_contended:", 13)) {
+			char *l = strchr(a, ':');
+			*l++ = 0;
+			fdep_ww_contended(obj(a), obj(l));
+		} else if (!strncmp(op, "ww_fini:", 8)) {
+			fdep_ww_fini(obj(a));
+		} else if (!strncmp(op, "held:", 5)) {
+			fdep_assert_held(obj(a));
+		} else if (!strncmp(op, "notheld:", 8)) {
+			fdep_assert_not_held(obj(a));
+		} else {
+			fprintf(stderr, "fdep-script: unknown op '%s'\n", op);
+			exit(3);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	run(argv + 1, argc - 1);
+	puts("done");
+	return 0;
+}

@@ -1,0 +1,925 @@
+/*
+ * test_report.c - `fencedep report`: merging reports across processes, the
+ * strong-path rule, every output format, baseline, suppressions, and every
+ * way input can be bad.
+ *
+ * The fixtures in tests/report/data are per-process reports as the runtime
+ * writes them.  Each test runs report_main() as the command would, with the
+ * output in a file and standard error captured.
+ */
+#include <criterion/criterion.h>
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fingerprint.h"
+#include "json.h"
+#include "report.h"
+#include "suppress.h"
+
+#ifndef FDEP_REPORT_DATA
+#define FDEP_REPORT_DATA "tests/report/data"
+#endif
+
+struct run {
+	int status;
+	char *out;		/* what -o FILE received */
+	char *err;		/* standard error */
+	struct json_value *json; /* out, parsed, for the JSON formats */
+};
+
+static char tmpdir[] = "/tmp/fdep-report-test-XXXXXX";
+
+static void setup(void)
+{
+	cr_assert_not_null(mkdtemp(tmpdir));
+}
+
+static void teardown(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	if (system(cmd))
+		cr_log_warn("could not remove %s", tmpdir);
+}
+
+TestSuite(report, .init = setup, .fini = teardown);
+
+static const char *data(const char *name)
+{
+	static char bufs[8][512];
+	static int i;
+	char *b = bufs[i++ % 8];
+
+	snprintf(b, 512, "%s/%s", FDEP_REPORT_DATA, name);
+	return b;
+}
+
+static const char *tmp(const char *name)
+{
+	static char bufs[8][512];
+	static int i;
+	char *b = bufs[i++ % 8];
+
+	snprintf(b, 512, "%s/%s", tmpdir, name);
+	return b;
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	if (!f)
+		return strdup("");
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = calloc(1, n + 1);
+	cr_assert_eq(fread(buf, 1, n, f), (size_t)n);
+	fclose(f);
+	return buf;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	cr_assert_not_null(f, "cannot write %s", path);
+	fputs(text, f);
+	fclose(f);
+}
+
+/*
+ * Run `fencedep report -o OUT ARGS...` (NULL-terminated) and collect what
+ * it wrote; with a JSON format, parse the output too.
+ */
+static struct run report(const char *arg, ...)
+{
+	const char *argv[64] = { "report", "-o", tmp("out") };
+	const char *errpath = tmp("err");
+	struct json_error jerr;
+	struct run r = { 0 };
+	int argc = 3, saved, fd;
+	va_list ap;
+
+	va_start(ap, arg);
+	for (; arg && argc < 63; arg = va_arg(ap, const char *))
+		argv[argc++] = arg;
+	va_end(ap);
+	unlink(tmp("out"));
+	fflush(stderr);
+	saved = dup(2);
+	fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	dup2(fd, 2);
+	close(fd);
+	r.status = report_main(argc, (char **)argv);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	r.out = slurp(tmp("out"));
+	r.err = slurp(errpath);
+	if (r.out[0] == '{')
+		r.json = json_parse(r.out, strlen(r.out), &jerr);
+	return r;
+}
+
+static void run_free(struct run *r)
+{
+	free(r->out);
+	free(r->err);
+	json_free(r->json);
+}
+
+/* ---- walking JSON output ---- */
+
+static struct json_value *path(struct json_value *v, const char *p)
+{
+	char key[64];
+	size_t n;
+
+	while (v && *p) {
+		if (*p == '.')
+			p++;
+		if (*p == '[') {
+			unsigned long i = strtoul(p + 1, (char **)&p, 10);
+
+			p++;
+			if (v->type != JSON_ARRAY || i >= v->array.n)
+				return NULL;
+			v = v->array.items[i];
+			continue;
+		}
+		n = strcspn(p, ".[");
+		snprintf(key, sizeof(key), "%.*s", (int)n, p);
+		v = json_get(v, key);
+		p += n;
+	}
+	return v;
+}
+
+static const char *str_at(struct json_value *v, const char *p)
+{
+	struct json_value *s = path(v, p);
+
+	cr_assert(s && s->type == JSON_STRING, "no string at %s", p);
+	return s->str;
+}
+
+static long long num_at(struct json_value *v, const char *p)
+{
+	struct json_value *s = path(v, p);
+
+	cr_assert(s && s->type == JSON_NUMBER, "no number at %s", p);
+	return s->inum;
+}
+
+static size_t len_at(struct json_value *v, const char *p)
+{
+	struct json_value *s = path(v, p);
+
+	cr_assert(s && s->type == JSON_ARRAY, "no array at %s", p);
+	return s->array.n;
+}
+
+static bool bool_at(struct json_value *v, const char *p)
+{
+	struct json_value *s = path(v, p);
+
+	cr_assert(s && s->type == JSON_BOOL, "no boolean at %s", p);
+	return s->boolean;
+}
+
+static void fingerprint_of(const char *kind, const char *a, const char *b,
+			   char out[17])
+{
+	const char *names[2] = { a, b };
+
+	fdep_fingerprint(kind, names, 2, out);
+}
+
+/* ---- merging across processes ---- */
+
+Test(report, abba_across_two_processes_is_lock_order_inversion)
+{
+	struct run r = report("-f", "json", data("abba_a.json"),
+			      data("abba_b.json"), NULL);
+	char fp[17];
+
+	fingerprint_of("lock-order-inversion", "ledger_lock", "accounts_lock", fp);
+	cr_assert_eq(r.status, 1, "stderr: %s", r.err);
+	cr_assert_not_null(r.json);
+	cr_assert_eq(len_at(r.json, "findings"), 1);
+	cr_assert_str_eq(str_at(r.json, "findings[0].kind"), "lock-order-inversion");
+	cr_assert_str_eq(str_at(r.json, "findings[0].fingerprint"), fp);
+	cr_assert_str_eq(fp, "c206ab949bcf149a");
+	cr_assert(bool_at(r.json, "findings[0].merged"));
+	cr_assert_eq(len_at(r.json, "findings[0].cycle"), 2);
+	cr_assert_str_eq(str_at(r.json, "findings[0].cycle[0].from"), "accounts_lock");
+	cr_assert_str_eq(str_at(r.json, "findings[0].cycle[0].to"), "ledger_lock");
+	cr_assert_eq(num_at(r.json, "findings[0].cycle[0].pid"), 1001);
+	cr_assert_eq(num_at(r.json, "findings[0].cycle[1].pid"), 1002);
+	cr_assert_str_eq(str_at(r.json, "findings[0].cycle[1].stack[1].function"), "audit");
+	run_free(&r);
+}
+
+Test(report, one_half_of_abba_alone_is_silent)
+{
+	struct run r = report("-f", "json", data("abba_a.json"), NULL);
+
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_eq(len_at(r.json, "findings"), 0);
+	run_free(&r);
+}
+
+Test(report, fence_and_reclaim_across_processes_is_alloc_in_signalling_path)
+{
+	struct run r = report("-f", "json", data("fence_a.json"),
+			      data("fence_b.json"), NULL);
+
+	cr_assert_eq(r.status, 1, "stderr: %s", r.err);
+	cr_assert_eq(len_at(r.json, "findings"), 1);
+	cr_assert_str_eq(str_at(r.json, "findings[0].kind"), "alloc-in-signalling-path");
+	cr_assert_eq(len_at(r.json, "findings[0].cycle"), 4);
+	/* shown closed by the recorded allocation, not by a primed order */
+	cr_assert_str_eq(str_at(r.json, "findings[0].cycle[3].from"), "job_lock");
+	cr_assert_str_eq(str_at(r.json, "findings[0].cycle[3].to"), "fs_reclaim");
+	run_free(&r);
+}
+
+Test(report, fence_wait_across_processes_is_fence_lock_inversion)
+{
+	struct run r = report("-f", "json", data("fence_a.json"),
+			      data("fence_wait.json"), NULL);
+
+	cr_assert_eq(r.status, 1, "stderr: %s", r.err);
+	cr_assert_eq(len_at(r.json, "findings"), 1);
+	cr_assert_str_eq(str_at(r.json, "findings[0].kind"), "fence-lock-inversion");
+	run_free(&r);
+}
+
+Test(report, reclaim_across_processes_is_reclaim_lock_inversion)
+{
+	struct run r = report("-f", "json", data("reclaim_a.json"),
+			      data("reclaim_b.json"), NULL);
+
+	cr_assert_eq(r.status, 1, "stderr: %s", r.err);
+	cr_assert_eq(len_at(r.json, "findings"), 1);
+	cr_assert_str_eq(str_at(r.json, "findings[0].kind"), "reclaim-lock-inversion");
+	run_free(&r);
+}
+
+Test(report, merged_graph_without_cycle_is_silent)
+{
+	struct run r = report("-f", "json", data("chain_a.json"),
+			      data("chain_b.json"), NULL);
+
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_eq(len_at(r.json, "findings"), 0);
+	cr_assert_eq(len_at(r.json, "classes"), 3);
+	cr_assert_eq(len_at(r.json, "edges"), 2);
+	run_free(&r);
+}
+
+Test(report, two_recursive_reader_edges_make_no_cycle)
+{
+	/* A -(ER)-> B then B -(SR)-> A: the R of the first meets the S of the
+	 * second, so the path is not strong. */
+	struct run r = report("-f", "json", data("rr_a.json"), data("rr_b.json"), NULL);
+
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_eq(len_at(r.json, "findings"), 0);
+	run_free(&r);
+}
+
+Test(report, recursive_reader_against_writer_is_a_cycle)
+{
+	struct run r = report("-f", "json", data("rr_a.json"), data("rr_c.json"), NULL);
+
+	cr_assert_eq(r.status, 1, "stderr: %s", r.err);
+	cr_assert_eq(len_at(r.json, "findings"), 1);
+	cr_assert_str_eq(str_at(r.json, "findings[0].kind"), "lock-order-inversion");
+	run_free(&r);
+}
+
+Test(report, strong_rule_wraps_around_the_cycle)
+{
+	/* A -(SN)-> B -(ER)-> A: the joint that breaks it is the wrap-around,
+	 * the R of the last edge meeting the S of the first. */
+	write_file(tmp("w1.json"), "{\"tool\":\"fencedep\",\"schema\":1,\"pid\":1,"
+		   "\"edges\":[{\"from\":\"A\",\"to\":\"B\",\"type\":\"SN\"}]}");
+	write_file(tmp("w2.json"), "{\"tool\":\"fencedep\",\"schema\":1,\"pid\":2,"
+		   "\"edges\":[{\"from\":\"B\",\"to\":\"A\",\"type\":\"ER\"}]}");
+	write_file(tmp("w3.json"), "{\"tool\":\"fencedep\",\"schema\":1,\"pid\":3,"
+		   "\"edges\":[{\"from\":\"B\",\"to\":\"A\",\"type\":\"EN\"}]}");
+	struct run r = report("-f", "json", tmp("w1.json"), tmp("w2.json"), NULL);
+	struct run s = report("-f", "json", tmp("w1.json"), tmp("w3.json"), NULL);
+
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_eq(len_at(r.json, "findings"), 0);
+	cr_assert_eq(s.status, 1, "stderr: %s", s.err);
+	cr_assert_eq(len_at(s.json, "findings"), 1);
+	run_free(&r);
+	run_free(&s);
+}
+
+Test(report, shortest_cycle_is_reported)
+{
+	/* A->B->A and A->B->C->A: the two-edge cycle through A->B is shown for
+	 * that edge, the three-edge one only as its own cycle. */
+	write_file(tmp("s1.json"), "{\"tool\":\"fencedep\",\"schema\":1,\"pid\":1,\"edges\":["
+		   "{\"from\":\"A\",\"to\":\"B\",\"type\":\"EN\"},"
+		   "{\"from\":\"B\",\"to\":\"C\",\"type\":\"EN\"}]}");
+	write_file(tmp("s2.json"), "{\"tool\":\"fencedep\",\"schema\":1,\"pid\":2,\"edges\":["
+		   "{\"from\":\"B\",\"to\":\"A\",\"type\":\"EN\"}]}");
+	struct run r = report("-f", "json", tmp("s1.json"), tmp("s2.json"), NULL);
+
+	cr_assert_eq(r.status, 1, "stderr: %s", r.err);
+	cr_assert_eq(len_at(r.json, "findings"), 1);
+	cr_assert_eq(len_at(r.json, "findings[0].cycle"), 2);
+	run_free(&r);
+}
+
+Test(report, findings_read_are_deduplicated_and_counted)
+{
+	struct run r = report("-f", "json", data("legacy.json"),
+			      data("legacy2.json"), NULL);
+
+	cr_assert_eq(r.status, 1, "stderr: %s", r.err);
+	cr_assert_eq(len_at(r.json, "findings"), 1);
+	cr_assert_str_eq(str_at(r.json, "findings[0].fingerprint"), "8dbc7a7f0d96aa0c");
+	cr_assert_eq(num_at(r.json, "findings[0].count"), 5);
+	cr_assert_eq(num_at(r.json, "findings[0].processes"), 2);
+	cr_assert_not(bool_at(r.json, "findings[0].merged"));
+	cr_assert_str_eq(str_at(r.json, "findings[0].thread.name"), "worker");
+	run_free(&r);
+}
+
+Test(report, json_output_reads_back)
+{
+	struct run r = report("-f", "json", data("abba_a.json"), data("abba_b.json"), NULL);
+	struct run s;
+
+	write_file(tmp("merged.json"), r.out);
+	s = report("-f", "json", tmp("merged.json"), NULL);
+	cr_assert_eq(s.status, 1, "stderr: %s", s.err);
+	cr_assert_eq(len_at(s.json, "findings"), 1);
+	cr_assert_str_eq(str_at(s.json, "findings[0].fingerprint"), "c206ab949bcf149a");
+	run_free(&r);
+	run_free(&s);
+}
+
+/* ---- formats ---- */
+
+Test(report, text_is_lockdep_style)
+{
+	struct run r = report(data("abba_a.json"), data("abba_b.json"), NULL);
+
+	cr_assert_eq(r.status, 1);
+	cr_assert(!strncmp(r.out, "fencedep: lock-order-inversion: possible circular "
+			   "locking dependency\n", 70), "got: %.80s", r.out);
+	cr_assert_not_null(strstr(r.out, "accounts_lock -(EN)-> ledger_lock"));
+	cr_assert_not_null(strstr(r.out, "#1 transfer (/build/test_accounts+0x112a) accounts.c:42\n"));
+	cr_assert_not_null(strstr(r.out, "#1 audit (/build/test_ledger+0x114d) ledger.c:77\n"));
+	cr_assert_not_null(strstr(r.out, "pid 1002 (./test_ledger)"));
+	run_free(&r);
+}
+
+static bool has_key(struct json_value *v, const char *key)
+{
+	return json_get(v, key) != NULL;
+}
+
+/* The properties SARIF 2.1.0 requires of a log, a run, a tool and a result. */
+static void check_sarif_required(struct json_value *log)
+{
+	struct json_value *run, *driver, *results, *res;
+	size_t i;
+
+	cr_assert_eq(log->type, JSON_OBJECT);
+	cr_assert_str_eq(str_at(log, "version"), "2.1.0");
+	cr_assert_not_null(strstr(str_at(log, "$schema"), "sarif"));
+	cr_assert_geq(len_at(log, "runs"), 1);
+	run = path(log, "runs[0]");
+	driver = path(run, "tool.driver");
+	cr_assert_not_null(driver, "runs[0].tool.driver is required");
+	cr_assert_str_eq(str_at(driver, "name"), "fencedep");
+	cr_assert(!strncmp(str_at(driver, "informationUri"), "https://", 8));
+	results = path(run, "results");
+	cr_assert(results && results->type == JSON_ARRAY);
+	for (i = 0; i < results->array.n; i++) {
+		res = results->array.items[i];
+		cr_assert(has_key(res, "message"), "result.message is required");
+		cr_assert_gt(strlen(str_at(res, "message.text")), 0);
+		cr_assert(has_key(res, "ruleId"));
+	}
+}
+
+Test(report, sarif_has_the_required_structure)
+{
+	struct run r = report("-f", "sarif", data("abba_a.json"),
+			      data("abba_b.json"), NULL);
+	struct json_value *rules, *res;
+	size_t i, rule;
+
+	cr_assert_eq(r.status, 1, "stderr: %s", r.err);
+	cr_assert_not_null(r.json, "SARIF is not JSON: %.200s", r.out);
+	check_sarif_required(r.json);
+	rules = path(r.json, "runs[0].tool.driver.rules");
+	cr_assert(rules && rules->type == JSON_ARRAY);
+	cr_assert_geq(rules->array.n, 16);
+	for (i = 0; i < rules->array.n; i++)
+		cr_assert(has_key(rules->array.items[i], "id"));
+	cr_assert_eq(len_at(r.json, "runs[0].results"), 1);
+	res = path(r.json, "runs[0].results[0]");
+	cr_assert_str_eq(str_at(res, "ruleId"), "lock-order-inversion");
+	rule = num_at(res, "ruleIndex");
+	cr_assert_str_eq(str_at(rules->array.items[rule], "id"), "lock-order-inversion");
+	cr_assert_str_eq(str_at(res, "level"), "error");
+	cr_assert_str_eq(str_at(res, "partialFingerprints.fencedep/v1"), "c206ab949bcf149a");
+	cr_assert_str_eq(str_at(res, "baselineState"), "new");
+	/* located at the acquisition that closed the cycle */
+	cr_assert_str_eq(str_at(res, "locations[0].physicalLocation.artifactLocation.uri"),
+			 "ledger.c");
+	cr_assert_eq(num_at(res, "locations[0].physicalLocation.region.startLine"), 77);
+	cr_assert_eq(len_at(res, "codeFlows[0].threadFlows[0].locations"), 2);
+	cr_assert_eq(num_at(res, "codeFlows[0].threadFlows[0].locations[0].location."
+			    "physicalLocation.region.startLine"), 42);
+	run_free(&r);
+}
+
+Test(report, sarif_without_file_uses_a_logical_location)
+{
+	write_file(tmp("l1.json"), "{\"tool\":\"fencedep\",\"schema\":1,\"pid\":1,\"edges\":["
+		   "{\"from\":\"A\",\"to\":\"B\",\"type\":\"EN\",\"stack\":[{\"pc\":\"0x1\","
+		   "\"module\":\"/lib/a.so\",\"offset\":\"0x1\",\"function\":\"take_ab\"}]}]}");
+	write_file(tmp("l2.json"), "{\"tool\":\"fencedep\",\"schema\":1,\"pid\":2,\"edges\":["
+		   "{\"from\":\"B\",\"to\":\"A\",\"type\":\"EN\",\"stack\":[{\"pc\":\"0x2\","
+		   "\"module\":\"/lib/b.so\",\"offset\":\"0x2\",\"function\":\"take_ba\"}]}]}");
+	struct run r = report("-f", "sarif", tmp("l1.json"), tmp("l2.json"), NULL);
+	struct json_value *loc;
+
+	cr_assert_eq(r.status, 1, "stderr: %s", r.err);
+	check_sarif_required(r.json);
+	loc = path(r.json, "runs[0].results[0].locations[0]");
+	cr_assert_null(json_get(loc, "physicalLocation"));
+	cr_assert_str_eq(str_at(loc, "logicalLocations[0].name"), "take_ba");
+	run_free(&r);
+}
+
+Test(report, sarif_srcroot_makes_paths_relative)
+{
+	write_file(tmp("p1.json"), "{\"tool\":\"fencedep\",\"schema\":1,\"pid\":1,\"edges\":["
+		   "{\"from\":\"A\",\"to\":\"B\",\"stack\":[{\"function\":\"f\","
+		   "\"file\":\"/src/proj/lib/a b.c\",\"line\":3}]}]}");
+	write_file(tmp("p2.json"), "{\"tool\":\"fencedep\",\"schema\":1,\"pid\":2,\"edges\":["
+		   "{\"from\":\"B\",\"to\":\"A\",\"stack\":[{\"function\":\"g\","
+		   "\"file\":\"/src/proj/lib/a b.c\",\"line\":9}]}]}");
+	struct run r = report("-f", "sarif", "--srcroot", "/src/proj", tmp("p1.json"),
+			      tmp("p2.json"), NULL);
+	struct json_value *art;
+
+	cr_assert_eq(r.status, 1, "stderr: %s", r.err);
+	art = path(r.json, "runs[0].results[0].locations[0].physicalLocation.artifactLocation");
+	cr_assert_str_eq(str_at(art, "uri"), "lib/a%20b.c");
+	cr_assert_str_eq(str_at(art, "uriBaseId"), "%SRCROOT%");
+	run_free(&r);
+}
+
+Test(report, html_escapes_every_string)
+{
+	struct run r = report("-f", "html", data("escape_a.json"),
+			      data("escape_b.json"), NULL);
+
+	cr_assert_eq(r.status, 1, "stderr: %s", r.err);
+	cr_assert(!strncmp(r.out, "<!DOCTYPE html>", 15));
+	cr_assert_not_null(strstr(r.out, "lock-order-inversion"));
+	cr_assert_not_null(strstr(r.out, "&lt;b&gt;x&amp;y&lt;/b&gt;"));
+	cr_assert_not_null(strstr(r.out, "f&lt;script&gt;alert(1)&lt;/script&gt;"));
+	cr_assert_not_null(strstr(r.out, "q&quot;&#39;"));
+	cr_assert_null(strstr(r.out, "<script"));
+	cr_assert_null(strstr(r.out, "<b>x"));
+	run_free(&r);
+}
+
+Test(report, html_is_self_contained_with_a_drawn_cycle)
+{
+	struct run r = report("-f", "html", data("fence_a.json"),
+			      data("fence_b.json"), NULL);
+	const char *p;
+	int circles = 0;
+
+	cr_assert_eq(r.status, 1, "stderr: %s", r.err);
+	cr_assert_not_null(strstr(r.out, "alloc-in-signalling-path"));
+	cr_assert_not_null(strstr(r.out, "<style>"));
+	cr_assert_not_null(strstr(r.out, "<svg"));
+	for (p = r.out; (p = strstr(p, "<circle")); p++)
+		circles++;
+	cr_assert_eq(circles, 4, "one circle per class of the cycle");
+	cr_assert_not_null(strstr(r.out, "queue_job"));
+	cr_assert_null(strstr(r.out, "<link"));
+	cr_assert_null(strstr(r.out, "src="));
+	cr_assert_null(strstr(r.out, "@import"));
+	run_free(&r);
+}
+
+static bool have_chromium(void)
+{
+	return !system("command -v chromium >/dev/null 2>&1");
+}
+
+/* Width and height from the IHDR chunk of a PNG file. */
+static bool png_size(const char *file, unsigned *w, unsigned *h)
+{
+	unsigned char b[24];
+	FILE *f = fopen(file, "rb");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fread(b, 1, 24, f) == 24 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8);
+	fclose(f);
+	*w = (unsigned)b[16] << 24 | b[17] << 16 | b[18] << 8 | b[19];
+	*h = (unsigned)b[20] << 24 | b[21] << 16 | b[22] << 8 | b[23];
+	return ok;
+}
+
+Test(report, html_renders_in_a_headless_browser, .timeout = 120)
+{
+	char cmd[2048];
+	struct stat st;
+	unsigned w = 0, h = 0;
+	struct run r;
+
+	if (!have_chromium())
+		cr_skip("chromium is not installed");
+	r = report("-f", "html", data("fence_a.json"), data("fence_b.json"),
+		   data("legacy.json"), NULL);
+	cr_assert_eq(r.status, 1, "stderr: %s", r.err);
+	write_file(tmp("page.html"), r.out);
+	mkdir(tmp("profile"), 0700);
+	snprintf(cmd, sizeof(cmd),
+		 "timeout 90 chromium --headless --no-sandbox --disable-gpu "
+		 "--disable-quic --no-first-run --disable-background-networking "
+		 "--disable-component-update --disable-sync --user-data-dir=%s "
+		 "--screenshot=%s --window-size=1200,900 file://%s >/dev/null 2>&1",
+		 tmp("profile"), tmp("shot.png"), tmp("page.html"));
+	cr_assert_eq(system(cmd), 0, "chromium failed: %s", cmd);
+	cr_assert_eq(stat(tmp("shot.png"), &st), 0);
+	cr_assert(png_size(tmp("shot.png"), &w, &h));
+	cr_assert_eq(w, 1200);
+	cr_assert_eq(h, 900);
+	/* a blank page compresses to a few kilobytes; this one has content */
+	cr_assert_gt(st.st_size, 20000, "screenshot only %ld bytes", (long)st.st_size);
+	run_free(&r);
+}
+
+Test(report, dot_highlights_the_cycle_edges)
+{
+	struct run r = report("-f", "dot", data("abba_a.json"), data("abba_b.json"),
+			      data("chain_a.json"), NULL);
+	struct run c = report("-f", "dot", "--cycles-only", data("abba_a.json"),
+			      data("abba_b.json"), data("chain_a.json"), NULL);
+
+	cr_assert_eq(r.status, 1, "stderr: %s", r.err);
+	cr_assert(!strncmp(r.out, "digraph fencedep {", 18));
+	cr_assert_not_null(strstr(r.out, "label=\"accounts_lock\""));
+	cr_assert_not_null(strstr(r.out, "label=\"A\""));
+	cr_assert_not_null(strstr(r.out, "[label=\"EN\", color=\"#c0392b\""));
+	cr_assert_not_null(strstr(r.out, "[label=\"EN\"];"), "the A->B edge, plain");
+	cr_assert_null(strstr(c.out, "label=\"A\""));
+	cr_assert_not_null(strstr(c.out, "label=\"ledger_lock\""));
+	run_free(&r);
+	run_free(&c);
+}
+
+/* ---- baseline ---- */
+
+Test(report, baseline_write_and_read_round_trip)
+{
+	struct run w = report("--write-baseline", tmp("base.txt"), data("abba_a.json"),
+			      data("abba_b.json"), data("legacy.json"), NULL);
+	struct run same, more;
+	char *base;
+
+	cr_assert_eq(w.status, 0, "stderr: %s", w.err);
+	base = slurp(tmp("base.txt"));
+	cr_assert_not_null(strstr(base, "\nc206ab949bcf149a\n"));
+	cr_assert_not_null(strstr(base, "\n8dbc7a7f0d96aa0c\n"));
+	cr_assert_not_null(strstr(base, "# lock-order-inversion: possible circular locking dependency"));
+	same = report("--baseline", tmp("base.txt"), data("abba_a.json"),
+		      data("abba_b.json"), data("legacy.json"), NULL);
+	cr_assert_eq(same.status, 0, "known findings pass: %s", same.err);
+	cr_assert_not_null(strstr(same.out, "(0 new, 2 in the baseline, 0 suppressed)"));
+	more = report("--baseline", tmp("base.txt"), data("abba_a.json"),
+		      data("abba_b.json"), data("fence_a.json"), data("fence_b.json"), NULL);
+	cr_assert_eq(more.status, 1, "a new finding fails");
+	cr_assert_not_null(strstr(more.out, "(1 new, 1 in the baseline"));
+	free(base);
+	run_free(&w);
+	run_free(&same);
+	run_free(&more);
+}
+
+Test(report, baseline_in_sarif_marks_unchanged)
+{
+	struct run r;
+
+	write_file(tmp("b.txt"), "# known\nc206ab949bcf149a  # abba\n\n");
+	r = report("-f", "sarif", "--baseline", tmp("b.txt"), data("abba_a.json"),
+		   data("abba_b.json"), NULL);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_str_eq(str_at(r.json, "runs[0].results[0].baselineState"), "unchanged");
+	run_free(&r);
+}
+
+Test(report, bad_baseline_line_is_an_error)
+{
+	struct run r;
+	char want[600];
+
+	write_file(tmp("bad.txt"), "# ok\nc206ab949bcf149a\nnot-a-fingerprint\n");
+	r = report("--baseline", tmp("bad.txt"), data("abba_a.json"), NULL);
+	cr_assert_eq(r.status, 2);
+	snprintf(want, sizeof(want), "fencedep report: %s:3:1: ", tmp("bad.txt"));
+	cr_assert(!strncmp(r.err, want, strlen(want)), "got: %s", r.err);
+	run_free(&r);
+}
+
+/* ---- suppressions ---- */
+
+Test(report, suppression_by_a_deep_frame)
+{
+	struct run hit, miss;
+
+	/* legacy_setup is frame #2 of the closing stack, not the top one */
+	write_file(tmp("sup"), "# legacy code, fixed upstream\n\n"
+		   "lock-order-inversion:legacy_set*\n");
+	write_file(tmp("nosup"), "lock-order-inversion:unrelated_*\n");
+	hit = report("--suppressions", tmp("sup"), data("legacy.json"), NULL);
+	miss = report("--suppressions", tmp("nosup"), data("legacy.json"), NULL);
+	cr_assert_eq(hit.status, 0, "stderr: %s", hit.err);
+	cr_assert_not_null(strstr(hit.out, "(0 new, 0 in the baseline, 1 suppressed)"));
+	cr_assert_null(strstr(hit.out, "fencedep: lock-order-inversion"));
+	cr_assert_eq(miss.status, 1);
+	run_free(&hit);
+	run_free(&miss);
+}
+
+Test(report, suppression_by_class_name_and_any_kind)
+{
+	struct run any, other;
+
+	write_file(tmp("sup"), "  * :  ledger_?ock  \n");
+	write_file(tmp("other"), "fence-lock-inversion:ledger_lock\n");
+	any = report("--suppressions", tmp("sup"), data("abba_a.json"),
+		     data("abba_b.json"), NULL);
+	other = report("--suppressions", tmp("other"), data("abba_a.json"),
+		       data("abba_b.json"), NULL);
+	cr_assert_eq(any.status, 0, "stderr: %s", any.err);
+	cr_assert_eq(other.status, 1, "a rule of another kind does not apply");
+	run_free(&any);
+	run_free(&other);
+}
+
+Test(report, suppression_by_module_basename_and_file)
+{
+	struct run mod, file;
+
+	write_file(tmp("mod"), "lock-order-inversion:test_ledger\n");
+	write_file(tmp("file"), "lock-order-inversion:*/ledger.c\nlock-order-inversion:ledger.[ch]\n");
+	mod = report("--suppressions", tmp("mod"), data("abba_a.json"),
+		     data("abba_b.json"), NULL);
+	file = report("--suppressions", tmp("file"), data("abba_a.json"),
+		      data("abba_b.json"), NULL);
+	cr_assert_eq(mod.status, 0, "stderr: %s", mod.err);
+	cr_assert_eq(file.status, 0, "stderr: %s", file.err);
+	run_free(&mod);
+	run_free(&file);
+}
+
+/* ---- bad input: exit 2, file and position named ---- */
+
+static void expect_error(struct run *r, const char *prefix)
+{
+	cr_assert_eq(r->status, 2, "status %d, stderr: %s", r->status, r->err);
+	cr_assert(!strncmp(r->err, prefix, strlen(prefix)),
+		  "expected '%s...', got '%s'", prefix, r->err);
+	cr_assert_eq(strchr(r->err, '\n'), r->err + strlen(r->err) - 1,
+		     "one line: %s", r->err);
+}
+
+static void expect_input_error(const char *name, const char *text,
+			       const char *where, const char *what)
+{
+	char want[700];
+	struct run r;
+
+	write_file(tmp(name), text);
+	r = report(data("abba_a.json"), tmp(name), NULL);
+	snprintf(want, sizeof(want), "fencedep report: %s:%s: %s", tmp(name), where, what);
+	expect_error(&r, want);
+	run_free(&r);
+}
+
+Test(report, truncated_json_is_an_error_at_its_end)
+{
+	expect_input_error("t.json", "{\"tool\": \"fencedep\", \"schema\": 1,\n"
+			   "  \"findings\": [{\"kind\": \"hang\"", "2:31",
+			   "expected ',' or '}' in object, found end of input");
+}
+
+Test(report, foreign_json_is_an_error)
+{
+	expect_input_error("f.json", "{\"tool\": \"eslint\", \"schema\": 1}", "1:10",
+			   "not a fencedep report");
+	expect_input_error("g.json", "{\"version\": 1}", "1:1", "not a fencedep report");
+	expect_input_error("h.json", "[\"fencedep\"]", "1:1", "not a fencedep report");
+}
+
+Test(report, wrong_schema_is_an_error)
+{
+	expect_input_error("s.json", "{\n  \"tool\": \"fencedep\",\n  \"schema\": 2\n}", "3:13",
+			   "unsupported schema");
+}
+
+Test(report, malformed_fields_are_errors)
+{
+	expect_input_error("e.json", "{\"tool\":\"fencedep\",\"schema\":1,\"edges\":"
+			   "[{\"from\":\"A\",\"to\":\"B\",\"type\":\"XY\"}]}", "1:64",
+			   "edges[0].type:");
+	expect_input_error("k.json", "{\"tool\":\"fencedep\",\"schema\":1,\"findings\":"
+			   "[{\"title\":\"x\"}]}", "1:44", "findings[0]: missing \"kind\"");
+	expect_input_error("n.json", "{\"tool\":\"fencedep\",\"schema\":1,\"findings\":"
+			   "[{\"kind\":\"hang\",\"stack\":[{\"line\":\"12\"}]}]}", "1:73",
+			   "findings[0].stack[0].line: expected a number, found a string");
+	expect_input_error("x.json", "{\"tool\":\"fencedep\",\"schema\":1} x", "1:33",
+			   "expected a JSON value");
+	expect_input_error("z.json", "", "1:1", "empty input");
+}
+
+Test(report, missing_file_is_an_error)
+{
+	struct run r = report(data("abba_a.json"), tmp("no-such.json"), NULL);
+	char want[600];
+
+	snprintf(want, sizeof(want), "fencedep report: %s: cannot open: ", tmp("no-such.json"));
+	expect_error(&r, want);
+	run_free(&r);
+}
+
+Test(report, bad_suppression_line_is_an_error)
+{
+	struct run r;
+	char want[600];
+
+	write_file(tmp("sup"), "# fine\nlock-order-inversion:ok\n\nno colon here\n");
+	r = report("--suppressions", tmp("sup"), data("abba_a.json"), NULL);
+	snprintf(want, sizeof(want), "fencedep report: %s:4: expected kind:pattern", tmp("sup"));
+	expect_error(&r, want);
+	run_free(&r);
+}
+
+Test(report, unknown_kind_in_suppressions_is_an_error)
+{
+	struct run r;
+	char want[600];
+
+	write_file(tmp("sup"), "lock-order-invertion:foo\n");
+	r = report("--suppressions", tmp("sup"), data("abba_a.json"), NULL);
+	snprintf(want, sizeof(want),
+		 "fencedep report: %s:1: unknown finding kind 'lock-order-invertion'", tmp("sup"));
+	expect_error(&r, want);
+	run_free(&r);
+}
+
+Test(report, usage_errors_exit_2_and_help_exits_0)
+{
+	struct run none = report(NULL);
+	struct run fmt = report("-f", "xml", data("abba_a.json"), NULL);
+	struct run help = report("--help", NULL);
+
+	cr_assert_eq(none.status, 2);
+	cr_assert_not_null(strstr(none.err, "no report files"));
+	cr_assert_eq(fmt.status, 2);
+	cr_assert_not_null(strstr(fmt.err, "unknown format 'xml'"));
+	cr_assert_eq(help.status, 0);
+	run_free(&none);
+	run_free(&fmt);
+	run_free(&help);
+}
+
+/* ---- the pure pieces the runtime shares ---- */
+
+Test(report, fingerprint_is_rotation_invariant_fnv1a)
+{
+	const char *abc[] = { "b", "c", "a" }, *rot[] = { "a", "b", "c" };
+	const char *rev[] = { "a", "c", "b" };
+	char x[17], y[17], z[17];
+
+	fdep_fingerprint("lock-order-inversion", abc, 3, x);
+	fdep_fingerprint("lock-order-inversion", rot, 3, y);
+	fdep_fingerprint("lock-order-inversion", rev, 3, z);
+	cr_assert_str_eq(x, y);
+	cr_assert_str_neq(x, z, "direction matters");
+	/* FNV-1a 64 of "hang\n": no names */
+	fdep_fingerprint("hang", NULL, 0, x);
+	cr_assert_str_eq(x, "81bee369305804e9");
+}
+
+Test(report, glob_matches_like_fnmatch)
+{
+	cr_assert(suppress_glob("*", ""));
+	cr_assert(suppress_glob("a*c", "abbbc"));
+	cr_assert(suppress_glob("a?c", "abc"));
+	cr_assert_not(suppress_glob("a?c", "ac"));
+	cr_assert(suppress_glob("[a-c]x", "bx"));
+	cr_assert_not(suppress_glob("[!a-c]x", "bx"));
+	cr_assert(suppress_glob("[]]", "]"));
+	cr_assert(suppress_glob("\\*", "*"));
+	cr_assert_not(suppress_glob("\\*", "x"));
+	cr_assert(suppress_glob("*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaab"));
+	cr_assert_not(suppress_glob("*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaa"));
+	cr_assert_not(suppress_glob("fo[o", "foo"));
+}
+
+static void *alloc_plain(size_t n)
+{
+	return malloc(n);
+}
+
+Test(report, suppression_parser_reads_rules_and_matches_any_string)
+{
+	const char text[] = "# c\n\n  lock-order-inversion : *legacy*  \n*:dma_*\r\n";
+	const char *strs[] = { "A", "B", NULL, "/usr/lib/liblegacy.so" };
+	const char *fence[] = { "dma_fence" };
+	struct suppress_set set;
+	struct suppress_error err;
+	const struct suppress_rule *rule;
+
+	cr_assert_eq(suppress_parse(text, strlen(text), alloc_plain, &set, &err), 0, "%s", err.msg);
+	cr_assert_eq(set.n, 2);
+	cr_assert_str_eq(set.rules[0].kind, "lock-order-inversion");
+	cr_assert_str_eq(set.rules[0].pattern, "*legacy*");
+	cr_assert_eq(set.rules[0].line, 3);
+	cr_assert_null(set.rules[1].kind);
+	rule = suppress_match(&set, "lock-order-inversion", strs, 4);
+	cr_assert_eq(rule, &set.rules[0]);
+	cr_assert_null(suppress_match(&set, "hang", strs, 4));
+	cr_assert_eq(suppress_match(&set, "hang", fence, 1), &set.rules[1]);
+	free(set.mem);
+}
+
+/* ---- the JSON reader ---- */
+
+Test(report, json_decodes_escapes_and_surrogate_pairs)
+{
+	const char text[] = "[\"a\\n\\t\\\"\\\\\\/\\u00e9\\ud83d\\ude00\", -1.5e2, 42, true, null, {}]";
+	struct json_error err;
+	struct json_value *v = json_parse(text, strlen(text), &err);
+
+	cr_assert_not_null(v, "%u:%u %s", err.line, err.col, err.msg);
+	cr_assert_str_eq(v->array.items[0]->str, "a\n\t\"\\/\xc3\xa9\xf0\x9f\x98\x80");
+	cr_assert_float_eq(v->array.items[1]->num, -150.0, 1e-9);
+	cr_assert(v->array.items[2]->integral);
+	cr_assert_eq(v->array.items[2]->inum, 42);
+	cr_assert_eq(v->array.items[5]->type, JSON_OBJECT);
+	json_free(v);
+}
+
+static void expect_json_error(const char *text, unsigned line, unsigned col,
+			      const char *what)
+{
+	struct json_error err;
+	struct json_value *v = json_parse(text, strlen(text), &err);
+
+	cr_assert_null(v, "accepted: %s", text);
+	cr_assert_eq(err.line, line, "%s: line %u", text, err.line);
+	cr_assert_eq(err.col, col, "%s: col %u", text, err.col);
+	cr_assert_not_null(strstr(err.msg, what), "%s: %s", text, err.msg);
+}
+
+Test(report, json_errors_have_line_and_column)
+{
+	char deep[1000];
+
+	expect_json_error("{\n  \"a\": [1,\n   2,]\n}", 3, 6, "expected a JSON value");
+	expect_json_error("\"\\ud800x\"", 1, 2, "surrogate");
+	expect_json_error("\"\\udc00\"", 1, 2, "lone low surrogate");
+	expect_json_error("\"a\nb\"", 1, 3, "control character");
+	expect_json_error("01", 1, 2, "end of input");
+	expect_json_error("1.", 1, 3, "digit expected");
+	expect_json_error("{\"a\" 1}", 1, 6, "':'");
+	expect_json_error("tru", 1, 1, "expected a JSON value");
+	memset(deep, '[', sizeof(deep) - 1);
+	deep[sizeof(deep) - 1] = '\0';
+	expect_json_error(deep, 1, JSON_MAX_DEPTH + 1, "nesting deeper");
+}
