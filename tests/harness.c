@@ -70,7 +70,7 @@ static char *collect(const char *dir, const char *prefix, const char *suffix, in
 		char path[4096];
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		char *data = slurp(path);
-		if (data) {
+		if (data && *data) {
 			all = concat(all, data);
 			free(data);
 			(*count)++;

@@ -16,15 +16,18 @@ check_PROGRAMS += $(TEST_PROGS)
 tests_progs_fdep_script_SOURCES = tests/progs/fdep-script.c
 
 if HAVE_CRITERION
-CRITERION_SUITES = tests/test_graph tests/test_annotations
+CRITERION_SUITES = tests/test_graph tests/test_annotations tests/test_fences
 check_PROGRAMS += $(CRITERION_SUITES)
 TESTS += $(CRITERION_SUITES)
-tests_test_graph_SOURCES = tests/test_graph.c
+tests_test_graph_SOURCES = tests/test_graph.c tests/script.h
 tests_test_graph_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_test_graph_LDADD = tests/libharness.la $(CRITERION_LIBS)
-tests_test_annotations_SOURCES = tests/test_annotations.c
+tests_test_annotations_SOURCES = tests/test_annotations.c tests/script.h
 tests_test_annotations_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_test_annotations_LDADD = tests/libharness.la $(CRITERION_LIBS)
+tests_test_fences_SOURCES = tests/test_fences.c tests/script.h
+tests_test_fences_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_test_fences_LDADD = tests/libharness.la $(CRITERION_LIBS)
 else
 check-local:
 	@echo "make check needs criterion: install libcriterion-dev and run configure again" >&2

@@ -332,13 +332,14 @@ void rt_acquire(struct rt_thread *t, struct lock_class *c, const void *inst, int
 {
 	struct held h = {
 		.cls = c, .instance = inst, .nest = nest, .ip = ip,
-		.prev_key = t->key, .mode = (uint8_t)mode, .flags = (uint8_t)hflags,
+		.mode = (uint8_t)mode, .flags = (uint8_t)hflags,
 	};
 
 	t->acquisitions++;
 	if (unlikely(t->npath && t->path_epoch != atomic_load_explicit(&fence_signal_epoch,
 								     memory_order_relaxed)))
 		held_sweep_paths(t);
+	h.prev_key = t->key;
 	if (unlikely(t->spin_depth) && !(hflags & (HF_SPIN | HF_TRY)))
 		rt_blocking_allowed(t, "a sleeping lock is taken while a spinning lock is held", ip);
 	if (nest) {
@@ -365,12 +366,11 @@ void rt_acquire(struct rt_thread *t, struct lock_class *c, const void *inst, int
 void rt_check_acquire(struct rt_thread *t, struct lock_class *c, int mode,
 		      struct lock_class *skip, uintptr_t ip)
 {
-	uint64_t key = t->key;
-
 	t->acquisitions++;
 	if (unlikely(t->npath && t->path_epoch != atomic_load_explicit(&fence_signal_epoch,
 								     memory_order_relaxed)))
 		held_sweep_paths(t);
+	uint64_t key = t->key;
 	if (skip) {
 		key = 0;
 		for (uint32_t i = 0; i < t->depth; i++) {

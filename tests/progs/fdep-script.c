@@ -12,7 +12,8 @@
  *   ww_init:C ww_contended:C:L ww_fini:C   held:A notheld:A
  *   spawn ... join   the ops between run in a new thread (then joined)
  *
- * Every name is its own lock instance and class of the same name.
+ * Every name is its own lock instance, of the class of the same name;
+ * "+x=A" acquires instance x in class A.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -61,6 +62,11 @@ static void acquire(char *spec)
 		*nest++ = 0;
 	if (mod)
 		*mod++ = 0;
+	char *cls = strchr(spec, '=');
+	if (cls)
+		*cls++ = 0;
+	else
+		cls = spec;
 	if (mod) {
 		if (!strcmp(mod, "r"))
 			flags = FDEP_RECURSIVE;
@@ -74,9 +80,9 @@ static void acquire(char *spec)
 			flags = FDEP_SUBCLASS(atoi(mod));
 	}
 	if (nest)
-		fdep_acquire_nest(obj(spec), interned(spec), flags, obj(nest));
+		fdep_acquire_nest(obj(spec), interned(cls), flags, obj(nest));
 	else
-		fdep_acquire(obj(spec), interned(spec), flags);
+		fdep_acquire(obj(spec), interned(cls), flags);
 }
 
 static char *arg2(char *op)
@@ -118,7 +124,8 @@ static void run(char **ops, int n)
 		} else if (op[0] == '-') {
 			fdep_release(obj(op + 1));
 		} else if (!strcmp(op, "alloc")) {
-			free(malloc(64));
+			void *volatile p = malloc(64);
+			free(p);
 		} else if (!strcmp(op, "might_alloc")) {
 			fdep_might_alloc();
 		} else if (!strcmp(op, "rb")) {

@@ -1,0 +1,64 @@
+/*
+ * abba-deadlock - two threads take two locks in opposite orders at the
+ * same time: each holds its first lock before either asks for its second.
+ *
+ *   abba-deadlock bug     A then B against B then A: both block forever
+ *   abba-deadlock clean   both take A then B: they finish
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+static pthread_mutex_t a = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t b = PTHREAD_MUTEX_INITIALIZER;
+static pthread_barrier_t both_hold;
+static int clean;
+
+static void take(pthread_mutex_t *first, pthread_mutex_t *second, int wait)
+{
+	pthread_mutex_lock(first);
+	if (wait)
+		pthread_barrier_wait(&both_hold);
+	pthread_mutex_lock(second);
+	pthread_mutex_unlock(second);
+	pthread_mutex_unlock(first);
+}
+
+static void *forward(void *arg)
+{
+	(void)arg;
+	take(&a, &b, !clean);
+	return NULL;
+}
+
+static void *backward(void *arg)
+{
+	(void)arg;
+	take(&b, &a, 1);
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	pthread_t t1, t2;
+
+	if (argc != 2 || (strcmp(argv[1], "bug") && strcmp(argv[1], "clean"))) {
+		fprintf(stderr, "usage: abba-deadlock bug|clean\n");
+		return 2;
+	}
+	clean = !strcmp(argv[1], "clean");
+	pthread_barrier_init(&both_hold, NULL, 2);
+	if (clean) {
+		/* the same order in both threads; the barrier only starts them together */
+		pthread_create(&t1, NULL, forward, NULL);
+		pthread_create(&t2, NULL, forward, NULL);
+		pthread_barrier_wait(&both_hold);
+	} else {
+		pthread_create(&t1, NULL, forward, NULL);
+		pthread_create(&t2, NULL, backward, NULL);
+	}
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	puts("done");
+	return 0;
+}

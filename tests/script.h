@@ -1,0 +1,45 @@
+/*
+ * script.h - run one fdep-script scenario (see tests/progs/fdep-script.c)
+ * under the checker, for the suites that pin the model down.
+ */
+#ifndef FDEP_TEST_SCRIPT_H
+#define FDEP_TEST_SCRIPT_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+/* Split script on spaces and run fdep-script with it; opts as harness_run. */
+static inline struct harness_run script_opts(int preload, const char *opts, const char *script)
+{
+	static char buf[65536];
+	char *argv[4096];
+	int n = 0;
+	struct harness_run r;
+
+	snprintf(buf, sizeof(buf), "%s", script);
+	argv[n++] = "fdep-script";
+	for (char *tok = strtok(buf, " "); tok && n < 4095; tok = strtok(NULL, " "))
+		argv[n++] = tok;
+	argv[n] = NULL;
+	if (harness_run_opts(preload, opts, argv, &r))
+		memset(&r, 0, sizeof(r));
+	return r;
+}
+
+#define script(s) script_opts(1, NULL, (s))
+
+/* A number from the JSON stats, e.g. json_stat(json, "chain_hits"). */
+static inline long json_stat(const char *json, const char *key)
+{
+	char needle[64];
+
+	snprintf(needle, sizeof(needle), "\"%s\": ", key);
+	const char *p = json ? strstr(json, "\"stats\"") : NULL;
+	p = p ? strstr(p, needle) : NULL;
+	return p ? strtol(p + strlen(needle), NULL, 10) : -1;
+}
+
+#endif

@@ -1,0 +1,271 @@
+/*
+ * test_fences.c - fences, signalling paths across threads, reclaim,
+ * priming, wound/wait contexts and wait contexts (fencedep(7)).
+ */
+#include <criterion/criterion.h>
+#include <unistd.h>
+
+#include "script.h"
+
+static void expect_opts(const char *opts, const char *s, const char *kind, int n)
+{
+	struct harness_run r = script_opts(1, opts, s);
+
+	cr_assert_str_eq(r.out, "done\n", "the scenario ran: %s", r.err);
+	cr_expect_eq(harness_count(r.json, kind), n, "%s: %d x %s expected in\n%s", s, n, kind, r.log);
+	cr_expect_eq(harness_findings(r.json), n, "%s: only %s expected in\n%s", s, kind, r.log);
+	harness_free(&r);
+}
+
+#define expect(s, kind, n) expect_opts(NULL, (s), (kind), (n))
+#define ALLOC "alloc-in-signalling-path"
+#define FLI "fence-lock-inversion"
+#define RLI "reclaim-lock-inversion"
+#define WW "ww-protocol-violation"
+#define IWC "invalid-wait-context"
+
+Test(fences, allocation_after_publish_is_alloc_in_signalling_path)
+{
+	expect("publish:F alloc signal:F", ALLOC, 1);
+}
+
+Test(fences, allocation_after_handoff_is_silent)
+{
+	expect("publish:F handoff:F alloc signal:F", ALLOC, 0);
+}
+
+Test(fences, allocation_after_signal_is_silent)
+{
+	expect("publish:F signal:F alloc", ALLOC, 0);
+}
+
+Test(fences, allocation_on_an_adopting_worker_is_reported)
+{
+	expect("publish:F handoff:F spawn adopt:F alloc signal:F join", ALLOC, 1);
+}
+
+Test(fences, worker_that_signals_before_allocating_is_silent)
+{
+	expect("publish:F handoff:F spawn adopt:F signal:F alloc join", ALLOC, 0);
+}
+
+Test(fences, signal_on_another_thread_takes_the_publisher_off_the_path)
+{
+	/* creating a thread allocates: done in a no-reclaim scope */
+	expect("publish:F nrs spawn signal:F join nrr alloc", ALLOC, 0);
+}
+
+Test(fences, allocation_in_a_kernel_style_section_is_reported)
+{
+	expect("sb alloc se", ALLOC, 1);
+}
+
+Test(fences, might_alloc_in_a_section_is_reported)
+{
+	expect("sb might_alloc se", ALLOC, 1);
+}
+
+Test(fences, allocation_in_a_noreclaim_scope_is_silent)
+{
+	expect("sb nrs alloc nrr se", ALLOC, 0);
+}
+
+Test(fences, nested_sections_are_silent)
+{
+	expect("sb sb +A -A se se", ALLOC, 0);
+}
+
+Test(fences, allocation_after_the_section_ends_is_silent)
+{
+	expect("sb se alloc", ALLOC, 0);
+}
+
+Test(fences, late_section_after_publication_still_catches_the_allocation)
+{
+	/* the allocation precedes the annotated section but follows publication */
+	expect("publish:F alloc sb se signal:F", ALLOC, 1);
+}
+
+Test(fences, lock_taken_on_path_and_held_during_wait_is_fence_lock_inversion)
+{
+	expect("publish:F +L -L signal:F publish:G handoff:G +L wait:G -L signal:G", FLI, 1);
+}
+
+Test(fences, lock_on_path_never_held_during_wait_is_silent)
+{
+	expect("publish:F +L -L signal:F publish:G handoff:G wait:G signal:G", FLI, 0);
+}
+
+Test(fences, waiting_for_an_earlier_fence_inside_a_path_is_silent)
+{
+	expect("publish:F handoff:F publish:G wait:F signal:G signal:F", FLI, 0);
+}
+
+Test(fences, waiting_for_own_fence_is_fence_self_wait)
+{
+	expect("publish:F wait:F signal:F", "fence-self-wait", 1);
+}
+
+Test(fences, waiting_for_a_handed_off_fence_is_silent)
+{
+	expect("publish:F handoff:F wait:F signal:F", "fence-self-wait", 0);
+}
+
+Test(fences, waiting_for_a_never_published_fence_is_reported)
+{
+	expect("init:F wait:F", "unpublished-fence-wait", 1);
+}
+
+Test(fences, waiting_for_a_published_fence_is_silent)
+{
+	expect("init:F publish:F handoff:F wait:F signal:F", "unpublished-fence-wait", 0);
+}
+
+Test(fences, signalling_twice_is_fence_double_signal)
+{
+	expect("publish:F handoff:F signal:F signal:F", "fence-double-signal", 1);
+}
+
+Test(fences, republished_fence_signals_again_without_finding)
+{
+	expect("publish:F handoff:F signal:F publish:F handoff:F signal:F", "fence-double-signal", 0);
+}
+
+Test(fences, published_fence_unsignalled_at_exit_is_reported)
+{
+	expect("publish:F handoff:F", "fence-never-signalled", 1);
+}
+
+Test(fences, signalled_fence_at_exit_is_silent)
+{
+	expect("publish:F handoff:F signal:F", "fence-never-signalled", 0);
+}
+
+Test(fences, destroyed_fence_is_forgotten)
+{
+	expect("publish:F handoff:F destroy:F", "fence-never-signalled", 0);
+}
+
+Test(fences, shrinker_taking_a_lock_held_across_allocation_is_reclaim_lock_inversion)
+{
+	expect("+L alloc -L rb +L -L re", RLI, 1);
+}
+
+Test(fences, shrinker_lock_never_held_across_allocation_is_silent)
+{
+	expect("+L -L alloc rb +L -L re", RLI, 0);
+}
+
+Test(fences, allocation_inside_reclaim_does_not_recurse)
+{
+	expect("rb +L alloc -L re +L -L", RLI, 0);
+}
+
+Test(fences, reclaim_waiting_for_a_fence_whose_path_allocates)
+{
+	/* priming off: the reclaim -> fence wait has to be seen */
+	expect_opts("prime=none", "publish:G handoff:G rb wait:G re signal:G publish:F alloc signal:F",
+		    ALLOC, 1);
+}
+
+Test(fences, priming_off_without_observed_reclaim_wait_is_silent)
+{
+	expect_opts("prime=none", "publish:F alloc signal:F", ALLOC, 0);
+}
+
+Test(fences, user_prime_closes_a_cycle_at_once)
+{
+	expect("prime:A:B +B +A -A -B", "lock-order-inversion", 1);
+}
+
+Test(fences, prime_file_adds_order)
+{
+	char path[] = "/tmp/fdep-prime-XXXXXX", opts[128];
+	int fd = mkstemp(path);
+
+	cr_assert(write(fd, "# documented order\nA B\n", 23) == 23);
+	close(fd);
+	snprintf(opts, sizeof(opts), "prime=%s", path);
+	expect_opts(opts, "+B +A -A -B", "lock-order-inversion", 1);
+	unlink(path);
+}
+
+Test(fences, bad_prime_file_line_is_an_error_naming_file_and_line)
+{
+	char path[] = "/tmp/fdep-prime-XXXXXX", opts[128];
+	int fd = mkstemp(path);
+
+	cr_assert(write(fd, "A B\nA B C\n", 10) == 10);
+	close(fd);
+	snprintf(opts, sizeof(opts), "prime=%s", path);
+	struct harness_run r = script_opts(1, opts, "+A -A");
+	cr_expect_eq(r.status, 2);
+	cr_expect(strstr(r.err, path) && strstr(r.err, "line 2"), "%s", r.err);
+	harness_free(&r);
+	unlink(path);
+}
+
+Test(fences, primed_edges_are_marked_in_reports)
+{
+	struct harness_run r = script("publish:F alloc signal:F");
+
+	cr_expect(strstr(r.json, "\"primed\": true"), "%s", r.json);
+	cr_expect(strstr(r.log, "primed"), "%s", r.log);
+	harness_free(&r);
+}
+
+Test(fences, mmap_lock_under_resv_against_primed_order)
+{
+	expect("+R=reservation_ww_class +mmap_lock -mmap_lock -R", "lock-order-inversion", 1);
+}
+
+Test(fences, ww_transaction_in_any_order_is_silent)
+{
+	expect("ww_init:c +x=R@c +y=R@c -x -y ww_fini:c ww_init:d +y=R@d +x=R@d -x -y ww_fini:d",
+	       WW, 0);
+}
+
+Test(fences, ww_backoff_done_right_is_silent)
+{
+	expect("ww_init:c +x=R@c ww_contended:c:y -x +y=R@c +x=R@c -x -y ww_fini:c", WW, 0);
+}
+
+Test(fences, locking_on_after_edeadlk_is_ww_protocol_violation)
+{
+	expect("ww_init:c +x=R@c ww_contended:c:y +z=R@c -z -x ww_fini:c", WW, 1);
+}
+
+Test(fences, slow_locking_the_wrong_lock_is_ww_protocol_violation)
+{
+	expect("ww_init:c +x=R@c ww_contended:c:y -x +z=R@c -z ww_fini:c", WW, 1);
+}
+
+Test(fences, second_context_of_a_class_in_a_thread_is_ww_protocol_violation)
+{
+	expect("ww_init:c ww_init:d ww_fini:d ww_fini:c", WW, 1);
+}
+
+Test(fences, context_never_finished_is_ww_protocol_violation)
+{
+	expect("ww_init:c +x=R@c -x", WW, 1);
+}
+
+Test(fences, sleeping_lock_under_spinlock_is_invalid_wait_context)
+{
+	expect("+S:spin +M -M -S", IWC, 1);
+}
+
+Test(fences, allocation_under_spinlock_is_invalid_wait_context)
+{
+	expect("+S:spin alloc -S", IWC, 1);
+}
+
+Test(fences, fence_wait_under_spinlock_is_invalid_wait_context)
+{
+	expect("publish:F handoff:F +S:spin wait:F -S signal:F", IWC, 1);
+}
+
+Test(fences, spinlock_under_spinlock_is_silent)
+{
+	expect("+S:spin +T:spin -T -S", IWC, 0);
+}
