@@ -38,7 +38,7 @@ REAL_DECL(int, pthread_spin_unlock, pthread_spinlock_t *);
 
 /* glibc keeps the mutex type and the rwlock kind inside the object, which
  * covers statically initialised locks that never see an init call. */
-static struct instance *mutex_instance(pthread_mutex_t *m, uintptr_t ip)
+static inline __attribute__((always_inline)) struct instance *mutex_instance(pthread_mutex_t *m, uintptr_t ip)
 {
 	struct instance *in = instance_get(m, IT_MUTEX, ip);
 
@@ -49,7 +49,7 @@ static struct instance *mutex_instance(pthread_mutex_t *m, uintptr_t ip)
 	return in;
 }
 
-static struct instance *rwlock_instance(pthread_rwlock_t *rw, uintptr_t ip)
+static inline __attribute__((always_inline)) struct instance *rwlock_instance(pthread_rwlock_t *rw, uintptr_t ip)
 {
 	struct instance *in = instance_get(rw, IT_RWLOCK, ip);
 
@@ -74,7 +74,7 @@ static void object_reset(const void *addr, size_t len, uintptr_t ip)
 }
 
 /* The acquire event before a blocking lock; false when untracked. */
-static bool lock_before(const void *lock, struct instance *in, int mode, unsigned hflags,
+static inline __attribute__((always_inline)) bool lock_before(const void *lock, struct instance *in, int mode, unsigned hflags,
 			uintptr_t ip)
 {
 	struct rt_thread *t = tls_thread;
@@ -95,7 +95,7 @@ static void lock_undo(const void *lock)
 	thread_leave();
 }
 
-static void unlock_event(const void *lock, uintptr_t ip)
+static inline __attribute__((always_inline)) void unlock_event(const void *lock, uintptr_t ip)
 {
 	struct rt_thread *t = thread_enter();
 
@@ -130,7 +130,7 @@ RT_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
 }
 
 /* A relock by the owner of a recursive or error-checking mutex? */
-static bool mutex_relock(struct rt_thread *t, struct instance *in, const void *m)
+static inline __attribute__((always_inline)) bool mutex_relock(struct rt_thread *t, struct instance *in, const void *m)
 {
 	if (in->mutex_kind != PTHREAD_MUTEX_RECURSIVE && in->mutex_kind != PTHREAD_MUTEX_ERRORCHECK)
 		return false;

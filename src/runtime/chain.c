@@ -10,52 +10,27 @@
  */
 #include "runtime.h"
 
-struct chain_table {
-	uint64_t mask;
-	_Atomic uint64_t keys[];
-};
-
-static _Atomic(struct chain_table *) table;
+_Atomic(struct chain_table *) chain_table;
 static size_t nchains;
 
-static inline uint64_t key_nonzero(uint64_t key)
-{
-	return key ? key : 1;
-}
-
-bool chain_lookup(uint64_t key)
-{
-	struct chain_table *t = atomic_load_explicit(&table, memory_order_acquire);
-
-	if (unlikely(!t))
-		return false;
-	key = key_nonzero(key);
-	for (uint64_t i = key & t->mask;; i = (i + 1) & t->mask) {
-		uint64_t k = atomic_load_explicit(&t->keys[i], memory_order_relaxed);
-		if (k == key)
-			return true;
-		if (!k)
-			return false;
-	}
-}
-
-static void table_put(struct chain_table *t, uint64_t key)
+static bool table_put(struct chain_table *t, uint64_t key)
 {
 	uint64_t i = key & t->mask;
 
 	while (atomic_load_explicit(&t->keys[i], memory_order_relaxed)) {
 		if (atomic_load_explicit(&t->keys[i], memory_order_relaxed) == key)
-			return;
+			return false;
 		i = (i + 1) & t->mask;
 	}
 	atomic_store_explicit(&t->keys[i], key, memory_order_release);
+	return true;
 }
 
 void chain_insert(uint64_t key)
 {
-	struct chain_table *t = atomic_load_explicit(&table, memory_order_relaxed);
+	struct chain_table *t = atomic_load_explicit(&chain_table, memory_order_relaxed);
 
-	key = key_nonzero(key);
+	key = chain_key_nonzero(key);
 	if (!t || (nchains + 1) * 2 > t->mask + 1) {
 		uint64_t size = t ? (t->mask + 1) * 2 : 4096;
 		struct chain_table *n = rt_alloc(sizeof(*n) + size * sizeof(uint64_t));
@@ -68,11 +43,11 @@ void chain_insert(uint64_t key)
 				if (k)
 					table_put(n, k);
 			}
-		atomic_store_explicit(&table, n, memory_order_release);
+		atomic_store_explicit(&chain_table, n, memory_order_release);
 		t = n;
 	}
-	table_put(t, key);
-	nchains++;
+	if (table_put(t, key))
+		nchains++;
 }
 
 size_t chain_count(void)

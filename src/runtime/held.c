@@ -53,7 +53,7 @@ static struct rt_thread *thread_new(void)
 	return t;
 }
 
-struct rt_thread *thread_enter(void)
+struct rt_thread *thread_enter_slow(void)
 {
 	struct rt_thread *t;
 
@@ -112,14 +112,6 @@ void thread_fork_child(void)
 		self->tid = rt_gettid();
 		threads_list = self;
 	}
-}
-
-uint64_t chain_step(uint64_t key, const struct lock_class *c, int mode, unsigned hflags)
-{
-	uint64_t v = ((uint64_t)c->id << 3) | ((uint64_t)mode << 1) | !!(hflags & HF_TRY);
-
-	key = (key ^ (v + 0x632be59bd9b4e019ull)) * 0x9e3779b97f4a7c15ull;
-	return key ^ (key >> 31);
 }
 
 struct held *held_find(struct rt_thread *t, const void *inst)
@@ -327,8 +319,8 @@ static void validate_chain(struct rt_thread *t, struct lock_class *c, int mode, 
 		report_cycle(t, &cyc, stack);
 }
 
-void rt_acquire(struct rt_thread *t, struct lock_class *c, const void *inst, int mode,
-		unsigned hflags, const void *nest, uintptr_t ip)
+void rt_acquire_slow(struct rt_thread *t, struct lock_class *c, const void *inst, int mode,
+		     unsigned hflags, const void *nest, uintptr_t ip)
 {
 	struct held h = {
 		.cls = c, .instance = inst, .nest = nest, .ip = ip,
@@ -386,7 +378,7 @@ void rt_check_acquire(struct rt_thread *t, struct lock_class *c, int mode,
 		validate_chain(t, c, mode, 0, NULL, ip, key, skip);
 }
 
-bool rt_release(struct rt_thread *t, const void *inst, uintptr_t ip)
+bool rt_release_slow(struct rt_thread *t, const void *inst, uintptr_t ip)
 {
 	struct held *h;
 

@@ -120,19 +120,15 @@ static int kind_of_type(int type)
 	}
 }
 
-struct instance *instance_get(const void *addr, int type, uintptr_t site)
+struct instance *instance_get_slow(const void *addr, int type, uintptr_t site)
 {
 	struct rt_thread *t = tls_thread;
 	unsigned slot = ((uintptr_t)addr >> 3) & (ICACHE_SIZE - 1);
 	uint64_t gen = atomic_load_explicit(&instance_gen, memory_order_acquire);
 
-	if (t) {
-		if (unlikely(t->icache_gen != gen)) {
-			memset(t->icache, 0, sizeof(t->icache));
-			t->icache_gen = gen;
-		} else if (likely(t->icache[slot].addr == addr)) {
-			return t->icache[slot].inst;
-		}
+	if (t && t->icache_gen != gen) {
+		memset(t->icache, 0, sizeof(t->icache));
+		t->icache_gen = gen;
 	}
 
 	uint64_t h = line_hash((uintptr_t)addr >> LINE_SHIFT);

@@ -1,7 +1,7 @@
 # The checker engine; with preload/ it makes libfencedep.so.
 lib_LTLIBRARIES += libfencedep.la
 libfencedep_la_SOURCES = \
-	src/runtime/runtime.h src/runtime/finding.h src/runtime/options.def \
+	src/runtime/runtime.h src/runtime/hot.h src/runtime/finding.h src/runtime/options.def \
 	src/runtime/alloc.c src/runtime/options.c src/runtime/class.c \
 	src/runtime/instance.c src/runtime/held.c src/runtime/chain.c \
 	src/runtime/graph.c src/runtime/prime.c src/runtime/fence.c \
@@ -10,7 +10,7 @@ libfencedep_la_SOURCES = \
 	src/runtime/report_json.c src/runtime/init.c \
 	src/runtime/fingerprint.c src/runtime/fingerprint.h \
 	src/runtime/suppress.c src/runtime/suppress.h
-libfencedep_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden -fno-omit-frame-pointer \
+libfencedep_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden \
 	-ftls-model=initial-exec $(LIBUNWIND_CFLAGS) $(LIBDW_CFLAGS)
 libfencedep_la_LIBADD = $(LIBUNWIND_LIBS) $(LIBDW_LIBS)
 libfencedep_la_LDFLAGS = -version-info 0:0:0 -Wl,-z,nodelete

@@ -153,7 +153,7 @@ struct instance {
 };
 
 /* Look up addr, creating the instance (class by `classes=`) if absent. */
-struct instance *instance_get(const void *addr, int type, uintptr_t site);
+struct instance *instance_get_slow(const void *addr, int type, uintptr_t site);
 struct instance *instance_find(const void *addr);
 /* Forget every instance (and fence) in [start, start+len); reports
  * held-lock-freed for those the calling thread holds. */
@@ -229,11 +229,7 @@ struct rt_thread {
  * (runtime not ready, re-entered from the runtime itself, thread ending). */
 extern __thread struct rt_thread *tls_thread __attribute__((tls_model("initial-exec")));
 extern __thread int tls_busy __attribute__((tls_model("initial-exec")));
-struct rt_thread *thread_enter(void);
-static inline void thread_leave(void)
-{
-	tls_busy = 0;
-}
+struct rt_thread *thread_enter_slow(void);
 void thread_exit_check(struct rt_thread *t);
 void thread_forget(struct rt_thread *t);
 void rt_thread_registered(struct rt_thread *t);
@@ -243,9 +239,9 @@ extern struct rt_lock threads_lock;
 extern struct rt_thread *threads_list;
 
 /* Events (held.c). */
-void rt_acquire(struct rt_thread *t, struct lock_class *c, const void *inst, int mode,
-		unsigned hflags, const void *nest, uintptr_t ip);
-bool rt_release(struct rt_thread *t, const void *inst, uintptr_t ip);
+void rt_acquire_slow(struct rt_thread *t, struct lock_class *c, const void *inst, int mode,
+		     unsigned hflags, const void *nest, uintptr_t ip);
+bool rt_release_slow(struct rt_thread *t, const void *inst, uintptr_t ip);
 /* An acquire+release of class c with nothing pushed (allocation, wait).
  * skip: a class whose own entries are set aside first (fence wait). */
 void rt_check_acquire(struct rt_thread *t, struct lock_class *c, int mode,
@@ -256,12 +252,16 @@ void rt_report_bad_unlock(struct rt_thread *t, const void *lock, uintptr_t ip);
 void held_remove(struct rt_thread *t, struct held *h);
 void held_sweep_paths(struct rt_thread *t);
 bool rt_blocking_allowed(struct rt_thread *t, const char *what, uintptr_t ip);
-uint64_t chain_step(uint64_t key, const struct lock_class *c, int mode, unsigned hflags);
+
 
 /* ------------------------------------------------------------------ */
 /* Chain cache (chain.c): lock-free lookup, insert under graph_lock.    */
 
-bool chain_lookup(uint64_t key);
+struct chain_table {
+	uint64_t mask;
+	_Atomic uint64_t keys[];
+};
+extern _Atomic(struct chain_table *) chain_table;
 void chain_insert(uint64_t key);
 size_t chain_count(void);
 
@@ -425,5 +425,7 @@ void rt_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 pid_t rt_gettid(void);
 
 #define RT_CALLER ((uintptr_t)__builtin_return_address(0))
+
+#include "hot.h"
 
 #endif /* FDEP_RUNTIME_H */

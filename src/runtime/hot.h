@@ -1,0 +1,108 @@
+/*
+ * hot.h - the fast paths, inline: every interposed lock, unlock and
+ * allocation runs through these, and on a chain the cache has seen they
+ * are all there is.  Whatever they cannot decide goes to the *_slow
+ * function of the same event, which does the whole work.
+ */
+#ifndef FDEP_HOT_H
+#define FDEP_HOT_H
+
+/* The thread's state for one event, or NULL to pass through untracked. */
+static inline struct rt_thread *thread_enter(void)
+{
+	struct rt_thread *t = tls_thread;
+
+	if (likely(t && !tls_busy && !t->dead &&
+		   atomic_load_explicit(&rt_state, memory_order_relaxed) == RT_READY)) {
+		tls_busy = 1;
+		return t;
+	}
+	return thread_enter_slow();
+}
+
+static inline void thread_leave(void)
+{
+	tls_busy = 0;
+}
+
+/* One step of the chain key: the held entry's class, mode and trylock. */
+static inline uint64_t chain_step(uint64_t key, const struct lock_class *c, int mode,
+				  unsigned hflags)
+{
+	uint64_t v = ((uint64_t)c->id << 3) | ((uint64_t)mode << 1) | !!(hflags & HF_TRY);
+
+	key = (key ^ (v + 0x632be59bd9b4e019ull)) * 0x9e3779b97f4a7c15ull;
+	return key ^ (key >> 31);
+}
+
+static inline uint64_t chain_key_nonzero(uint64_t key)
+{
+	return key ? key : 1;
+}
+
+/* Has this chain been validated?  Lock-free. */
+static inline bool chain_lookup(uint64_t key)
+{
+	struct chain_table *t = atomic_load_explicit(&chain_table, memory_order_acquire);
+
+	if (unlikely(!t))
+		return false;
+	key = chain_key_nonzero(key);
+	for (uint64_t i = key & t->mask;; i = (i + 1) & t->mask) {
+		uint64_t k = atomic_load_explicit(&t->keys[i], memory_order_relaxed);
+		if (k == key)
+			return true;
+		if (!k)
+			return false;
+	}
+}
+
+/* The instance at addr, from the thread's small cache when it can. */
+static inline struct instance *instance_get(const void *addr, int type, uintptr_t site)
+{
+	struct rt_thread *t = tls_thread;
+	unsigned slot = ((uintptr_t)addr >> 3) & (ICACHE_SIZE - 1);
+
+	if (likely(t && t->icache[slot].addr == addr &&
+		   t->icache_gen == atomic_load_explicit(&instance_gen, memory_order_acquire)))
+		return t->icache[slot].inst;
+	return instance_get_slow(addr, type, site);
+}
+
+/* Acquire: a seen chain is a push; anything else is rt_acquire_slow. */
+static inline void rt_acquire(struct rt_thread *t, struct lock_class *c, const void *inst,
+			      int mode, unsigned hflags, const void *nest, uintptr_t ip)
+{
+	if (likely(!(t->npath | t->spin_depth) && !nest && !(hflags & (HF_SPIN | HF_PATH)) &&
+		   t->depth < t->cap)) {
+		uint64_t key = chain_step(t->key, c, mode, hflags);
+		/* a chain of one lock has nothing to validate */
+		if (likely(!t->depth || chain_lookup(key))) {
+			struct held *h = &t->held[t->depth++];
+			*h = (struct held){ .cls = c, .instance = inst, .ip = ip, .prev_key = t->key,
+					    .mode = (uint8_t)mode, .flags = (uint8_t)hflags };
+			t->key = key;
+			t->acquisitions++;
+			t->chain_hits++;
+			return;
+		}
+	}
+	rt_acquire_slow(t, c, inst, mode, hflags, nest, ip);
+}
+
+/* Release: the top entry is a pop; anything else is rt_release_slow. */
+static inline bool rt_release(struct rt_thread *t, const void *inst, uintptr_t ip)
+{
+	if (likely(t->depth)) {
+		struct held *h = &t->held[t->depth - 1];
+		if (likely(h->instance == inst && !h->refs &&
+			   !(h->flags & (HF_PATH | HF_SPIN)))) {
+			t->key = h->prev_key;
+			t->depth--;
+			return true;
+		}
+	}
+	return rt_release_slow(t, inst, ip);
+}
+
+#endif /* FDEP_HOT_H */
