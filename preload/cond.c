@@ -39,8 +39,10 @@ static void wait_after(pthread_mutex_t *m, bool held, uintptr_t ip)
 RT_EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
 {
 	bool held = wait_before(m, RT_CALLER);
+	struct rt_thread *t = rt_watch_begin(c, WAIT_COND);
 	int r = REAL_V(pthread_cond_wait, "GLIBC_2.3.2")(c, m);
 
+	wait_end(t);
 	wait_after(m, held, RT_CALLER);
 	return r;
 }
@@ -49,8 +51,10 @@ RT_EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
 				     const struct timespec *ts)
 {
 	bool held = wait_before(m, RT_CALLER);
+	struct rt_thread *t = rt_watch_begin(c, WAIT_COND);
 	int r = REAL_V(pthread_cond_timedwait, "GLIBC_2.3.2")(c, m, ts);
 
+	wait_end(t);
 	wait_after(m, held, RT_CALLER);
 	return r;
 }
@@ -59,8 +63,10 @@ RT_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, cloc
 				     const struct timespec *ts)
 {
 	bool held = wait_before(m, RT_CALLER);
+	struct rt_thread *t = rt_watch_begin(c, WAIT_COND);
 	int r = REAL(pthread_cond_clockwait)(c, m, clk, ts);
 
+	wait_end(t);
 	wait_after(m, held, RT_CALLER);
 	return r;
 }

@@ -166,7 +166,11 @@ RT_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 			tracked = lock_before(m, in, HM_EXCLUSIVE, 0, RT_CALLER);
 		thread_leave();
 	}
+	if (unlikely(rt_watchdog_ns) && t)
+		wait_begin(t, m, WAIT_MUTEX);
 	int r = REAL(pthread_mutex_lock)(m);
+	if (unlikely(rt_watchdog_ns))
+		wait_end(t);
 	if (r && tracked)
 		lock_undo(m);
 	else if (r && relock)
@@ -262,8 +266,10 @@ static bool rw_before(pthread_rwlock_t *rw, bool write, unsigned hflags, uintptr
 RT_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *rw)
 {
 	bool tracked = rw_before(rw, false, 0, RT_CALLER);
+	struct rt_thread *t = rt_watch_begin(rw, WAIT_RWLOCK);
 	int r = REAL(pthread_rwlock_rdlock)(rw);
 
+	wait_end(t);
 	if (r && tracked)
 		lock_undo(rw);
 	return r;
@@ -272,8 +278,10 @@ RT_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *rw)
 RT_EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *rw)
 {
 	bool tracked = rw_before(rw, true, 0, RT_CALLER);
+	struct rt_thread *t = rt_watch_begin(rw, WAIT_RWLOCK);
 	int r = REAL(pthread_rwlock_wrlock)(rw);
 
+	wait_end(t);
 	if (r && tracked)
 		lock_undo(rw);
 	return r;
@@ -353,8 +361,10 @@ static bool spin_before(pthread_spinlock_t *s, unsigned hflags, uintptr_t ip)
 RT_EXPORT int pthread_spin_lock(pthread_spinlock_t *s)
 {
 	bool tracked = spin_before(s, 0, RT_CALLER);
+	struct rt_thread *t = rt_watch_begin((const void *)s, WAIT_SPIN);
 	int r = REAL(pthread_spin_lock)(s);
 
+	wait_end(t);
 	if (r && tracked)
 		lock_undo((const void *)s);
 	return r;

@@ -27,4 +27,15 @@ void *preload_resolve(const char *name, const char *version);
 	})
 #define REAL(name) REAL_V(name, NULL)
 
+/* With a watchdog, a blocking call records what it waits for. */
+static inline struct rt_thread *rt_watch_begin(const void *obj, int kind)
+{
+	struct rt_thread *t = tls_thread;
+
+	if (likely(!rt_watchdog_ns) || !t || t->dead || tls_busy)
+		return NULL;
+	wait_begin(t, obj, kind);
+	return t;
+}
+
 #endif

@@ -9,10 +9,34 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
+
+double harness_timeout_s;
+
+/* Wait for pid, killing it once the time limit has passed. */
+static int wait_limited(pid_t pid)
+{
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+	double waited = 0;
+	int st;
+
+	while (harness_timeout_s > 0) {
+		pid_t w = waitpid(pid, &st, WNOHANG);
+		if (w == pid)
+			return st;
+		if (waited >= harness_timeout_s)
+			kill(pid, SIGKILL);
+		nanosleep(&tick, NULL);
+		waited += 0.01;
+	}
+	waitpid(pid, &st, 0);
+	return st;
+}
 
 const char *harness_prog(const char *name)
 {
@@ -113,8 +137,7 @@ int harness_run_opts(int preload, const char *opts, char *const argv[], struct h
 		execv(harness_prog(argv[0]), argv);
 		_exit(127);
 	}
-	int st;
-	waitpid(pid, &st, 0);
+	int st = wait_limited(pid);
 	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	r->json = collect(dir, "r.", ".json", &r->nreports);
 	int nlogs;

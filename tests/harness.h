@@ -29,6 +29,10 @@ struct harness_run {
 int harness_run_opts(int preload, const char *opts, char *const argv[], struct harness_run *r);
 #define harness_run(opts, argv, r) harness_run_opts(1, (opts), (argv), (r))
 
+/* When above zero, a program still running after this many seconds is
+ * killed (status 128 + SIGKILL); its reports are collected all the same. */
+extern double harness_timeout_s;
+
 /* Number of findings of that kind in r->json ("kind": "<kind>"). */
 int harness_count(const char *json, const char *kind);
 /* Number of findings of any kind. */

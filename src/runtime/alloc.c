@@ -30,6 +30,13 @@ void rt_lock(struct rt_lock *l)
 	}
 }
 
+bool rt_trylock(struct rt_lock *l)
+{
+	int c = 0;
+
+	return atomic_compare_exchange_strong(&l->state, &c, 1);
+}
+
 void rt_unlock(struct rt_lock *l)
 {
 	if (atomic_exchange(&l->state, 0) == 2)
@@ -157,6 +164,10 @@ static bool buf_reserve(struct rt_buf *b, size_t more)
 		return false;
 	if (b->len + more + 1 <= b->cap)
 		return true;
+	if (b->fixed) {
+		b->failed = true;
+		return false;
+	}
 	size_t cap = b->cap ? b->cap : 4096;
 	while (cap < b->len + more + 1)
 		cap *= 2;

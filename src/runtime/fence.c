@@ -104,6 +104,13 @@ static struct fence_view fence_view(const void *addr)
 	return v;
 }
 
+bool fence_pending(const void *addr)
+{
+	struct fence_view v = fence_view(addr);
+
+	return v.known && v.state == FS_PUBLISHED;
+}
+
 bool fence_path_live(const void *addr, uint64_t serial)
 {
 	struct fence_view v = fence_view(addr);
@@ -328,6 +335,8 @@ RT_EXPORT void fdep_fence_wait(const void *fence)
 	}
 	rt_blocking_allowed(t, "a fence wait while a spinning lock is held", ip);
 	rt_check_acquire(t, v.cls, HM_EXCLUSIVE, v.cls, ip);
+	if (unlikely(rt_watchdog_ns) && v.state == FS_PUBLISHED)
+		wait_begin(t, fence, WAIT_FENCE); /* until it signals (watchdog.c) */
 	thread_leave();
 }
 
@@ -412,4 +421,27 @@ void fence_exit_check(void)
 void fence_fork(int phase)
 {
 	rt_lock_fork(&fence_lock, phase);
+}
+
+void fence_dump(struct rt_buf *b, bool in_signal)
+{
+	if (in_signal ? !rt_trylock(&fence_lock) : (rt_lock(&fence_lock), false)) {
+		buf_puts(b, "  (fences are changing)\n");
+		return;
+	}
+	size_t n = 0;
+	for (uint64_t i = 0; i < fence_hash_size; i++) {
+		for (struct fence *f = fence_hash[i]; f; f = f->hnext) {
+			if (f->state != FS_PUBLISHED)
+				continue;
+			if (!n++)
+				buf_puts(b, "  published fences not yet signalled:\n");
+			const char *name = atomic_load(&f->cls->name);
+			buf_printf(b, "    %s %p, published by thread %d\n", name ? name : "?", f->addr,
+				   (int)f->publisher);
+		}
+	}
+	if (!n)
+		buf_puts(b, "  no published fence is pending\n");
+	rt_unlock(&fence_lock);
 }

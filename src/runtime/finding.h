@@ -35,6 +35,8 @@ struct finding {
 		uint32_t stack;
 	} notes[FINDING_NOTES_MAX];
 	uint32_t nnotes;
+	char *dump;
+	size_t dump_len;
 	struct finding *next;
 };
 

@@ -77,10 +77,10 @@ static void fork_all(int phase)
 		rt_lock(&graph_lock);
 	class_fork(phase);
 	prime_fork(phase);
+	rt_lock_fork(&threads_lock, phase);
 	fence_fork(phase);
 	instance_fork(phase);
 	stack_fork(phase);
-	rt_lock_fork(&threads_lock, phase == FORK_CHILD ? FORK_PARENT : phase);
 	alloc_fork(phase);
 	if (phase != FORK_PREPARE)
 		rt_lock_fork(&graph_lock, phase);
@@ -103,6 +103,7 @@ static void fork_child(void)
 	fork_all(FORK_CHILD);
 	thread_fork_child();
 	rt_pid = getpid();
+	watchdog_fork_child();
 	tls_busy--;
 }
 
@@ -142,6 +143,7 @@ void rt_init(void)
 	if (strcmp(rt_opt.prime, "builtin") && strcmp(rt_opt.prime, "none") &&
 	    prime_load_file(rt_opt.prime, err, sizeof(err)))
 		rt_fatal_config("%s", err);
+	watchdog_init();
 	pthread_key_create(&thread_key, thread_key_destructor);
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	rt_pid = getpid();

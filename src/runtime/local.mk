@@ -7,7 +7,7 @@ libfencedep_la_SOURCES = \
 	src/runtime/graph.c src/runtime/prime.c src/runtime/fence.c \
 	src/runtime/reclaim.c src/runtime/ww.c src/runtime/api.c \
 	src/runtime/stack.c src/runtime/report.c src/runtime/report_text.c \
-	src/runtime/report_json.c src/runtime/init.c \
+	src/runtime/report_json.c src/runtime/init.c src/runtime/watchdog.c \
 	src/runtime/fingerprint.c src/runtime/fingerprint.h \
 	src/runtime/suppress.c src/runtime/suppress.h
 libfencedep_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden \

@@ -109,6 +109,12 @@ static void finding_fill(struct finding *f, struct rt_thread *t, const struct fi
 		f->held[f->nheld].flags = h->flags;
 		f->held[f->nheld++].ip = h->ip;
 	}
+	if (in->dump) {
+		f->dump_len = strlen(in->dump) + 1;
+		f->dump = rt_alloc(f->dump_len);
+		if (f->dump)
+			memcpy(f->dump, in->dump, f->dump_len);
+	}
 	for (uint32_t i = 0; i < in->nnotes; i++)
 		f->notes[f->nnotes++] = (typeof(f->notes[0])){ in->notes[i].label, in->notes[i].stack };
 	fdep_fingerprint(kind_names[f->kind], names, n, f->fingerprint);
@@ -174,6 +180,7 @@ void report_finding(struct rt_thread *t, const struct finding_in *in)
 		if (!strcmp(o->fingerprint, f->fingerprint)) {
 			o->count++;
 			rt_unlock(&report_lock);
+			rt_free(f->dump, f->dump_len);
 			rt_free(f, sizeof(*f));
 			return;
 		}
@@ -181,6 +188,7 @@ void report_finding(struct rt_thread *t, const struct finding_in *in)
 	if (finding_suppressed(f)) {
 		nsuppressed++;
 		rt_unlock(&report_lock);
+		rt_free(f->dump, f->dump_len);
 		rt_free(f, sizeof(*f));
 		return;
 	}

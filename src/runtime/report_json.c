@@ -91,6 +91,10 @@ static void json_finding(struct rt_buf *b, const struct finding *f)
 	}
 	buf_puts(b, "],\n     \"stack\": ");
 	json_frames(b, f->stack);
+	if (f->dump) {
+		buf_puts(b, ",\n     \"dump\": ");
+		buf_json_str(b, f->dump);
+	}
 	for (uint32_t i = 0; i < f->nnotes; i++) {
 		buf_puts(b, i ? ", " : ",\n     \"notes\": [");
 		buf_puts(b, "{\"label\": ");

@@ -160,7 +160,10 @@ void report_text(struct rt_buf *b, const struct finding *f)
 		report_frames_text(b, f->notes[i].stack, "    ");
 	}
 	buf_puts(b, "\n");
-	text_held(b, f);
+	if (f->dump)
+		buf_printf(b, "%s\n", f->dump);
+	else
+		text_held(b, f);
 	if (f->ncycle >= 2)
 		text_scenario(b, f);
 	buf_printf(b, "\n  fingerprint %s\n", f->fingerprint);

@@ -37,6 +37,7 @@ struct rt_lock {
 };
 #define RT_LOCK_INIT { 0 }
 void rt_lock(struct rt_lock *l);
+bool rt_trylock(struct rt_lock *l);
 void rt_unlock(struct rt_lock *l);
 
 /* fork(): every runtime lock is taken before, released after in the parent,
@@ -62,6 +63,7 @@ struct rt_buf {
 	char *data;
 	size_t len, cap;
 	bool failed;
+	bool fixed; /* data is the caller's storage: truncate, never grow */
 };
 void buf_puts(struct rt_buf *b, const char *s);
 void buf_printf(struct rt_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -219,6 +221,11 @@ struct rt_thread {
 		struct instance *inst;
 	} icache[ICACHE_SIZE];
 	uint64_t acquisitions, chain_hits;
+	/* what the thread is blocked in, for hang reports (watchdog.c) */
+	_Atomic(const void *) wait_obj;
+	uint8_t wait_kind;
+	bool wait_reported;
+	uint64_t wait_start_ns;
 	pid_t tid;
 	uintptr_t create_site;
 	bool dead;
@@ -331,11 +338,30 @@ extern _Atomic uint64_t fence_signal_epoch;
 extern _Atomic size_t fence_live;
 /* Is the fence at addr, in its life `serial`, still unsignalled? */
 bool fence_path_live(const void *addr, uint64_t serial);
+bool fence_pending(const void *addr);
 void fence_forget_range(const void *start, size_t len);
 void fence_exit_check(void);
+void fence_dump(struct rt_buf *b, bool in_signal);
 
 void ww_acquire_check(struct rt_thread *t, const void *nest, const void *lock, uintptr_t ip);
 void ww_exit_check(struct rt_thread *t);
+
+/* ------------------------------------------------------------------ */
+/* Hangs and state dumps (watchdog.c).                                  */
+
+enum wait_kind { WAIT_MUTEX = 1, WAIT_RWLOCK, WAIT_SPIN, WAIT_COND, WAIT_FENCE };
+extern uint64_t rt_watchdog_ns; /* 0: no watchdog */
+void watchdog_init(void);
+void watchdog_fork_child(void);
+void wait_begin(struct rt_thread *t, const void *obj, int kind);
+static inline void wait_end(struct rt_thread *t)
+{
+	if (t)
+		atomic_store_explicit(&t->wait_obj, NULL, memory_order_relaxed);
+}
+/* Every thread's held locks, waits and signalling paths, and every pending
+ * fence; in_signal: from a signal handler (trylocks, raw addresses). */
+void dump_state(struct rt_buf *b, bool in_signal);
 
 /* ------------------------------------------------------------------ */
 /* Stacks (stack.c).                                                    */
@@ -399,6 +425,7 @@ struct finding_in {
 		uint32_t stack;
 	} notes[FINDING_NOTES_MAX];    /* e.g. publish / signal stacks */
 	uint32_t nnotes;
+	const char *dump;              /* hang: the state of every thread */
 };
 
 /* Report a finding the moment it is found (text + JSON), once per

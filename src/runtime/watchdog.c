@@ -1,0 +1,227 @@
+/*
+ * watchdog.c - hang reports and state dumps.
+ *
+ * With watchdog=SECONDS, every tracked wait (mutex, rwlock, spinlock,
+ * condition, fence) records what it waits for and since when; a monitor
+ * thread of the runtime, which takes no tracked lock, looks every quarter
+ * second and reports a `hang` carrying the state of every thread.  A real
+ * deadlock thus ends in a report rather than silence.  The dump signal
+ * (dump_signal, SIGUSR1 by default) writes the same state to the log at
+ * any time without stopping the program.
+ */
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "finding.h"
+
+uint64_t rt_watchdog_ns;
+static pthread_t monitor;
+static bool monitor_running;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void wait_begin(struct rt_thread *t, const void *obj, int kind)
+{
+	t->wait_kind = (uint8_t)kind;
+	t->wait_start_ns = now_ns();
+	t->wait_reported = false;
+	atomic_store_explicit(&t->wait_obj, obj, memory_order_release);
+}
+
+static const char *const wait_names[] = {
+	[WAIT_MUTEX] = "mutex", [WAIT_RWLOCK] = "rwlock", [WAIT_SPIN] = "spinlock",
+	[WAIT_COND] = "condition variable", [WAIT_FENCE] = "fence",
+};
+
+/* A class name without symbolising (signal handlers) or with. */
+static const char *name_of(struct lock_class *c, bool in_signal)
+{
+	const char *n = c ? atomic_load(&c->name) : NULL;
+
+	if (n || !c)
+		return n ? n : "?";
+	return in_signal ? "(unnamed)" : class_name(c);
+}
+
+static void dump_pc(struct rt_buf *b, uintptr_t pc, bool in_signal)
+{
+	struct frame f;
+
+	if (in_signal) {
+		buf_printf(b, "%#lx", (unsigned long)pc);
+		return;
+	}
+	stack_symbolize(pc, &f);
+	buf_printf(b, "%s", f.function ? f.function : "??");
+	if (f.file)
+		buf_printf(b, " %s:%d", f.file, f.line);
+}
+
+static void dump_thread(struct rt_buf *b, struct rt_thread *t, bool in_signal, uint64_t now)
+{
+	char comm[32] = "";
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/comm", (int)t->tid);
+	if (!in_signal) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			ssize_t n = read(fd, comm, sizeof(comm) - 1);
+			close(fd);
+			comm[n > 0 ? n : 0] = 0;
+			char *nl = strchr(comm, '\n');
+			if (nl)
+				*nl = 0;
+		}
+	}
+	buf_printf(b, "  thread %d \"%s\"", (int)t->tid, comm);
+	if (t->create_site) {
+		buf_puts(b, ", created at ");
+		dump_pc(b, t->create_site, in_signal);
+	}
+	buf_puts(b, "\n");
+	const void *w = atomic_load(&t->wait_obj);
+	if (w)
+		buf_printf(b, "    waiting for %s %p for %.1f s\n", wait_names[t->wait_kind], w,
+			   (double)(now - t->wait_start_ns) / 1e9);
+	if (!t->depth)
+		buf_puts(b, "    holds nothing\n");
+	for (uint32_t i = 0; i < t->depth && i < 64; i++) {
+		struct held *h = &t->held[i];
+		/* a blocking lock is pushed before the thread blocks in it */
+		bool acquiring = w && h->instance == w && i + 1 == t->depth;
+		const char *what = acquiring		     ? "is acquiring"
+				   : (h->flags & HF_PATH)    ? "on the signalling path of fence"
+				   : (h->flags & HF_SECTION) ? "in a signalling section of"
+				   : (h->flags & HF_RECLAIM) ? "in reclaim:"
+							     : "holds";
+		buf_printf(b, "    %s %s (%s) %p, taken at ", what, name_of(h->cls, in_signal),
+			   hold_mode_name(h->mode), h->instance);
+		dump_pc(b, h->ip, in_signal);
+		buf_puts(b, "\n");
+	}
+}
+
+void dump_state(struct rt_buf *b, bool in_signal)
+{
+	uint64_t now = now_ns();
+
+	buf_printf(b, "fencedep: state of process %d\n", (int)getpid());
+	if (in_signal ? !rt_trylock(&threads_lock) : (rt_lock(&threads_lock), false)) {
+		buf_puts(b, "  (threads are changing; send the signal again)\n");
+		return;
+	}
+	for (struct rt_thread *t = threads_list; t; t = t->next)
+		dump_thread(b, t, in_signal, now);
+	rt_unlock(&threads_lock);
+	fence_dump(b, in_signal);
+}
+
+/* A tracked wait past the limit: one hang finding with every thread's state. */
+static void check_hangs(void)
+{
+	struct rt_thread *hung = NULL;
+	uint64_t now = now_ns();
+
+	rt_lock(&threads_lock);
+	for (struct rt_thread *t = threads_list; t && !hung; t = t->next) {
+		const void *w = atomic_load(&t->wait_obj);
+		/* a fence wait lasts until the fence signals */
+		if (w && t->wait_kind == WAIT_FENCE && !fence_pending(w)) {
+			atomic_store(&t->wait_obj, NULL);
+			continue;
+		}
+		if (w && !t->wait_reported &&
+		    now - t->wait_start_ns > rt_watchdog_ns) {
+			t->wait_reported = true;
+			hung = t;
+		}
+	}
+	rt_unlock(&threads_lock);
+	if (!hung)
+		return;
+	struct rt_buf b = { 0 };
+	dump_state(&b, false);
+	char detail[160];
+	snprintf(detail, sizeof(detail), "thread %d waited more than %ld s for a %s",
+		 (int)hung->tid, (long)rt_opt.watchdog, wait_names[hung->wait_kind]);
+	struct finding_in f = {
+		.kind = FK_HANG,
+		.title = "a tracked wait lasted longer than the watchdog allows",
+		.detail = detail,
+		.dump = b.data, /* one hang per process: later ones are counted */
+	};
+	report_finding(hung, &f);
+	buf_release(&b);
+}
+
+static void *monitor_main(void *arg)
+{
+	tls_busy = 1; /* the monitor takes no tracked lock and is never tracked */
+	for (;;) {
+		struct timespec ts = { 0, 250 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+		if (atomic_load(&rt_state) == RT_READY)
+			check_hangs();
+	}
+	return NULL;
+}
+
+static void monitor_start(void)
+{
+	typedef int (*create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+	/* the real one: the interposer would track the monitor as a thread */
+	create_fn create = (create_fn)dlsym(RTLD_NEXT, "pthread_create");
+	sigset_t all, old;
+
+	/* the monitor must not take the program's signals */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	monitor_running = create && create(&monitor, NULL, monitor_main, NULL) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static void dump_handler(int sig)
+{
+	static char storage[1 << 16];
+	struct rt_buf b = { .data = storage, .cap = sizeof(storage), .fixed = true };
+	int busy = tls_busy;
+
+	tls_busy = 1;
+	storage[0] = 0;
+	dump_state(&b, true);
+	if (b.len && write(report_fd, b.data, b.len) < 0)
+		b.len = 0;
+	tls_busy = busy;
+}
+
+void watchdog_init(void)
+{
+	rt_watchdog_ns = (uint64_t)rt_opt.watchdog * 1000000000ull;
+	if (rt_opt.dump_signal) {
+		struct sigaction sa = { .sa_handler = dump_handler, .sa_flags = SA_RESTART };
+		sigemptyset(&sa.sa_mask);
+		sigaction((int)rt_opt.dump_signal, &sa, NULL);
+	}
+	if (rt_watchdog_ns)
+		monitor_start();
+}
+
+void watchdog_fork_child(void)
+{
+	if (rt_watchdog_ns)
+		monitor_start();
+}

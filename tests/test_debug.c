@@ -1,0 +1,82 @@
+/*
+ * test_debug.c - debugging a program under the checker: the watchdog's
+ * hang reports, the state dump on a signal, abort_on_report.
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "harness.h"
+
+static struct harness_run run(const char *opts, const char *what, double limit)
+{
+	struct harness_run r;
+	char *argv[] = { "hang", (char *)what, NULL };
+
+	harness_timeout_s = limit;
+	cr_assert_eq(harness_run(opts, argv, &r), 0);
+	harness_timeout_s = 0;
+	return r;
+}
+
+Test(debug, real_deadlock_ends_in_a_hang_report_with_every_thread)
+{
+	struct harness_run r = run("watchdog=1", "abba", 6);
+
+	cr_expect_eq(r.status, 128 + 9, "the program really hung and was killed");
+	cr_expect_eq(harness_count(r.json, "lock-order-inversion"), 1, "%s", r.log);
+	cr_expect_eq(harness_count(r.json, "hang"), 1, "%s", r.log);
+	cr_expect(strstr(r.log, "fencedep: hang:"), "%s", r.log);
+	cr_expect(strstr(r.log, "waiting for mutex"), "%s", r.log);
+	cr_expect(strstr(r.log, "holds lock_a"), "%s", r.log);
+	cr_expect(strstr(r.log, "holds lock_b"), "%s", r.log);
+	harness_free(&r);
+}
+
+Test(debug, without_watchdog_a_deadlock_reports_no_hang)
+{
+	struct harness_run r = run(NULL, "abba", 3);
+
+	cr_expect_eq(r.status, 128 + 9);
+	cr_expect_eq(harness_count(r.json, "hang"), 0);
+	cr_expect_eq(harness_count(r.json, "lock-order-inversion"), 1, "written before blocking");
+	harness_free(&r);
+}
+
+Test(debug, waiting_forever_for_a_fence_is_a_hang_naming_the_fence)
+{
+	struct harness_run r = run("watchdog=1", "fence", 6);
+
+	cr_expect_eq(harness_count(r.json, "hang"), 1, "%s", r.log);
+	cr_expect(strstr(r.log, "published fences not yet signalled"), "%s", r.log);
+	cr_expect(strstr(r.log, "dma_fence"), "%s", r.log);
+	harness_free(&r);
+}
+
+Test(debug, dump_signal_prints_state_and_the_program_runs_on)
+{
+	struct harness_run r = run(NULL, "dump", 10);
+
+	cr_expect_eq(r.status, 0);
+	cr_expect_str_eq(r.out, "still running\n");
+	cr_expect(strstr(r.log, "fencedep: state of process"), "%s", r.log);
+	cr_expect(strstr(r.log, "holds"), "%s", r.log);
+	cr_expect_eq(harness_findings(r.json), 0);
+	harness_free(&r);
+}
+
+Test(debug, dump_signal_zero_leaves_the_signal_alone)
+{
+	struct harness_run r = run("dump_signal=0", "dump", 10);
+
+	cr_expect_eq(r.status, 128 + 10, "SIGUSR1's default action ends the program");
+	harness_free(&r);
+}
+
+Test(debug, abort_on_report_stops_at_the_finding)
+{
+	struct harness_run r = run("abort_on_report=1", "abba", 6);
+
+	cr_expect_eq(r.status, 128 + 6, "SIGABRT at the finding, before the deadlock");
+	cr_expect_eq(harness_count(r.json, "lock-order-inversion"), 1);
+	harness_free(&r);
+}
