@@ -197,3 +197,46 @@ Test(graph, forty_lock_chain_without_closing_edge_is_silent)
 {
 	ring(40, false);
 }
+
+/*
+ * The same rings with the classes first seen in reverse order: every edge
+ * of the chain goes backward in the topological order and is repaired,
+ * and the cycle is still found across the repaired order.
+ */
+static void ring_reversed(int n, bool close)
+{
+	char s[65536] = "", step[64];
+
+	for (int i = n - 1; i >= 0; i--) {
+		snprintf(step, sizeof(step), "+L%d -L%d ", i, i);
+		strcat(s, step);
+	}
+	for (int i = 0; i + 1 < n; i++) {
+		snprintf(step, sizeof(step), "+L%d +L%d -L%d -L%d ", i, i + 1, i + 1, i);
+		strcat(s, step);
+	}
+	if (close) {
+		snprintf(step, sizeof(step), "+L%d +L0 -L0 -L%d", n - 1, n - 1);
+		strcat(s, step);
+	}
+	struct harness_run r = script(s);
+	cr_expect_eq(harness_count(r.json, LOI), close ? 1 : 0, "%d-lock reversed ring\n%s", n, r.log);
+	harness_free(&r);
+}
+
+Test(graph, cycle_is_found_after_the_order_is_repaired)
+{
+	ring_reversed(20, true);
+}
+
+Test(graph, chain_against_creation_order_is_silent)
+{
+	ring_reversed(20, false);
+}
+
+Test(graph, diamond_built_backwards_then_closed_is_reported)
+{
+	/* D, C, B, A first seen in that order; A->B, A->C, B->D, C->D; then D->A */
+	expect("+D -D +C -C +B -B +A -A +A +B -B -A +A +C -C -A +B +D -D -B +C +D -D -C +D +A -A -D",
+	       LOI, 1);
+}

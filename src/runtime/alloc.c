@@ -43,8 +43,14 @@ void rt_unlock(struct rt_lock *l)
 		syscall(SYS_futex, &l->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
-#define MIN_SHIFT 4   /* 16 bytes */
-#define MAX_SHIFT 16  /* 64 KiB; larger blocks are mapped on their own */
+/*
+ * Size classes: multiples of 16 bytes up to 256 (the runtime's records are
+ * small and many: a live mutex costs an instance and, by default, a class),
+ * then powers of two up to 64 KiB; larger blocks are mapped on their own.
+ */
+#define SMALL_MAX 256
+#define LARGE_MAX_SHIFT 16
+#define NCLASSES (SMALL_MAX / 16 + LARGE_MAX_SHIFT - 8 + 1)
 #define REGION (1u << 20)
 
 struct free_block {
@@ -52,7 +58,7 @@ struct free_block {
 };
 
 static struct rt_lock alloc_lock = RT_LOCK_INIT;
-static struct free_block *free_lists[MAX_SHIFT + 1];
+static struct free_block *free_lists[NCLASSES];
 static char *region_cur, *region_end;
 static _Atomic bool out_of_memory;
 
@@ -65,13 +71,21 @@ static void *map_pages(size_t len)
 	return (void *)r;
 }
 
-static unsigned size_shift(size_t size)
+/* The size class of a request, or -1 for a block mapped on its own. */
+static int size_class(size_t size, size_t *bsize)
 {
-	unsigned s = MIN_SHIFT;
-
+	if (size <= SMALL_MAX) {
+		size_t n = (size + 15) / 16;
+		*bsize = (n ? n : 1) * 16;
+		return (int)(n ? n : 1) - 1;
+	}
+	unsigned s = 9;
 	while (((size_t)1 << s) < size)
 		s++;
-	return s;
+	if (s > LARGE_MAX_SHIFT)
+		return -1;
+	*bsize = (size_t)1 << s;
+	return SMALL_MAX / 16 + (int)s - 9;
 }
 
 void rt_out_of_memory(const char *what)
@@ -84,24 +98,24 @@ void rt_out_of_memory(const char *what)
 
 void *rt_alloc(size_t size)
 {
-	unsigned s = size_shift(size ? size : 1);
+	size_t bsize;
+	int k = size_class(size, &bsize);
 	void *p;
 
-	if (s > MAX_SHIFT) {
+	if (k < 0) {
 		p = map_pages(size);
 		if (!p)
 			rt_out_of_memory("a large table");
 		return p;
 	}
 	rt_lock(&alloc_lock);
-	if (free_lists[s]) {
-		p = free_lists[s];
-		free_lists[s] = free_lists[s]->next;
+	if (free_lists[k]) {
+		p = free_lists[k];
+		free_lists[k] = free_lists[k]->next;
 		rt_unlock(&alloc_lock);
-		memset(p, 0, (size_t)1 << s);
+		memset(p, 0, bsize);
 		return p;
 	}
-	size_t bsize = (size_t)1 << s;
 	if ((size_t)(region_end - region_cur) < bsize) {
 		char *r = map_pages(REGION);
 		if (!r) {
@@ -120,17 +134,18 @@ void *rt_alloc(size_t size)
 
 void rt_free(void *p, size_t size)
 {
-	unsigned s = size_shift(size ? size : 1);
+	size_t bsize;
+	int k = size_class(size, &bsize);
 
 	if (!p)
 		return;
-	if (s > MAX_SHIFT) {
+	if (k < 0) {
 		syscall(SYS_munmap, p, size);
 		return;
 	}
 	rt_lock(&alloc_lock);
-	((struct free_block *)p)->next = free_lists[s];
-	free_lists[s] = p;
+	((struct free_block *)p)->next = free_lists[k];
+	free_lists[k] = p;
 	rt_unlock(&alloc_lock);
 }
 

@@ -2,6 +2,8 @@
  * api.c - the lock half of the annotation API (fencedep.h): custom locks
  * and pseudo-locks become acquire/release events of the held stack.
  */
+#include <string.h>
+
 #include "runtime.h"
 
 static int flags_mode(unsigned flags)
@@ -27,11 +29,12 @@ static struct lock_class *annotated_class(const void *lock, const char *name, un
 	if (!in)
 		return NULL;
 	if (name) {
-		if (in->name_key == name && in->cls && in->cls->subclass == sub)
+		/* the instance's class, while the same name is passed */
+		if (in->cls && in->cls->named && !sub && !in->cls->subclass &&
+		    !strcmp(atomic_load(&in->cls->name), name))
 			return in->cls;
 		struct lock_class *c = class_intern(name, sub, kind);
 		in->cls = c;
-		in->name_key = name;
 		return c;
 	}
 	if (!in->cls)
@@ -51,7 +54,6 @@ RT_EXPORT void fdep_lock_class(const void *lock, const char *class_name_, unsign
 	if (in && class_name_) {
 		int kind = in->cls ? in->cls->kind : CK_MAP;
 		in->cls = class_intern(class_name_, subclass, kind);
-		in->name_key = NULL;
 	}
 	thread_leave();
 }

@@ -77,6 +77,7 @@ static struct lock_class *class_new(int kind)
 	if (!c)
 		return NULL;
 	c->id = nclasses;
+	c->ord = c->id; /* a class without edges fits anywhere in the order */
 	c->kind = (uint8_t)kind;
 	classes[c->id] = c;
 	atomic_store(&nclasses, c->id + 1);

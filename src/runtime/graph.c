@@ -9,6 +9,13 @@
  * another reader.  The search is a breadth-first walk over (class, arrived by
  * -(xR)->) states, so the cycle found is the shortest one.
  *
+ * The classes are also kept in a topological order (Pearce and Kelly's
+ * dynamic algorithm): an edge that goes forward in the order cannot close a
+ * cycle and needs no search at all; one that goes backward is checked only
+ * over the classes between its two ends, and the order is repaired.  Once
+ * the graph holds a cycle (a reported one, or one of recursive readers that
+ * is no deadlock) there is no order to keep, and every new edge is searched.
+ *
  * Everything here runs under graph_lock, and only for chains the chain cache
  * has not seen.
  */
@@ -31,6 +38,13 @@ struct bfs_node {
 static struct bfs_node *queue;
 static size_t queue_cap;
 static uint32_t bfs_gen;
+static bool unordered; /* the graph has a cycle: no topological order */
+
+/* Scratch of the order repair. */
+static struct lock_class **fwd, **bwd, **walk;
+static size_t fwd_n, bwd_n, fwd_cap, bwd_cap, walk_cap;
+static uint32_t *ords;
+static size_t ords_cap;
 
 int edge_type(int holder_mode, int acquirer_mode)
 {
@@ -115,6 +129,8 @@ static struct edge *edge_new(struct lock_class *a, struct lock_class *b, uint32_
 	edge_hash[k] = e;
 	e->next_out = a->out;
 	a->out = e;
+	e->next_in = b->in;
+	b->in = e;
 	nedges++;
 	return e;
 }
@@ -248,6 +264,118 @@ static bool cycle_gated(const struct cycle *cyc, const uint32_t *gates, uint16_t
 	return false;
 }
 
+static bool grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return true;
+	size_t n = *cap ? *cap : 256;
+	while (n < need)
+		n *= 2;
+	void *q = rt_realloc_array(*p, *cap, n, elem);
+	if (!q)
+		return false;
+	*p = q;
+	*cap = n;
+	return true;
+}
+
+static bool push(struct lock_class ***arr, size_t *n, size_t *cap, struct lock_class *c)
+{
+	if (!grow((void **)arr, cap, *n + 1, sizeof(**arr)))
+		return false;
+	(*arr)[(*n)++] = c;
+	return true;
+}
+
+/*
+ * The classes reachable from `from` whose order is at most `bound`, into
+ * fwd (forward) or bwd (backward over in-edges, order at least `bound`).
+ * Returns 1 when `target` is reached, -1 when memory ran out.
+ */
+static int order_walk(struct lock_class *from, uint32_t bound, struct lock_class *target,
+		      bool forward)
+{
+	size_t sp = 0;
+
+	if (!grow((void **)&walk, &walk_cap, 1, sizeof(*walk)))
+		return -1;
+	from->bfs_mark[0] = bfs_gen;
+	walk[sp++] = from;
+	while (sp) {
+		struct lock_class *c = walk[--sp];
+		if (!(forward ? push(&fwd, &fwd_n, &fwd_cap, c) : push(&bwd, &bwd_n, &bwd_cap, c)))
+			return -1;
+		for (struct edge *e = forward ? c->out : c->in; e;
+		     e = forward ? e->next_out : e->next_in) {
+			struct lock_class *w = forward ? e->to : e->from;
+			if (w == target)
+				return 1;
+			if (w->bfs_mark[0] == bfs_gen || (forward ? w->ord > bound : w->ord < bound))
+				continue;
+			w->bfs_mark[0] = bfs_gen;
+			if (!grow((void **)&walk, &walk_cap, sp + 1, sizeof(*walk)))
+				return -1;
+			walk[sp++] = w;
+		}
+	}
+	return 0;
+}
+
+static void sort_by_ord(struct lock_class **a, size_t n)
+{
+	for (size_t gap = n / 2; gap; gap /= 2)
+		for (size_t i = gap; i < n; i++)
+			for (size_t j = i; j >= gap && a[j - gap]->ord > a[j]->ord; j -= gap) {
+				struct lock_class *t = a[j];
+				a[j] = a[j - gap];
+				a[j - gap] = t;
+			}
+}
+
+static void sort_u32(uint32_t *a, size_t n)
+{
+	for (size_t gap = n / 2; gap; gap /= 2)
+		for (size_t i = gap; i < n; i++)
+			for (size_t j = i; j >= gap && a[j - gap] > a[j]; j -= gap) {
+				uint32_t t = a[j];
+				a[j] = a[j - gap];
+				a[j - gap] = t;
+			}
+}
+
+/*
+ * The new edge prev -> next goes backward in the order.  Returns true when
+ * it may close a cycle (next reaches prev); otherwise repairs the order:
+ * what reaches prev moves before what next reaches, in the same slots.
+ */
+static bool order_repair(struct lock_class *prev, struct lock_class *next)
+{
+	fwd_n = bwd_n = 0;
+	if (++bfs_gen == 0)
+		bfs_gen = 1;
+	int r = order_walk(next, prev->ord, prev, true);
+	if (r)
+		return true; /* a cycle, or no memory to tell: search */
+	if (order_walk(prev, next->ord, NULL, false) < 0)
+		return true;
+	if (!grow((void **)&ords, &ords_cap, fwd_n + bwd_n, sizeof(*ords)))
+		return true;
+	sort_by_ord(bwd, bwd_n);
+	sort_by_ord(fwd, fwd_n);
+	size_t n = 0;
+	for (size_t i = 0; i < bwd_n; i++)
+		ords[n++] = bwd[i]->ord;
+	for (size_t i = 0; i < fwd_n; i++)
+		ords[n++] = fwd[i]->ord;
+	sort_u32(ords, n);
+	n = 0;
+	for (size_t i = 0; i < bwd_n; i++)
+		bwd[i]->ord = ords[n++];
+	for (size_t i = 0; i < fwd_n; i++)
+		fwd[i]->ord = ords[n++];
+	return false;
+}
+
 bool graph_add_edge(struct lock_class *prev, struct lock_class *next, int type,
 		    uint32_t stack, const uint32_t *gates, uint16_t ngates, bool primed,
 		    struct cycle *cyc)
@@ -265,6 +393,10 @@ bool graph_add_edge(struct lock_class *prev, struct lock_class *next, int type,
 			return false;
 		e->types = (uint8_t)type;
 	}
+	if (!unordered && (prev->ord < next->ord || !order_repair(prev, next)))
+		return false;
+	/* next reaches prev: a cycle, perhaps not a strong one */
+	unordered = true;
 	if (!find_cycle(prev, next, type, stack, primed, cyc))
 		return false;
 	if (rt_opt.gate_locks && cycle_gated(cyc, gates, ngates))

@@ -151,7 +151,7 @@ struct instance *instance_get_slow(const void *addr, int type, uintptr_t site)
 		rt_lock(&s->lock);
 		in = shard_find(s, h, addr);
 		if (!in) {
-			if (s->count >= s->nbuckets)
+			if (s->count >= 2 * s->nbuckets)
 				shard_grow(s);
 			if (s->nbuckets) {
 				uint64_t k = h & (s->nbuckets - 1);

@@ -115,13 +115,16 @@ struct lock_class {
 	bool named;     /* an identity given by name (annotation, built-in) */
 	bool primed;    /* built-in order applied (fence classes) */
 	_Atomic(const char *) name; /* lazily computed for instance/site classes */
-	const void *addr;           /* the lock, for naming an instance class */
+	union {
+		const void *addr;         /* instance class: the lock, for its name */
+		struct lock_class *hnext; /* named class: name hash chain */
+	};
 	uintptr_t site;             /* init (or first-use) site, for naming */
 	uint32_t site_seq;          /* #n of instances from that site */
+	uint32_t ord;               /* graph.c: position in a topological order */
 	struct edge *out;           /* edges out of this class */
-	struct lock_class *hnext;   /* name hash chain */
+	struct edge *in;            /* edges into it */
 	uint32_t bfs_mark[2];       /* graph.c: visited generation per state */
-	struct edge *bfs_parent[2];
 };
 
 struct lock_class *class_get(uint32_t id);
@@ -146,12 +149,11 @@ enum inst_type { IT_ANNOTATED, IT_MUTEX, IT_RWLOCK, IT_SPIN, IT_WWCTX };
 struct instance {
 	const void *addr;
 	struct lock_class *cls;
-	const char *name_key;   /* class name pointer last used with fdep_acquire */
+	struct instance *hnext;
 	uint8_t type;
 	uint8_t mutex_kind;     /* PTHREAD_MUTEX_* for IT_MUTEX */
 	bool recursive_readers; /* rwlock readers may recurse (reader-preferring) */
 	bool known;             /* type read from the object */
-	struct instance *hnext;
 };
 
 /* Look up addr, creating the instance (class by `classes=`) if absent. */
@@ -280,6 +282,7 @@ enum edge_type_bits { ET_ER = 1, ET_EN = 2, ET_SR = 4, ET_SN = 8 };
 struct edge {
 	struct lock_class *from, *to;
 	struct edge *next_out;
+	struct edge *next_in;
 	struct edge *hnext;
 	uint32_t stack;   /* where `to` was first acquired with `from` held */
 	uint8_t types;    /* ET_* seen */

@@ -10,6 +10,7 @@
 
 #include <elfutils/libdwfl.h>
 #include <link.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -123,6 +124,40 @@ static uint32_t stack_intern(const uintptr_t *pcs, uint32_t n)
 	return nrecs;
 }
 
+/*
+ * libunwind locks its own caches while it unwinds.  A fork while another
+ * thread is inside it would leave them locked in the child, whose first
+ * unwind would then wait forever: so fork waits until no thread is
+ * unwinding, and no unwind starts while a fork is being prepared.
+ */
+static _Atomic int unwinders;
+static _Atomic bool unwind_closed;
+
+static void unwind_enter(void)
+{
+	for (;;) {
+		while (atomic_load(&unwind_closed))
+			sched_yield();
+		atomic_fetch_add(&unwinders, 1);
+		if (!atomic_load(&unwind_closed))
+			return;
+		atomic_fetch_sub(&unwinders, 1);
+	}
+}
+
+static void unwind_fork(int phase)
+{
+	if (phase == FORK_PREPARE) {
+		atomic_store(&unwind_closed, true);
+		while (atomic_load(&unwinders))
+			sched_yield();
+		return;
+	}
+	if (phase == FORK_CHILD)
+		atomic_store(&unwinders, 0); /* the other threads are gone */
+	atomic_store(&unwind_closed, false);
+}
+
 uint32_t stack_capture(uintptr_t ip)
 {
 	void *raw[STACK_MAX + 16];
@@ -130,7 +165,9 @@ uint32_t stack_capture(uintptr_t ip)
 	uint32_t n = 0;
 	int depth = (int)rt_opt.stack_depth;
 
+	unwind_enter();
 	int got = unw_backtrace(raw, depth + 16);
+	atomic_fetch_sub(&unwinders, 1);
 	int i = 0;
 	while (i < got && stack_pc_in_runtime((uintptr_t)raw[i]))
 		i++;
@@ -171,9 +208,25 @@ static struct rt_lock sym_lock = RT_LOCK_INIT;
 static Dwfl *dwfl;
 static struct sym_entry *sym_hash[4096];
 
+/*
+ * Separate debug files are looked up by build ID only.  The standard lookup
+ * falls back to debuginfod, whose client initialises libcurl and its TLS
+ * libraries inside the checked process: in a program that exports its own
+ * OpenSSL (node) those calls land in the program's library, already torn
+ * down when the last report is written at exit, and crash it.
+ */
+static int find_debuginfo_local(Dwfl_Module *mod, void **userdata, const char *modname,
+				Dwarf_Addr base, const char *file_name,
+				const char *debuglink_file, GElf_Word debuglink_crc,
+				char **debuginfo_file_name)
+{
+	return dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name,
+					    debuglink_file, debuglink_crc, debuginfo_file_name);
+}
+
 static const Dwfl_Callbacks dwfl_callbacks = {
 	.find_elf = dwfl_linux_proc_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.find_debuginfo = find_debuginfo_local,
 };
 
 /* (Re)read the process's modules (sym_lock held). */
@@ -188,17 +241,40 @@ static void dwfl_refresh(void)
 	dwfl_report_end(dwfl, NULL, NULL);
 }
 
+static unsigned long long dwfl_adds, dwfl_subs;
+
+static int modules_changed(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	bool *changed = arg;
+
+	*changed = info->dlpi_adds != dwfl_adds || info->dlpi_subs != dwfl_subs;
+	dwfl_adds = info->dlpi_adds;
+	dwfl_subs = info->dlpi_subs;
+	return 1; /* the counters are the same in every entry */
+}
+
+/*
+ * The module at addr.  The module list is read again only when the
+ * loader's counts of loaded and unloaded objects moved: an address in no
+ * module (the heap) costs a look at two counters, not a read of the maps.
+ */
 static Dwfl_Module *module_of(uintptr_t addr)
 {
+	bool changed = false;
 	Dwfl_Module *m = NULL;
 
-	if (!dwfl)
+	if (!dwfl) {
+		dl_iterate_phdr(modules_changed, &changed);
 		dwfl_refresh();
+	}
 	if (dwfl)
 		m = dwfl_addrmodule(dwfl, addr);
 	if (!m && dwfl) {
-		dwfl_refresh(); /* a library loaded since */
-		m = dwfl_addrmodule(dwfl, addr);
+		dl_iterate_phdr(modules_changed, &changed);
+		if (changed) {
+			dwfl_refresh();
+			m = dwfl_addrmodule(dwfl, addr);
+		}
 	}
 	return m;
 }
@@ -282,6 +358,7 @@ const char *stack_object_name(const void *addr)
 
 void stack_fork(int phase)
 {
+	unwind_fork(phase);
 	rt_lock_fork(&stack_lock, phase);
 	rt_lock_fork(&sym_lock, phase);
 }
