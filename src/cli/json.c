@@ -135,14 +135,18 @@ static size_t number_end(struct parser *p, bool *integral)
 		i++;
 	else if (i < p->len && p->text[i] >= '1' && p->text[i] <= '9')
 		i = skip_digits(p, i);
-	else
-		return fail_at(p, i, "malformed number"), 0;
+	else {
+		fail_at(p, i, "malformed number: digit expected");
+		return 0;
+	}
 	if (i < p->len && p->text[i] == '.') {
 		*integral = false;
 		start = ++i;
 		i = skip_digits(p, i);
-		if (i == start)
-			return fail_at(p, i, "malformed number: digit expected after '.'"), 0;
+		if (i == start) {
+			fail_at(p, i, "malformed number: digit expected after '.'");
+			return 0;
+		}
 	}
 	if (i < p->len && (p->text[i] == 'e' || p->text[i] == 'E')) {
 		*integral = false;
@@ -151,8 +155,10 @@ static size_t number_end(struct parser *p, bool *integral)
 			i++;
 		start = i;
 		i = skip_digits(p, i);
-		if (i == start)
-			return fail_at(p, i, "malformed number: digit expected in exponent"), 0;
+		if (i == start) {
+			fail_at(p, i, "malformed number: digit expected in exponent");
+			return 0;
+		}
 	}
 	return i;
 }
@@ -248,7 +254,7 @@ static long hex4(const struct parser *p, size_t i)
 	long v = 0;
 	int k;
 
-	if (p->len - i < 4 || i > p->len)
+	if (i > p->len || p->len - i < 4)
 		return -1;
 	for (k = 0; k < 4; k++) {
 		char c = p->text[i + k];
@@ -274,24 +280,36 @@ static bool parse_unicode(struct parser *p, struct strbuf *b)
 	uint32_t cp;
 	char out[4];
 
-	if (hi < 0)
-		return fail_at(p, at, "bad \\u escape: four hex digits expected"), false;
+	if (hi < 0) {
+		fail_at(p, at, "bad \\u escape: four hex digits expected");
+		return false;
+	}
 	p->pos += 6;
 	cp = (uint32_t)hi;
-	if (hi >= 0xdc00 && hi <= 0xdfff)
-		return fail_at(p, at, "lone low surrogate \\u%04lx", hi), false;
+	if (hi >= 0xdc00 && hi <= 0xdfff) {
+		fail_at(p, at, "lone low surrogate \\u%04lx", hi);
+		return false;
+	}
 	if (hi >= 0xd800 && hi <= 0xdbff) {
 		if (p->len - p->pos < 6 || p->text[p->pos] != '\\' ||
-		    p->text[p->pos + 1] != 'u')
-			return fail_at(p, at, "high surrogate \\u%04lx without its low surrogate", hi), false;
+		    p->text[p->pos + 1] != 'u') {
+			fail_at(p, at, "high surrogate \\u%04lx without its low "
+				"surrogate", hi);
+			return false;
+		}
 		lo = hex4(p, p->pos + 2);
-		if (lo < 0xdc00 || lo > 0xdfff)
-			return fail_at(p, p->pos, "high surrogate \\u%04lx not followed by a low surrogate", hi), false;
+		if (lo < 0xdc00 || lo > 0xdfff) {
+			fail_at(p, p->pos, "high surrogate \\u%04lx not followed "
+				"by a low surrogate", hi);
+			return false;
+		}
 		cp = 0x10000 + (((uint32_t)hi - 0xd800) << 10) + ((uint32_t)lo - 0xdc00);
 		p->pos += 6;
 	}
-	if (!sb_put(b, out, utf8_encode(cp, out)))
-		return fail_at(p, at, "out of memory"), false;
+	if (!sb_put(b, out, utf8_encode(cp, out))) {
+		fail_at(p, at, "out of memory");
+		return false;
+	}
 	return true;
 }
 
@@ -301,16 +319,22 @@ static bool parse_escape(struct parser *p, struct strbuf *b)
 	const char *e;
 	char c;
 
-	if (p->pos + 1 >= p->len)
-		return fail_at(p, p->pos, "unterminated string"), false;
+	if (p->pos + 1 >= p->len) {
+		fail_at(p, p->pos, "unterminated string");
+		return false;
+	}
 	c = p->text[p->pos + 1];
 	if (c == 'u')
 		return parse_unicode(p, b);
 	e = c ? strchr(from, c) : NULL;
-	if (!e)
-		return fail_at(p, p->pos, "bad escape sequence"), false;
-	if (!sb_put(b, &to[e - from], 1))
-		return fail_at(p, p->pos, "out of memory"), false;
+	if (!e) {
+		fail_at(p, p->pos, "bad escape sequence");
+		return false;
+	}
+	if (!sb_put(b, &to[e - from], 1)) {
+		fail_at(p, p->pos, "out of memory");
+		return false;
+	}
 	p->pos += 2;
 	return true;
 }
@@ -325,12 +349,16 @@ static bool parse_run(struct parser *p, struct strbuf *b)
 		c = (unsigned char)p->text[p->pos];
 		if (c == '"' || c == '\\')
 			break;
-		if (c < 0x20)
-			return fail_at(p, p->pos, "control character 0x%02x in string", c), false;
+		if (c < 0x20) {
+			fail_at(p, p->pos, "control character 0x%02x in string", c);
+			return false;
+		}
 		p->pos++;
 	}
-	if (!sb_put(b, p->text + start, p->pos - start))
-		return fail_at(p, start, "out of memory"), false;
+	if (!sb_put(b, p->text + start, p->pos - start)) {
+		fail_at(p, start, "out of memory");
+		return false;
+	}
 	return true;
 }
 
@@ -400,7 +428,8 @@ static bool array_push(struct parser *p, struct json_value *a,
 
 	if (!grow(&items, a->array.n, cap, sizeof(item))) {
 		json_free(item);
-		return fail_at(p, p->pos, "out of memory"), false;
+		fail_at(p, p->pos, "out of memory");
+		return false;
 	}
 	a->array.items = items;
 	a->array.items[a->array.n++] = item;
@@ -449,7 +478,8 @@ static bool object_push(struct parser *p, struct json_value *o, char *key,
 	if (!grow(&members, o->object.n, cap, sizeof(*m))) {
 		free(key);
 		json_free(value);
-		return fail_at(p, p->pos, "out of memory"), false;
+		fail_at(p, p->pos, "out of memory");
+		return false;
 	}
 	o->object.members = members;
 	m = &o->object.members[o->object.n++];
@@ -465,15 +495,18 @@ static bool parse_member(struct parser *p, struct json_value *o, size_t *cap)
 	size_t klen;
 	char *key;
 
-	if (peek(p) != '"')
-		return unexpected(p, "a string key in object"), false;
+	if (peek(p) != '"') {
+		unexpected(p, "a string key in object");
+		return false;
+	}
 	key = parse_chars(p, &klen);
 	if (!key)
 		return false;
 	skip_blanks(p);
 	if (peek(p) != ':') {
 		free(key);
-		return unexpected(p, "':' after object key"), false;
+		unexpected(p, "':' after object key");
+		return false;
 	}
 	p->pos++;
 	skip_blanks(p);

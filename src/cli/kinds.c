@@ -15,7 +15,8 @@ const struct kind_info kind_table[] = {
 	  "while memory reclaim may wait for that fence. Allocate before publishing "
 	  "the fence, or without reclaim.",
 	  "error" },
-	{ "fence-lock-inversion", "lock taken on a fence signalling path is held while waiting for a fence",
+	{ "fence-lock-inversion",
+	  "lock taken on a fence signalling path is held while waiting for a fence",
 	  "A lock is taken on the path that signals a fence, and elsewhere held while "
 	  "waiting for such a fence. Do not take it on the signalling path, or do not "
 	  "wait under it.",

@@ -21,6 +21,12 @@
 #include "kinds.h"
 
 #define MAX_MERGED_FINDINGS 1000
+/*
+ * Out-edges the search may examine in all.  Real lock graphs have small
+ * strongly connected components and stay far below it; a pathological one
+ * is searched this far and the report says the search was cut short.
+ */
+#define SEARCH_BUDGET 50000000u
 
 static const char *const type_names[4] = { "EN", "ER", "SN", "SR" };
 
@@ -386,6 +392,7 @@ struct bfs {
 	unsigned *seen;		/* generation stamp per state */
 	unsigned gen;
 	const size_t *comp;
+	size_t steps;		/* out-edges examined, against SEARCH_BUDGET */
 };
 
 struct cycle {
@@ -443,6 +450,7 @@ static void bfs_expand(const struct mgraph *g, struct bfs *b, size_t state,
 	bool by_r = state & 1;
 	unsigned bit;
 
+	b->steps += g->nout[x];
 	for (k = 0; k < g->nout[x]; k++) {
 		const struct medge *e = &g->edges[g->out[x][k]];
 
@@ -480,7 +488,7 @@ static bool shortest_cycle(const struct mgraph *g, struct bfs *b, size_t ei,
 	b->seen[state] = b->gen;
 	b->prev[state] = SIZE_MAX;
 	b->queue[tail++] = state;
-	while (head < tail) {
+	while (head < tail && b->steps < SEARCH_BUDGET) {
 		state = b->queue[head++];
 		if (state / 2 == e->from && !((state & 1) && holder_shared(bit)))
 			return bfs_path(b, state, ei, bit, c);
@@ -620,7 +628,10 @@ static int consider_cycle(struct report *r, struct cycle *c, struct strtab *seen
 {
 	const char *names[64], *kind;
 	char fp[17];
+	size_t i;
 
+	for (i = 0; i < c->n; i++)
+		r->graph.edges[c->edges[i]].explained = true;
 	cycle_rotate(&r->graph, c);
 	cycle_names(&r->graph, c, names);
 	kind = cycle_kind(r, names, c->n);
@@ -647,18 +658,21 @@ static int find_cycles(struct report *r, const size_t *comp, struct strtab *seen
 		bfs_free(&b);
 		return -1;
 	}
-	for (ei = 0; ei < g->nedges && !ret && found < MAX_MERGED_FINDINGS; ei++) {
+	for (ei = 0; ei < g->nedges && !ret && found < MAX_MERGED_FINDINGS &&
+		     b.steps < SEARCH_BUDGET; ei++) {
 		const struct medge *e = &g->edges[ei];
 
-		if (e->from == e->to || comp[e->from] != comp[e->to])
+		/* an edge already on a cycle found is explained by it */
+		if (e->explained || e->from == e->to || comp[e->from] != comp[e->to])
 			continue;
-		for (bit = 0; bit < 4 && !ret; bit++) {
+		for (bit = 0; bit < 4 && !ret && !e->explained; bit++) {
 			if (!(e->types & 1u << bit) || !shortest_cycle(g, &b, ei, bit, &c))
 				continue;
 			ret = consider_cycle(r, &c, seen);
 			found = r->nfindings - r->ncarried;
 		}
 	}
+	r->search_cut = b.steps >= SEARCH_BUDGET;
 	bfs_free(&b);
 	return ret;
 }
@@ -676,7 +690,7 @@ static void mark_cycle_edges(struct report *r)
 			if (strtab_get(&g->class_index, e->from, strlen(e->from), &from) &&
 			    strtab_get(&g->class_index, e->to, strlen(e->to), &to) &&
 			    find_medge(g, from, to, &idx))
-				g->edges[idx].on_cycle = true;
+				g->edges[idx].on_cycle = g->edges[idx].explained = true;
 		}
 	}
 }
@@ -691,6 +705,7 @@ int report_merge(struct report *r)
 	if (dedup_findings(r, &seen) || build_graph(r))
 		goto out;
 	comp = scc_components(&r->graph);
+	mark_cycle_edges(r);
 	if (!comp || find_cycles(r, comp, &seen))
 		goto out;
 	mark_cycle_edges(r);

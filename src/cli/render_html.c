@@ -77,8 +77,8 @@ static const char css[] =
 	".dep.closing{border-color:#e8a29b;background:#fffafa}"
 	".dep h3{margin:0;font-size:14px;font-family:ui-monospace,Menlo,Consolas,monospace}"
 	".dep .who{color:#5b6275;font-size:12px;margin:2px 0 4px}"
-	"ol.stack{margin:4px 0 0;padding-left:28px;font-family:ui-monospace,Menlo,Consolas,monospace;"
-	"font-size:12.5px}"
+	"ol.stack{margin:4px 0 0;padding-left:28px;"
+	"font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12.5px}"
 	"ol.stack li{margin:1px 0}.fn{font-weight:600}.mod{color:#7a8194}.src{color:#234a9c}"
 	"h4{margin:14px 0 4px;font-size:13px;color:#4a5163}"
 	"footer{color:#6c7386;font-size:12px;padding:0 32px 24px}"
@@ -436,7 +436,8 @@ int render_html(FILE *out, const struct report *r, const struct render_opts *o)
 		r->nnew, r->nbaselined, r->nsuppressed, r->nprocs,
 		r->nprocs == 1 ? "" : "s", r->graph.nclasses, r->graph.nedges);
 	if (!shown)
-		fputs("<p class=\"ok\">No findings: no possible deadlock in the merged graph.</p>\n", out);
+		fputs("<p class=\"ok\">No findings: no possible deadlock in the "
+		      "merged graph.</p>\n", out);
 	else
 		put_toc(out, r);
 	for (i = 0; i < r->nfindings; i++)

@@ -48,7 +48,8 @@ static void usage(FILE *out)
 	      "\n"
 	      "  -f, --format FORMAT       text (default), json, sarif, html or dot\n"
 	      "  -o, --output FILE         write there instead of standard output\n"
-	      "      --baseline FILE       findings whose fingerprint is listed are not new\n"
+	      "      --baseline FILE       findings whose fingerprint is listed (or that a\n"
+	      "                            JSON report lists) are not new\n"
 	      "      --write-baseline FILE write the fingerprints of the findings shown\n"
 	      "      --suppressions FILE   hide findings matching kind:pattern rules\n"
 	      "      --cycles-only         dot: only the edges of reported cycles\n"
@@ -291,6 +292,39 @@ static int load_suppressions(struct gate *g, const char *path)
 	return -1;
 }
 
+/*
+ * A baseline given as JSON reports (say, `fencedep report -f json` of the
+ * main branch): every finding in them, merged cycles included, is known.
+ */
+static int baseline_from_reports(struct gate *g, const char *path,
+				 const char *buf, size_t len)
+{
+	struct read_error err;
+	struct report base;
+	size_t i;
+	int ret;
+
+	report_init(&base);
+	ret = report_read_buf(&base, path, buf, len, &err);
+	if (ret)
+		print_read_error(path, &err);
+	else if ((ret = report_merge(&base)))
+		fprintf(stderr, "fencedep report: %s: out of memory\n", path);
+	for (i = 0; !ret && i < base.nfindings; i++)
+		ret = strtab_put(&g->baseline, base.findings[i].fp, 16, 0);
+	report_free(&base);
+	return ret;
+}
+
+static bool looks_like_json(const char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len && strchr(" \t\r\n", buf[i]) && buf[i]; i++)
+		;
+	return i < len && buf[i] == '{';
+}
+
 static int load_baseline(struct gate *g, const char *path)
 {
 	struct read_error err;
@@ -300,10 +334,14 @@ static int load_baseline(struct gate *g, const char *path)
 
 	if (load_file(path, &buf, &len))
 		return -1;
-	ret = baseline_parse(buf, len, &g->baseline, &err);
+	if (looks_like_json(buf, len)) {
+		ret = baseline_from_reports(g, path, buf, len);
+	} else {
+		ret = baseline_parse(buf, len, &g->baseline, &err);
+		if (ret)
+			print_read_error(path, &err);
+	}
 	free(buf);
-	if (ret)
-		print_read_error(path, &err);
 	g->have_baseline = true;
 	return ret;
 }
@@ -375,6 +413,9 @@ static int run(struct report *r, const struct report_args *a,
 		fputs("fencedep report: out of memory\n", stderr);
 		return EXIT_BAD;
 	}
+	if (r->search_cut)
+		fputs("fencedep report: warning: the merged graph is too tangled to "
+		      "search whole; some cycles may be missing\n", stderr);
 	gate_apply(r, g);
 	if (write_output(a->output, r, a, false))
 		return EXIT_BAD;

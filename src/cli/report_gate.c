@@ -80,10 +80,8 @@ void report_suppress(struct report *r, const struct suppress_set *set)
 		n = finding_strings(f, &strings);
 		rule = suppress_match(set, f->kind, strings, n);
 		free(strings);
-		if (!rule)
-			continue;
-		f->suppressed = true;
-		f->suppressed_by = rule->pattern;
+		if (rule)
+			f->suppressed = true;
 	}
 }
 

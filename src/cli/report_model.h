@@ -72,9 +72,6 @@ struct rfinding {
 	bool merged;			/* found by merging, seen by no process */
 	bool baselined;			/* its fingerprint is in the baseline */
 	bool suppressed;
-	const char *suppressed_by;	/* the matching rule, for --verbose */
-	/* what the finding owns (merged findings only) */
-	void *owned;
 };
 
 struct rclass {
@@ -93,6 +90,7 @@ struct medge {
 	const struct redge **occ;	/* every occurrence of this pair */
 	size_t nocc, capocc;
 	bool on_cycle;			/* part of a reported cycle */
+	bool explained;			/* part of a cycle already searched out */
 };
 
 struct mgraph {
@@ -121,6 +119,7 @@ struct report {
 	struct mgraph graph;
 	size_t ncarried;		/* findings read, before dedup */
 	size_t nnew, nbaselined, nsuppressed;
+	bool search_cut;		/* the cycle search hit its budget */
 };
 
 struct read_error {

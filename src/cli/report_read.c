@@ -555,7 +555,6 @@ static void free_finding(struct rfinding *f)
 	free(f->held);
 	if (!f->merged)
 		free(f->stack.frames);
-	free(f->owned);
 }
 
 static void free_graph(struct mgraph *g)

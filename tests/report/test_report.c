@@ -348,6 +348,20 @@ Test(report, shortest_cycle_is_reported)
 	run_free(&r);
 }
 
+Test(report, cycle_one_process_saw_whole_is_left_to_it)
+{
+	/* Both edges in one process that reported nothing (say, taken under a
+	 * common gate lock): the merge does not second-guess it. */
+	write_file(tmp("one.json"), "{\"tool\":\"fencedep\",\"schema\":1,\"pid\":1,\"edges\":["
+		   "{\"from\":\"A\",\"to\":\"B\",\"type\":\"EN\"},"
+		   "{\"from\":\"B\",\"to\":\"A\",\"type\":\"EN\"}]}");
+	struct run r = report("-f", "json", tmp("one.json"), data("chain_b.json"), NULL);
+
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_eq(len_at(r.json, "findings"), 0);
+	run_free(&r);
+}
+
 Test(report, findings_read_are_deduplicated_and_counted)
 {
 	struct run r = report("-f", "json", data("legacy.json"),
@@ -643,6 +657,24 @@ Test(report, baseline_in_sarif_marks_unchanged)
 	run_free(&r);
 }
 
+Test(report, baseline_may_be_a_json_report)
+{
+	struct run main_branch = report("-f", "json", data("abba_a.json"),
+					data("abba_b.json"), NULL);
+	struct run same, more;
+
+	write_file(tmp("main.json"), main_branch.out);
+	same = report("--baseline", tmp("main.json"), data("abba_a.json"),
+		      data("abba_b.json"), NULL);
+	more = report("--baseline", tmp("main.json"), data("abba_a.json"),
+		      data("abba_b.json"), data("legacy.json"), NULL);
+	cr_assert_eq(same.status, 0, "stderr: %s", same.err);
+	cr_assert_eq(more.status, 1, "stderr: %s", more.err);
+	run_free(&main_branch);
+	run_free(&same);
+	run_free(&more);
+}
+
 Test(report, bad_baseline_line_is_an_error)
 {
 	struct run r;
@@ -817,6 +849,27 @@ Test(report, usage_errors_exit_2_and_help_exits_0)
 	run_free(&none);
 	run_free(&fmt);
 	run_free(&help);
+}
+
+Test(report, the_fencedep_command_dispatches_report)
+{
+	const char *cli = getenv("FDEP_CLI");
+	char cmd[2048];
+	int status;
+
+	if (!cli || access(cli, X_OK))
+		cr_skip("FDEP_CLI is not set to the built fencedep command");
+	snprintf(cmd, sizeof(cmd), "'%s' report '%s' '%s' >/dev/null 2>&1", cli,
+		 data("abba_a.json"), data("abba_b.json"));
+	status = system(cmd);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %d", status);
+	snprintf(cmd, sizeof(cmd), "'%s' report '%s' >/dev/null 2>&1", cli,
+		 data("abba_a.json"));
+	status = system(cmd);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
+	snprintf(cmd, sizeof(cmd), "'%s' report '%s' >/dev/null 2>&1", cli, tmp("none.json"));
+	status = system(cmd);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 2, "status %d", status);
 }
 
 /* ---- the pure pieces the runtime shares ---- */
