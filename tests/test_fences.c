@@ -269,3 +269,13 @@ Test(fences, spinlock_under_spinlock_is_silent)
 {
 	expect("+S:spin +T:spin -T -S", IWC, 0);
 }
+
+Test(fences, lock_annotated_before_its_edeadlk_is_dropped_by_contended)
+{
+	expect("ww_init:c +x=R@c +y=R@c ww_contended:c:y -x +y=R@c -y ww_fini:c", WW, 0);
+}
+
+Test(fences, notifier_context_lock_cycle_counts_as_reclaim)
+{
+	expect("+mmu_notifier +L -L -mmu_notifier +L +mmu_notifier -mmu_notifier -L", RLI, 1);
+}

@@ -18,7 +18,6 @@
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0.1.0"
 #endif
-#define FENCEDEP_URL "https://github.com/fencedep/fencedep"
 
 struct render_opts {
 	bool cycles_only;	/* dot: only the edges of reported cycles */

@@ -117,9 +117,9 @@ static void put_rule(FILE *out, const struct kind_info *k, bool first)
 	json_put_string(out, k->help);
 	fputs("}, \"help\": {\"text\": ", out);
 	json_put_string(out, k->help);
-	fprintf(out, "}, \"helpUri\": \"%s\", \"defaultConfiguration\": {\"level\": \"%s\"}, "
+	fprintf(out, "}, \"defaultConfiguration\": {\"level\": \"%s\"}, "
 		     "\"properties\": {\"tags\": [\"concurrency\", \"deadlock\"]}}",
-		FENCEDEP_URL, k->level);
+		k->level);
 }
 
 /* Every known kind, then any unknown kind some finding has. */
@@ -241,8 +241,8 @@ int render_sarif(FILE *out, const struct report *r, const struct render_opts *o)
 	fprintf(out, "{\n  \"$schema\": \"%s\",\n  \"version\": \"2.1.0\",\n"
 		     "  \"runs\": [{\n    \"tool\": {\"driver\": {\"name\": \"fencedep\", "
 		     "\"version\": \"%s\", \"semanticVersion\": \"%s\",\n"
-		     "      \"informationUri\": \"%s\", \"rules\": [",
-		SARIF_SCHEMA, PACKAGE_VERSION, PACKAGE_VERSION, FENCEDEP_URL);
+		     "      \"rules\": [",
+		SARIF_SCHEMA, PACKAGE_VERSION, PACKAGE_VERSION);
 	put_rules(out, r);
 	fputs("]}},\n", out);
 	if (o->srcroot) {

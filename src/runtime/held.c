@@ -191,14 +191,16 @@ bool rt_blocking_allowed(struct rt_thread *t, const char *what, uintptr_t ip)
 	return false;
 }
 
-/* Classify a cycle by what it goes through (fencedep(7), "Finding kinds"). */
-static int cycle_kind(const struct cycle *cyc)
+/* Classify a cycle by what it goes through (fencedep(7), "Finding kinds"):
+ * fs_reclaim and mmu_notifier count as reclaim, fence classes as fences. */
+int cycle_kind(const struct cycle *cyc)
 {
 	bool fence = false, reclaim = false;
 
 	for (uint32_t i = 0; i < cyc->n; i++) {
-		fence |= cyc->e[i].from->kind == CK_FENCE;
-		reclaim |= cyc->e[i].from == cls_fs_reclaim;
+		int k = cyc->e[i].from->kind;
+		fence |= k == CK_FENCE;
+		reclaim |= k == CK_RECLAIM || k == CK_MMU_NOTIFIER;
 	}
 	if (fence && reclaim)
 		return FK_ALLOC_IN_SIGNALLING_PATH;

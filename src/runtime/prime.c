@@ -36,16 +36,8 @@ static void prime_edge(struct lock_class *a, struct lock_class *b)
 	bool found = graph_add_edge(a, b, type, 0, NULL, 0, true, &cyc);
 	rt_unlock(&graph_lock);
 	if (found) {
-		bool fence = false, reclaim = false;
-		for (uint32_t i = 0; i < cyc.n; i++) {
-			fence |= cyc.e[i].from->kind == CK_FENCE;
-			reclaim |= cyc.e[i].from == cls_fs_reclaim;
-		}
 		struct finding_in f = {
-			.kind = fence && reclaim ? FK_ALLOC_IN_SIGNALLING_PATH
-			      : fence            ? FK_FENCE_LOCK_INVERSION
-			      : reclaim          ? FK_RECLAIM_LOCK_INVERSION
-						 : FK_LOCK_ORDER_INVERSION,
+			.kind = cycle_kind(&cyc),
 			.title = "a documented lock order is contradicted by an observed one",
 			.cycle = &cyc,
 		};
@@ -55,8 +47,11 @@ static void prime_edge(struct lock_class *a, struct lock_class *b)
 
 void prime_pair(const char *first, const char *second, bool builtin)
 {
-	struct prime_rule *r = rt_alloc(sizeof(*r));
+	struct prime_rule *r;
 
+	if (!priming)
+		return; /* prime=none: no order but the observed one */
+	r = rt_alloc(sizeof(*r));
 	if (!r)
 		return;
 	r->first = rt_strdup(first);

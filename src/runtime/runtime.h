@@ -303,6 +303,8 @@ struct cycle {
 };
 
 extern struct rt_lock graph_lock;
+/* The finding kind of a cycle, by the classes it goes through (held.c). */
+int cycle_kind(const struct cycle *cyc);
 /* Add (or refresh) prev -> next of the given type; gates are the class ids
  * held exclusively under it.  Returns true and fills *cyc when the edge
  * closes a strong cycle that no common gate lock serialises. */

@@ -91,8 +91,13 @@ RT_EXPORT void fdep_ww_contended(const void *ctx, const void *lock)
 	if (!t)
 		return;
 	struct ww_ctx *w = ww_find(t, ctx);
-	if (w)
+	if (w) {
 		w->contended = lock;
+		/* a lock annotated before its -EDEADLK was not acquired after all */
+		struct held *h = held_find(t, lock);
+		if (h && h->nest == ctx)
+			held_remove(t, h);
+	}
 	thread_leave();
 }
 

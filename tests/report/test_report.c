@@ -428,7 +428,7 @@ static void check_sarif_required(struct json_value *log)
 	driver = path(run, "tool.driver");
 	cr_assert_not_null(driver, "runs[0].tool.driver is required");
 	cr_assert_str_eq(str_at(driver, "name"), "fencedep");
-	cr_assert(!strncmp(str_at(driver, "informationUri"), "https://", 8));
+	cr_assert(has_key(driver, "rules"), "one rule per finding kind");
 	results = path(run, "results");
 	cr_assert(results && results->type == JSON_ARRAY);
 	for (i = 0; i < results->array.n; i++) {
