@@ -44,6 +44,8 @@ static inline bool is_boot(const void *p)
 	return (const char *)p >= boot_arena && (const char *)p < boot_arena + sizeof(boot_arena);
 }
 
+static void release_range_slow(void *p, size_t len, uintptr_t ip);
+
 /* The slow half of the allocation event: the thread holds something. */
 static void __attribute__((noinline)) alloc_event(uintptr_t ip)
 {
@@ -59,18 +61,20 @@ static void __attribute__((noinline)) alloc_event(uintptr_t ip)
 #define ALLOC_EVENT() \
 	do { \
 		struct rt_thread *t_ = tls_thread; \
-		if (unlikely(t_ && t_->depth && !tls_busy)) \
+		if (unlikely(t_ && t_->depth && !tls_busy) && !rt_allocation_fast(t_)) \
 			alloc_event(RT_CALLER); \
 	} while (0)
 
 /* Forget instances and fences in memory that is being released. */
-static void release_range(void *p, size_t len, uintptr_t ip)
+static inline void release_range(void *p, size_t len, uintptr_t ip)
 {
-	if (!atomic_load_explicit(&instance_live, memory_order_relaxed) &&
-	    !atomic_load_explicit(&fence_live, memory_order_relaxed))
+	if (likely(!instance_may_contain(p, len)))
 		return;
-	if (!instance_may_contain(p, len))
-		return;
+	release_range_slow(p, len, ip);
+}
+
+static void __attribute__((noinline)) release_range_slow(void *p, size_t len, uintptr_t ip)
+{
 	struct rt_thread *t = thread_enter();
 	if (!t)
 		return;
@@ -80,14 +84,14 @@ static void release_range(void *p, size_t len, uintptr_t ip)
 
 static inline bool releasing_tracked(void)
 {
-	return (atomic_load_explicit(&instance_live, memory_order_relaxed) ||
+	return (atomic_load_explicit(&instance_heap_live, memory_order_relaxed) ||
 		atomic_load_explicit(&fence_live, memory_order_relaxed)) &&
 	       !tls_busy;
 }
 
 RT_EXPORT void *malloc(size_t n)
 {
-	if (unlikely(preload_resolving && !real_malloc))
+	if (unlikely(!real_malloc) && preload_resolving)
 		return boot_alloc(n);
 	ALLOC_EVENT();
 	return REAL(malloc)(n);
@@ -95,7 +99,7 @@ RT_EXPORT void *malloc(size_t n)
 
 RT_EXPORT void *calloc(size_t n, size_t size)
 {
-	if (unlikely(preload_resolving && !real_calloc))
+	if (unlikely(!real_calloc) && preload_resolving)
 		return boot_alloc(n * size); /* the arena is zeroed */
 	ALLOC_EVENT();
 	return REAL(calloc)(n, size);

@@ -90,6 +90,24 @@ static inline void rt_acquire(struct rt_thread *t, struct lock_class *c, const v
 	rt_acquire_slow(t, c, inst, mode, hflags, nest, ip);
 }
 
+/*
+ * An allocation with something held: done here when the chain "held stack,
+ * then fs_reclaim" was seen before, or the thread is in reclaim or a
+ * no-reclaim scope; false sends it to rt_allocation.
+ */
+static inline bool rt_allocation_fast(struct rt_thread *t)
+{
+	if (t->reclaim_depth | t->noreclaim)
+		return true;
+	if (t->npath | t->spin_depth | t->dead)
+		return false;
+	if (!chain_lookup(chain_step(t->key, cls_fs_reclaim, HM_EXCLUSIVE, 0)))
+		return false;
+	t->acquisitions++;
+	t->chain_hits++;
+	return true;
+}
+
 /* Release: the top entry is a pop; anything else is rt_release_slow. */
 static inline bool rt_release(struct rt_thread *t, const void *inst, uintptr_t ip)
 {
@@ -103,6 +121,28 @@ static inline bool rt_release(struct rt_thread *t, const void *inst, uintptr_t i
 		}
 	}
 	return rt_release_slow(t, inst, ip);
+}
+
+/*
+ * May [p, p+len) contain a lock instance or a fence?  A cheap, conservative
+ * test on every free(): a block within one 64-line run of the bitmap is one
+ * or two masked words.
+ */
+static inline bool instance_may_contain(const void *p, size_t len)
+{
+	uintptr_t first = (uintptr_t)p >> INSTANCE_LINE_SHIFT;
+	uintptr_t last = ((uintptr_t)p + (len ? len - 1 : 0)) >> INSTANCE_LINE_SHIFT;
+
+	if (last - first >= 64)
+		return instance_may_contain_slow(p, len);
+	uint64_t b0 = first & (INSTANCE_BLOOM_BITS - 1), b1 = last & (INSTANCE_BLOOM_BITS - 1);
+	uint64_t w0 = atomic_load_explicit(&instance_bloom[b0 / 64], memory_order_relaxed);
+	if (b0 / 64 == b1 / 64 && b0 <= b1) {
+		uint64_t n = b1 - b0 + 1;
+		uint64_t mask = (n == 64 ? ~0ull : ((1ull << n) - 1)) << (b0 % 64);
+		return w0 & mask;
+	}
+	return instance_may_contain_slow(p, len);
 }
 
 #endif /* FDEP_HOT_H */

@@ -12,8 +12,7 @@
 #include "runtime.h"
 
 #define SHARDS 64
-#define LINE_SHIFT 6
-#define BLOOM_BITS (1u << 24)
+#define LINE_SHIFT INSTANCE_LINE_SHIFT
 
 struct shard {
 	struct rt_lock lock;
@@ -22,9 +21,10 @@ struct shard {
 } __attribute__((aligned(64)));
 
 static struct shard shards[SHARDS];
-static _Atomic uint64_t bloom[BLOOM_BITS / 64];
+_Atomic uint64_t instance_bloom[INSTANCE_BLOOM_BITS / 64];
 _Atomic uint64_t instance_gen = 1;
 _Atomic size_t instance_live;
+_Atomic size_t instance_heap_live;
 
 static inline uint64_t line_hash(uintptr_t line)
 {
@@ -38,21 +38,22 @@ static inline struct shard *shard_of(uint64_t h)
 
 void instance_mark_page(const void *addr)
 {
-	uint64_t h = line_hash((uintptr_t)addr >> LINE_SHIFT) >> 40;
-	uint64_t bit = h & (BLOOM_BITS - 1);
+	uint64_t bit = ((uintptr_t)addr >> LINE_SHIFT) & (INSTANCE_BLOOM_BITS - 1);
+	_Atomic uint64_t *w = &instance_bloom[bit / 64];
 
-	if (!(atomic_load_explicit(&bloom[bit / 64], memory_order_relaxed) & (1ull << (bit % 64))))
-		atomic_fetch_or(&bloom[bit / 64], 1ull << (bit % 64));
+	if (!(atomic_load_explicit(w, memory_order_relaxed) & (1ull << (bit % 64))))
+		atomic_fetch_or(w, 1ull << (bit % 64));
 }
 
 static inline bool line_marked(uintptr_t line)
 {
-	uint64_t bit = (line_hash(line) >> 40) & (BLOOM_BITS - 1);
+	uint64_t bit = line & (INSTANCE_BLOOM_BITS - 1);
 
-	return atomic_load_explicit(&bloom[bit / 64], memory_order_relaxed) & (1ull << (bit % 64));
+	return atomic_load_explicit(&instance_bloom[bit / 64], memory_order_relaxed) &
+	       (1ull << (bit % 64));
 }
 
-bool instance_may_contain(const void *p, size_t len)
+bool instance_may_contain_slow(const void *p, size_t len)
 {
 	uintptr_t first = (uintptr_t)p >> LINE_SHIFT;
 	uintptr_t last = ((uintptr_t)p + (len ? len - 1 : 0)) >> LINE_SHIFT;
@@ -148,6 +149,7 @@ struct instance *instance_get_slow(const void *addr, int type, uintptr_t site)
 		n->addr = addr;
 		n->cls = c;
 		n->type = (uint8_t)type;
+		n->in_static = stack_addr_is_static(addr);
 		rt_lock(&s->lock);
 		in = shard_find(s, h, addr);
 		if (!in) {
@@ -161,6 +163,8 @@ struct instance *instance_get_slow(const void *addr, int type, uintptr_t site)
 				in = n;
 				n = NULL;
 				atomic_fetch_add(&instance_live, 1);
+				if (!in->in_static)
+					atomic_fetch_add(&instance_heap_live, 1);
 				instance_mark_page(addr);
 			}
 		}
@@ -217,6 +221,8 @@ void instance_forget_range(const void *start, size_t len, uintptr_t ip)
 			next = in->hnext;
 			atomic_fetch_add(&instance_gen, 1);
 			atomic_fetch_sub(&instance_live, 1);
+			if (!in->in_static)
+				atomic_fetch_sub(&instance_heap_live, 1);
 			struct held *hd = t ? held_find(t, in->addr) : NULL;
 			if (hd) {
 				struct finding_in f = {

@@ -154,6 +154,7 @@ struct instance {
 	uint8_t mutex_kind;     /* PTHREAD_MUTEX_* for IT_MUTEX */
 	bool recursive_readers; /* rwlock readers may recurse (reader-preferring) */
 	bool known;             /* type read from the object */
+	bool in_static;         /* in a module's static storage */
 };
 
 /* Look up addr, creating the instance (class by `classes=`) if absent. */
@@ -164,8 +165,14 @@ struct instance *instance_find(const void *addr);
 void instance_forget_range(const void *start, size_t len, uintptr_t ip);
 extern _Atomic uint64_t instance_gen;
 extern _Atomic size_t instance_live;
-/* A cheap, conservative test: may [p, p+len) contain an instance? */
-bool instance_may_contain(const void *p, size_t len);
+/* Instances and fences outside static storage: what free() may release. */
+extern _Atomic size_t instance_heap_live;
+/* One bit per 64-byte line (modulo the bitmap size), set for every line
+ * that ever held an instance or a fence; never cleared. */
+#define INSTANCE_LINE_SHIFT 6
+#define INSTANCE_BLOOM_BITS (1u << 24)
+extern _Atomic uint64_t instance_bloom[INSTANCE_BLOOM_BITS / 64];
+bool instance_may_contain_slow(const void *p, size_t len);
 void instance_mark_page(const void *addr);
 
 /* ------------------------------------------------------------------ */
@@ -388,6 +395,8 @@ void stack_symbolize(uintptr_t pc, struct frame *f);
 /* Name of a static object at addr ("queue_lock"), or NULL. */
 const char *stack_object_name(const void *addr);
 bool stack_pc_in_runtime(uintptr_t pc);
+/* Is addr in a loaded module's static storage (.data, .bss)? */
+bool stack_addr_is_static(const void *addr);
 void stack_init(void);
 
 /* ------------------------------------------------------------------ */

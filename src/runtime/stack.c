@@ -62,6 +62,53 @@ void stack_init(void)
 	dl_iterate_phdr(find_self, (void *)(uintptr_t)stack_init);
 }
 
+/*
+ * Static storage: the writable segments of every loaded module.  A lock
+ * there is never released by free(), so free() need not look for it.
+ */
+#define STATIC_MAX 256
+static struct rt_lock static_lock = RT_LOCK_INIT;
+static uintptr_t static_lo[STATIC_MAX], static_hi[STATIC_MAX];
+static int nstatic;
+static unsigned long long static_adds = ~0ull, static_subs = ~0ull;
+
+static int collect_static(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	if (*(bool *)arg) {
+		*(bool *)arg = false;
+		if (info->dlpi_adds == static_adds && info->dlpi_subs == static_subs)
+			return 1; /* nothing loaded or unloaded since */
+		static_adds = info->dlpi_adds;
+		static_subs = info->dlpi_subs;
+		nstatic = 0;
+	}
+	for (int i = 0; i < info->dlpi_phnum && nstatic < STATIC_MAX; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
+			continue;
+		static_lo[nstatic] = info->dlpi_addr + ph->p_vaddr;
+		static_hi[nstatic++] = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+	}
+	return 0;
+}
+
+bool stack_addr_is_static(const void *addr)
+{
+	uintptr_t a = (uintptr_t)addr;
+	bool first = true, found = false;
+
+	rt_lock(&static_lock);
+	for (int i = 0; i < nstatic && !found; i++)
+		found = a >= static_lo[i] && a < static_hi[i];
+	if (!found) {
+		dl_iterate_phdr(collect_static, &first);
+		for (int i = 0; i < nstatic && !found; i++)
+			found = a >= static_lo[i] && a < static_hi[i];
+	}
+	rt_unlock(&static_lock);
+	return found;
+}
+
 bool stack_pc_in_runtime(uintptr_t pc)
 {
 	for (int i = 0; i < nself; i++)
@@ -358,6 +405,7 @@ const char *stack_object_name(const void *addr)
 
 void stack_fork(int phase)
 {
+	rt_lock_fork(&static_lock, phase);
 	unwind_fork(phase);
 	rt_lock_fork(&stack_lock, phase);
 	rt_lock_fork(&sym_lock, phase);
