@@ -14,6 +14,7 @@ struct finding {
 	uint32_t count;
 	pid_t tid;
 	char thread_name[32];
+	uintptr_t thread_site; /* where the thread was created, 0 for main */
 	uint32_t ncycle;
 	struct {
 		const char *from, *to;

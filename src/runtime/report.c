@@ -81,6 +81,7 @@ static void finding_fill(struct finding *f, struct rt_thread *t, const struct fi
 	f->count = 1;
 	f->stack = in->stack;
 	f->tid = t ? t->tid : rt_gettid();
+	f->thread_site = t ? t->create_site : 0;
 	thread_name(f->tid, f->thread_name, sizeof(f->thread_name));
 	if (in->cycle) {
 		f->ncycle = in->cycle->n;

@@ -50,6 +50,12 @@ static void json_finding(struct rt_buf *b, const struct finding *f)
 	buf_printf(b, ", \"fingerprint\": \"%s\", \"count\": %u,\n", f->fingerprint, f->count);
 	buf_printf(b, "     \"thread\": {\"tid\": %d, \"name\": ", (int)f->tid);
 	buf_json_str(b, f->thread_name);
+	if (f->thread_site) {
+		struct frame fr;
+		stack_symbolize(f->thread_site, &fr);
+		buf_puts(b, ", \"created_at\": ");
+		buf_json_str(b, fr.function ? fr.function : "??");
+	}
 	buf_puts(b, "}");
 	if (f->detail) {
 		buf_puts(b, ", \"detail\": ");

@@ -131,6 +131,11 @@ void report_text(struct rt_buf *b, const struct finding *f)
 	if (f->subject[0])
 		buf_printf(b, ", class %s", f->subject[0]);
 	buf_puts(b, "\n");
+	if (f->thread_site) {
+		buf_puts(b, "  the thread was created at ");
+		frame_one(b, f->thread_site);
+		buf_puts(b, "\n");
+	}
 	if (f->detail)
 		buf_printf(b, "  %s\n", f->detail);
 	if (explanations[f->kind])
