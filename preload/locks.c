@@ -38,9 +38,9 @@ REAL_DECL(int, pthread_spin_unlock, pthread_spinlock_t *);
 
 /* glibc keeps the mutex type and the rwlock kind inside the object, which
  * covers statically initialised locks that never see an init call. */
-static inline __attribute__((always_inline)) struct instance *mutex_instance(pthread_mutex_t *m, uintptr_t ip)
+static inline __attribute__((always_inline)) struct instance *mutex_instance(pthread_mutex_t *m, uintptr_t ip, int init)
 {
-	struct instance *in = instance_get(m, IT_MUTEX, ip);
+	struct instance *in = instance_get(m, IT_MUTEX | init, ip);
 
 	if (in && !in->known) {
 		in->mutex_kind = (uint8_t)(m->__data.__kind & 3);
@@ -49,9 +49,9 @@ static inline __attribute__((always_inline)) struct instance *mutex_instance(pth
 	return in;
 }
 
-static inline __attribute__((always_inline)) struct instance *rwlock_instance(pthread_rwlock_t *rw, uintptr_t ip)
+static inline __attribute__((always_inline)) struct instance *rwlock_instance(pthread_rwlock_t *rw, uintptr_t ip, int init)
 {
-	struct instance *in = instance_get(rw, IT_RWLOCK, ip);
+	struct instance *in = instance_get(rw, IT_RWLOCK | init, ip);
 
 	if (in && !in->known) {
 		in->recursive_readers =
@@ -116,7 +116,7 @@ RT_EXPORT int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *
 		object_reset(m, sizeof(*m), RT_CALLER);
 		struct rt_thread *t = thread_enter();
 		if (t) {
-			mutex_instance(m, RT_CALLER);
+			mutex_instance(m, RT_CALLER, IT_FROM_INIT);
 			thread_leave();
 		}
 	}
@@ -160,7 +160,7 @@ RT_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 	bool tracked = false, relock = false;
 
 	if (t) {
-		struct instance *in = mutex_instance(m, RT_CALLER);
+		struct instance *in = mutex_instance(m, RT_CALLER, 0);
 		relock = in && mutex_relock(t, in, m);
 		if (!relock)
 			tracked = lock_before(m, in, HM_EXCLUSIVE, 0, RT_CALLER);
@@ -185,7 +185,7 @@ static void mutex_try_after(pthread_mutex_t *m, uintptr_t ip)
 
 	if (!t)
 		return;
-	struct instance *in = mutex_instance(m, ip);
+	struct instance *in = mutex_instance(m, ip, 0);
 	if (in && !mutex_relock(t, in, m))
 		lock_before(m, in, HM_EXCLUSIVE, HF_TRY, ip);
 	thread_leave();
@@ -234,7 +234,7 @@ RT_EXPORT int pthread_rwlock_init(pthread_rwlock_t *rw, const pthread_rwlockattr
 		object_reset(rw, sizeof(*rw), RT_CALLER);
 		struct rt_thread *t = thread_enter();
 		if (t) {
-			rwlock_instance(rw, RT_CALLER);
+			rwlock_instance(rw, RT_CALLER, IT_FROM_INIT);
 			thread_leave();
 		}
 	}
@@ -254,7 +254,7 @@ static bool rw_before(pthread_rwlock_t *rw, bool write, unsigned hflags, uintptr
 
 	if (!t)
 		return false;
-	struct instance *in = rwlock_instance(rw, ip);
+	struct instance *in = rwlock_instance(rw, ip, 0);
 	if (in) {
 		int mode = write ? HM_EXCLUSIVE : in->recursive_readers ? HM_RECURSIVE : HM_SHARED;
 		tracked = lock_before(rw, in, mode, hflags, ip);
@@ -335,8 +335,14 @@ RT_EXPORT int pthread_spin_init(pthread_spinlock_t *s, int pshared)
 {
 	int r = REAL(pthread_spin_init)(s, pshared);
 
-	if (r == 0)
+	if (r == 0) {
 		object_reset((const void *)s, sizeof(*s), RT_CALLER);
+		struct rt_thread *t = thread_enter();
+		if (t) {
+			instance_get((const void *)s, IT_SPIN | IT_FROM_INIT, RT_CALLER);
+			thread_leave();
+		}
+	}
 	return r;
 }
 

@@ -15,7 +15,7 @@ struct finding {
 	pid_t tid;
 	char thread_name[32];
 	uintptr_t thread_site; /* where the thread was created, 0 for main */
-	uint32_t ncycle;
+	uint32_t ncycle, cycle_total;
 	struct {
 		const char *from, *to;
 		uint8_t from_kind, to_kind;

@@ -178,35 +178,40 @@ static bool visit(struct lock_class *c, bool recursive_in)
 }
 
 /* Walk back from queue index i to the start, filling the cycle after the
- * closing edge prev -> next. */
+ * closing edge prev -> next; a cycle too long to keep whole keeps its
+ * first CYCLE_MAX edges, from the new one on. */
 static void cycle_fill(struct cycle *cyc, uint32_t i, struct lock_class *prev,
 		       struct lock_class *next, int type, uint32_t stack, bool primed)
 {
-	uint32_t path[CYCLE_MAX], n = 0;
+	uint32_t len = 0, keep;
 
-	for (; queue[i].parent != UINT32_MAX && n < CYCLE_MAX - 1; i = queue[i].parent)
-		path[n++] = i;
+	for (uint32_t j = i; queue[j].parent != UINT32_MAX; j = queue[j].parent)
+		len++;
+	cyc->total = len + 1;
+	keep = len < CYCLE_MAX - 1 ? len : CYCLE_MAX - 1;
 	cyc->n = 0;
 	cyc->e[cyc->n].from = prev;
 	cyc->e[cyc->n].to = next;
 	cyc->e[cyc->n].type = (uint8_t)type;
 	cyc->e[cyc->n].primed = primed;
 	cyc->e[cyc->n].stack = stack;
-	cyc->n++;
-	while (n--) {
-		struct bfs_node *q = &queue[path[n]];
+	cyc->n = 1 + keep;
+	/* the walk goes from the end of the path back to its start */
+	for (uint32_t pos = len; queue[i].parent != UINT32_MAX; i = queue[i].parent, pos--) {
+		if (pos > keep)
+			continue;
+		struct bfs_node *q = &queue[i];
 		struct edge *e = q->via;
 		uint8_t t = e->types;
 		/* name the type that let the walk through */
 		int bit = (t & ET_EN) ? ET_EN : (t & ET_SN) ? ET_SN : (t & ET_ER) ? ET_ER : ET_SR;
 		if (q->recursive_in)
 			bit = (t & ET_ER) ? ET_ER : ET_SR;
-		cyc->e[cyc->n].from = e->from;
-		cyc->e[cyc->n].to = e->to;
-		cyc->e[cyc->n].type = (uint8_t)bit;
-		cyc->e[cyc->n].primed = e->primed;
-		cyc->e[cyc->n].stack = e->stack;
-		cyc->n++;
+		cyc->e[pos].from = e->from;
+		cyc->e[pos].to = e->to;
+		cyc->e[pos].type = (uint8_t)bit;
+		cyc->e[pos].primed = e->primed;
+		cyc->e[pos].stack = e->stack;
 	}
 }
 

@@ -138,8 +138,9 @@ struct instance *instance_get_slow(const void *addr, int type, uintptr_t site)
 	struct instance *in = shard_find(s, h, addr);
 	rt_unlock(&s->lock);
 	if (!in) {
-		/* static (never initialised) locks are their own class even by site */
-		bool by_site = rt_opt.classes == CLASSES_SITE && type != IT_ANNOTATED && site;
+		/* a lock never initialised (statically) is its own class even by site */
+		bool by_site = rt_opt.classes == CLASSES_SITE && (type & IT_FROM_INIT) && site;
+		type &= ~IT_FROM_INIT;
 		struct lock_class *c = type == IT_ANNOTATED || type == IT_WWCTX
 					       ? NULL
 					       : class_for_instance(addr, site, kind_of_type(type), by_site);

@@ -85,6 +85,7 @@ static void finding_fill(struct finding *f, struct rt_thread *t, const struct fi
 	thread_name(f->tid, f->thread_name, sizeof(f->thread_name));
 	if (in->cycle) {
 		f->ncycle = in->cycle->n;
+		f->cycle_total = in->cycle->total ? in->cycle->total : in->cycle->n;
 		for (uint32_t i = 0; i < f->ncycle; i++) {
 			f->cycle[i].from = class_name(in->cycle->e[i].from);
 			f->cycle[i].to = class_name(in->cycle->e[i].to);

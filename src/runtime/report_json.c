@@ -66,6 +66,7 @@ static void json_finding(struct rt_buf *b, const struct finding *f)
 		buf_json_str(b, f->subject[0]);
 	}
 	if (f->ncycle) {
+		buf_printf(b, ", \"cycle_length\": %u", f->cycle_total);
 		buf_puts(b, ",\n     \"cycle\": [");
 		for (uint32_t i = 0; i < f->ncycle; i++) {
 			buf_puts(b, i ? ",\n       {\"from\": " : "\n       {\"from\": ");

@@ -97,8 +97,8 @@ static void text_scenario(struct rt_buf *b, const struct finding *f)
 	buf_printf(b, "   %-36s%s\n", "-----------", "--------------");
 	scenario_line(b, 0, e0->from, e0->from_kind, true);
 	scenario_line(b, 1, e0->to, e0->to_kind, true);
-	if (f->ncycle > 2) {
-		buf_printf(b, "   %-36s... %u more step(s) ...\n", "", f->ncycle - 2);
+	if (f->cycle_total > 2) {
+		buf_printf(b, "   %-36s... %u more step(s) ...\n", "", f->cycle_total - 2);
 		scenario_line(b, 1, last->from, last->from_kind, true);
 	}
 	scenario_line(b, 1, e0->from, e0->from_kind, false);
@@ -141,7 +141,10 @@ void report_text(struct rt_buf *b, const struct finding *f)
 	if (explanations[f->kind])
 		buf_printf(b, "  %s\n", explanations[f->kind]);
 	if (f->ncycle) {
-		buf_printf(b, "\n  the cycle (%u edges):\n", f->ncycle);
+		buf_printf(b, "\n  the cycle (%u edges", f->cycle_total);
+		if (f->cycle_total > f->ncycle)
+			buf_printf(b, "; the first %u shown", f->ncycle);
+		buf_puts(b, "):\n");
 		for (uint32_t i = 0; i < f->ncycle; i++) {
 			buf_printf(b, "\n  %s -(%s)-> %s", f->cycle[i].from,
 				   edge_type_name(f->cycle[i].type), f->cycle[i].to);

@@ -145,6 +145,9 @@ extern struct lock_class *cls_fs_reclaim, *cls_mmu_notifier, *cls_dma_fence;
 /* Instances: lock address -> class (instance.c).                      */
 
 enum inst_type { IT_ANNOTATED, IT_MUTEX, IT_RWLOCK, IT_SPIN, IT_WWCTX };
+/* Or'ed into the type: the site is an init call's (pthread_*_init), so
+ * with classes=site the instance joins its site's class. */
+#define IT_FROM_INIT 0x80
 
 struct instance {
 	const void *addr;
@@ -300,7 +303,8 @@ struct edge {
 
 #define CYCLE_MAX 64
 struct cycle {
-	uint32_t n;
+	uint32_t n;     /* edges kept: the first CYCLE_MAX from the new one */
+	uint32_t total; /* edges in the whole cycle */
 	struct {
 		struct lock_class *from, *to;
 		uint8_t type;
