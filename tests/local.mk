@@ -11,12 +11,67 @@ AM_TESTS_ENVIRONMENT = \
 	export FENCEDEP_LIBRARY FDEP_TEST_BINDIR FDEP_CLI FDEP_SRCDIR;
 
 # Test programs: plain binaries, annotated through fencedep.h only.
-TEST_PROGS = tests/progs/fdep-script
+TEST_PROGS = tests/progs/fdep-script tests/progs/hang \
+	tests/progs/abba \
+	tests/progs/abba-deadlock \
+	tests/progs/ring \
+	tests/progs/rwlock-cycle \
+	tests/progs/trylock \
+	tests/progs/condvar \
+	tests/progs/transfer \
+	tests/progs/reuse \
+	tests/progs/relock \
+	tests/progs/bad-unlock \
+	tests/progs/thread-exit \
+	tests/progs/held-free \
+	tests/progs/static-locks \
+	tests/progs/fork-held \
+	tests/progs/many-held \
+	tests/progs/many-threads \
+	tests/progs/spin
 check_PROGRAMS += $(TEST_PROGS)
 tests_progs_fdep_script_SOURCES = tests/progs/fdep-script.c
+tests_progs_hang_SOURCES = tests/progs/hang.c
+tests_progs_hang_LDADD = -lpthread
+# pthread scenarios run by tests/test_preload.c: plain programs
+tests_progs_abba_SOURCES = tests/progs/abba.c
+tests_progs_abba_LDADD = -lpthread
+tests_progs_abba_deadlock_SOURCES = tests/progs/abba-deadlock.c
+tests_progs_abba_deadlock_LDADD = -lpthread
+tests_progs_ring_SOURCES = tests/progs/ring.c
+tests_progs_ring_LDADD = -lpthread
+tests_progs_rwlock_cycle_SOURCES = tests/progs/rwlock-cycle.c
+tests_progs_rwlock_cycle_LDADD = -lpthread
+tests_progs_trylock_SOURCES = tests/progs/trylock.c
+tests_progs_trylock_LDADD = -lpthread
+tests_progs_condvar_SOURCES = tests/progs/condvar.c
+tests_progs_condvar_LDADD = -lpthread
+tests_progs_transfer_SOURCES = tests/progs/transfer.c
+tests_progs_transfer_LDADD = -lpthread
+tests_progs_reuse_SOURCES = tests/progs/reuse.c
+tests_progs_reuse_LDADD = -lpthread
+tests_progs_relock_SOURCES = tests/progs/relock.c
+tests_progs_relock_LDADD = -lpthread
+tests_progs_bad_unlock_SOURCES = tests/progs/bad-unlock.c
+tests_progs_bad_unlock_LDADD = -lpthread
+tests_progs_thread_exit_SOURCES = tests/progs/thread-exit.c
+tests_progs_thread_exit_LDADD = -lpthread
+tests_progs_held_free_SOURCES = tests/progs/held-free.c
+tests_progs_held_free_LDADD = -lpthread
+tests_progs_static_locks_SOURCES = tests/progs/static-locks.c
+tests_progs_static_locks_LDADD = -lpthread
+tests_progs_fork_held_SOURCES = tests/progs/fork-held.c
+tests_progs_fork_held_LDADD = -lpthread
+tests_progs_many_held_SOURCES = tests/progs/many-held.c
+tests_progs_many_held_LDADD = -lpthread
+tests_progs_many_threads_SOURCES = tests/progs/many-threads.c
+tests_progs_many_threads_LDADD = -lpthread
+tests_progs_spin_SOURCES = tests/progs/spin.c
+tests_progs_spin_LDADD = -lpthread
 
 if HAVE_CRITERION
-CRITERION_SUITES = tests/test_graph tests/test_annotations tests/test_fences
+CRITERION_SUITES = tests/test_graph tests/test_annotations tests/test_fences tests/test_cli tests/test_debug \
+	tests/test_preload tests/test_realprogs
 check_PROGRAMS += $(CRITERION_SUITES)
 TESTS += $(CRITERION_SUITES)
 tests_test_graph_SOURCES = tests/test_graph.c tests/script.h
@@ -25,9 +80,21 @@ tests_test_graph_LDADD = tests/libharness.la $(CRITERION_LIBS)
 tests_test_annotations_SOURCES = tests/test_annotations.c tests/script.h
 tests_test_annotations_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_test_annotations_LDADD = tests/libharness.la $(CRITERION_LIBS)
+tests_test_cli_SOURCES = tests/test_cli.c
+tests_test_cli_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_test_cli_LDADD = tests/libharness.la $(CRITERION_LIBS)
+tests_test_debug_SOURCES = tests/test_debug.c
+tests_test_debug_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_test_debug_LDADD = tests/libharness.la $(CRITERION_LIBS)
 tests_test_fences_SOURCES = tests/test_fences.c tests/script.h
 tests_test_fences_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_test_fences_LDADD = tests/libharness.la $(CRITERION_LIBS)
+tests_test_preload_SOURCES = tests/test_preload.c
+tests_test_preload_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_test_preload_LDADD = tests/libharness.la $(CRITERION_LIBS)
+tests_test_realprogs_SOURCES = tests/test_realprogs.c
+tests_test_realprogs_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_test_realprogs_LDADD = tests/libharness.la $(CRITERION_LIBS)
 else
 check-local:
 	@echo "make check needs criterion: install libcriterion-dev and run configure again" >&2

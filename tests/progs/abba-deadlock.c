@@ -14,10 +14,14 @@ static pthread_mutex_t b = PTHREAD_MUTEX_INITIALIZER;
 static pthread_barrier_t both_hold;
 static int clean;
 
-static void take(pthread_mutex_t *first, pthread_mutex_t *second, int wait)
+/* In the bug, each thread holds its first lock when both pass the barrier;
+ * in the clean twin they pass it first and then race for A and B. */
+static void take(pthread_mutex_t *first, pthread_mutex_t *second)
 {
+	if (clean)
+		pthread_barrier_wait(&both_hold);
 	pthread_mutex_lock(first);
-	if (wait)
+	if (!clean)
 		pthread_barrier_wait(&both_hold);
 	pthread_mutex_lock(second);
 	pthread_mutex_unlock(second);
@@ -27,14 +31,14 @@ static void take(pthread_mutex_t *first, pthread_mutex_t *second, int wait)
 static void *forward(void *arg)
 {
 	(void)arg;
-	take(&a, &b, !clean);
+	take(&a, &b);
 	return NULL;
 }
 
 static void *backward(void *arg)
 {
 	(void)arg;
-	take(&b, &a, 1);
+	take(&b, &a);
 	return NULL;
 }
 
@@ -48,15 +52,8 @@ int main(int argc, char **argv)
 	}
 	clean = !strcmp(argv[1], "clean");
 	pthread_barrier_init(&both_hold, NULL, 2);
-	if (clean) {
-		/* the same order in both threads; the barrier only starts them together */
-		pthread_create(&t1, NULL, forward, NULL);
-		pthread_create(&t2, NULL, forward, NULL);
-		pthread_barrier_wait(&both_hold);
-	} else {
-		pthread_create(&t1, NULL, forward, NULL);
-		pthread_create(&t2, NULL, backward, NULL);
-	}
+	pthread_create(&t1, NULL, forward, NULL);
+	pthread_create(&t2, NULL, clean ? forward : backward, NULL);
 	pthread_join(t1, NULL);
 	pthread_join(t2, NULL);
 	puts("done");

@@ -1,0 +1,562 @@
+/*
+ * test_preload.c - plain pthread programs (tests/progs) run under the
+ * preloaded runtime: each scenario against its clean twin, each asserting
+ * the exact kind and number of findings in the JSON report.
+ *
+ * Programs that really deadlock are killed after a few seconds: the report
+ * must already be on disk, since a finding is written before the thread
+ * blocks.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+#define KILLED (128 + SIGKILL)
+#define FINDING_EXIT 66
+
+/* ---- running with a time limit ---- */
+
+/* harness_run, killing the program after `seconds`. */
+static void run_limited(const char *opts, char *const argv[], struct harness_run *r, double seconds)
+{
+	harness_timeout_s = seconds;
+	int rc = harness_run(opts, argv, r);
+	harness_timeout_s = 0;
+	cr_assert_eq(rc, 0, "cannot start %s", argv[0]);
+}
+
+/* Runs that must end on their own: anything longer is a hang. */
+static void run(const char *opts, char *const argv[], struct harness_run *r)
+{
+	run_limited(opts, argv, r, 30);
+	cr_assert_neq(r->status, KILLED, "%s %s hung (killed after 30 s)\nstderr: %s", argv[0],
+		      argv[1] ? argv[1] : "", r->err);
+}
+
+#define ARGV(...) ((char *const[]){ __VA_ARGS__, NULL })
+
+/* ---- what a run reported ---- */
+
+/* Exactly `n` findings, all of `kind`, one report, the finding exit status. */
+static void expect_findings(const struct harness_run *r, const char *kind, int n)
+{
+	cr_assert_eq(r->nreports, 1, "expected one JSON report, got %d\nstderr: %s", r->nreports,
+		     r->err);
+	cr_expect_eq(harness_count(r->json, kind), n, "expected %d %s, got %d\n%s", n, kind,
+		     harness_count(r->json, kind), r->log);
+	cr_expect_eq(harness_findings(r->json), n, "expected %d findings in all, got %d\n%s", n,
+		     harness_findings(r->json), r->log);
+	if (r->status != KILLED)
+		cr_expect_eq(r->status, n ? FINDING_EXIT : 0, "exit status %d\nstderr: %s",
+			     r->status, r->err);
+}
+
+static void expect_clean(const struct harness_run *r, const char *out)
+{
+	expect_findings(r, "lock-order-inversion", 0);
+	cr_expect_str_eq(r->out, out);
+}
+
+/* Number of edges in the first finding's cycle. */
+static int cycle_length(const char *json)
+{
+	const char *p = strstr(json, "\"cycle\": [");
+	const char *end = p ? strstr(p, "\"held\": ") : NULL;
+	int n = 0;
+
+	while (p && (p = strstr(p + 1, "{\"from\": ")) && (!end || p < end))
+		n++;
+	return n;
+}
+
+/* ---- lock order ---- */
+
+Test(preload, abba_two_threads_reports_inversion)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("abba", "bug"), &r);
+	expect_findings(&r, "lock-order-inversion", 1);
+	cr_expect_eq(cycle_length(r.json), 2);
+	cr_expect_str_eq(r.out, "done\n");
+	harness_free(&r);
+}
+
+Test(preload, abba_same_order_is_silent)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("abba", "clean"), &r);
+	expect_clean(&r, "done\n");
+	harness_free(&r);
+}
+
+Test(preload, real_abba_deadlock_is_reported_before_it_blocks)
+{
+	struct harness_run r;
+
+	run_limited(NULL, ARGV("abba-deadlock", "bug"), &r, 3);
+	cr_expect_eq(r.status, KILLED, "the two threads were expected to deadlock (status %d)",
+		     r.status);
+	expect_findings(&r, "lock-order-inversion", 1);
+	cr_expect_str_eq(r.out, "");
+	harness_free(&r);
+}
+
+Test(preload, concurrent_same_order_does_not_deadlock_and_is_silent)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("abba-deadlock", "clean"), &r);
+	expect_clean(&r, "done\n");
+	harness_free(&r);
+}
+
+Test(preload, three_lock_cycle_over_three_threads_reports_inversion)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("ring", "3", "bug"), &r);
+	expect_findings(&r, "lock-order-inversion", 1);
+	cr_expect_eq(cycle_length(r.json), 3);
+	harness_free(&r);
+}
+
+Test(preload, three_lock_chain_is_silent)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("ring", "3", "clean"), &r);
+	expect_clean(&r, "done\n");
+	harness_free(&r);
+}
+
+Test(preload, forty_lock_cycle_reports_one_inversion_with_every_edge)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("ring", "40", "bug"), &r);
+	expect_findings(&r, "lock-order-inversion", 1);
+	cr_expect_eq(cycle_length(r.json), 40);
+	harness_free(&r);
+}
+
+Test(preload, forty_lock_chain_is_silent)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("ring", "40", "clean"), &r);
+	expect_clean(&r, "done\n");
+	harness_free(&r);
+}
+
+Test(preload, static_mutexes_inversion_names_their_symbols)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("static-locks", "bug"), &r);
+	expect_findings(&r, "lock-order-inversion", 1);
+	cr_expect(strstr(r.json, "\"from\": \"lock_a\", \"to\": \"lock_b\""), "%s", r.json);
+	cr_expect(strstr(r.json, "\"from\": \"lock_b\", \"to\": \"lock_a\""), "%s", r.json);
+	harness_free(&r);
+}
+
+Test(preload, static_mutexes_in_one_order_are_silent)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("static-locks", "clean"), &r);
+	expect_clean(&r, "done\n");
+	cr_expect(strstr(r.json, "{\"name\": \"lock_a\", \"kind\": \"mutex\"}"), "%s", r.json);
+	harness_free(&r);
+}
+
+/* ---- reader/writer semantics ---- */
+
+Test(preload, reader_preferring_rwlock_read_cycle_is_silent)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("rwlock-cycle", "reader"), &r);
+	expect_clean(&r, "done\n");
+	harness_free(&r);
+}
+
+Test(preload, writer_preferring_rwlock_read_cycle_reports_inversion)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("rwlock-cycle", "writer"), &r);
+	expect_findings(&r, "lock-order-inversion", 1);
+	/* shared holder, non-recursive reader acquiring: -(SN)-> both ways */
+	cr_expect(strstr(r.json, "\"type\": \"SN\""), "%s", r.json);
+	cr_expect_null(strstr(r.json, "\"type\": \"SR\""), "%s", r.json);
+	harness_free(&r);
+}
+
+Test(preload, writer_preferring_rwlock_reads_in_one_order_are_silent)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("rwlock-cycle", "ordered"), &r);
+	expect_clean(&r, "done\n");
+	harness_free(&r);
+}
+
+/* ---- trylock and condition variables ---- */
+
+Test(preload, trylock_in_reverse_order_is_silent)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("trylock", "try"), &r);
+	expect_clean(&r, "done\n");
+	harness_free(&r);
+}
+
+Test(preload, blocking_lock_in_reverse_order_reports_inversion)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("trylock", "block"), &r);
+	expect_findings(&r, "lock-order-inversion", 1);
+	harness_free(&r);
+}
+
+Test(preload, cond_wait_producer_consumer_is_silent)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("condvar", "clean"), &r);
+	expect_clean(&r, "produced 2000 consumed 2000 sum 2001000\n");
+	harness_free(&r);
+}
+
+Test(preload, cond_wait_retakes_its_mutex_under_a_held_lock)
+{
+	struct harness_run r;
+
+	/* queue -> stats, then the wait takes queue back under stats */
+	run(NULL, ARGV("condvar", "nested"), &r);
+	expect_findings(&r, "lock-order-inversion", 1);
+	cr_expect_eq(cycle_length(r.json), 2);
+	cr_expect_str_eq(r.out, "produced 2000 consumed 2000 sum 2001000\n");
+	harness_free(&r);
+}
+
+/* ---- instances, sites and addresses ---- */
+
+Test(preload, address_ordered_same_site_mutexes_are_silent_by_instance)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("transfer", "ordered"), &r);
+	expect_clean(&r, "total 400\n");
+	harness_free(&r);
+}
+
+Test(preload, unordered_same_site_mutexes_report_each_inverted_pair)
+{
+	struct harness_run r;
+
+	/* accounts 0-1, 1-2 and 2-3 are each taken both ways round */
+	run(NULL, ARGV("transfer", "unordered"), &r);
+	expect_findings(&r, "lock-order-inversion", 3);
+	harness_free(&r);
+}
+
+Test(preload, address_ordered_same_site_mutexes_nest_one_class_by_site)
+{
+	struct harness_run r;
+
+	/* classes=site: all accounts are one class, nested without a subclass */
+	run("classes=site", ARGV("transfer", "ordered"), &r);
+	expect_findings(&r, "recursive-locking", 1);
+	/* reported once, counted at each of the 2 x 100 x 3 nested transfers */
+	cr_expect(strstr(r.json, "\"count\": 600"), "%s", r.log);
+	cr_expect(strstr(r.json, "{\"name\": \"mutex@main\", \"kind\": \"mutex\"}"), "%s", r.json);
+	harness_free(&r);
+}
+
+Test(preload, same_site_mutexes_one_at_a_time_are_silent_by_site)
+{
+	struct harness_run r;
+
+	run("classes=site", ARGV("transfer", "single"), &r);
+	expect_clean(&r, "total 400\n");
+	harness_free(&r);
+}
+
+Test(preload, freed_and_reallocated_mutex_is_a_new_lock)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("reuse", "free"), &r);
+	expect_clean(&r, "done\n");
+	harness_free(&r);
+}
+
+Test(preload, destroyed_and_reused_mutex_is_a_new_lock)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("reuse", "destroy"), &r);
+	expect_clean(&r, "done\n");
+	harness_free(&r);
+}
+
+Test(preload, reinitialised_mutex_is_a_new_lock)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("reuse", "init"), &r);
+	expect_clean(&r, "done\n");
+	harness_free(&r);
+}
+
+Test(preload, same_mutex_taken_both_ways_reports_inversion)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("reuse", "same"), &r);
+	expect_findings(&r, "lock-order-inversion", 1);
+	harness_free(&r);
+}
+
+/* ---- self-deadlock and unlock balance ---- */
+
+Test(preload, normal_mutex_relocked_reports_recursion_before_it_blocks)
+{
+	struct harness_run r;
+
+	run_limited(NULL, ARGV("relock", "normal"), &r, 3);
+	cr_expect_eq(r.status, KILLED, "the relock was expected to block (status %d)", r.status);
+	expect_findings(&r, "recursive-locking", 1);
+	cr_expect_str_eq(r.out, "locked once\n");
+	harness_free(&r);
+}
+
+Test(preload, recursive_mutex_relocked_is_silent)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("relock", "recursive"), &r);
+	expect_clean(&r, "locked once\ndone\n");
+	harness_free(&r);
+}
+
+Test(preload, errorcheck_mutex_relock_fails_without_finding)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("relock", "errorcheck"), &r);
+	expect_clean(&r, "locked once\ndone\n");
+	harness_free(&r);
+}
+
+Test(preload, unlock_of_mutex_held_by_another_thread_reports_bad_unlock)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("bad-unlock", "foreign"), &r);
+	expect_findings(&r, "bad-unlock-balance", 1);
+	harness_free(&r);
+}
+
+Test(preload, unlock_of_never_locked_mutex_reports_bad_unlock)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("bad-unlock", "never"), &r);
+	expect_findings(&r, "bad-unlock-balance", 1);
+	harness_free(&r);
+}
+
+Test(preload, balanced_unlocks_are_silent)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("bad-unlock", "clean"), &r);
+	expect_clean(&r, "done\n");
+	harness_free(&r);
+}
+
+/* ---- thread exit and freed locks ---- */
+
+Test(preload, thread_returning_with_lock_held_is_reported)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("thread-exit", "return"), &r);
+	expect_findings(&r, "lock-held-at-thread-exit", 1);
+	harness_free(&r);
+}
+
+Test(preload, pthread_exit_with_lock_held_is_reported)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("thread-exit", "exit"), &r);
+	expect_findings(&r, "lock-held-at-thread-exit", 1);
+	harness_free(&r);
+}
+
+Test(preload, thread_returning_after_unlock_is_silent)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("thread-exit", "clean"), &r);
+	expect_clean(&r, "done\n");
+	harness_free(&r);
+}
+
+Test(preload, pthread_exit_after_unlock_is_silent)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("thread-exit", "clean-exit"), &r);
+	expect_clean(&r, "done\n");
+	harness_free(&r);
+}
+
+Test(preload, freeing_struct_of_held_mutex_is_reported)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("held-free", "free"), &r);
+	expect_findings(&r, "held-lock-freed", 1);
+	harness_free(&r);
+}
+
+Test(preload, destroying_held_mutex_is_reported)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("held-free", "destroy"), &r);
+	expect_findings(&r, "held-lock-freed", 1);
+	harness_free(&r);
+}
+
+Test(preload, unlock_destroy_free_is_silent)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("held-free", "clean"), &r);
+	expect_clean(&r, "done\n");
+	harness_free(&r);
+}
+
+/* ---- spinlocks ---- */
+
+Test(preload, mutex_under_spinlock_reports_invalid_wait_context)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("spin", "mutex"), &r);
+	expect_findings(&r, "invalid-wait-context", 1);
+	harness_free(&r);
+}
+
+Test(preload, malloc_under_spinlock_reports_invalid_wait_context)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("spin", "malloc"), &r);
+	expect_findings(&r, "invalid-wait-context", 1);
+	harness_free(&r);
+}
+
+Test(preload, spinlock_alone_and_under_mutex_is_silent)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("spin", "clean"), &r);
+	expect_clean(&r, "done\n");
+	harness_free(&r);
+}
+
+/* ---- fork and scale ---- */
+
+Test(preload, fork_while_another_thread_holds_a_lock_reports_per_process)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("fork-held", "held"), &r);
+	cr_expect_eq(r.status, 0, "stderr: %s", r.err);
+	cr_expect_eq(r.nreports, 2, "parent and child each write PATH.<pid>.json");
+	cr_expect_eq(harness_findings(r.json), 0, "%s", r.log);
+	cr_expect_str_eq(r.out, "child 0\nparent: 0 children failed\n");
+	harness_free(&r);
+}
+
+Test(preload, repeated_fork_under_lock_and_malloc_traffic_does_not_hang)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("fork-held", "busy"), &r);
+	cr_expect_eq(r.status, 0, "stderr: %s", r.err);
+	cr_expect_eq(r.nreports, 11);
+	cr_expect_eq(harness_findings(r.json), 0, "%s", r.log);
+	cr_expect(strstr(r.out, "child 9\nparent: 0 children failed\n"), "%s", r.out);
+	harness_free(&r);
+}
+
+Test(preload, fork_while_another_thread_records_a_new_dependency_does_not_hang)
+{
+	struct harness_run r;
+
+	/* a child forked while another thread was inside the unwinder used to
+	 * inherit the unwinder's lock taken, and hang at its first new chain */
+	run(NULL, ARGV("fork-held", "race"), &r);
+	cr_expect_eq(r.status, 0, "stderr: %s", r.err);
+	cr_expect_eq(r.nreports, 21);
+	cr_expect_eq(harness_findings(r.json), 0, "%s", r.log);
+	cr_expect(strstr(r.out, "child 19\nparent: 0 children failed\n"), "%s", r.out);
+	harness_free(&r);
+}
+
+Test(preload, three_hundred_locks_held_by_one_thread_are_silent)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("many-held", "300", "clean"), &r);
+	expect_clean(&r, "held 300\n");
+	cr_expect_eq(r.status, 0);
+	harness_free(&r);
+}
+
+Test(preload, three_hundred_lock_cycle_reports_one_inversion)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("many-held", "300", "bug"), &r);
+	expect_findings(&r, "lock-order-inversion", 1);
+	/* too long to keep whole: its length is said, its first edges kept */
+	cr_expect(strstr(r.json, "\"cycle_length\": 300"), "%s", r.log);
+	cr_expect(strstr(r.log, "the cycle (300 edges; the first 64 shown)"), "%s", r.log);
+	harness_free(&r);
+}
+
+Test(preload, five_hundred_threads_are_silent)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("many-threads", "500"), &r);
+	expect_clean(&r, "threads 500 total 10000\n");
+	harness_free(&r);
+}
+
+Test(preload, static_locks_through_one_wrapper_keep_their_classes_by_site)
+{
+	struct harness_run r;
+
+	/* never initialised, so each is its own class even with classes=site */
+	run("classes=site", ARGV("static-locks", "wrapper"), &r);
+	cr_expect_eq(harness_findings(r.json), 0, "%s", r.log);
+	cr_expect_eq(r.status, 0);
+	harness_free(&r);
+}
