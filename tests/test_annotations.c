@@ -4,6 +4,7 @@
  * status, options, and an annotated program run without the runtime.
  */
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "script.h"
@@ -218,4 +219,31 @@ Test(annotations, verbosity_zero_writes_no_text_but_json)
 	cr_expect_eq(harness_count(r.json, "lock-order-inversion"), 1);
 	cr_expect_str_eq(r.log, "");
 	harness_free(&r);
+}
+
+Test(annotations, suppression_by_fingerprint_and_by_deep_frame)
+{
+	char path[] = "/tmp/fdep-supp-XXXXXX", opts[128];
+	struct harness_run r = script("+A +B -B -A +B +A -A -B");
+	const char *fp = strstr(r.json, "\"fingerprint\": \"");
+	char rule[64];
+
+	cr_assert(fp);
+	snprintf(rule, sizeof(rule), "*:fingerprint:%.16s\n", fp + 16);
+	harness_free(&r);
+	int fd = mkstemp(path);
+	cr_assert(write(fd, rule, strlen(rule)) == (ssize_t)strlen(rule));
+	close(fd);
+	snprintf(opts, sizeof(opts), "suppressions=%s", path);
+	r = script_opts(1, opts, "+A +B -B -A +B +A -A -B");
+	cr_expect_eq(harness_findings(r.json), 0, "suppressed by its fingerprint: %s", r.log);
+	harness_free(&r);
+	/* main is not the top frame of any stack: a deep frame matches too */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	cr_assert(write(fd, "recursive-locking:main\n", 23) == 23);
+	close(fd);
+	r = script_opts(1, opts, "+A +A -A -A");
+	cr_expect_eq(harness_findings(r.json), 0, "%s", r.log);
+	harness_free(&r);
+	unlink(path);
 }

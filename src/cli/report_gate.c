@@ -50,9 +50,13 @@ static void push_stack(struct strlist *l, const struct rstack *s)
 
 size_t finding_strings(const struct rfinding *f, const char ***out)
 {
+	/* valid until the next call: the callers match and drop the list */
+	static char fp[32];
 	struct strlist l = { 0 };
 	size_t i;
 
+	snprintf(fp, sizeof(fp), "fingerprint:%s", f->fp);
+	push(&l, fp);
 	for (i = 0; i < f->ncycle; i++) {
 		push(&l, f->cycle[i].from);
 		push(&l, f->cycle[i].to);

@@ -143,8 +143,12 @@ static bool finding_suppressed(const struct finding *f)
 	const char *s[1024];
 	size_t n = 0;
 
+	char fp[32];
+
 	if (!rt_suppressions.n)
 		return false;
+	snprintf(fp, sizeof(fp), "fingerprint:%s", f->fingerprint);
+	s[n++] = fp; /* a rule may name the finding itself */
 	s[n++] = f->subject[0];
 	s[n++] = f->subject[1];
 	for (uint32_t i = 0; i < f->ncycle; i++) {
