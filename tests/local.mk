@@ -11,7 +11,7 @@ AM_TESTS_ENVIRONMENT = \
 	export FENCEDEP_LIBRARY FDEP_TEST_BINDIR FDEP_CLI FDEP_SRCDIR;
 
 # Test programs: plain binaries, annotated through fencedep.h only.
-TEST_PROGS = tests/progs/fdep-script tests/progs/hang \
+TEST_PROGS = tests/progs/fdep-script tests/progs/hang tests/progs/churn \
 	tests/progs/abba \
 	tests/progs/abba-deadlock \
 	tests/progs/ring \
@@ -31,6 +31,8 @@ TEST_PROGS = tests/progs/fdep-script tests/progs/hang \
 	tests/progs/spin
 check_PROGRAMS += $(TEST_PROGS)
 tests_progs_fdep_script_SOURCES = tests/progs/fdep-script.c
+tests_progs_churn_SOURCES = tests/progs/churn.c
+tests_progs_churn_LDADD = -lpthread
 tests_progs_hang_SOURCES = tests/progs/hang.c
 tests_progs_hang_LDADD = -lpthread
 # pthread scenarios run by tests/test_preload.c: plain programs

@@ -560,3 +560,17 @@ Test(preload, static_locks_through_one_wrapper_keep_their_classes_by_site)
 	cr_expect_eq(r.status, 0);
 	harness_free(&r);
 }
+
+Test(preload, destroyed_locks_leave_the_graph)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("churn", "20000"), &r);
+	expect_clean(&r, "churned 20000\n");
+	const char *p = strstr(r.json, "\"edges\": ");
+	p = p ? strstr(p + 1, "\"edges\": ") : NULL; /* the count in "stats" */
+	cr_assert(p, "%s", r.json);
+	long edges = strtol(p + 9, NULL, 10);
+	cr_expect_lt(edges, 10000, "edges of freed locks are dropped: %ld left", edges);
+	harness_free(&r);
+}

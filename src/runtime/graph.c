@@ -27,7 +27,7 @@ struct rt_lock graph_lock = RT_LOCK_INIT;
 
 static struct edge **edge_hash;
 static uint64_t edge_hash_size;
-static size_t nedges;
+static size_t nedges, ndead; /* a dead edge has no types left */
 
 struct bfs_node {
 	struct lock_class *c;
@@ -315,7 +315,8 @@ static int order_walk(struct lock_class *from, uint32_t bound, struct lock_class
 			struct lock_class *w = forward ? e->to : e->from;
 			if (w == target)
 				return 1;
-			if (w->bfs_mark[0] == bfs_gen || (forward ? w->ord > bound : w->ord < bound))
+			if (!e->types || w->bfs_mark[0] == bfs_gen ||
+			    (forward ? w->ord > bound : w->ord < bound))
 				continue;
 			w->bfs_mark[0] = bfs_gen;
 			if (!grow((void **)&walk, &walk_cap, sp + 1, sizeof(*walk)))
@@ -391,6 +392,8 @@ bool graph_add_edge(struct lock_class *prev, struct lock_class *next, int type,
 		gates_intersect(e, gates, ngates);
 		if (e->types & type)
 			return false;
+		if (!e->types)
+			ndead--; /* a dead class taken again by a stale held entry */
 		e->types |= (uint8_t)type;
 	} else {
 		e = edge_new(prev, next, stack, gates, ngates, primed);
@@ -411,7 +414,73 @@ bool graph_add_edge(struct lock_class *prev, struct lock_class *next, int type,
 
 size_t graph_edge_count(void)
 {
-	return nedges;
+	return nedges - ndead;
+}
+
+static void list_drop_dead(struct edge **pp, bool out)
+{
+	while (*pp) {
+		struct edge *e = *pp;
+		if (!e->types)
+			*pp = out ? e->next_out : e->next_in;
+		else
+			pp = out ? &e->next_out : &e->next_in;
+	}
+}
+
+/* Free the dead edges: out of the hash, then out of every list. */
+static void graph_compact(void)
+{
+	struct edge *dead = NULL;
+
+	for (uint64_t i = 0; i < edge_hash_size; i++) {
+		struct edge **pp = &edge_hash[i];
+		while (*pp) {
+			struct edge *e = *pp;
+			if (e->types) {
+				pp = &e->hnext;
+				continue;
+			}
+			*pp = e->hnext;
+			e->hnext = dead;
+			dead = e;
+		}
+	}
+	uint32_t n = class_count();
+	for (uint32_t i = 0; i < n; i++) {
+		struct lock_class *c = class_get(i);
+		if (c) {
+			list_drop_dead(&c->out, true);
+			list_drop_dead(&c->in, false);
+		}
+	}
+	while (dead) {
+		struct edge *next = dead->hnext;
+		rt_free(dead->gates, dead->ngates * sizeof(uint32_t));
+		rt_free(dead, sizeof(*dead));
+		dead = next;
+		nedges--;
+		ndead--;
+	}
+}
+
+void graph_class_dead(struct lock_class *c)
+{
+	rt_lock(&graph_lock);
+	c->dead = true;
+	for (struct edge *e = c->out; e; e = e->next_out)
+		if (e->types) {
+			e->types = 0;
+			ndead++;
+		}
+	for (struct edge *e = c->in; e; e = e->next_in)
+		if (e->types) {
+			e->types = 0;
+			ndead++;
+		}
+	if (ndead > 4096 && ndead * 2 > nedges)
+		graph_compact();
+	rt_unlock(&graph_lock);
 }
 
 void graph_for_each_edge(void (*fn)(struct edge *, void *), void *arg)

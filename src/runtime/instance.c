@@ -236,6 +236,9 @@ void instance_forget_range(const void *start, size_t len, uintptr_t ip)
 				report_finding(t, &f);
 				held_remove(t, hd);
 			}
+			/* a class of this instance alone goes with it */
+			if (in->cls && !in->cls->named && in->cls->addr == in->addr)
+				graph_class_dead(in->cls);
 			rt_free(in, sizeof(*in));
 		}
 	}

@@ -148,8 +148,8 @@ static void json_class(struct lock_class *c, void *arg)
 	struct rt_buf *b = arg;
 	const char *name = atomic_load(&c->name);
 
-	if (!name)
-		return; /* never part of an edge or a finding */
+	if (!name || c->dead)
+		return; /* never part of an edge, or gone with its lock */
 	buf_puts(b, b->data[b->len - 1] == '[' ? "\n    {\"name\": " : ",\n    {\"name\": ");
 	buf_json_str(b, name);
 	buf_printf(b, ", \"kind\": \"%s\"}", class_kind_name(c->kind));

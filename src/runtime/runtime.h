@@ -114,6 +114,7 @@ struct lock_class {
 	uint8_t subclass;
 	bool named;     /* an identity given by name (annotation, built-in) */
 	bool primed;    /* built-in order applied (fence classes) */
+	bool dead;      /* its only instance was freed or destroyed */
 	_Atomic(const char *) name; /* lazily computed for instance/site classes */
 	union {
 		const void *addr;         /* instance class: the lock, for its name */
@@ -323,6 +324,9 @@ bool graph_add_edge(struct lock_class *prev, struct lock_class *next, int type,
 		    uint32_t stack, const uint32_t *gates, uint16_t ngates, bool primed,
 		    struct cycle *cyc);
 size_t graph_edge_count(void);
+/* The class's instance is gone: its edges leave the graph (the memory is
+ * reclaimed in batches).  Takes graph_lock. */
+void graph_class_dead(struct lock_class *c);
 /* Visit every edge (graph_lock held by the caller). */
 void graph_for_each_edge(void (*fn)(struct edge *, void *), void *arg);
 int edge_type(int holder_mode, int acquirer_mode);
