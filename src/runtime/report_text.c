@@ -159,7 +159,7 @@ void report_text(struct rt_buf *b, const struct finding *f)
 			buf_puts(b, i == 0 ? ", being taken now:\n" : ", first seen at:\n");
 			report_frames_text(b, f->cycle[i].stack, "    ");
 		}
-	} else {
+	} else if (f->stack || !f->dump) {
 		buf_puts(b, "\n  at:\n");
 		report_frames_text(b, f->stack, "    ");
 	}

@@ -94,9 +94,12 @@ static void dump_thread(struct rt_buf *b, struct rt_thread *t, bool in_signal, u
 	}
 	buf_puts(b, "\n");
 	const void *w = atomic_load(&t->wait_obj);
-	if (w)
-		buf_printf(b, "    waiting for %s %p for %.1f s\n", wait_names[t->wait_kind], w,
+	if (w) {
+		struct instance *in = in_signal ? NULL : instance_find(w);
+		buf_printf(b, "    waiting for %s %s%s%p for %.1f s\n", wait_names[t->wait_kind],
+			   in && in->cls ? name_of(in->cls, false) : "", in && in->cls ? " " : "", w,
 			   (double)(now - t->wait_start_ns) / 1e9);
+	}
 	if (!t->depth)
 		buf_puts(b, "    holds nothing\n");
 	for (uint32_t i = 0; i < t->depth && i < 64; i++) {
