@@ -30,7 +30,7 @@ static void wait_after(pthread_mutex_t *m, bool held, uintptr_t ip)
 
 	if (!held || !(t = thread_enter()))
 		return;
-	struct instance *in = instance_get(m, IT_MUTEX, ip);
+	struct instance *in = instance_get(t, m, IT_MUTEX, ip);
 	if (in && in->cls)
 		rt_acquire(t, in->cls, m, HM_EXCLUSIVE, 0, NULL, ip);
 	thread_leave();

@@ -38,20 +38,22 @@ REAL_DECL(int, pthread_spin_unlock, pthread_spinlock_t *);
 
 /* glibc keeps the mutex type and the rwlock kind inside the object, which
  * covers statically initialised locks that never see an init call. */
-static inline __attribute__((always_inline)) struct instance *mutex_instance(pthread_mutex_t *m, uintptr_t ip, int init)
+static inline __attribute__((always_inline)) struct instance *mutex_instance(struct rt_thread *t, pthread_mutex_t *m, uintptr_t ip, int init)
 {
-	struct instance *in = instance_get(m, IT_MUTEX | init, ip);
+	struct instance *in = instance_get(t, m, IT_MUTEX | init, ip);
 
 	if (in && !in->known) {
 		in->mutex_kind = (uint8_t)(m->__data.__kind & 3);
+		in->plain = in->mutex_kind != PTHREAD_MUTEX_RECURSIVE &&
+			    in->mutex_kind != PTHREAD_MUTEX_ERRORCHECK;
 		in->known = true;
 	}
 	return in;
 }
 
-static inline __attribute__((always_inline)) struct instance *rwlock_instance(pthread_rwlock_t *rw, uintptr_t ip, int init)
+static inline __attribute__((always_inline)) struct instance *rwlock_instance(struct rt_thread *t, pthread_rwlock_t *rw, uintptr_t ip, int init)
 {
-	struct instance *in = instance_get(rw, IT_RWLOCK | init, ip);
+	struct instance *in = instance_get(t, rw, IT_RWLOCK | init, ip);
 
 	if (in && !in->known) {
 		in->recursive_readers =
@@ -74,11 +76,9 @@ static void object_reset(const void *addr, size_t len, uintptr_t ip)
 }
 
 /* The acquire event before a blocking lock; false when untracked. */
-static inline __attribute__((always_inline)) bool lock_before(const void *lock, struct instance *in, int mode, unsigned hflags,
+static inline __attribute__((always_inline)) bool lock_before(struct rt_thread *t, const void *lock, struct instance *in, int mode, unsigned hflags,
 			uintptr_t ip)
 {
-	struct rt_thread *t = tls_thread;
-
 	if (!in || !in->cls)
 		return false;
 	rt_acquire(t, in->cls, lock, mode, hflags, NULL, ip);
@@ -116,7 +116,7 @@ RT_EXPORT int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *
 		object_reset(m, sizeof(*m), RT_CALLER);
 		struct rt_thread *t = thread_enter();
 		if (t) {
-			mutex_instance(m, RT_CALLER, IT_FROM_INIT);
+			mutex_instance(t, m, RT_CALLER, IT_FROM_INIT);
 			thread_leave();
 		}
 	}
@@ -132,7 +132,7 @@ RT_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
 /* A relock by the owner of a recursive or error-checking mutex? */
 static inline __attribute__((always_inline)) bool mutex_relock(struct rt_thread *t, struct instance *in, const void *m)
 {
-	if (in->mutex_kind != PTHREAD_MUTEX_RECURSIVE && in->mutex_kind != PTHREAD_MUTEX_ERRORCHECK)
+	if (likely(in->plain))
 		return false;
 	struct held *h = held_find(t, m);
 	if (!h)
@@ -160,10 +160,10 @@ RT_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 	bool tracked = false, relock = false;
 
 	if (t) {
-		struct instance *in = mutex_instance(m, RT_CALLER, 0);
+		struct instance *in = mutex_instance(t, m, RT_CALLER, 0);
 		relock = in && mutex_relock(t, in, m);
 		if (!relock)
-			tracked = lock_before(m, in, HM_EXCLUSIVE, 0, RT_CALLER);
+			tracked = lock_before(t, m, in, HM_EXCLUSIVE, 0, RT_CALLER);
 		thread_leave();
 	}
 	if (unlikely(rt_watchdog_ns) && t)
@@ -185,9 +185,9 @@ static void mutex_try_after(pthread_mutex_t *m, uintptr_t ip)
 
 	if (!t)
 		return;
-	struct instance *in = mutex_instance(m, ip, 0);
+	struct instance *in = mutex_instance(t, m, ip, 0);
 	if (in && !mutex_relock(t, in, m))
-		lock_before(m, in, HM_EXCLUSIVE, HF_TRY, ip);
+		lock_before(t, m, in, HM_EXCLUSIVE, HF_TRY, ip);
 	thread_leave();
 }
 
@@ -234,7 +234,7 @@ RT_EXPORT int pthread_rwlock_init(pthread_rwlock_t *rw, const pthread_rwlockattr
 		object_reset(rw, sizeof(*rw), RT_CALLER);
 		struct rt_thread *t = thread_enter();
 		if (t) {
-			rwlock_instance(rw, RT_CALLER, IT_FROM_INIT);
+			rwlock_instance(t, rw, RT_CALLER, IT_FROM_INIT);
 			thread_leave();
 		}
 	}
@@ -254,10 +254,10 @@ static bool rw_before(pthread_rwlock_t *rw, bool write, unsigned hflags, uintptr
 
 	if (!t)
 		return false;
-	struct instance *in = rwlock_instance(rw, ip, 0);
+	struct instance *in = rwlock_instance(t, rw, ip, 0);
 	if (in) {
 		int mode = write ? HM_EXCLUSIVE : in->recursive_readers ? HM_RECURSIVE : HM_SHARED;
-		tracked = lock_before(rw, in, mode, hflags, ip);
+		tracked = lock_before(t, rw, in, mode, hflags, ip);
 	}
 	thread_leave();
 	return tracked;
@@ -339,7 +339,7 @@ RT_EXPORT int pthread_spin_init(pthread_spinlock_t *s, int pshared)
 		object_reset((const void *)s, sizeof(*s), RT_CALLER);
 		struct rt_thread *t = thread_enter();
 		if (t) {
-			instance_get((const void *)s, IT_SPIN | IT_FROM_INIT, RT_CALLER);
+			instance_get(t, (const void *)s, IT_SPIN | IT_FROM_INIT, RT_CALLER);
 			thread_leave();
 		}
 	}
@@ -359,7 +359,7 @@ static bool spin_before(pthread_spinlock_t *s, unsigned hflags, uintptr_t ip)
 
 	if (!t)
 		return false;
-	tracked = lock_before((const void *)s, instance_get((const void *)s, IT_SPIN, ip), HM_EXCLUSIVE, HF_SPIN | hflags, ip);
+	tracked = lock_before(t, (const void *)s, instance_get(t, (const void *)s, IT_SPIN, ip), HM_EXCLUSIVE, HF_SPIN | hflags, ip);
 	thread_leave();
 	return tracked;
 }

@@ -16,12 +16,30 @@
 
 #include "runtime.h"
 
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#else
+	__asm__ __volatile__("" ::: "memory");
+#endif
+}
+
 void rt_lock(struct rt_lock *l)
 {
 	int c = 0;
 
 	if (atomic_compare_exchange_strong(&l->state, &c, 1))
 		return;
+	/* the runtime's sections are short: spin a little before sleeping */
+	for (int i = 0; i < 200; i++) {
+		cpu_relax();
+		c = 0;
+		if (atomic_load_explicit(&l->state, memory_order_relaxed) == 0 &&
+		    atomic_compare_exchange_strong(&l->state, &c, 1))
+			return;
+	}
+	c = atomic_load(&l->state);
 	if (c != 2)
 		c = atomic_exchange(&l->state, 2);
 	while (c != 0) {

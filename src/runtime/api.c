@@ -19,10 +19,10 @@ static unsigned flags_held(unsigned flags)
 }
 
 /* The class of an annotated lock: by name when given, else its own. */
-static struct lock_class *annotated_class(const void *lock, const char *name, unsigned flags,
-					  uintptr_t ip)
+static struct lock_class *annotated_class(struct rt_thread *t, const void *lock, const char *name,
+					  unsigned flags, uintptr_t ip)
 {
-	struct instance *in = instance_get(lock, IT_ANNOTATED, ip);
+	struct instance *in = instance_get(t, lock, IT_ANNOTATED, ip);
 	unsigned sub = FDEP_SUBCLASS_OF(flags);
 	int kind = (flags & FDEP_SPIN) ? CK_SPIN : CK_MAP;
 
@@ -50,7 +50,7 @@ RT_EXPORT void fdep_lock_class(const void *lock, const char *class_name_, unsign
 
 	if (!t)
 		return;
-	struct instance *in = instance_get(lock, IT_ANNOTATED, RT_CALLER);
+	struct instance *in = instance_get(t, lock, IT_ANNOTATED, RT_CALLER);
 	if (in && class_name_) {
 		int kind = in->cls ? in->cls->kind : CK_MAP;
 		in->cls = class_intern(class_name_, subclass, kind);
@@ -65,7 +65,7 @@ static void acquire(const void *lock, const char *name, unsigned flags, const vo
 
 	if (!t)
 		return;
-	struct lock_class *c = annotated_class(lock, name, flags, ip);
+	struct lock_class *c = annotated_class(t, lock, name, flags, ip);
 	if (c)
 		rt_acquire(t, c, lock, flags_mode(flags), flags_held(flags), nest, ip);
 	thread_leave();

@@ -105,10 +105,48 @@ static void name_hash_grow(void)
 	name_hash_size = size;
 }
 
+/* The thread's cache of name pointers it interned lately; the name's text
+ * is compared too, as a program may reuse one buffer for several names. */
+static struct lock_class *ncache_find(const char *name, unsigned subclass)
+{
+	struct rt_thread *t = tls_thread;
+
+	if (!t || t->dead)
+		return NULL;
+	for (int i = 0; i < NCACHE_SIZE; i++) {
+		struct lock_class *c = t->ncache[i].cls;
+		if (t->ncache[i].name != name || t->ncache[i].subclass != subclass || !c)
+			continue;
+		const char *cn = atomic_load(&c->name);
+		size_t n = strlen(name);
+		if (!strncmp(cn, name, n) && (cn[n] == 0 || cn[n] == '/'))
+			return c;
+	}
+	return NULL;
+}
+
+static void ncache_put(const char *name, unsigned subclass, struct lock_class *c)
+{
+	struct rt_thread *t = tls_thread;
+
+	if (!t || t->dead)
+		return;
+	unsigned i = (unsigned)(((uintptr_t)name >> 3) ^ subclass) % NCACHE_SIZE;
+	t->ncache[i].name = name;
+	t->ncache[i].subclass = subclass;
+	t->ncache[i].cls = c;
+}
+
 struct lock_class *class_intern(const char *name, unsigned subclass, int kind)
 {
 	char full[256];
-	struct lock_class *c;
+	struct lock_class *c = ncache_find(name, subclass);
+
+	if (c) {
+		if (c->kind == CK_MAP && kind != CK_MAP)
+			c->kind = (uint8_t)kind;
+		return c;
+	}
 
 	if (subclass)
 		snprintf(full, sizeof(full), "%s/%u", name, subclass);
@@ -124,6 +162,7 @@ struct lock_class *class_intern(const char *name, unsigned subclass, int kind)
 			if (c->kind == CK_MAP && kind != CK_MAP)
 				c->kind = (uint8_t)kind;
 			rt_unlock(&class_lock);
+			ncache_put(name, subclass, c);
 			return c;
 		}
 	}
@@ -137,8 +176,10 @@ struct lock_class *class_intern(const char *name, unsigned subclass, int kind)
 		nnamed++;
 	}
 	rt_unlock(&class_lock);
-	if (c)
+	if (c) {
+		ncache_put(name, subclass, c);
 		prime_class_created(c);
+	}
 	return c;
 }
 

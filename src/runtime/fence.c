@@ -89,6 +89,7 @@ struct fence_view {
 	uint64_t serial;
 	struct lock_class *cls;
 	uint32_t publish_stack, signal_stack;
+	struct fence *rec;
 };
 
 static struct fence_view fence_view(const void *addr)
@@ -99,7 +100,7 @@ static struct fence_view fence_view(const void *addr)
 	struct fence *f = fence_find(addr);
 	if (f)
 		v = (struct fence_view){ true, f->state, f->serial, f->cls, f->publish_stack,
-					 f->signal_stack };
+					 f->signal_stack, f };
 	rt_unlock(&fence_lock);
 	return v;
 }
@@ -109,13 +110,6 @@ bool fence_pending(const void *addr)
 	struct fence_view v = fence_view(addr);
 
 	return v.known && v.state == FS_PUBLISHED;
-}
-
-bool fence_path_live(const void *addr, uint64_t serial)
-{
-	struct fence_view v = fence_view(addr);
-
-	return v.known && v.serial == serial && v.state != FS_SIGNALLED;
 }
 
 static void fence_unlink(struct fence *victim)
@@ -161,7 +155,7 @@ static struct lock_class *fence_class(const char *name)
 
 /* Start a new life of the fence at addr: published or just initialised. */
 static struct fence_view fence_begin(const void *addr, struct lock_class *cls, int state,
-				     uint32_t stack)
+				     uint32_t stack, pid_t tid)
 {
 	struct fence_view v = { 0 };
 
@@ -178,10 +172,10 @@ static struct fence_view fence_begin(const void *addr, struct lock_class *cls, i
 			f->cls = cls;
 		if (state == FS_PUBLISHED && f->state != FS_PUBLISHED) {
 			f->publish_stack = stack;
-			f->publisher = rt_gettid();
+			f->publisher = tid;
 		}
 		f->state = (uint8_t)state;
-		v = (struct fence_view){ true, f->state, f->serial, f->cls, f->publish_stack, 0 };
+		v = (struct fence_view){ true, f->state, f->serial, f->cls, f->publish_stack, 0, f };
 	}
 	rt_unlock(&fence_lock);
 	return v;
@@ -195,8 +189,10 @@ static void path_join(struct rt_thread *t, const void *fence, const struct fence
 		    t->held[i].fence_serial == v->serial)
 			return;
 	rt_acquire(t, v->cls, fence, HM_RECURSIVE, HF_PATH | HF_TRY, NULL, ip);
-	if (t->depth && t->held[t->depth - 1].instance == fence)
+	if (t->depth && t->held[t->depth - 1].instance == fence) {
 		t->held[t->depth - 1].fence_serial = v->serial;
+		t->held[t->depth - 1].fence = v->rec;
+	}
 }
 
 static void path_leave(struct rt_thread *t, const void *fence)
@@ -212,7 +208,7 @@ RT_EXPORT void fdep_fence_init(const void *fence, const char *fence_class_name)
 
 	if (!t)
 		return;
-	fence_begin(fence, fence_class(fence_class_name), FS_INIT, 0);
+	fence_begin(fence, fence_class(fence_class_name), FS_INIT, 0, t->tid);
 	thread_leave();
 }
 
@@ -222,7 +218,8 @@ RT_EXPORT void fdep_fence_publish(const void *fence)
 
 	if (!t)
 		return;
-	struct fence_view v = fence_begin(fence, NULL, FS_PUBLISHED, stack_capture(RT_CALLER));
+	struct fence_view v = fence_begin(fence, NULL, FS_PUBLISHED,
+					     stack_capture_site(t, RT_CALLER), t->tid);
 	if (v.known)
 		path_join(t, fence, &v, RT_CALLER);
 	thread_leave();
@@ -246,7 +243,7 @@ RT_EXPORT void fdep_fence_adopt(const void *fence)
 		return;
 	struct fence_view v = fence_view(fence);
 	if (!v.known)
-		v = fence_begin(fence, NULL, FS_INIT, 0);
+		v = fence_begin(fence, NULL, FS_INIT, 0, t->tid);
 	if (v.known && v.state != FS_SIGNALLED)
 		path_join(t, fence, &v, RT_CALLER);
 	thread_leave();
@@ -261,7 +258,7 @@ RT_EXPORT void fdep_fence_signal(const void *fence)
 
 	if (!t)
 		return;
-	uint32_t stack = stack_capture(RT_CALLER);
+	uint32_t stack = stack_capture_site(t, RT_CALLER);
 	rt_lock(&fence_lock);
 	struct fence *f = fence_find(fence);
 	if (!f)

@@ -40,7 +40,6 @@ static struct rt_thread *thread_new(void)
 		return NULL;
 	}
 	t->tid = rt_gettid();
-	t->icache_gen = atomic_load(&instance_gen);
 	t->path_epoch = atomic_load(&fence_signal_epoch);
 	rt_lock(&threads_lock);
 	t->next = threads_list;
@@ -153,7 +152,7 @@ void held_sweep_paths(struct rt_thread *t)
 	t->path_epoch = atomic_load(&fence_signal_epoch);
 	for (uint32_t i = t->depth; i-- > 0;) {
 		struct held *h = &t->held[i];
-		if ((h->flags & HF_PATH) && !fence_path_live(h->instance, h->fence_serial))
+		if ((h->flags & HF_PATH) && !fence_path_live(h->fence, h->instance, h->fence_serial))
 			held_remove(t, h);
 	}
 }

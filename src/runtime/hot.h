@@ -12,7 +12,8 @@ static inline struct rt_thread *thread_enter(void)
 {
 	struct rt_thread *t = tls_thread;
 
-	if (likely(t && !tls_busy && !t->dead &&
+	/* a thread past its end keeps tls_busy set (init.c) */
+	if (likely(t && !tls_busy &&
 		   atomic_load_explicit(&rt_state, memory_order_relaxed) == RT_READY)) {
 		tls_busy = 1;
 		return t;
@@ -58,14 +59,15 @@ static inline bool chain_lookup(uint64_t key)
 }
 
 /* The instance at addr, from the thread's small cache when it can. */
-static inline struct instance *instance_get(const void *addr, int type, uintptr_t site)
+static inline struct instance *instance_get(struct rt_thread *t, const void *addr, int type,
+					    uintptr_t site)
 {
-	struct rt_thread *t = tls_thread;
 	unsigned slot = ((uintptr_t)addr >> 3) & (ICACHE_SIZE - 1);
 
-	if (likely(t && t->icache[slot].addr == addr &&
-		   t->icache_gen == atomic_load_explicit(&instance_gen, memory_order_acquire)))
-		return t->icache[slot].inst;
+	struct instance *in = t ? t->icache[slot].inst : NULL;
+
+	if (likely(in && t->icache[slot].addr == addr && in->addr == addr))
+		return in;
 	return instance_get_slow(addr, type, site);
 }
 

@@ -109,11 +109,9 @@ static void fork_child(void)
 
 static void thread_key_destructor(void *arg)
 {
-	int busy = tls_busy;
-
+	/* what runs after this in the ending thread goes through untracked */
 	tls_busy = 1;
 	thread_forget(arg);
-	tls_busy = busy;
 }
 
 void rt_thread_registered(struct rt_thread *t)

@@ -22,7 +22,6 @@ struct shard {
 
 static struct shard shards[SHARDS];
 _Atomic uint64_t instance_bloom[INSTANCE_BLOOM_BITS / 64];
-_Atomic uint64_t instance_gen = 1;
 _Atomic size_t instance_live;
 _Atomic size_t instance_heap_live;
 
@@ -125,12 +124,6 @@ struct instance *instance_get_slow(const void *addr, int type, uintptr_t site)
 {
 	struct rt_thread *t = tls_thread;
 	unsigned slot = ((uintptr_t)addr >> 3) & (ICACHE_SIZE - 1);
-	uint64_t gen = atomic_load_explicit(&instance_gen, memory_order_acquire);
-
-	if (t && t->icache_gen != gen) {
-		memset(t->icache, 0, sizeof(t->icache));
-		t->icache_gen = gen;
-	}
 
 	uint64_t h = line_hash((uintptr_t)addr >> LINE_SHIFT);
 	struct shard *s = shard_of(h);
@@ -220,7 +213,6 @@ void instance_forget_range(const void *start, size_t len, uintptr_t ip)
 		struct instance *in = shard_take_range(l, lo, hi), *next;
 		for (; in; in = next) {
 			next = in->hnext;
-			atomic_fetch_add(&instance_gen, 1);
 			atomic_fetch_sub(&instance_live, 1);
 			if (!in->in_static)
 				atomic_fetch_sub(&instance_heap_live, 1);

@@ -261,6 +261,8 @@ void report_stats_line(void)
 	char line[256];
 	uint64_t acq = 0, hits = 0;
 
+	acq = atomic_load(&stats_acquisitions_done);
+	hits = atomic_load(&stats_chain_hits_done);
 	rt_lock(&threads_lock);
 	for (struct rt_thread *t = threads_list; t; t = t->next) {
 		acq += t->acquisitions;

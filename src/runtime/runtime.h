@@ -158,6 +158,7 @@ struct instance {
 	uint8_t mutex_kind;     /* PTHREAD_MUTEX_* for IT_MUTEX */
 	bool recursive_readers; /* rwlock readers may recurse (reader-preferring) */
 	bool known;             /* type read from the object */
+	bool plain;             /* known, and no relock rules: the fast path */
 	bool in_static;         /* in a module's static storage */
 };
 
@@ -167,7 +168,6 @@ struct instance *instance_find(const void *addr);
 /* Forget every instance (and fence) in [start, start+len); reports
  * held-lock-freed for those the calling thread holds. */
 void instance_forget_range(const void *start, size_t len, uintptr_t ip);
-extern _Atomic uint64_t instance_gen;
 extern _Atomic size_t instance_live;
 /* Instances and fences outside static storage: what free() may release. */
 extern _Atomic size_t instance_heap_live;
@@ -203,6 +203,7 @@ struct held {
 	uintptr_t ip;
 	uint64_t prev_key;
 	uint64_t fence_serial; /* HF_PATH: which life of the fence at `instance` */
+	struct fence *fence;   /* HF_PATH: its record, read without a lock */
 	uint32_t refs;   /* recursive mutex depth beyond the first */
 	uint8_t mode;
 	uint8_t flags;
@@ -215,7 +216,9 @@ struct ww_ctx {
 	uintptr_t ip;
 };
 
-#define ICACHE_SIZE 64
+#define ICACHE_SIZE 256
+#define NCACHE_SIZE 8
+#define SCACHE_SIZE 16
 
 struct rt_thread {
 	struct held *held;
@@ -228,11 +231,19 @@ struct rt_thread {
 	uint64_t path_epoch;      /* fence signal epoch last swept */
 	struct ww_ctx *ww;
 	uint32_t nww, capww;
-	uint64_t icache_gen;
 	struct {
 		const void *addr;
 		struct instance *inst;
 	} icache[ICACHE_SIZE];
+	struct {
+		const char *name; /* a name pointer the program passed */
+		unsigned subclass;
+		struct lock_class *cls;
+	} ncache[NCACHE_SIZE];   /* class.c: names interned lately */
+	struct {
+		uintptr_t ip;
+		uint32_t stack;
+	} scache[SCACHE_SIZE];   /* stack.c: stacks of frequent call sites */
 	uint64_t acquisitions, chain_hits;
 	/* what the thread is blocked in, for hang reports (watchdog.c) */
 	_Atomic(const void *) wait_obj;
@@ -348,16 +359,22 @@ enum fence_state { FS_INIT, FS_PUBLISHED, FS_SIGNALLED };
 struct fence {
 	const void *addr;
 	struct lock_class *cls;
-	uint64_t serial;
-	uint8_t state;
+	_Atomic uint64_t serial; /* one per life of the fence at addr */
+	_Atomic uint8_t state;
 	uint32_t publish_stack, signal_stack;
 	pid_t publisher;
 	struct fence *hnext;
 };
 extern _Atomic uint64_t fence_signal_epoch;
 extern _Atomic size_t fence_live;
-/* Is the fence at addr, in its life `serial`, still unsignalled? */
-bool fence_path_live(const void *addr, uint64_t serial);
+/* Is the fence at addr, in its life `serial`, still unsignalled?  Reads
+ * the record without a lock: runtime memory is never unmapped, and a
+ * record reused for another life has another serial. */
+static inline bool fence_path_live(const struct fence *f, const void *addr, uint64_t serial)
+{
+	return f && atomic_load(&f->serial) == serial && f->addr == addr &&
+	       atomic_load(&f->state) != FS_SIGNALLED;
+}
 bool fence_pending(const void *addr);
 void fence_forget_range(const void *start, size_t len);
 void fence_exit_check(void);
@@ -388,6 +405,10 @@ void dump_state(struct rt_buf *b, bool in_signal);
 
 #define STACK_MAX 64
 uint32_t stack_capture(uintptr_t ip);  /* 0 when none */
+/* The stack of the first event from call site ip in this thread: for
+ * events as frequent as fence publication, where a full unwind each time
+ * would cost more than the event. */
+uint32_t stack_capture_site(struct rt_thread *t, uintptr_t ip);
 uint32_t stack_get(uint32_t id, uintptr_t *pcs, uint32_t max);
 
 struct frame {

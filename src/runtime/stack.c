@@ -230,6 +230,20 @@ uint32_t stack_capture(uintptr_t ip)
 	return id;
 }
 
+uint32_t stack_capture_site(struct rt_thread *t, uintptr_t ip)
+{
+	unsigned k = (unsigned)((ip >> 2) % SCACHE_SIZE);
+
+	if (!t)
+		return stack_capture(ip);
+	if (t->scache[k].ip == ip && t->scache[k].stack)
+		return t->scache[k].stack;
+	uint32_t id = stack_capture(ip);
+	t->scache[k].ip = ip;
+	t->scache[k].stack = id;
+	return id;
+}
+
 uint32_t stack_get(uint32_t id, uintptr_t *pcs, uint32_t max)
 {
 	uint32_t n = 0;
