@@ -1,1 +1,8 @@
-# benchmarks (bench/run)
+# Benchmarks: `make bench` builds and runs them against this build tree
+# (`make bench BENCHFLAGS=--quick` for the short run).  They report, they do
+# not gate, and are not part of `make check`.
+EXTRA_DIST += bench/run bench/bench.c bench/scale.c bench/README
+
+.PHONY: bench
+bench: all
+	$(srcdir)/bench/run $(BENCHFLAGS) $(abs_top_builddir)

@@ -1,0 +1,202 @@
+/*
+ * scale.c - how fencedep's tables hold up at scale.
+ *
+ *	scale mutexes N           N live heap mutexes, each locked once
+ *	scale edges NCLASSES NEDGES
+ *	                          NEDGES acyclic dependencies between NCLASSES
+ *	                          mutexes (mutex i taken before mutex j, i < j)
+ *	scale threads N           N threads alive at once, each taking two
+ *	                          mutexes in a fixed order
+ *	scale held N              one thread holding N mutexes at once
+ *
+ * Each prints key=value lines: "seconds=" (wall time of the work), and for
+ * mutexes "rss_before=" and "rss_after=" in bytes (resident set from
+ * /proc/self/statm around the creation of the mutexes, which stay alive).
+ * The same binary runs natively and under LD_PRELOAD=libfencedep.so.
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "scale: %s failed\n", what);
+	exit(1);
+}
+
+static unsigned long rss_bytes(void)
+{
+	unsigned long size = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (!f)
+		die("open /proc/self/statm");
+	if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+		die("read /proc/self/statm");
+	fclose(f);
+	return resident * (unsigned long)sysconf(_SC_PAGESIZE);
+}
+
+static uint64_t rnd(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*s = x;
+	return x;
+}
+
+static pthread_mutex_t *mutex_array(unsigned long n)
+{
+	pthread_mutex_t *m = calloc(n, sizeof(*m));
+
+	if (!m)
+		die("calloc");
+	for (unsigned long i = 0; i < n; i++)
+		if (pthread_mutex_init(&m[i], NULL))
+			die("pthread_mutex_init");
+	return m;
+}
+
+/* The runtime learns of a mutex the first time it is taken: lock each once
+ * so that every one of them has its record. */
+static int scale_mutexes(unsigned long n)
+{
+	unsigned long before = rss_bytes();
+	double t0 = now_s();
+	pthread_mutex_t *m = mutex_array(n);
+
+	for (unsigned long i = 0; i < n; i++) {
+		pthread_mutex_lock(&m[i]);
+		pthread_mutex_unlock(&m[i]);
+	}
+	double t1 = now_s();
+	unsigned long after = rss_bytes();
+
+	printf("seconds=%.3f\nrss_before=%lu\nrss_after=%lu\n", t1 - t0, before, after);
+	return 0;
+}
+
+/* Random pairs (i, j), i < j, always taken lower index first: a DAG, so a
+ * correct checker reports nothing however many edges there are. */
+static int scale_edges(unsigned long nclasses, unsigned long nedges)
+{
+	pthread_mutex_t *m = mutex_array(nclasses);
+	uint64_t seed = 0x2545f4914f6cdd1dull;
+	double t0 = now_s();
+
+	for (unsigned long e = 0; e < nedges; e++) {
+		unsigned long i = (unsigned long)(rnd(&seed) % nclasses);
+		unsigned long j = (unsigned long)(rnd(&seed) % nclasses);
+
+		if (i == j)
+			j = (j + 1) % nclasses;
+		if (i > j) {
+			unsigned long t = i;
+			i = j;
+			j = t;
+		}
+		pthread_mutex_lock(&m[i]);
+		pthread_mutex_lock(&m[j]);
+		pthread_mutex_unlock(&m[j]);
+		pthread_mutex_unlock(&m[i]);
+	}
+	printf("seconds=%.3f\n", now_s() - t0);
+	return 0;
+}
+
+static pthread_mutex_t outer = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t inner = PTHREAD_MUTEX_INITIALIZER;
+static pthread_barrier_t all_alive;
+static unsigned long taken;
+
+static void *thread_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&outer);
+	pthread_mutex_lock(&inner);
+	taken++;
+	pthread_mutex_unlock(&inner);
+	pthread_mutex_unlock(&outer);
+	/* no thread leaves before all of them exist */
+	pthread_barrier_wait(&all_alive);
+	return NULL;
+}
+
+static int scale_threads(unsigned long n)
+{
+	pthread_t *t = calloc(n, sizeof(*t));
+	pthread_attr_t attr;
+	double t0 = now_s();
+
+	if (!t || pthread_barrier_init(&all_alive, NULL, (unsigned)n))
+		die("setup");
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	for (unsigned long i = 0; i < n; i++)
+		if (pthread_create(&t[i], &attr, thread_main, NULL))
+			die("pthread_create");
+	for (unsigned long i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
+	printf("seconds=%.3f\n", now_s() - t0);
+	if (taken != n)
+		die("count");
+	return 0;
+}
+
+#define HELD_ROUNDS 20
+
+static int scale_held(unsigned long n)
+{
+	pthread_mutex_t *m = mutex_array(n);
+	double t0 = now_s();
+
+	for (int r = 0; r < HELD_ROUNDS; r++) {
+		for (unsigned long i = 0; i < n; i++)
+			pthread_mutex_lock(&m[i]);
+		for (unsigned long i = n; i-- > 0;)
+			pthread_mutex_unlock(&m[i]);
+	}
+	printf("seconds=%.3f\n", now_s() - t0);
+	return 0;
+}
+
+static unsigned long number(const char *s)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (*end || v == 0) {
+		fprintf(stderr, "scale: invalid number '%s'\n", s);
+		exit(2);
+	}
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && strcmp(argv[1], "mutexes") == 0)
+		return scale_mutexes(number(argv[2]));
+	if (argc == 4 && strcmp(argv[1], "edges") == 0 && number(argv[2]) >= 2)
+		return scale_edges(number(argv[2]), number(argv[3]));
+	if (argc == 3 && strcmp(argv[1], "threads") == 0)
+		return scale_threads(number(argv[2]));
+	if (argc == 3 && strcmp(argv[1], "held") == 0)
+		return scale_held(number(argv[2]));
+	fputs("usage: scale mutexes N | edges NCLASSES NEDGES | threads N | held N\n", stderr);
+	return 2;
+}
