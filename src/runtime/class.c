@@ -13,6 +13,11 @@
 
 #include "runtime.h"
 
+/* A live interposed mutex costs one class and one instance (classes=instance):
+ * together they must stay within the 128 bytes DESIGN.md allows. */
+_Static_assert(sizeof(struct lock_class) <= 64, "a class record outgrew 64 bytes");
+_Static_assert(sizeof(struct instance) <= 32, "an instance record outgrew 32 bytes");
+
 struct lock_class *cls_fs_reclaim, *cls_mmu_notifier, *cls_dma_fence;
 
 static struct rt_lock class_lock = RT_LOCK_INIT;

@@ -37,7 +37,7 @@ struct bfs_node {
 };
 static struct bfs_node *queue;
 static size_t queue_cap;
-static uint32_t bfs_gen;
+static uint16_t bfs_gen;
 static bool unordered; /* the graph has a cycle: no topological order */
 
 /* Scratch of the order repair. */
@@ -166,6 +166,21 @@ static bool queue_reserve(size_t n)
 	return true;
 }
 
+/* A new walk: marks of older walks no longer count (all cleared when the
+ * 16-bit generation wraps). */
+static void next_generation(void)
+{
+	if (++bfs_gen)
+		return;
+	uint32_t n = class_count();
+	for (uint32_t i = 0; i < n; i++) {
+		struct lock_class *c = class_get(i);
+		if (c)
+			c->bfs_mark[0] = c->bfs_mark[1] = 0;
+	}
+	bfs_gen = 1;
+}
+
 /* A state is visited; (c, not recursive) makes (c, recursive) redundant. */
 static bool visit(struct lock_class *c, bool recursive_in)
 {
@@ -224,8 +239,7 @@ static bool find_cycle(struct lock_class *prev, struct lock_class *next, int typ
 
 	if (!queue_reserve(2 * (size_t)class_count() + 2))
 		return false;
-	if (++bfs_gen == 0)
-		bfs_gen = 1;
+	next_generation();
 	bool r0 = type & (ET_ER | ET_SR);
 	visit(next, r0);
 	queue[tail++] = (struct bfs_node){ next, UINT32_MAX, r0, NULL };
@@ -357,8 +371,7 @@ static void sort_u32(uint32_t *a, size_t n)
 static bool order_repair(struct lock_class *prev, struct lock_class *next)
 {
 	fwd_n = bwd_n = 0;
-	if (++bfs_gen == 0)
-		bfs_gen = 1;
+	next_generation();
 	int r = order_walk(next, prev->ord, prev, true);
 	if (r)
 		return true; /* a cycle, or no memory to tell: search */

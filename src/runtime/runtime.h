@@ -114,7 +114,6 @@ struct lock_class {
 	uint8_t subclass;
 	bool named;     /* an identity given by name (annotation, built-in) */
 	bool primed;    /* built-in order applied (fence classes) */
-	bool dead;      /* its only instance was freed or destroyed */
 	_Atomic(const char *) name; /* lazily computed for instance/site classes */
 	union {
 		const void *addr;         /* instance class: the lock, for its name */
@@ -125,7 +124,8 @@ struct lock_class {
 	uint32_t ord;               /* graph.c: position in a topological order */
 	struct edge *out;           /* edges out of this class */
 	struct edge *in;            /* edges into it */
-	uint32_t bfs_mark[2];       /* graph.c: visited generation per state */
+	uint16_t bfs_mark[2];       /* graph.c: visited generation per state */
+	bool dead;                  /* its only instance was freed or destroyed */
 };
 
 struct lock_class *class_get(uint32_t id);
