@@ -92,8 +92,8 @@ void thread_forget(struct rt_thread *t)
 		t->next->prev = t->prev;
 	rt_unlock(&threads_lock);
 	tls_thread = &dead_thread;
-	atomic_fetch_add(&stats_acquisitions_done, t->acquisitions);
-	atomic_fetch_add(&stats_chain_hits_done, t->chain_hits);
+	atomic_fetch_add(&stats_acquisitions_done, t->acquisitions + t->fast_hits);
+	atomic_fetch_add(&stats_chain_hits_done, t->chain_hits + t->fast_hits);
 	rt_free(t->held, t->cap * sizeof(*t->held));
 	rt_free(t->ww, t->capww * sizeof(*t->ww));
 	rt_free(t, sizeof(*t));

@@ -81,11 +81,17 @@ static inline void rt_acquire(struct rt_thread *t, struct lock_class *c, const v
 		/* a chain of one lock has nothing to validate */
 		if (likely(!t->depth || chain_lookup(key))) {
 			struct held *h = &t->held[t->depth++];
-			*h = (struct held){ .cls = c, .instance = inst, .ip = ip, .prev_key = t->key,
-					    .mode = (uint8_t)mode, .flags = (uint8_t)hflags };
+			h->cls = c;
+			h->instance = inst;
+			h->nest = NULL;
+			h->ip = ip;
+			h->prev_key = t->key;
+			h->refs = 0;
+			h->mode = (uint8_t)mode;
+			h->flags = (uint8_t)hflags;
+			/* fence and fence_serial matter only with HF_PATH */
 			t->key = key;
-			t->acquisitions++;
-			t->chain_hits++;
+			t->fast_hits++;
 			return;
 		}
 	}
@@ -105,8 +111,7 @@ static inline bool rt_allocation_fast(struct rt_thread *t)
 		return false;
 	if (!chain_lookup(chain_step(t->key, cls_fs_reclaim, HM_EXCLUSIVE, 0)))
 		return false;
-	t->acquisitions++;
-	t->chain_hits++;
+	t->fast_hits++;
 	return true;
 }
 

@@ -265,8 +265,8 @@ void report_stats_line(void)
 	hits = atomic_load(&stats_chain_hits_done);
 	rt_lock(&threads_lock);
 	for (struct rt_thread *t = threads_list; t; t = t->next) {
-		acq += t->acquisitions;
-		hits += t->chain_hits;
+		acq += t->acquisitions + t->fast_hits;
+		hits += t->chain_hits + t->fast_hits;
 	}
 	rt_unlock(&threads_lock);
 	int n = snprintf(line, sizeof(line),

@@ -204,8 +204,8 @@ static void json_document(struct rt_buf *b)
 	json_edges(b);
 	rt_lock(&threads_lock);
 	for (struct rt_thread *t = threads_list; t; t = t->next) {
-		acq += t->acquisitions;
-		hits += t->chain_hits;
+		acq += t->acquisitions + t->fast_hits;
+		hits += t->chain_hits + t->fast_hits;
 	}
 	rt_unlock(&threads_lock);
 	buf_printf(b,

@@ -244,7 +244,8 @@ struct rt_thread {
 		uintptr_t ip;
 		uint32_t stack;
 	} scache[SCACHE_SIZE];   /* stack.c: stacks of frequent call sites */
-	uint64_t acquisitions, chain_hits;
+	uint64_t acquisitions, chain_hits; /* counted by the slow paths */
+	uint64_t fast_hits;                /* acquisitions decided in hot.h */
 	/* what the thread is blocked in, for hang reports (watchdog.c) */
 	_Atomic(const void *) wait_obj;
 	uint8_t wait_kind;
