@@ -131,7 +131,11 @@ static int exec_lock_all(struct drm_exec *e, struct gpu_vm *vm)
 		list_move_tail(&vm_bo->extobj_link, &still);
 		if (vmb_bug(BUG_RESV_UNDER_SPINLOCK)) {
 			/* The mistake: a sleeping lock under the list spinlock. */
-			ret = drm_exec_prepare_obj(e, vm_bo->obj, 2);
+			ret = drm_exec_lock_obj(e, vm_bo->obj);
+			pthread_spin_unlock(&vm->list_lock);
+			if (!ret && dma_resv_is_locked_by_me(vm_bo->obj->resv))
+				ret = dma_resv_reserve_fences(vm_bo->obj->resv, 2);
+			pthread_spin_lock(&vm->list_lock);
 		} else {
 			pthread_spin_unlock(&vm->list_lock);
 			ret = drm_exec_prepare_obj(e, vm_bo->obj, 2);
@@ -222,11 +226,29 @@ static bool exec_userptr_stale(struct gpu_vm *vm)
 	return false;
 }
 
+/*
+ * A resumed long-running queue may hold jobs submitted before it was
+ * preempted: they must not run before every page-table update queued since
+ * (rebinds, unbinds), i.e. the latest fence of the bind timeline.
+ */
+static struct dma_fence *exec_bind_barrier(struct gpu_vm *vm)
+{
+	struct dma_fence *f;
+	unsigned pos = 0;
+
+	while ((f = dma_resv_next_unsignaled(vm->root->resv, DMA_RESV_USAGE_KERNEL, &pos))) {
+		if (f->context == vm->bind_entity.context)
+			return f;
+		dma_fence_put(f);
+	}
+	return NULL;
+}
+
 int vm_exec(struct gpu_vm *vm, struct dma_fence **out)
 {
 	struct sched_job *rebinds[EXEC_MAX_REBINDS];
 	struct sched_job *job;
-	struct dma_fence *pf;
+	struct dma_fence *pf, *barrier;
 	struct drm_exec exec;
 	struct gpu_vma *vma;
 	void *syncobj_node = NULL;
@@ -314,7 +336,9 @@ retry:
 		fdep_fence_handoff(pf);
 		dma_fence_put(vm->preempt_fence);
 		vm->preempt_fence = pf;
-		sched_entity_resume(&vm->exec_entity, nreb ? rebinds[nreb - 1]->finished : NULL);
+		barrier = exec_bind_barrier(vm);
+		sched_entity_resume(&vm->exec_entity, barrier);
+		dma_fence_put(barrier);
 	}
 	fdep_signalling_end(cookie);
 	if (locked)

@@ -30,6 +30,7 @@ void dma_fence_init(struct dma_fence *f, const struct dma_fence_ops *ops, uint64
 	atomic_init(&f->refcount, 1);
 	atomic_init(&f->signaled, false);
 	f->signaling_enabled = false;
+	f->signalling = false;
 	f->published = false;
 	f->error = 0;
 	f->context = context;
@@ -72,24 +73,39 @@ bool dma_fence_is_signaled(struct dma_fence *f)
 	return atomic_load_explicit(&f->signaled, memory_order_acquire);
 }
 
+/*
+ * Callbacks run before the fence reads as signalled, so that whoever owns a
+ * callback's memory cannot free it while it runs; callbacks added meanwhile
+ * are run too.
+ */
 int dma_fence_signal(struct dma_fence *f)
 {
 	struct list_head cbs;
 	struct dma_fence_cb *cb, *next;
 
-	if (dma_fence_is_signaled(f))
-		return -EINVAL;
-	fdep_fence_signal(f);
-	INIT_LIST_HEAD(&cbs);
 	pthread_mutex_lock(&f->lock);
-	atomic_store_explicit(&f->signaled, true, memory_order_release);
-	list_splice_tail_init(&f->cb_list, &cbs);
-	pthread_cond_broadcast(&f->cond);
+	if (f->signalling) {
+		pthread_mutex_unlock(&f->lock);
+		return -EINVAL;
+	}
+	f->signalling = true;
 	pthread_mutex_unlock(&f->lock);
+	fdep_fence_signal(f);
 
-	list_for_each_entry_safe(cb, next, &cbs, node) {
-		INIT_LIST_HEAD(&cb->node);
-		cb->func(f, cb);
+	INIT_LIST_HEAD(&cbs);
+	for (;;) {
+		pthread_mutex_lock(&f->lock);
+		if (list_empty(&f->cb_list)) {
+			atomic_store_explicit(&f->signaled, true, memory_order_release);
+			pthread_cond_broadcast(&f->cond);
+			pthread_mutex_unlock(&f->lock);
+			break;
+		}
+		list_splice_tail_init(&f->cb_list, &cbs);
+		pthread_mutex_unlock(&f->lock);
+		list_for_each_entry_safe(cb, next, &cbs, node)
+			cb->func(f, cb);
+		INIT_LIST_HEAD(&cbs);
 	}
 	return 0;
 }
@@ -156,15 +172,4 @@ void dma_fence_wait(struct dma_fence *f)
 	while (!dma_fence_wait_timeout(f, 10000))
 		vmb_fatal(4, "fence %llu:%llu did not signal within 10 s",
 			  (unsigned long long)f->context, (unsigned long long)f->seqno);
-}
-
-/* An already signalled fence, for "nothing to wait for". */
-struct dma_fence *dma_fence_alloc_signaled(void)
-{
-	struct dma_fence *f = vmb_zalloc(sizeof(*f));
-
-	dma_fence_init(f, NULL, dma_fence_context_alloc(1), 1);
-	dma_fence_publish(f);
-	dma_fence_signal(f);
-	return f;
 }

@@ -211,7 +211,8 @@ int dma_resv_reserve_fences(struct dma_resv *r, unsigned n)
 	if (!slots)
 		return -ENOMEM;
 	pthread_mutex_lock(&r->mutex);
-	memcpy(slots, r->slots, sizeof(*slots) * r->num);
+	if (r->num)
+		memcpy(slots, r->slots, sizeof(*slots) * r->num);
 	old = r->slots;
 	r->slots = slots;
 	r->max = r->num + n + 4;
@@ -268,27 +269,37 @@ struct dma_fence *dma_resv_next_unsignaled(struct dma_resv *r, enum dma_resv_usa
 	return f;
 }
 
-/* Wait for every fence of at most that usage; no allocation, no lock held
- * while waiting, so it may run in reclaim. */
+/*
+ * Wait for every fence of at most that usage; no allocation, no lock held
+ * while waiting, so it may run in reclaim.  Signalled fences are waited for
+ * too (at no cost): the wait is announced to the checker every time, not
+ * only when the timing makes it block.
+ */
 void dma_resv_wait(struct dma_resv *r, enum dma_resv_usage usage)
 {
 	struct dma_fence *f;
 	unsigned pos = 0;
 
+	for (;;) {
+		f = NULL;
+		pthread_mutex_lock(&r->mutex);
+		for (; pos < r->num; pos++) {
+			if (r->slots[pos].usage <= usage) {
+				f = dma_fence_get(r->slots[pos++].fence);
+				break;
+			}
+		}
+		pthread_mutex_unlock(&r->mutex);
+		if (!f)
+			break;
+		dma_fence_wait(f);
+		dma_fence_put(f);
+	}
+	/* fences added meanwhile */
+	pos = 0;
 	while ((f = dma_resv_next_unsignaled(r, usage, &pos))) {
 		dma_fence_wait(f);
 		dma_fence_put(f);
 		pos = 0;
-	}
-}
-
-void dma_resv_enable_signaling(struct dma_resv *r, enum dma_resv_usage usage)
-{
-	struct dma_fence *f;
-	unsigned pos = 0;
-
-	while ((f = dma_resv_next_unsignaled(r, usage, &pos))) {
-		dma_fence_enable_sw_signaling(f);
-		dma_fence_put(f);
 	}
 }

@@ -11,14 +11,13 @@
 
 atomic_ullong shrinker_evictions;
 
-struct gem_object *bo_lru_pick(bool trylock);
-
 static _Thread_local bool in_reclaim;
 
-unsigned shrinker_scan(unsigned nr)
+unsigned shrinker_scan(unsigned nr, bool direct)
 {
 	unsigned done = 0;
-	bool blocking = vmb_bug(BUG_BLOCKING_RESV_IN_SHRINKER);
+	/* the mistake is made by the reclaim thread, which holds nothing */
+	bool blocking = vmb_bug(BUG_BLOCKING_RESV_IN_SHRINKER) && !direct;
 
 	while (done < nr) {
 		struct gem_object *obj = bo_lru_pick(!blocking);
@@ -49,7 +48,7 @@ void direct_reclaim(void)
 		return;
 	in_reclaim = true;
 	fdep_reclaim_begin();
-	shrinker_scan(2);
+	shrinker_scan(2, true);
 	fdep_reclaim_end();
 	in_reclaim = false;
 }

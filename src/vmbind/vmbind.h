@@ -134,11 +134,19 @@ static inline bool vmb_bug(enum vmb_bug b)
 
 int vmb_bug_lookup(const char *name);
 
-/* Timed acquisitions used only by injected mistakes that can really
- * deadlock: the mistake is taken and seen, the run still ends. */
+/* A resv taken by an injected mistake gives up after this long. */
 #define VMB_BUG_WAIT_MS 50
-bool vmb_bug_wrlock(pthread_rwlock_t *l);
-bool vmb_bug_rdlock(pthread_rwlock_t *l);
+
+/* Parks one side while an injected mistake blocks (bugs.c). */
+struct vmb_gate {
+	atomic_int busy;
+	atomic_int pause;
+};
+
+void vmb_gate_enter(struct vmb_gate *g);
+void vmb_gate_exit(struct vmb_gate *g);
+bool vmb_gate_close(struct vmb_gate *g);
+void vmb_gate_open(struct vmb_gate *g);
 
 /* ---- fatal model errors ---------------------------------------------- */
 
@@ -165,12 +173,15 @@ struct dma_fence_ops {
 	void (*release)(struct dma_fence *f);
 };
 
+/* The fence's address is its identity for the checker: no lock may sit at
+ * offset 0, or the checker would take the fence for that lock. */
 struct dma_fence {
+	atomic_int refcount;
 	pthread_mutex_t lock; /* leaf: fields below */
 	pthread_cond_t cond;
-	atomic_int refcount;
 	atomic_bool signaled;
 	bool signaling_enabled;
+	bool signalling;
 	bool published;
 	int error;
 	uint64_t context;
@@ -192,7 +203,6 @@ int dma_fence_add_callback(struct dma_fence *f, struct dma_fence_cb *cb, dma_fen
 /* 0 when the timeout expired, 1 when the fence signalled */
 int dma_fence_wait_timeout(struct dma_fence *f, unsigned timeout_ms);
 void dma_fence_wait(struct dma_fence *f);
-struct dma_fence *dma_fence_alloc_signaled(void);
 
 /* ---- dma_resv and its ww mutex (resv.c) ------------------------------- */
 
@@ -213,12 +223,14 @@ struct dma_resv_slot {
 	enum dma_resv_usage usage;
 };
 
+/* The resv's address is the ww mutex for the checker; the internal mutex
+ * is a different lock and must not share that address. */
 struct dma_resv {
+	bool held;
 	/* Leaf: protects the ww state and the slot array.  Never held while
 	 * allocating or taking anything else. */
 	pthread_mutex_t mutex;
 	pthread_cond_t cond;
-	bool held;
 	struct ww_acquire_ctx *ctx;
 	pthread_t owner;
 	/* slots: written under the ww lock, read under mutex */
@@ -244,7 +256,6 @@ void dma_resv_add_fence(struct dma_resv *r, struct dma_fence *f, enum dma_resv_u
 struct dma_fence *dma_resv_next_unsignaled(struct dma_resv *r, enum dma_resv_usage usage,
 					   unsigned *pos);
 void dma_resv_wait(struct dma_resv *r, enum dma_resv_usage usage);
-void dma_resv_enable_signaling(struct dma_resv *r, enum dma_resv_usage usage);
 
 /* ---- drm_exec (exec.c) ------------------------------------------------ */
 
@@ -367,10 +378,12 @@ struct sched_job {
 	unsigned ndeps;
 	unsigned maxdeps;
 	unsigned dep_idx;
+	struct dma_fence *dep_waiting;
 	bool armed;
 	struct dma_fence_cb dep_cb;
 	struct dma_fence_cb hw_cb;
 	struct list_head link;
+	struct list_head gpu_link; /* gpu ring */
 	uint64_t id;
 	uint64_t pushed_us;
 	/* bind payload: the page-table entries the GPU writes */
@@ -445,12 +458,15 @@ void bo_validate(struct gem_object *obj);
 void bo_evict(struct gem_object *obj);
 void bo_lru_bump(struct gem_object *obj);
 void bo_lru_del(struct gem_object *obj);
+/* the LRU's next victim, off the LRU, its resv trylocked (or not, for
+ * blocking-resv-in-shrinker) */
+struct gem_object *bo_lru_pick(bool trylock);
 void bo_attach(struct gem_object *obj, struct gpu_vm *importer);
 
 /* ---- shrinker (shrinker.c) ------------------------------------------- */
 
 /* evicts up to nr objects from the LRU; runs as reclaim */
-unsigned shrinker_scan(unsigned nr);
+unsigned shrinker_scan(unsigned nr, bool direct);
 void direct_reclaim(void);
 extern atomic_ullong shrinker_evictions;
 
@@ -472,6 +488,8 @@ struct gpu_vma {
 	struct gpu_vm_bo *vm_bo; /* NULL for userptr */
 	unsigned slot;
 	unsigned npages;
+	/* the first exec job (of the VM's exec timeline) that may use it */
+	uint64_t first_exec;
 	atomic_int refcount;
 	struct list_head vm_link;     /* vm->vmas, gpu_vm->lock */
 	struct list_head bo_link;     /* vm_bo->vmas */
@@ -509,13 +527,19 @@ struct gpu_vm {
 	/* long-running mode */
 	bool long_running;
 	struct dma_fence *preempt_fence; /* VM resv */
+	uint64_t preempt_context;
+	atomic_ullong preempt_seqno;
 	/* GPU side */
 	struct list_head gpu_mapped; /* GPU thread only */
 	atomic_int gpu_running;
+	/* the client's operations, the notifier's write section */
+	struct vmb_gate client_gate;
+	struct vmb_gate notifier_gate;
 };
 
 struct gpu_vm *vm_create(int id, struct mm_struct *mm, bool long_running);
 void vm_destroy(struct gpu_vm *vm);
+void vm_free(struct gpu_vm *vm);
 struct gpu_vma *vm_bind_bo(struct gpu_vm *vm, struct gem_object *obj, unsigned slot, bool sync);
 struct gpu_vma *vm_bind_userptr(struct gpu_vm *vm, struct mm_range *range, unsigned slot);
 void vm_unbind(struct gpu_vma *vma, bool sync);

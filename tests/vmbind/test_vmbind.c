@@ -1,0 +1,209 @@
+/*
+ * test_vmbind.c - the VM_BIND reference model: clean under the checker,
+ * and each injected mistake reported as its own kind and nothing else.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../harness.h"
+
+/* vmbind-stress is built in src/vmbind, two levels above tests/progs. */
+static const char *stress(void)
+{
+	static char path[4096];
+	const char *env = getenv("VMBIND_STRESS");
+	const char *dir = getenv("FDEP_TEST_BINDIR");
+
+	if (env)
+		return env;
+	snprintf(path, sizeof(path), "%s/../../src/vmbind/vmbind-stress", dir ? dir : "tests/progs");
+	return path;
+}
+
+static void run(int preload, const char *bug, const char *seconds, struct harness_run *r)
+{
+	char *argv[] = { (char *)stress(), "--threads", "4", "--seconds", (char *)seconds,
+			 "--seed", "1", bug ? "--bug" : NULL, (char *)bug, NULL };
+
+	cr_assert_eq(harness_run_opts(preload, NULL, argv, r), 0, "cannot run %s", argv[0]);
+}
+
+static const char *last_line(const char *out)
+{
+	size_t n = strlen(out);
+
+	while (n && out[n - 1] == '\n')
+		n--;
+	while (n && out[n - 1] != '\n')
+		n--;
+	return out + n;
+}
+
+Test(vmbind, clean_model_under_checker_reports_nothing, .timeout = 60)
+{
+	struct harness_run r;
+
+	run(1, NULL, "3", &r);
+	cr_expect_eq(r.status, 0, "exit status %d, stderr: %s", r.status, r.err);
+	cr_expect_eq(harness_findings(r.json), 0, "findings in a clean run:\n%s", r.json);
+	cr_expect_null(strstr(r.err, "stale page"), "%s", r.err);
+	cr_expect_eq(strncmp(last_line(r.out), "ops_per_sec=", 12), 0, "stdout: %s", r.out);
+	harness_free(&r);
+}
+
+Test(vmbind, clean_model_runs_natively_and_exits_zero, .timeout = 60)
+{
+	struct harness_run r;
+
+	run(0, NULL, "2", &r);
+	cr_expect_eq(r.status, 0, "exit status %d, stderr: %s", r.status, r.err);
+	cr_expect_eq(strncmp(last_line(r.out), "ops_per_sec=", 12), 0, "stdout: %s", r.out);
+	cr_expect_gt(atol(last_line(r.out) + 12), 0);
+	harness_free(&r);
+}
+
+Test(vmbind, fixed_iterations_end_without_a_time_limit, .timeout = 60)
+{
+	char *argv[] = { (char *)stress(), "--threads", "2", "--iterations", "300", NULL };
+	struct harness_run r;
+
+	cr_assert_eq(harness_run_opts(0, NULL, argv, &r), 0);
+	cr_expect_eq(r.status, 0, "stderr: %s", r.err);
+	cr_expect_eq(strncmp(last_line(r.out), "ops_per_sec=", 12), 0, "stdout: %s", r.out);
+	harness_free(&r);
+}
+
+static int newlines(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+Test(vmbind, list_bugs_prints_every_bug_of_the_catalogue, .timeout = 30)
+{
+	static const char *const names[] = {
+		"gup-under-resv", "resv-in-notifier", "vm-lock-in-notifier", "alloc-in-run-job",
+		"late-reserve-fences", "late-begin-signalling", "resv-in-run-job",
+		"notifier-lock-in-run-job", "alloc-under-notifier-lock",
+		"blocking-resv-in-shrinker", "preempt-fence-takes-vm-lock",
+		"move-notify-takes-vm-lock", "resv-under-spinlock", "ignore-edeadlk",
+		"unlocked-userptr-list", "extobj-evict-no-resv", "unlocked-seq-check",
+	};
+	char *argv[] = { (char *)stress(), "--list-bugs", NULL };
+	struct harness_run r;
+
+	cr_assert_eq(harness_run_opts(0, NULL, argv, &r), 0);
+	cr_expect_eq(r.status, 0);
+	cr_expect_eq(newlines(r.out), 17, "%s", r.out);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char line[64];
+
+		snprintf(line, sizeof(line), "%s\n", names[i]);
+		cr_expect_not_null(strstr(r.out, line), "%s missing from:\n%s", names[i], r.out);
+	}
+	harness_free(&r);
+}
+
+static void expect_bad_args(char *a1, char *a2, char *a3)
+{
+	char *argv[] = { (char *)stress(), a1, a2, a3, NULL };
+	struct harness_run r;
+
+	cr_assert_eq(harness_run_opts(0, NULL, argv, &r), 0);
+	cr_expect_eq(r.status, 2, "%s %s: status %d", a1, a2 ? a2 : "", r.status);
+	cr_expect_not_null(strstr(r.err, "vmbind-stress: "), "stderr: %s", r.err);
+	cr_expect_eq(newlines(r.err), 1, "not one line: %s", r.err);
+	harness_free(&r);
+}
+
+Test(vmbind, bad_arguments_exit_2_with_one_line, .timeout = 30)
+{
+	expect_bad_args("--threads", "0", NULL);
+	expect_bad_args("--threads", "many", NULL);
+	expect_bad_args("--seconds", "-1", NULL);
+	expect_bad_args("--iterations", "x", NULL);
+	expect_bad_args("--bug", "no-such-bug", NULL);
+	expect_bad_args("--frobnicate", NULL, NULL);
+	expect_bad_args("--seconds", "1", "extra");
+	expect_bad_args("--threads", NULL, NULL);
+}
+
+/* The mistake is reported as its kind, and nothing else is reported. */
+static void expect_bug(const char *bug, const char *kind)
+{
+	struct harness_run r;
+	int n, all;
+
+	run(1, bug, "2", &r);
+	n = harness_count(r.json, kind);
+	all = harness_findings(r.json);
+	cr_expect_gt(n, 0, "%s: no %s finding (status %d)\nstderr: %s\njson: %s", bug, kind,
+		     r.status, r.err, r.json);
+	cr_expect_eq(all, n, "%s: findings other than %s:\n%s", bug, kind, r.json);
+	cr_expect_null(strstr(r.err, "stale page"), "%s: %s", bug, r.err);
+	harness_free(&r);
+}
+
+#define BUG_TEST(fn, bug, kind)                   \
+	Test(vmbind, fn, .timeout = 90)           \
+	{                                         \
+		expect_bug(bug, kind);            \
+	}
+
+BUG_TEST(bug_gup_under_resv_reports_lock_order_inversion, "gup-under-resv",
+	 "lock-order-inversion")
+BUG_TEST(bug_resv_in_notifier_reports_reclaim_lock_inversion, "resv-in-notifier",
+	 "reclaim-lock-inversion")
+BUG_TEST(bug_vm_lock_in_notifier_reports_reclaim_lock_inversion, "vm-lock-in-notifier",
+	 "reclaim-lock-inversion")
+BUG_TEST(bug_alloc_in_run_job_reports_alloc_in_signalling_path, "alloc-in-run-job",
+	 "alloc-in-signalling-path")
+BUG_TEST(bug_late_reserve_fences_reports_alloc_in_signalling_path, "late-reserve-fences",
+	 "alloc-in-signalling-path")
+BUG_TEST(bug_late_begin_signalling_reports_alloc_in_signalling_path, "late-begin-signalling",
+	 "alloc-in-signalling-path")
+BUG_TEST(bug_resv_in_run_job_reports_fence_lock_inversion, "resv-in-run-job",
+	 "fence-lock-inversion")
+BUG_TEST(bug_notifier_lock_in_run_job_reports_fence_lock_inversion, "notifier-lock-in-run-job",
+	 "fence-lock-inversion")
+BUG_TEST(bug_alloc_under_notifier_lock_reports_reclaim_lock_inversion,
+	 "alloc-under-notifier-lock", "reclaim-lock-inversion")
+BUG_TEST(bug_blocking_resv_in_shrinker_reports_reclaim_lock_inversion,
+	 "blocking-resv-in-shrinker", "reclaim-lock-inversion")
+BUG_TEST(bug_preempt_fence_takes_vm_lock_reports_fence_lock_inversion,
+	 "preempt-fence-takes-vm-lock", "fence-lock-inversion")
+BUG_TEST(bug_move_notify_takes_vm_lock_reports_lock_order_inversion,
+	 "move-notify-takes-vm-lock", "lock-order-inversion")
+BUG_TEST(bug_resv_under_spinlock_reports_invalid_wait_context, "resv-under-spinlock",
+	 "invalid-wait-context")
+BUG_TEST(bug_ignore_edeadlk_reports_ww_protocol_violation, "ignore-edeadlk",
+	 "ww-protocol-violation")
+BUG_TEST(bug_unlocked_userptr_list_reports_assertion_failed, "unlocked-userptr-list",
+	 "assertion-failed")
+BUG_TEST(bug_extobj_evict_no_resv_reports_assertion_failed, "extobj-evict-no-resv",
+	 "assertion-failed")
+
+Test(vmbind, bug_unlocked_seq_check_is_caught_by_the_page_check, .timeout = 90)
+{
+	struct harness_run r;
+
+	run(1, "unlocked-seq-check", "20", &r);
+	cr_expect_neq(r.status, 0, "the race went unnoticed: %s", r.out);
+	cr_expect_not_null(strstr(r.err, "stale page"), "stderr: %s", r.err);
+	harness_free(&r);
+}
+
+Test(vmbind, bug_unlocked_seq_check_is_caught_natively, .timeout = 90)
+{
+	struct harness_run r;
+
+	run(0, "unlocked-seq-check", "20", &r);
+	cr_expect_eq(r.status, 3, "status %d, stderr: %s", r.status, r.err);
+	cr_expect_not_null(strstr(r.err, "stale page"), "stderr: %s", r.err);
+	harness_free(&r);
+}
