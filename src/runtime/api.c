@@ -52,8 +52,12 @@ RT_EXPORT void fdep_lock_class(const void *lock, const char *class_name_, unsign
 		return;
 	struct instance *in = instance_get(t, lock, IT_ANNOTATED, RT_CALLER);
 	if (in && class_name_) {
-		int kind = in->cls ? in->cls->kind : CK_MAP;
-		in->cls = class_intern(class_name_, subclass, kind);
+		struct lock_class *old = in->cls;
+		in->cls = class_intern(class_name_, subclass, old ? old->kind : CK_MAP);
+		/* the lock's own class, made at its init, is not needed any more */
+		if (old && old != in->cls && !old->named && old->addr == lock &&
+		    !held_find(t, lock) && graph_class_unused(old))
+			class_release(old);
 	}
 	thread_leave();
 }

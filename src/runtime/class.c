@@ -22,8 +22,9 @@ struct lock_class *cls_fs_reclaim, *cls_mmu_notifier, *cls_dma_fence;
 
 static struct rt_lock class_lock = RT_LOCK_INIT;
 static struct lock_class **classes;
-static _Atomic uint32_t nclasses;
+static _Atomic uint32_t nclasses; /* ids handed out; some may be free again */
 static uint32_t cap_classes;
+static uint32_t *free_ids, nfree_ids, cap_free_ids;
 
 static struct lock_class **name_hash;
 static uint32_t name_hash_size, nnamed;
@@ -67,25 +68,46 @@ uint32_t class_count(void)
 	return atomic_load(&nclasses);
 }
 
+uint32_t class_live(void)
+{
+	return atomic_load(&nclasses) - nfree_ids;
+}
+
 /* A new class with the next id (class_lock held). */
+/*
+ * A new class, with the id of a released one when there is one.  A released
+ * class had no edge, so no chain that was validated depends on its id, and
+ * its place in the topological order (its id) was never moved.
+ */
 static struct lock_class *class_new(int kind)
 {
-	if (nclasses == cap_classes) {
-		uint32_t cap = cap_classes ? cap_classes * 2 : 1024;
-		struct lock_class **n = rt_realloc_array(classes, cap_classes, cap, sizeof(*n));
-		if (!n)
-			return NULL;
-		classes = n;
-		cap_classes = cap;
-	}
 	struct lock_class *c = rt_alloc(sizeof(*c));
+
 	if (!c)
 		return NULL;
-	c->id = nclasses;
+	if (nfree_ids) {
+		c->id = free_ids[--nfree_ids];
+	} else {
+		if (nclasses == cap_classes) {
+			uint32_t cap = cap_classes ? cap_classes * 2 : 1024;
+			struct lock_class **n = rt_alloc(cap * sizeof(*n));
+			if (!n) {
+				rt_free(c, sizeof(*c));
+				return NULL;
+			}
+			/* the old array stays: graph walks may read it without class_lock */
+			memcpy(n, classes, cap_classes * sizeof(*n));
+			atomic_thread_fence(memory_order_release);
+			classes = n;
+			cap_classes = cap;
+		}
+		c->id = nclasses;
+	}
 	c->ord = c->id; /* a class without edges fits anywhere in the order */
 	c->kind = (uint8_t)kind;
 	classes[c->id] = c;
-	atomic_store(&nclasses, c->id + 1);
+	if (c->id == nclasses)
+		atomic_store(&nclasses, c->id + 1);
 	return c;
 }
 
@@ -209,8 +231,28 @@ void class_for_each(void (*fn)(struct lock_class *, void *), void *arg)
 		rt_lock(&class_lock);
 		struct lock_class *c = classes[i];
 		rt_unlock(&class_lock);
-		fn(c, arg);
+		if (c)
+			fn(c, arg);
 	}
+}
+
+void class_release(struct lock_class *c)
+{
+	rt_lock(&class_lock);
+	if (nfree_ids == cap_free_ids) {
+		uint32_t cap = cap_free_ids ? cap_free_ids * 2 : 256;
+		uint32_t *n = rt_realloc_array(free_ids, cap_free_ids, cap, sizeof(*n));
+		if (!n) {
+			rt_unlock(&class_lock);
+			return; /* kept: a class too many is harmless */
+		}
+		free_ids = n;
+		cap_free_ids = cap;
+	}
+	classes[c->id] = NULL;
+	free_ids[nfree_ids++] = c->id;
+	rt_unlock(&class_lock);
+	rt_free(c, sizeof(*c)); /* its name, if it had one, may be in a finding: kept */
 }
 
 /* The record of one init site (class_lock held). */

@@ -331,6 +331,8 @@ RT_EXPORT void fdep_fence_wait(const void *fence)
 		}
 	}
 	rt_blocking_allowed(t, "a fence wait while a spinning lock is held", ip);
+	if (!v.cls)
+		v.cls = cls_dma_fence;
 	rt_check_acquire(t, v.cls, HM_EXCLUSIVE, v.cls, ip);
 	if (unlikely(rt_watchdog_ns) && v.state == FS_PUBLISHED)
 		wait_begin(t, fence, WAIT_FENCE); /* until it signals (watchdog.c) */

@@ -477,6 +477,16 @@ static void graph_compact(void)
 	}
 }
 
+bool graph_class_unused(struct lock_class *c)
+{
+	rt_lock(&graph_lock);
+	bool unused = !c->out && !c->in;
+	if (unused)
+		c->dead = true;
+	rt_unlock(&graph_lock);
+	return unused;
+}
+
 void graph_class_dead(struct lock_class *c)
 {
 	rt_lock(&graph_lock);

@@ -229,8 +229,12 @@ void instance_forget_range(const void *start, size_t len, uintptr_t ip)
 				held_remove(t, hd);
 			}
 			/* a class of this instance alone goes with it */
-			if (in->cls && !in->cls->named && in->cls->addr == in->addr)
-				graph_class_dead(in->cls);
+			if (in->cls && !in->cls->named && in->cls->addr == in->addr) {
+				if (graph_class_unused(in->cls))
+					class_release(in->cls);
+				else
+					graph_class_dead(in->cls);
+			}
 			rt_free(in, sizeof(*in));
 		}
 	}

@@ -272,7 +272,7 @@ void report_stats_line(void)
 	int n = snprintf(line, sizeof(line),
 			 "fencedep: %zu findings (%zu suppressed), %u classes, %zu edges, %zu chains, "
 			 "%llu acquisitions, %llu chain hits\n",
-			 nunsuppressed, nsuppressed, class_count(), graph_edge_count(), chain_count(),
+			 nunsuppressed, nsuppressed, class_live(), graph_edge_count(), chain_count(),
 			 (unsigned long long)acq, (unsigned long long)hits);
 	write_all(report_fd, line, (size_t)n);
 }

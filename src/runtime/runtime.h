@@ -129,11 +129,14 @@ struct lock_class {
 };
 
 struct lock_class *class_get(uint32_t id);
-uint32_t class_count(void);
+uint32_t class_count(void); /* ids handed out: bound of class_get */
+uint32_t class_live(void);
 /* The named class name[/subclass], created on first use with that kind. */
 struct lock_class *class_intern(const char *name, unsigned subclass, int kind);
 /* The named class, or NULL when nothing has used that name yet. */
 struct lock_class *class_find(const char *name);
+/* Free a class nothing refers to any more (its id is not reused). */
+void class_release(struct lock_class *c);
 /* Visit every class in id order (for reports). */
 void class_for_each(void (*fn)(struct lock_class *, void *), void *arg);
 /* An anonymous class for one instance (classes=instance) or init site. */
@@ -339,6 +342,8 @@ size_t graph_edge_count(void);
 /* The class's instance is gone: its edges leave the graph (the memory is
  * reclaimed in batches).  Takes graph_lock. */
 void graph_class_dead(struct lock_class *c);
+/* True, and the class is out of the graph's reach, when it has no edge. */
+bool graph_class_unused(struct lock_class *c);
 /* Visit every edge (graph_lock held by the caller). */
 void graph_for_each_edge(void (*fn)(struct edge *, void *), void *arg);
 int edge_type(int holder_mode, int acquirer_mode);
