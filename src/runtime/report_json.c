@@ -211,7 +211,7 @@ static void json_document(struct rt_buf *b)
 	buf_printf(b,
 		   "],\n \"stats\": {\"classes\": %u, \"edges\": %zu, \"chains\": %zu, "
 		   "\"acquisitions\": %llu, \"chain_hits\": %llu}}\n",
-		   class_count(), graph_edge_count(), chain_count(), (unsigned long long)acq,
+		   class_live(), graph_edge_count(), chain_count(), (unsigned long long)acq,
 		   (unsigned long long)hits);
 }
 
@@ -231,7 +231,11 @@ void report_write_json(void)
 	unlink(tmp);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
-		rt_warn("cannot write the JSON report '%s': %s", path, strerror(errno));
+		/* rewritten on every finding: say it once per process */
+		static bool warned;
+		if (!warned)
+			rt_warn("cannot write the JSON report '%s': %s", path, strerror(errno));
+		warned = true;
 		goto out;
 	}
 	size_t off = 0;
