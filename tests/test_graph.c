@@ -240,3 +240,14 @@ Test(graph, diamond_built_backwards_then_closed_is_reported)
 	expect("+D -D +C -C +B -B +A -A +A +B -B -A +A +C -C -A +B +D -D -B +C +D -D -C +D +A -A -D",
 	       LOI, 1);
 }
+
+Test(graph, later_cycle_through_a_reported_edge_is_not_reported_again)
+{
+	/* B->A closed the first cycle; C->B, A->C make one more through B->A */
+	expect("+A +B -B -A +B +A -A -B +C +B -B -C +A +C -C -A", LOI, 1);
+}
+
+Test(graph, independent_cycles_are_each_reported)
+{
+	expect("+A +B -B -A +B +A -A -B +X +Y -Y -X +Y +X -X -Y", LOI, 2);
+}

@@ -395,6 +395,21 @@ static bool order_repair(struct lock_class *prev, struct lock_class *next)
 	return false;
 }
 
+/*
+ * Does the cycle go through the edge that closed a cycle already reported?
+ * Then it is the same mistake seen again (removing that edge breaks both),
+ * as lockdep, which stops at its first report, would also have it.
+ */
+static bool cycle_repeats_report(const struct cycle *cyc)
+{
+	for (uint32_t i = 1; i < cyc->n; i++) {
+		struct edge *e = edge_find(cyc->e[i].from, cyc->e[i].to);
+		if (e && e->reported)
+			return true;
+	}
+	return false;
+}
+
 bool graph_add_edge(struct lock_class *prev, struct lock_class *next, int type,
 		    uint32_t stack, const uint32_t *gates, uint16_t ngates, bool primed,
 		    struct cycle *cyc)
@@ -422,6 +437,9 @@ bool graph_add_edge(struct lock_class *prev, struct lock_class *next, int type,
 		return false;
 	if (rt_opt.gate_locks && cycle_gated(cyc, gates, ngates))
 		return false;
+	if (cycle_repeats_report(cyc))
+		return false;
+	e->reported = true;
 	return true;
 }
 

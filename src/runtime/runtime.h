@@ -313,6 +313,7 @@ struct edge {
 	uint32_t stack;   /* where `to` was first acquired with `from` held */
 	uint8_t types;    /* ET_* seen */
 	bool primed;
+	bool reported;    /* closed a reported cycle: later cycles through it repeat it */
 	uint16_t ngates;  /* exclusive locks held under every observation */
 	uint32_t *gates;
 };
