@@ -5,6 +5,7 @@
 #ifndef FDEP_TEST_SCRIPT_H
 #define FDEP_TEST_SCRIPT_H
 
+#include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,22 @@ static inline struct harness_run script_opts(int preload, const char *opts, cons
 }
 
 #define script(s) script_opts(1, NULL, (s))
+
+/* Run the scenario and expect exactly n findings, all of that kind, and
+ * the exit status that goes with them. */
+static inline void script_expect(const char *opts, const char *s, const char *kind, int n)
+{
+	struct harness_run r = script_opts(1, opts, s);
+
+	cr_assert_str_eq(r.out, "done\n", "the scenario ran: %s", r.err);
+	cr_expect_eq(harness_count(r.json, kind), n, "%s: %d x %s expected in\n%s", s, n, kind,
+		     r.log);
+	cr_expect_eq(harness_findings(r.json), n, "%s: only %s expected in\n%s", s, kind, r.log);
+	cr_expect_eq(r.status, n ? 66 : 0, "%s", s);
+	harness_free(&r);
+}
+
+#define expect(s, kind, n) script_expect(NULL, (s), (kind), (n))
 
 /* A number from the JSON stats, e.g. json_stat(json, "chain_hits"). */
 static inline long json_stat(const char *json, const char *key)

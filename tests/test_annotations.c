@@ -9,16 +9,6 @@
 
 #include "script.h"
 
-static void expect(const char *s, const char *kind, int n)
-{
-	struct harness_run r = script(s);
-
-	cr_assert_str_eq(r.out, "done\n", "the scenario ran: %s", r.err);
-	cr_expect_eq(harness_count(r.json, kind), n, "%s: %d x %s expected in\n%s", s, n, kind, r.log);
-	cr_expect_eq(harness_findings(r.json), n, "%s: only %s expected in\n%s", s, kind, r.log);
-	cr_expect_eq(r.status, n ? 66 : 0);
-	harness_free(&r);
-}
 
 Test(annotations, relocking_a_held_lock_is_recursive_locking)
 {

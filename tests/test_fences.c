@@ -7,17 +7,7 @@
 
 #include "script.h"
 
-static void expect_opts(const char *opts, const char *s, const char *kind, int n)
-{
-	struct harness_run r = script_opts(1, opts, s);
 
-	cr_assert_str_eq(r.out, "done\n", "the scenario ran: %s", r.err);
-	cr_expect_eq(harness_count(r.json, kind), n, "%s: %d x %s expected in\n%s", s, n, kind, r.log);
-	cr_expect_eq(harness_findings(r.json), n, "%s: only %s expected in\n%s", s, kind, r.log);
-	harness_free(&r);
-}
-
-#define expect(s, kind, n) expect_opts(NULL, (s), (kind), (n))
 #define ALLOC "alloc-in-signalling-path"
 #define FLI "fence-lock-inversion"
 #define RLI "reclaim-lock-inversion"
@@ -164,13 +154,13 @@ Test(fences, allocation_inside_reclaim_does_not_recurse)
 Test(fences, reclaim_waiting_for_a_fence_whose_path_allocates)
 {
 	/* priming off: the reclaim -> fence wait has to be seen */
-	expect_opts("prime=none", "publish:G handoff:G rb wait:G re signal:G publish:F alloc signal:F",
+	script_expect("prime=none", "publish:G handoff:G rb wait:G re signal:G publish:F alloc signal:F",
 		    ALLOC, 1);
 }
 
 Test(fences, priming_off_without_observed_reclaim_wait_is_silent)
 {
-	expect_opts("prime=none", "publish:F alloc signal:F", ALLOC, 0);
+	script_expect("prime=none", "publish:F alloc signal:F", ALLOC, 0);
 }
 
 Test(fences, user_prime_closes_a_cycle_at_once)
@@ -186,7 +176,7 @@ Test(fences, prime_file_adds_order)
 	cr_assert(write(fd, "# documented order\nA B\n", 23) == 23);
 	close(fd);
 	snprintf(opts, sizeof(opts), "prime=%s", path);
-	expect_opts(opts, "+B +A -A -B", "lock-order-inversion", 1);
+	script_expect(opts, "+B +A -A -B", "lock-order-inversion", 1);
 	unlink(path);
 }
 
