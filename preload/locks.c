@@ -164,13 +164,12 @@ RT_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 		relock = in && mutex_relock(t, in, m);
 		if (!relock)
 			tracked = lock_before(t, m, in, HM_EXCLUSIVE, 0, RT_CALLER);
-		thread_leave();
+		if (unlikely(rt_watchdog_ns))
+			wait_begin(t, m, WAIT_MUTEX);
 	}
-	if (unlikely(rt_watchdog_ns) && t)
-		wait_begin(t, m, WAIT_MUTEX);
 	int r = REAL(pthread_mutex_lock)(m);
-	if (unlikely(rt_watchdog_ns))
-		wait_end(t);
+	if (t)
+		blocking_call_end(t);
 	if (r && tracked)
 		lock_undo(m);
 	else if (r && relock)
@@ -247,29 +246,41 @@ RT_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t *rw)
 	return REAL(pthread_rwlock_destroy)(rw);
 }
 
-static bool rw_before(pthread_rwlock_t *rw, bool write, unsigned hflags, uintptr_t ip)
+/* The acquire event; the thread stays entered (see blocking_call_end). */
+static struct rt_thread *rw_event(pthread_rwlock_t *rw, bool write, unsigned hflags, uintptr_t ip,
+				  bool *tracked)
 {
 	struct rt_thread *t = thread_enter();
-	bool tracked = false;
 
+	*tracked = false;
 	if (!t)
-		return false;
+		return NULL;
 	struct instance *in = rwlock_instance(t, rw, ip, 0);
 	if (in) {
 		int mode = write ? HM_EXCLUSIVE : in->recursive_readers ? HM_RECURSIVE : HM_SHARED;
-		tracked = lock_before(t, rw, in, mode, hflags, ip);
+		*tracked = lock_before(t, rw, in, mode, hflags, ip);
 	}
-	thread_leave();
-	return tracked;
+	if (!hflags && unlikely(rt_watchdog_ns))
+		wait_begin(t, rw, WAIT_RWLOCK);
+	return t;
+}
+
+static void rw_before(pthread_rwlock_t *rw, bool write, unsigned hflags, uintptr_t ip)
+{
+	bool tracked;
+
+	if (rw_event(rw, write, hflags, ip, &tracked))
+		thread_leave();
 }
 
 RT_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *rw)
 {
-	bool tracked = rw_before(rw, false, 0, RT_CALLER);
-	struct rt_thread *t = rt_watch_begin(rw, WAIT_RWLOCK);
+	bool tracked;
+	struct rt_thread *t = rw_event(rw, false, 0, RT_CALLER, &tracked);
 	int r = REAL(pthread_rwlock_rdlock)(rw);
 
-	wait_end(t);
+	if (t)
+		blocking_call_end(t);
 	if (r && tracked)
 		lock_undo(rw);
 	return r;
@@ -277,11 +288,12 @@ RT_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *rw)
 
 RT_EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *rw)
 {
-	bool tracked = rw_before(rw, true, 0, RT_CALLER);
-	struct rt_thread *t = rt_watch_begin(rw, WAIT_RWLOCK);
+	bool tracked;
+	struct rt_thread *t = rw_event(rw, true, 0, RT_CALLER, &tracked);
 	int r = REAL(pthread_rwlock_wrlock)(rw);
 
-	wait_end(t);
+	if (t)
+		blocking_call_end(t);
 	if (r && tracked)
 		lock_undo(rw);
 	return r;
@@ -352,25 +364,40 @@ RT_EXPORT int pthread_spin_destroy(pthread_spinlock_t *s)
 	return REAL(pthread_spin_destroy)(s);
 }
 
-static bool spin_before(pthread_spinlock_t *s, unsigned hflags, uintptr_t ip)
+/* The acquire event; the thread stays entered (see blocking_call_end). */
+static struct rt_thread *spin_event(pthread_spinlock_t *s, unsigned hflags, uintptr_t ip,
+				    bool *tracked)
 {
 	struct rt_thread *t = thread_enter();
-	bool tracked = false;
 
+	*tracked = false;
 	if (!t)
-		return false;
-	tracked = lock_before(t, (const void *)s, instance_get(t, (const void *)s, IT_SPIN, ip), HM_EXCLUSIVE, HF_SPIN | hflags, ip);
-	thread_leave();
+		return NULL;
+	*tracked = lock_before(t, (const void *)s, instance_get(t, (const void *)s, IT_SPIN, ip),
+			       HM_EXCLUSIVE, HF_SPIN | hflags, ip);
+	if (!hflags && unlikely(rt_watchdog_ns))
+		wait_begin(t, (const void *)s, WAIT_SPIN);
+	return t;
+}
+
+static bool spin_before(pthread_spinlock_t *s, unsigned hflags, uintptr_t ip)
+{
+	bool tracked;
+	struct rt_thread *t = spin_event(s, hflags, ip, &tracked);
+
+	if (t)
+		thread_leave();
 	return tracked;
 }
 
 RT_EXPORT int pthread_spin_lock(pthread_spinlock_t *s)
 {
-	bool tracked = spin_before(s, 0, RT_CALLER);
-	struct rt_thread *t = rt_watch_begin((const void *)s, WAIT_SPIN);
+	bool tracked;
+	struct rt_thread *t = spin_event(s, 0, RT_CALLER, &tracked);
 	int r = REAL(pthread_spin_lock)(s);
 
-	wait_end(t);
+	if (t)
+		blocking_call_end(t);
 	if (r && tracked)
 		lock_undo((const void *)s);
 	return r;

@@ -6,6 +6,11 @@
  * test.  free(), realloc() and munmap() forget the lock instances and fences
  * in the memory they release.  While dlsym() resolves the real allocator,
  * its own allocations are served from a small static arena.
+ *
+ * The allocator itself runs untracked (tls_busy): its internal locks and
+ * mmap calls are not the program's, and a preloaded allocator (jemalloc)
+ * that calls mmap under its own lock must not see the runtime come back
+ * into it.  The call as a whole is the fs_reclaim event.
  */
 #include <string.h>
 #include <sys/mman.h>
@@ -58,6 +63,16 @@ static void __attribute__((noinline)) alloc_event(uintptr_t ip)
 	thread_leave();
 }
 
+/* Run the real allocator with the runtime out of the way. */
+#define IN_ALLOCATOR(call) \
+	({ \
+		int busy_ = tls_busy; \
+		tls_busy = 1; \
+		__typeof__(call) r_ = (call); \
+		tls_busy = busy_; \
+		r_; \
+	})
+
 #define ALLOC_EVENT() \
 	do { \
 		struct rt_thread *t_ = tls_thread; \
@@ -89,35 +104,68 @@ static inline bool releasing_tracked(void)
 	       !tls_busy;
 }
 
+/* What the runtime's own libraries allocate comes from runtime memory. */
+static void *private_realloc(void *p, size_t n)
+{
+	void *q = rt_private_alloc(n, 16);
+
+	if (q && p) {
+		size_t old = rt_owns(p) ? rt_private_size(p) : REAL(malloc_usable_size)(p);
+		memcpy(q, p, old < n ? old : n);
+		if (rt_owns(p))
+			rt_private_free(p);
+		else
+			REAL(free)(p);
+	}
+	return q;
+}
+
 RT_EXPORT void *malloc(size_t n)
 {
+	if (unlikely(tls_private_heap))
+		return rt_private_alloc(n, 16);
 	if (unlikely(!real_malloc) && preload_resolving)
 		return boot_alloc(n);
 	ALLOC_EVENT();
-	return REAL(malloc)(n);
+	return IN_ALLOCATOR(REAL(malloc)(n));
 }
 
 RT_EXPORT void *calloc(size_t n, size_t size)
 {
+	if (unlikely(tls_private_heap)) {
+		size_t total;
+		if (__builtin_mul_overflow(n, size, &total))
+			return NULL;
+		return rt_private_alloc(total, 16); /* runtime memory comes zeroed */
+	}
 	if (unlikely(!real_calloc) && preload_resolving)
 		return boot_alloc(n * size); /* the arena is zeroed */
 	ALLOC_EVENT();
-	return REAL(calloc)(n, size);
+	return IN_ALLOCATOR(REAL(calloc)(n, size));
 }
 
 RT_EXPORT void free(void *p)
 {
 	if (unlikely(!p || is_boot(p)))
 		return;
+	if (unlikely(tls_private_heap) && rt_owns(p)) {
+		rt_private_free(p);
+		return;
+	}
 	if (unlikely(releasing_tracked()))
 		release_range(p, REAL(malloc_usable_size)(p), RT_CALLER);
+	int busy = tls_busy;
+	tls_busy = 1;
 	REAL(free)(p);
+	tls_busy = busy;
 }
 
 RT_EXPORT void *realloc(void *p, size_t n)
 {
+	if (unlikely(tls_private_heap))
+		return private_realloc(p, n);
 	if (unlikely(is_boot(p))) {
-		void *q = REAL(malloc)(n);
+		void *q = IN_ALLOCATOR(REAL(malloc)(n));
 		if (q)
 			memcpy(q, p, n);
 		return q;
@@ -125,14 +173,14 @@ RT_EXPORT void *realloc(void *p, size_t n)
 	ALLOC_EVENT();
 	if (p && releasing_tracked()) {
 		size_t old = REAL(malloc_usable_size)(p);
-		void *q = REAL(realloc)(p, n);
+		void *q = IN_ALLOCATOR(REAL(realloc)(p, n));
 		if (q && q != p)
 			release_range(p, old, RT_CALLER);
 		else if (q && n < old)
 			release_range((char *)p + n, old - n, RT_CALLER);
 		return q;
 	}
-	return REAL(realloc)(p, n);
+	return IN_ALLOCATOR(REAL(realloc)(p, n));
 }
 
 RT_EXPORT void *reallocarray(void *p, size_t n, size_t size)
@@ -140,38 +188,46 @@ RT_EXPORT void *reallocarray(void *p, size_t n, size_t size)
 	size_t total;
 
 	if (__builtin_mul_overflow(n, size, &total))
-		return REAL(reallocarray)(p, n, size); /* let it fail as it does */
+		return IN_ALLOCATOR(REAL(reallocarray)(p, n, size)); /* let it fail as it does */
 	return realloc(p, total);
 }
 
 RT_EXPORT int posix_memalign(void **out, size_t align, size_t n)
 {
+	if (unlikely(tls_private_heap)) {
+		*out = rt_private_alloc(n, align);
+		return *out ? 0 : 12; /* ENOMEM */
+	}
 	ALLOC_EVENT();
-	return REAL(posix_memalign)(out, align, n);
+	return IN_ALLOCATOR(REAL(posix_memalign)(out, align, n));
 }
 
 RT_EXPORT void *aligned_alloc(size_t align, size_t n)
 {
+	if (unlikely(tls_private_heap))
+		return rt_private_alloc(n, align);
 	ALLOC_EVENT();
-	return REAL(aligned_alloc)(align, n);
+	return IN_ALLOCATOR(REAL(aligned_alloc)(align, n));
 }
 
 RT_EXPORT void *memalign(size_t align, size_t n)
 {
+	if (unlikely(tls_private_heap))
+		return rt_private_alloc(n, align);
 	ALLOC_EVENT();
-	return REAL(memalign)(align, n);
+	return IN_ALLOCATOR(REAL(memalign)(align, n));
 }
 
 RT_EXPORT void *valloc(size_t n)
 {
 	ALLOC_EVENT();
-	return REAL(valloc)(n);
+	return IN_ALLOCATOR(REAL(valloc)(n));
 }
 
 RT_EXPORT void *pvalloc(size_t n)
 {
 	ALLOC_EVENT();
-	return REAL(pvalloc)(n);
+	return IN_ALLOCATOR(REAL(pvalloc)(n));
 }
 
 RT_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)

@@ -27,6 +27,19 @@ void *preload_resolve(const char *name, const char *version);
 	})
 #define REAL(name) REAL_V(name, NULL)
 
+/*
+ * A blocking lock's acquire event is pushed before the real call, and the
+ * thread stays entered (tls_busy) until that call returns: a signal handler
+ * that runs in between goes untracked, for its locks are not taken under
+ * the lock the thread is still waiting for.
+ */
+static inline void blocking_call_end(struct rt_thread *t)
+{
+	if (unlikely(rt_watchdog_ns))
+		wait_end(t);
+	thread_leave();
+}
+
 /* With a watchdog, a blocking call records what it waits for. */
 static inline struct rt_thread *rt_watch_begin(const void *obj, int kind)
 {

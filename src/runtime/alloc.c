@@ -106,6 +106,35 @@ static int size_class(size_t size, size_t *bsize)
 	return SMALL_MAX / 16 + (int)s - 9;
 }
 
+/*
+ * Where runtime memory lies: every region and every large block, so that
+ * the allocator interposers can tell a block of the private heap below.
+ */
+#define MAX_MAPS 8192
+static uintptr_t map_lo[MAX_MAPS], map_hi[MAX_MAPS];
+static _Atomic int nmaps;
+
+static void map_note(void *p, size_t len)
+{
+	int i = atomic_load(&nmaps);
+
+	if (!p || i >= MAX_MAPS)
+		return;
+	map_lo[i] = (uintptr_t)p;
+	map_hi[i] = (uintptr_t)p + len;
+	atomic_store(&nmaps, i + 1);
+}
+
+bool rt_owns(const void *p)
+{
+	int n = atomic_load(&nmaps);
+
+	for (int i = 0; i < n; i++)
+		if ((uintptr_t)p >= map_lo[i] && (uintptr_t)p < map_hi[i])
+			return true;
+	return false;
+}
+
 void rt_out_of_memory(const char *what)
 {
 	if (atomic_exchange(&out_of_memory, true))
@@ -124,6 +153,9 @@ void *rt_alloc(size_t size)
 		p = map_pages(size);
 		if (!p)
 			rt_out_of_memory("a large table");
+		rt_lock(&alloc_lock);
+		map_note(p, size);
+		rt_unlock(&alloc_lock);
 		return p;
 	}
 	rt_lock(&alloc_lock);
@@ -143,6 +175,7 @@ void *rt_alloc(size_t size)
 		}
 		region_cur = r;
 		region_end = r + REGION;
+		map_note(r, REGION);
 	}
 	p = region_cur;
 	region_cur += bsize;
@@ -288,4 +321,48 @@ void rt_lock_fork(struct rt_lock *l, int phase)
 void alloc_fork(int phase)
 {
 	rt_lock_fork(&alloc_lock, phase);
+}
+
+/*
+ * The private heap: what libdw and libunwind allocate while the runtime
+ * symbolises or unwinds (tls_private_heap) comes from runtime memory, never
+ * from the program's allocator - which may be the very thing the thread is
+ * inside of when its lock event arrives (a preloaded jemalloc).  A block
+ * carries its size in front of it.
+ */
+struct private_hdr {
+	size_t size;  /* what was asked for */
+	size_t pad;   /* from the start of the runtime block to the data */
+	size_t total; /* the runtime block's size */
+	size_t unused;
+};
+
+void *rt_private_alloc(size_t n, size_t align)
+{
+	size_t hdr = sizeof(struct private_hdr);
+	size_t total = n + hdr + (align > 16 ? align : 0);
+	char *raw = rt_alloc(total);
+
+	if (!raw)
+		return NULL;
+	uintptr_t p = (uintptr_t)raw + hdr;
+	if (align > 16)
+		p = (p + align - 1) & ~(uintptr_t)(align - 1);
+	struct private_hdr *h = (struct private_hdr *)p - 1;
+	h->size = n;
+	h->pad = p - (uintptr_t)raw;
+	h->total = total;
+	return (void *)p;
+}
+
+void rt_private_free(void *p)
+{
+	struct private_hdr *h = (struct private_hdr *)p - 1;
+
+	rt_free((char *)p - h->pad, h->total);
+}
+
+size_t rt_private_size(void *p)
+{
+	return ((struct private_hdr *)p - 1)->size;
 }

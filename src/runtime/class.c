@@ -308,19 +308,22 @@ struct lock_class *class_for_instance(const void *addr, uintptr_t site, int kind
 	return c;
 }
 
-const char *class_name(struct lock_class *c)
+static const char *class_name_mode(struct lock_class *c, bool try)
 {
 	const char *name = atomic_load(&c->name);
+	const char *sym = NULL;
 	char buf[512];
 	struct frame f;
 
 	if (name)
 		return name;
-	const char *sym = c->addr ? stack_object_name(c->addr) : NULL;
+	if (c->addr && stack_object_name_try(c->addr, &sym, try) < 0)
+		return NULL;
 	if (sym) {
 		snprintf(buf, sizeof(buf), "%s", sym);
 	} else {
-		stack_symbolize(c->site, &f);
+		if (stack_symbolize_try(c->site, &f, try) < 0)
+			return NULL;
 		const char *where = f.function ? f.function : "?";
 		if (!c->addr)
 			snprintf(buf, sizeof(buf), "%s@%s", kind_names[c->kind], where);
@@ -337,6 +340,16 @@ const char *class_name(struct lock_class *c)
 		return expected;
 	}
 	return n;
+}
+
+const char *class_name(struct lock_class *c)
+{
+	return class_name_mode(c, false);
+}
+
+const char *class_name_try(struct lock_class *c)
+{
+	return class_name_mode(c, true);
 }
 
 void class_fork(int phase)

@@ -272,7 +272,9 @@ static void validate_chain(struct rt_thread *t, struct lock_class *c, int mode, 
 	bool recursion = false;
 	uint32_t stack = stack_capture(ip);
 
-	class_name(c);
+	/* names are given while the lock's module is surely loaded; a name that
+	 * cannot be had now without waiting is given when a report needs it */
+	class_name_try(c);
 	for (uint32_t i = t->depth; i-- > 0;) {
 		struct held *h = &t->held[i];
 		if (h->cls == skip)
@@ -288,7 +290,7 @@ static void validate_chain(struct rt_thread *t, struct lock_class *c, int mode, 
 			if (h->cls == skip || (h->flags & HF_MERGED))
 				continue;
 			if (h->cls != c) {
-				class_name(h->cls);
+				class_name_try(h->cls);
 				from[nfrom] = h->cls;
 				types[nfrom++] = (uint8_t)edge_type(h->mode, mode);
 			}

@@ -116,7 +116,7 @@ static void json_finding(struct rt_buf *b, const struct finding *f)
 }
 
 struct edge_snap {
-	const char *from, *to;
+	struct lock_class *from, *to;
 	uint8_t types;
 	bool primed;
 	uint32_t stack;
@@ -139,8 +139,7 @@ static void snap_edge(struct edge *e, void *arg)
 		s->e = n;
 		s->cap = cap;
 	}
-	s->e[s->n++] = (struct edge_snap){ atomic_load(&e->from->name), atomic_load(&e->to->name),
-					  e->types, e->primed, e->stack };
+	s->e[s->n++] = (struct edge_snap){ e->from, e->to, e->types, e->primed, e->stack };
 }
 
 static void json_class(struct lock_class *c, void *arg)
@@ -165,13 +164,14 @@ static void json_edges(struct rt_buf *b)
 	rt_unlock(&graph_lock);
 	for (size_t i = 0; i < s.n; i++) {
 		for (int bit = 1; bit <= ET_SN; bit <<= 1) {
-			if (!(s.e[i].types & bit) || !s.e[i].from || !s.e[i].to)
+			if (!(s.e[i].types & bit))
 				continue;
 			buf_puts(b, first ? "\n    {\"from\": " : ",\n    {\"from\": ");
 			first = false;
-			buf_json_str(b, s.e[i].from);
+			/* named here if the lock event could not name it then */
+			buf_json_str(b, class_name(s.e[i].from));
 			buf_puts(b, ", \"to\": ");
-			buf_json_str(b, s.e[i].to);
+			buf_json_str(b, class_name(s.e[i].to));
 			buf_printf(b, ", \"type\": \"%s\", \"primed\": %s, \"stack\": ",
 				   edge_type_name(bit), s.e[i].primed ? "true" : "false");
 			json_frames(b, s.e[i].stack);
@@ -198,10 +198,17 @@ static void json_document(struct rt_buf *b)
 		json_finding(b, f);
 		buf_puts(b, f->next ? ",\n" : "\n");
 	}
+	/* the edges first: rendering them names every class they touch */
+	struct rt_buf edges = { 0 };
+	json_edges(&edges);
 	buf_puts(b, " ],\n \"classes\": [");
 	class_for_each(json_class, b);
 	buf_puts(b, "],\n \"edges\": [");
-	json_edges(b);
+	if (edges.data)
+		buf_puts(b, edges.data);
+	if (edges.failed)
+		b->failed = true;
+	buf_release(&edges);
 	rt_lock(&threads_lock);
 	for (struct rt_thread *t = threads_list; t; t = t->next) {
 		acq += t->acquisitions + t->fast_hits;

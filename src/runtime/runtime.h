@@ -56,6 +56,13 @@ void *rt_alloc(size_t size);  /* zeroed; NULL once memory has run out */
 void rt_free(void *p, size_t size);
 void *rt_realloc_array(void *p, size_t old_n, size_t new_n, size_t elem);
 char *rt_strdup(const char *s);
+/* Is p in runtime memory? */
+bool rt_owns(const void *p);
+/* The private heap of what the runtime's libraries allocate (alloc.c). */
+void *rt_private_alloc(size_t n, size_t align);
+void rt_private_free(void *p);
+size_t rt_private_size(void *p);
+extern __thread int tls_private_heap __attribute__((tls_model("initial-exec")));
 void rt_out_of_memory(const char *what);
 
 /* A growable byte buffer (report rendering). */
@@ -143,6 +150,8 @@ void class_for_each(void (*fn)(struct lock_class *, void *), void *arg);
 struct lock_class *class_for_instance(const void *addr, uintptr_t site, int kind, bool by_site);
 /* The class's name, computing it (symbol, init site) when needed. */
 const char *class_name(struct lock_class *c);
+/* The same, or NULL when naming would wait (from inside a lock event). */
+const char *class_name_try(struct lock_class *c);
 extern struct lock_class *cls_fs_reclaim, *cls_mmu_notifier, *cls_dma_fence;
 
 /* ------------------------------------------------------------------ */
@@ -430,6 +439,9 @@ struct frame {
 void stack_symbolize(uintptr_t pc, struct frame *f);
 /* Name of a static object at addr ("queue_lock"), or NULL. */
 const char *stack_object_name(const void *addr);
+/* The same two with try set: -1 at once when another thread symbolises. */
+int stack_symbolize_try(uintptr_t pc, struct frame *f, bool try);
+int stack_object_name_try(const void *addr, const char **out, bool try);
 bool stack_pc_in_runtime(uintptr_t pc);
 /* Is addr in a loaded module's static storage (.data, .bss)? */
 bool stack_addr_is_static(const void *addr);

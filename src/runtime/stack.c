@@ -213,7 +213,9 @@ uint32_t stack_capture(uintptr_t ip)
 	int depth = (int)rt_opt.stack_depth;
 
 	unwind_enter();
+	tls_private_heap++;
 	int got = unw_backtrace(raw, depth + 16);
+	tls_private_heap--;
 	atomic_fetch_sub(&unwinders, 1);
 	int i = 0;
 	while (i < got && stack_pc_in_runtime((uintptr_t)raw[i]))
@@ -371,16 +373,39 @@ static void symbolize_locked(uintptr_t pc, struct frame *f)
 	}
 }
 
-void stack_symbolize(uintptr_t pc, struct frame *f)
+/*
+ * Taking sym_lock from inside a lock event may wait for a thread that is
+ * inside libdw, itself waiting in the program's allocator for a lock the
+ * event's thread holds (a preloaded jemalloc's internal locks do that).
+ * Lock events therefore only try it: see class_name_try().
+ */
+__thread int tls_private_heap __attribute__((tls_model("initial-exec")));
+
+static bool sym_enter(bool try)
+{
+	if (try ? !rt_trylock(&sym_lock) : (rt_lock(&sym_lock), false))
+		return false;
+	tls_private_heap++; /* libdw allocates from runtime memory */
+	return true;
+}
+
+static void sym_leave(void)
+{
+	tls_private_heap--;
+	rt_unlock(&sym_lock);
+}
+
+int stack_symbolize_try(uintptr_t pc, struct frame *f, bool try)
 {
 	unsigned k = (unsigned)((pc * 0x9e3779b97f4a7c15ull) >> 52);
 
-	rt_lock(&sym_lock);
+	if (!sym_enter(try))
+		return -1;
 	for (struct sym_entry *e = sym_hash[k]; e; e = e->hnext) {
 		if (e->f.pc == pc) {
 			*f = e->f;
-			rt_unlock(&sym_lock);
-			return;
+			sym_leave();
+			return 0;
 		}
 	}
 	struct sym_entry *e = rt_alloc(sizeof(*e));
@@ -390,15 +415,22 @@ void stack_symbolize(uintptr_t pc, struct frame *f)
 		sym_hash[k] = e;
 		*f = e->f;
 	}
-	rt_unlock(&sym_lock);
+	sym_leave();
+	return 0;
 }
 
-const char *stack_object_name(const void *addr)
+void stack_symbolize(uintptr_t pc, struct frame *f)
+{
+	stack_symbolize_try(pc, f, false);
+}
+
+int stack_object_name_try(const void *addr, const char **out, bool try)
 {
 	const char *result = NULL;
 	char buf[512];
 
-	rt_lock(&sym_lock);
+	if (!sym_enter(try))
+		return -1;
 	Dwfl_Module *m = module_of((uintptr_t)addr);
 	if (m) {
 		GElf_Off off;
@@ -413,8 +445,17 @@ const char *stack_object_name(const void *addr)
 			result = rt_strdup(buf);
 		}
 	}
-	rt_unlock(&sym_lock);
-	return result;
+	sym_leave();
+	*out = result;
+	return 0;
+}
+
+const char *stack_object_name(const void *addr)
+{
+	const char *name = NULL;
+
+	stack_object_name_try(addr, &name, false);
+	return name;
 }
 
 void stack_fork(int phase)
