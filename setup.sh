@@ -15,7 +15,7 @@ build="$top/build"
 jobs=$(nproc 2>/dev/null || echo 2)
 
 BUILD_PKGS="build-essential autoconf automake libtool pkg-config libunwind-dev libdw-dev uthash-dev"
-TEST_PKGS="libcriterion-dev jq xz-utils zstd python3 nodejs clang libclang-rt-14-dev chromium gdb"
+TEST_PKGS="libcriterion-dev jq xz-utils zstd python3 nodejs clang libclang-rt-14-dev chromium gdb libjemalloc2 libtcmalloc-minimal4"
 
 install_missing() {
 	missing=""

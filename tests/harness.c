@@ -17,6 +17,7 @@
 #include "harness.h"
 
 double harness_timeout_s;
+const char *harness_extra_preload;
 
 /* Wait for pid, killing it once the time limit has passed. */
 static int wait_limited(pid_t pid)
@@ -128,10 +129,17 @@ int harness_run_opts(int preload, const char *opts, char *const argv[], struct h
 		dup2(fe, 2);
 		if (preload) {
 			const char *lib = getenv("FENCEDEP_LIBRARY");
-			setenv("LD_PRELOAD", lib ? lib : ".libs/libfencedep.so", 1);
+			char pre[8192];
+			snprintf(pre, sizeof(pre), "%s%s%s", lib ? lib : ".libs/libfencedep.so",
+				 harness_extra_preload ? " " : "",
+				 harness_extra_preload ? harness_extra_preload : "");
+			setenv("LD_PRELOAD", pre, 1);
 			setenv("FENCEDEP_OPTIONS", env, 1);
 		} else {
-			unsetenv("LD_PRELOAD");
+			if (harness_extra_preload)
+				setenv("LD_PRELOAD", harness_extra_preload, 1);
+			else
+				unsetenv("LD_PRELOAD");
 			unsetenv("FENCEDEP_OPTIONS");
 		}
 		execv(harness_prog(argv[0]), argv);

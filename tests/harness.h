@@ -33,6 +33,10 @@ int harness_run_opts(int preload, const char *opts, char *const argv[], struct h
  * killed (status 128 + SIGKILL); its reports are collected all the same. */
 extern double harness_timeout_s;
 
+/* When not NULL, a library preloaded after the runtime (LD_PRELOAD is
+ * "runtime extra"), e.g. another malloc. */
+extern const char *harness_extra_preload;
+
 /* Number of findings of that kind in r->json ("kind": "<kind>"). */
 int harness_count(const char *json, const char *kind);
 /* Number of findings of any kind. */

@@ -28,7 +28,10 @@ TEST_PROGS = tests/progs/fdep-script tests/progs/hang tests/progs/churn \
 	tests/progs/fork-held \
 	tests/progs/many-held \
 	tests/progs/many-threads \
-	tests/progs/spin
+	tests/progs/spin \
+	tests/progs/rel-spawn tests/progs/rel-clone tests/progs/rel-signal \
+	tests/progs/rel-dlopen tests/progs/rel-alloc tests/progs/rel-cxx \
+	tests/progs/rel-report tests/progs/rel-capacity tests/progs/rel-secure
 check_PROGRAMS += $(TEST_PROGS)
 tests_progs_fdep_script_SOURCES = tests/progs/fdep-script.c
 tests_progs_churn_SOURCES = tests/progs/churn.c
@@ -70,10 +73,36 @@ tests_progs_many_threads_SOURCES = tests/progs/many-threads.c
 tests_progs_many_threads_LDADD = -lpthread
 tests_progs_spin_SOURCES = tests/progs/spin.c
 tests_progs_spin_LDADD = -lpthread
+# reliability scenarios run by tests/test_reliability.c
+tests_progs_rel_spawn_SOURCES = tests/progs/rel-spawn.c
+tests_progs_rel_spawn_LDADD = -lpthread
+tests_progs_rel_clone_SOURCES = tests/progs/rel-clone.c
+tests_progs_rel_clone_LDADD = -lpthread
+tests_progs_rel_signal_SOURCES = tests/progs/rel-signal.c
+tests_progs_rel_signal_LDADD = -lpthread
+tests_progs_rel_dlopen_SOURCES = tests/progs/rel-dlopen.c
+tests_progs_rel_dlopen_LDADD = -ldl -lpthread
+tests_progs_rel_alloc_SOURCES = tests/progs/rel-alloc.c
+tests_progs_rel_alloc_LDADD = -lpthread
+tests_progs_rel_cxx_SOURCES = tests/progs/rel-cxx.cc
+tests_progs_rel_cxx_LDADD = -lpthread
+tests_progs_rel_report_SOURCES = tests/progs/rel-report.c
+tests_progs_rel_report_LDADD = -lpthread
+tests_progs_rel_capacity_SOURCES = tests/progs/rel-capacity.c
+tests_progs_rel_capacity_LDADD = -lpthread
+# abba linked against the runtime (no preload), run setuid
+tests_progs_rel_secure_SOURCES = tests/progs/abba.c
+tests_progs_rel_secure_CFLAGS = $(AM_CFLAGS)
+tests_progs_rel_secure_LDADD = libfencedep.la -lpthread
+tests_progs_rel_secure_LDFLAGS = -no-install
+# a module for rel-dlopen, loaded by path from tests/progs/.libs
+check_LTLIBRARIES += tests/progs/libdlocks.la
+tests_progs_libdlocks_la_SOURCES = tests/progs/libdlocks.c
+tests_progs_libdlocks_la_LDFLAGS = -module -avoid-version -rpath /nowhere
 
 if HAVE_CRITERION
 CRITERION_SUITES = tests/test_graph tests/test_annotations tests/test_fences tests/test_cli tests/test_debug \
-	tests/test_preload tests/test_realprogs
+	tests/test_preload tests/test_realprogs tests/test_reliability
 check_PROGRAMS += $(CRITERION_SUITES)
 TESTS += $(CRITERION_SUITES)
 tests_test_graph_SOURCES = tests/test_graph.c tests/script.h
@@ -97,10 +126,22 @@ tests_test_preload_LDADD = tests/libharness.la $(CRITERION_LIBS)
 tests_test_realprogs_SOURCES = tests/test_realprogs.c
 tests_test_realprogs_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_test_realprogs_LDADD = tests/libharness.la $(CRITERION_LIBS)
+tests_test_reliability_SOURCES = tests/test_reliability.c
+tests_test_reliability_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_test_reliability_LDADD = tests/libharness.la $(CRITERION_LIBS)
 else
 check-local:
 	@echo "make check needs criterion: install libcriterion-dev and run configure again" >&2
 	@exit 1
 endif
+# Long runs of the real programs and vmbind-stress (not part of check):
+# make soak [SOAK_SECONDS=N]
+SOAK_SECONDS = 3600
+EXTRA_DIST += tests/soak.sh
+soak: all $(check_PROGRAMS)
+	FENCEDEP_LIBRARY='$(abs_top_builddir)/.libs/libfencedep.so' \
+	FDEP_BUILDDIR='$(abs_top_builddir)' \
+	$(srcdir)/tests/soak.sh $(SOAK_SECONDS)
+.PHONY: soak
 include $(srcdir)/tests/report/local.mk
 include $(srcdir)/tests/vmbind/local.mk

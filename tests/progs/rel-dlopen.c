@@ -1,0 +1,62 @@
+/*
+ * rel-dlopen - load a module (libdlocks) by path, lock its static mutexes
+ * from two threads, then dlclose it before exiting:
+ *
+ *   rel-dlopen bug MODULE     one thread takes lib_lock_a then lib_lock_b,
+ *                             the next lib_lock_b then lib_lock_a
+ *   rel-dlopen clean MODULE   both take lib_lock_a then lib_lock_b
+ */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+static int (*first)(void), (*second)(void);
+
+static void *run_first(void *arg)
+{
+	(void)arg;
+	first();
+	return NULL;
+}
+
+static void *run_second(void *arg)
+{
+	(void)arg;
+	second();
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	pthread_t t;
+
+	if (argc != 3 || (strcmp(argv[1], "bug") && strcmp(argv[1], "clean"))) {
+		fprintf(stderr, "usage: rel-dlopen bug|clean MODULE\n");
+		return 2;
+	}
+	for (int round = 0; round < 2; round++) {
+		void *h = dlopen(argv[2], RTLD_NOW | RTLD_LOCAL);
+		if (!h) {
+			fprintf(stderr, "dlopen: %s\n", dlerror());
+			return 1;
+		}
+		first = (int (*)(void))dlsym(h, "dlocks_forward");
+		second = (int (*)(void))dlsym(h, strcmp(argv[1], "bug") ? "dlocks_forward"
+									 : "dlocks_backward");
+		if (!first || !second) {
+			fprintf(stderr, "dlsym: %s\n", dlerror());
+			return 1;
+		}
+		pthread_create(&t, NULL, run_first, NULL);
+		pthread_join(t, NULL);
+		pthread_create(&t, NULL, run_second, NULL);
+		pthread_join(t, NULL);
+		if (dlclose(h)) {
+			fprintf(stderr, "dlclose: %s\n", dlerror());
+			return 1;
+		}
+		printf("round %d done\n", round);
+	}
+	return 0;
+}

@@ -1,0 +1,83 @@
+/*
+ * rel-signal - a signal handler that takes a lock, delivered often (a fast
+ * interval timer, and raise()) while the thread it interrupts locks,
+ * unlocks and allocates: the handler can land anywhere, inside the runtime
+ * included.  The interrupted code never holds the handler's lock, so the
+ * program is correct.
+ *
+ *   rel-signal clean
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+static pthread_mutex_t sig_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t lock_a = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t lock_b = PTHREAD_MUTEX_INITIALIZER;
+static volatile sig_atomic_t handled;
+static unsigned long counter;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	pthread_mutex_lock(&sig_lock);
+	handled = handled + 1;
+	pthread_mutex_unlock(&sig_lock);
+}
+
+static void *other(void *arg)
+{
+	(void)arg;
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	for (int i = 0; i < 200000; i++) {
+		pthread_mutex_lock(&lock_a);
+		pthread_mutex_lock(&lock_b);
+		counter++;
+		pthread_mutex_unlock(&lock_b);
+		pthread_mutex_unlock(&lock_a);
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct sigaction sa;
+	struct itimerval it = { { 0, 200 }, { 0, 200 } };
+	pthread_t t;
+	unsigned long local = 0;
+
+	if (argc != 2 || strcmp(argv[1], "clean")) {
+		fprintf(stderr, "usage: rel-signal clean\n");
+		return 2;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGALRM, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
+	pthread_create(&t, NULL, other, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+	for (int i = 0; i < 200000; i++) {
+		pthread_mutex_lock(&lock_a);
+		char *p = malloc(32 + i % 300);
+		pthread_mutex_lock(&lock_b);
+		p[0] = 1;
+		local += p[0];
+		counter++;
+		pthread_mutex_unlock(&lock_b);
+		free(p);
+		pthread_mutex_unlock(&lock_a);
+		if (i % 1000 == 0)
+			raise(SIGUSR2);
+	}
+	struct itimerval off = { { 0, 0 }, { 0, 0 } };
+	setitimer(ITIMER_REAL, &off, NULL);
+	pthread_join(t, NULL);
+	printf("counter %lu local %lu signals %s\n", counter, local, handled > 200 ? "many" : "few");
+	return 0;
+}
