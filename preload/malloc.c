@@ -63,13 +63,30 @@ static void __attribute__((noinline)) alloc_event(uintptr_t ip)
 	thread_leave();
 }
 
-/* Run the real allocator with the runtime out of the way. */
+/*
+ * Run the real allocator with the runtime out of the way.  glibc's needs
+ * no help (it takes none of the interposed locks); another one, preloaded
+ * after the runtime, is told apart when malloc is first resolved.
+ */
+extern void *__libc_malloc(size_t);
+static bool foreign_allocator;
+
+__attribute__((constructor(101))) static void allocator_resolved(void)
+{
+	foreign_allocator = REAL(malloc) != __libc_malloc;
+}
+
 #define IN_ALLOCATOR(call) \
 	({ \
-		int busy_ = tls_busy; \
-		tls_busy = 1; \
-		__typeof__(call) r_ = (call); \
-		tls_busy = busy_; \
+		__typeof__(call) r_; \
+		if (likely(!foreign_allocator)) { \
+			r_ = (call); \
+		} else { \
+			int busy_ = tls_busy; \
+			tls_busy = 1; \
+			r_ = (call); \
+			tls_busy = busy_; \
+		} \
 		r_; \
 	})
 
@@ -150,6 +167,12 @@ RT_EXPORT void free(void *p)
 		return;
 	if (unlikely(tls_private_heap) && rt_owns(p)) {
 		rt_private_free(p);
+		return;
+	}
+	if (likely(!foreign_allocator)) {
+		if (unlikely(releasing_tracked()))
+			release_range(p, REAL(malloc_usable_size)(p), RT_CALLER);
+		REAL(free)(p);
 		return;
 	}
 	if (unlikely(releasing_tracked()))
