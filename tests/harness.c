@@ -125,6 +125,8 @@ int harness_run_opts(int preload, const char *opts, char *const argv[], struct h
 	if (pid == 0) {
 		int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int fi = open("/dev/null", O_RDONLY);
+		dup2(fi, 0);
 		dup2(fo, 1);
 		dup2(fe, 2);
 		if (preload) {

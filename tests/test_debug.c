@@ -3,6 +3,7 @@
  * hang reports, the state dump on a signal, abort_on_report.
  */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
@@ -78,5 +79,36 @@ Test(debug, abort_on_report_stops_at_the_finding)
 
 	cr_expect_eq(r.status, 128 + 6, "SIGABRT at the finding, before the deadlock");
 	cr_expect_eq(harness_count(r.json, "lock-order-inversion"), 1);
+	harness_free(&r);
+}
+
+Test(debug, reports_name_the_thread_and_where_it_was_created)
+{
+	char *argv[] = { "fdep-script", "spawn", "name:worker-7", "+A", "+A", "-A", "-A", "join", NULL };
+	struct harness_run r;
+
+	cr_assert_eq(harness_run(NULL, argv, &r), 0);
+	cr_expect_eq(harness_count(r.json, "recursive-locking"), 1, "%s", r.log);
+	cr_expect(strstr(r.json, "\"name\": \"worker-7\", \"created_at\": \"run\""), "%s", r.json);
+	cr_expect(strstr(r.log, "thread") && strstr(r.log, "\"worker-7\""), "%s", r.log);
+	cr_expect(strstr(r.log, "the thread was created at run"), "%s", r.log);
+	harness_free(&r);
+}
+
+Test(debug, gdb_option_stops_the_program_at_the_finding)
+{
+	const char *cli = getenv("FDEP_CLI");
+	char *argv[] = { (char *)(cli ? cli : "src/cli/fencedep"), "--gdb",
+			 (char *)harness_prog("fdep-script"), "+A", "+A", "-A", "-A", NULL };
+	struct harness_run r;
+
+	if (system("command -v gdb >/dev/null 2>&1"))
+		cr_skip_test("gdb is not installed");
+	harness_timeout_s = 60;
+	cr_assert_eq(harness_run_opts(0, NULL, argv, &r), 0);
+	harness_timeout_s = 0;
+	/* gdb ran the program, which stopped on SIGABRT right after the report */
+	cr_expect(strstr(r.out, "SIGABRT"), "stdout: %s\nstderr: %s", r.out, r.err);
+	cr_expect(strstr(r.err, "fencedep: recursive-locking"), "%s", r.err);
 	harness_free(&r);
 }

@@ -11,6 +11,7 @@
  *   adopt:F signal:F wait:F destroy:F  prime:A:B
  *   ww_init:C ww_contended:C:L ww_fini:C   held:A notheld:A
  *   spawn ... join   the ops between run in a new thread (then joined)
+ *   name:N  name the current thread N (pthread_setname_np)
  *
  * Every name is its own lock instance, of the class of the same name;
  * "+x=A" acquires instance x in class A.
@@ -169,6 +170,8 @@ static void run(char **ops, int n)
 			fdep_ww_contended(obj(a), obj(l));
 		} else if (!strncmp(op, "ww_fini:", 8)) {
 			fdep_ww_fini(obj(a));
+		} else if (!strncmp(op, "name:", 5)) {
+			pthread_setname_np(pthread_self(), a);
 		} else if (!strncmp(op, "held:", 5)) {
 			fdep_assert_held(obj(a));
 		} else if (!strncmp(op, "notheld:", 8)) {
