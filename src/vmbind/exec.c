@@ -201,18 +201,9 @@ static void exec_gup_under_resv(struct gpu_vm *vm)
 
 static struct sched_job *exec_rebind_job(struct gpu_vm *vma_vm, struct gpu_vma *vma)
 {
-	struct sched_job *job = sched_job_create(JOB_BIND, &vma_vm->bind_entity, vma_vm);
 	const struct pte *src = vma->userptr ? vma->pinned : vma->vm_bo->obj->pages;
 
-	job->ptes = malloc(sizeof(*job->ptes) * vma->npages);
-	if (!job->ptes)
-		vmb_fatal(1, "out of memory");
-	for (unsigned i = 0; i < vma->npages; i++)
-		job->ptes[i] = src[i];
-	job->nptes = vma->npages;
-	atomic_fetch_add(&vma->refcount, 1);
-	job->vma = vma;
-	return job;
+	return vm_bind_job_create(vma_vm, vma, src);
 }
 
 static bool exec_userptr_stale(struct gpu_vm *vm)

@@ -211,9 +211,11 @@ static struct gpu_vma *vma_alloc(struct gpu_vm *vm, unsigned slot, unsigned npag
 	return vma;
 }
 
-static struct sched_job *bind_job_create(struct gpu_vma *vma, const struct pte *src)
+/* A bind job on vm's bind queue that writes src into vma's page table. */
+struct sched_job *vm_bind_job_create(struct gpu_vm *vm, struct gpu_vma *vma,
+				     const struct pte *src)
 {
-	struct sched_job *job = sched_job_create(JOB_BIND, &vma->vm->bind_entity, vma->vm);
+	struct sched_job *job = sched_job_create(JOB_BIND, &vm->bind_entity, vm);
 
 	job->ptes = malloc(sizeof(*job->ptes) * vma->npages);
 	if (!job->ptes)
@@ -302,7 +304,7 @@ struct gpu_vma *vm_bind_bo(struct gpu_vm *vm, struct gem_object *obj, unsigned s
 	if (vm->long_running && vm->preempt_fence && obj->resv != vm->root->resv)
 		dma_resv_add_fence(obj->resv, vm->preempt_fence, DMA_RESV_USAGE_BOOKKEEP);
 
-	job = bind_job_create(vma, obj->pages);
+	job = vm_bind_job_create(vma->vm, vma, obj->pages);
 	f = bind_job_publish(job, &exec);
 	drm_exec_fini(&exec);
 	/* a synchronous bind returns with the mapping in place */
@@ -343,7 +345,7 @@ struct gpu_vma *vm_bind_userptr(struct gpu_vm *vm, struct mm_range *range, unsig
 	vm_userptr_repin(vm);
 
 	vm_lock_bo(&exec, vm, NULL);
-	job = bind_job_create(vma, vma->pinned);
+	job = vm_bind_job_create(vma->vm, vma, vma->pinned);
 	list_del_init(&vma->rebind_link);
 	f = bind_job_publish(job, &exec);
 	drm_exec_fini(&exec);

@@ -398,6 +398,8 @@ void sched_init(void);
 void sched_fini(void);
 void sched_entity_init(struct sched_entity *e);
 struct sched_job *sched_job_create(enum job_kind kind, struct sched_entity *e, struct gpu_vm *vm);
+struct sched_job *vm_bind_job_create(struct gpu_vm *vm, struct gpu_vma *vma,
+				     const struct pte *src);
 void sched_job_add_dependency(struct sched_job *job, struct dma_fence *f);
 void sched_job_add_resv_dependencies(struct sched_job *job, struct dma_resv *r,
 				     enum dma_resv_usage usage);
