@@ -65,6 +65,12 @@ tests_progs_held_free_SOURCES = tests/progs/held-free.c
 tests_progs_held_free_LDADD = -lpthread
 tests_progs_static_locks_SOURCES = tests/progs/static-locks.c
 tests_progs_static_locks_LDADD = -lpthread
+# the same program built otherwise, for fingerprints that outlive a rebuild
+check_PROGRAMS += tests/progs/static-locks-O0
+tests_progs_static_locks_O0_SOURCES = tests/progs/static-locks.c
+tests_progs_static_locks_O0_CFLAGS = $(AM_CFLAGS) -O0 -g0 -fno-pie
+tests_progs_static_locks_O0_LDFLAGS = -no-pie
+tests_progs_static_locks_O0_LDADD = -lpthread
 tests_progs_fork_held_SOURCES = tests/progs/fork-held.c
 tests_progs_fork_held_LDADD = -lpthread
 tests_progs_many_held_SOURCES = tests/progs/many-held.c

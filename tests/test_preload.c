@@ -574,3 +574,33 @@ Test(preload, destroyed_locks_leave_the_graph)
 	cr_expect_lt(edges, 10000, "edges of freed locks are dropped: %ld left", edges);
 	harness_free(&r);
 }
+
+/* The fingerprint of the finding in r (16 hex digits), into fp. */
+static void fingerprint_of(const struct harness_run *r, char fp[17])
+{
+	const char *p = strstr(r->json, "\"fingerprint\": \"");
+
+	cr_assert(p, "no finding in\n%s", r->json);
+	memcpy(fp, p + 16, 16);
+	fp[16] = 0;
+}
+
+Test(preload, fingerprints_are_stable_across_runs_and_rebuilds)
+{
+	struct harness_run a, b, c;
+	char fa[17], fb[17], fc[17];
+
+	/* two runs (two address layouts), and a build at -O0 without PIE or
+	 * debug information: the same inversion has the same fingerprint */
+	run(NULL, ARGV("static-locks", "bug"), &a);
+	run(NULL, ARGV("static-locks", "bug"), &b);
+	run(NULL, ARGV("static-locks-O0", "bug"), &c);
+	fingerprint_of(&a, fa);
+	fingerprint_of(&b, fb);
+	fingerprint_of(&c, fc);
+	cr_expect_str_eq(fa, fb);
+	cr_expect_str_eq(fa, fc, "rebuilt: %s", c.log);
+	harness_free(&a);
+	harness_free(&b);
+	harness_free(&c);
+}
