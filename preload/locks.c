@@ -97,7 +97,11 @@ static void lock_undo(const void *lock)
 
 static inline __attribute__((always_inline)) void unlock_event(const void *lock, uintptr_t ip)
 {
-	struct rt_thread *t = thread_enter();
+	struct rt_thread *t = tls_thread;
+
+	if (likely(t && !tls_busy) && rt_release_top(t, lock))
+		return;
+	t = thread_enter();
 
 	if (!t)
 		return;

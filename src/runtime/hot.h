@@ -115,8 +115,12 @@ static inline bool rt_allocation_fast(struct rt_thread *t)
 	return true;
 }
 
-/* Release: the top entry is a pop; anything else is rt_release_slow. */
-static inline bool rt_release(struct rt_thread *t, const void *inst, uintptr_t ip)
+/*
+ * The pop alone, for the unlock fast path, which does not enter the thread:
+ * nothing here calls out, and a signal handler that interrupts it pushes
+ * and pops above the entry being popped, leaving it as it was.
+ */
+static inline bool rt_release_top(struct rt_thread *t, const void *inst)
 {
 	if (likely(t->depth)) {
 		struct held *h = &t->held[t->depth - 1];
@@ -127,7 +131,13 @@ static inline bool rt_release(struct rt_thread *t, const void *inst, uintptr_t i
 			return true;
 		}
 	}
-	return rt_release_slow(t, inst, ip);
+	return false;
+}
+
+/* Release: the top entry is a pop; anything else is rt_release_slow. */
+static inline bool rt_release(struct rt_thread *t, const void *inst, uintptr_t ip)
+{
+	return rt_release_top(t, inst) || rt_release_slow(t, inst, ip);
 }
 
 /*
