@@ -19,7 +19,7 @@
 
 _Atomic uint64_t fence_signal_epoch = 1;
 _Atomic size_t fence_live;
-static _Atomic uint64_t fence_serial_next = 1;
+static uint64_t fence_serial_next = 1; /* under fence_lock */
 static struct rt_lock fence_lock = RT_LOCK_INIT;
 static struct fence **fence_hash;
 static uint64_t fence_hash_size;
@@ -73,7 +73,8 @@ static struct fence *fence_create(const void *addr, struct lock_class *cls)
 		return NULL;
 	f->addr = addr;
 	f->cls = cls;
-	f->serial = atomic_fetch_add(&fence_serial_next, 1);
+	atomic_store_explicit(&f->serial, fence_serial_next++,
+			      memory_order_release);
 	uint64_t k = fence_key(addr) & (fence_hash_size - 1);
 	f->hnext = fence_hash[k];
 	fence_hash[k] = f;
@@ -165,7 +166,8 @@ static struct fence_view fence_begin(const void *addr, struct lock_class *cls, i
 		f = fence_create(addr, cls ? cls : cls_dma_fence);
 	if (f) {
 		if (f->state == FS_SIGNALLED || (state == FS_INIT && f->state == FS_INIT)) {
-			f->serial = atomic_fetch_add(&fence_serial_next, 1);
+			atomic_store_explicit(&f->serial, fence_serial_next++,
+					      memory_order_release);
 			f->signal_stack = 0;
 		}
 		if (cls)
@@ -174,7 +176,7 @@ static struct fence_view fence_begin(const void *addr, struct lock_class *cls, i
 			f->publish_stack = stack;
 			f->publisher = tid;
 		}
-		f->state = (uint8_t)state;
+		atomic_store_explicit(&f->state, (uint8_t)state, memory_order_release);
 		v = (struct fence_view){ true, f->state, f->serial, f->cls, f->publish_stack, 0, f };
 	}
 	rt_unlock(&fence_lock);
@@ -268,7 +270,7 @@ RT_EXPORT void fdep_fence_signal(const void *fence)
 		twice = f->state == FS_SIGNALLED;
 		first_signal = f->signal_stack;
 		if (!twice) {
-			f->state = FS_SIGNALLED;
+			atomic_store_explicit(&f->state, FS_SIGNALLED, memory_order_release);
 			f->signal_stack = stack;
 		}
 	}
