@@ -169,18 +169,9 @@ RT_EXPORT void free(void *p)
 		rt_private_free(p);
 		return;
 	}
-	if (likely(!foreign_allocator)) {
-		if (unlikely(releasing_tracked()))
-			release_range(p, REAL(malloc_usable_size)(p), RT_CALLER);
-		REAL(free)(p);
-		return;
-	}
 	if (unlikely(releasing_tracked()))
 		release_range(p, REAL(malloc_usable_size)(p), RT_CALLER);
-	int busy = tls_busy;
-	tls_busy = 1;
-	REAL(free)(p);
-	tls_busy = busy;
+	IN_ALLOCATOR((REAL(free)(p), 0)); /* the macro wants a value */
 }
 
 RT_EXPORT void *realloc(void *p, size_t n)

@@ -383,26 +383,14 @@ void rt_check_acquire(struct rt_thread *t, struct lock_class *c, int mode,
 
 bool rt_release_slow(struct rt_thread *t, const void *inst, uintptr_t ip)
 {
-	struct held *h;
+	struct held *h = held_find(t, inst);
 
-	if (likely(t->depth && t->held[t->depth - 1].instance == inst &&
-		   !(t->held[t->depth - 1].flags & HF_PATH)))
-		h = &t->held[t->depth - 1];
-	else
-		h = held_find(t, inst);
 	if (!h)
 		return false;
-	if (h->refs) {
-		h->refs--;
-		return true;
-	}
-	if (h == &t->held[t->depth - 1]) {
-		held_count(t, h, -1);
-		t->key = h->prev_key;
-		t->depth--;
-		return true;
-	}
-	held_remove(t, h);
+	if (h->refs)
+		h->refs--; /* a recursive mutex unlocked once of several times */
+	else
+		held_remove(t, h);
 	return true;
 }
 
