@@ -13,7 +13,6 @@ AM_TESTS_ENVIRONMENT = \
 # Test programs: plain binaries, annotated through fencedep.h only.
 TEST_PROGS = tests/progs/fdep-script tests/progs/hang tests/progs/churn \
 	tests/progs/abba \
-	tests/progs/abba-deadlock \
 	tests/progs/ring \
 	tests/progs/rwlock-cycle \
 	tests/progs/trylock \
@@ -41,8 +40,6 @@ tests_progs_hang_LDADD = -lpthread
 # pthread scenarios run by tests/test_preload.c: plain programs
 tests_progs_abba_SOURCES = tests/progs/abba.c
 tests_progs_abba_LDADD = -lpthread
-tests_progs_abba_deadlock_SOURCES = tests/progs/abba-deadlock.c
-tests_progs_abba_deadlock_LDADD = -lpthread
 tests_progs_ring_SOURCES = tests/progs/ring.c
 tests_progs_ring_LDADD = -lpthread
 tests_progs_rwlock_cycle_SOURCES = tests/progs/rwlock-cycle.c

@@ -99,7 +99,7 @@ Test(preload, real_abba_deadlock_is_reported_before_it_blocks)
 {
 	struct harness_run r;
 
-	run_limited(NULL, ARGV("abba-deadlock", "bug"), &r, 3);
+	run_limited(NULL, ARGV("abba", "deadlock"), &r, 3);
 	cr_expect_eq(r.status, KILLED, "the two threads were expected to deadlock (status %d)",
 		     r.status);
 	expect_findings(&r, "lock-order-inversion", 1);
@@ -111,7 +111,7 @@ Test(preload, concurrent_same_order_does_not_deadlock_and_is_silent)
 {
 	struct harness_run r;
 
-	run(NULL, ARGV("abba-deadlock", "clean"), &r);
+	run(NULL, ARGV("abba", "deadlock-clean"), &r);
 	expect_clean(&r, "done\n");
 	harness_free(&r);
 }
