@@ -27,7 +27,8 @@ static uint32_t cap_classes;
 static uint32_t *free_ids, nfree_ids, cap_free_ids;
 
 static struct lock_class **name_hash;
-static uint32_t name_hash_size, nnamed;
+static uint64_t name_hash_size;
+static uint32_t nnamed;
 
 struct site_count {
 	uintptr_t site;
@@ -111,25 +112,16 @@ static struct lock_class *class_new(int kind)
 	return c;
 }
 
+static uint64_t class_node_hash(const void *node)
+{
+	return hash_str(atomic_load(&((const struct lock_class *)node)->name), 0);
+}
+
 static void name_hash_grow(void)
 {
-	uint32_t size = name_hash_size ? name_hash_size * 2 : 256;
-	struct lock_class **h = rt_alloc(size * sizeof(*h));
-
-	if (!h)
-		return;
-	for (uint32_t i = 0; i < name_hash_size; i++) {
-		struct lock_class *c = name_hash[i], *next;
-		for (; c; c = next) {
-			next = c->hnext;
-			uint64_t k = hash_str(atomic_load(&c->name), 0) & (size - 1);
-			c->hnext = h[k];
-			h[k] = c;
-		}
-	}
-	rt_free(name_hash, name_hash_size * sizeof(*h));
-	name_hash = h;
-	name_hash_size = size;
+	name_hash = (struct lock_class **)table_grow((void **)name_hash, &name_hash_size, 256,
+						     offsetof(struct lock_class, hnext),
+						     class_node_hash);
 }
 
 /* The thread's cache of name pointers it interned lately; the name's text
@@ -311,9 +303,8 @@ struct lock_class *class_for_instance(const void *addr, uintptr_t site, int kind
 static const char *class_name_mode(struct lock_class *c, bool try)
 {
 	const char *name = atomic_load(&c->name);
-	const char *sym = NULL;
+	const char *sym = NULL, *where = NULL;
 	char buf[512];
-	struct frame f;
 
 	if (name)
 		return name;
@@ -322,9 +313,10 @@ static const char *class_name_mode(struct lock_class *c, bool try)
 	if (sym) {
 		snprintf(buf, sizeof(buf), "%s", sym);
 	} else {
-		if (stack_symbolize_try(c->site, &f, try) < 0)
+		if (stack_function_try(c->site, &where, try) < 0)
 			return NULL;
-		const char *where = f.function ? f.function : "?";
+		if (!where)
+			where = "?";
 		if (!c->addr)
 			snprintf(buf, sizeof(buf), "%s@%s", kind_names[c->kind], where);
 		else

@@ -30,25 +30,15 @@ static inline uint64_t fence_key(const void *addr)
 	return ((uintptr_t)addr >> LINE_SHIFT) * 0x9e3779b97f4a7c15ull;
 }
 
+static uint64_t fence_node_hash(const void *node)
+{
+	return fence_key(((const struct fence *)node)->addr);
+}
+
 static void fence_hash_grow(void)
 {
-	uint64_t size = fence_hash_size ? fence_hash_size * 2 : 1024;
-	struct fence **h = rt_alloc(size * sizeof(*h));
-
-	if (!h)
-		return;
-	for (uint64_t i = 0; i < fence_hash_size; i++) {
-		struct fence *f = fence_hash[i], *next;
-		for (; f; f = next) {
-			next = f->hnext;
-			uint64_t k = fence_key(f->addr) & (size - 1);
-			f->hnext = h[k];
-			h[k] = f;
-		}
-	}
-	rt_free(fence_hash, fence_hash_size * sizeof(*h));
-	fence_hash = h;
-	fence_hash_size = size;
+	fence_hash = (struct fence **)table_grow((void **)fence_hash, &fence_hash_size, 1024,
+						 offsetof(struct fence, hnext), fence_node_hash);
 }
 
 /* The record of the fence at addr (fence_lock held). */

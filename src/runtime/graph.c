@@ -82,25 +82,17 @@ static struct edge *edge_find(struct lock_class *a, struct lock_class *b)
 	return NULL;
 }
 
+static uint64_t edge_node_hash(const void *node)
+{
+	const struct edge *e = node;
+
+	return edge_key(e->from, e->to);
+}
+
 static void edge_hash_grow(void)
 {
-	uint64_t size = edge_hash_size ? edge_hash_size * 2 : 4096;
-	struct edge **h = rt_alloc(size * sizeof(*h));
-
-	if (!h)
-		return;
-	for (uint64_t i = 0; i < edge_hash_size; i++) {
-		struct edge *e = edge_hash[i], *next;
-		for (; e; e = next) {
-			next = e->hnext;
-			uint64_t k = edge_key(e->from, e->to) & (size - 1);
-			e->hnext = h[k];
-			h[k] = e;
-		}
-	}
-	rt_free(edge_hash, edge_hash_size * sizeof(*h));
-	edge_hash = h;
-	edge_hash_size = size;
+	edge_hash = (struct edge **)table_grow((void **)edge_hash, &edge_hash_size, 4096,
+					       offsetof(struct edge, hnext), edge_node_hash);
 }
 
 static struct edge *edge_new(struct lock_class *a, struct lock_class *b, uint32_t stack,

@@ -17,7 +17,7 @@
 struct shard {
 	struct rt_lock lock;
 	struct instance **buckets;
-	uint32_t nbuckets, count;
+	uint64_t nbuckets, count;
 } __attribute__((aligned(64)));
 
 static struct shard shards[SHARDS];
@@ -64,25 +64,16 @@ bool instance_may_contain_slow(const void *p, size_t len)
 }
 
 /* Grow a shard's bucket array (its lock held). */
+static uint64_t instance_node_hash(const void *node)
+{
+	return line_hash((uintptr_t)((const struct instance *)node)->addr >> LINE_SHIFT);
+}
+
 static void shard_grow(struct shard *s)
 {
-	uint32_t n = s->nbuckets ? s->nbuckets * 2 : 64;
-	struct instance **b = rt_alloc(n * sizeof(*b));
-
-	if (!b)
-		return;
-	for (uint32_t i = 0; i < s->nbuckets; i++) {
-		struct instance *in = s->buckets[i], *next;
-		for (; in; in = next) {
-			next = in->hnext;
-			uint64_t k = line_hash((uintptr_t)in->addr >> LINE_SHIFT) & (n - 1);
-			in->hnext = b[k];
-			b[k] = in;
-		}
-	}
-	rt_free(s->buckets, s->nbuckets * sizeof(*b));
-	s->buckets = b;
-	s->nbuckets = n;
+	s->buckets = (struct instance **)table_grow((void **)s->buckets, &s->nbuckets, 64,
+						    offsetof(struct instance, hnext),
+						    instance_node_hash);
 }
 
 static struct instance *shard_find(struct shard *s, uint64_t h, const void *addr)

@@ -64,6 +64,9 @@ void rt_private_free(void *p);
 size_t rt_private_size(void *p);
 extern __thread int tls_private_heap __attribute__((tls_model("initial-exec")));
 void rt_out_of_memory(const char *what);
+/* Double a chained hash table (table.c); returns the buckets to use. */
+void **table_grow(void **buckets, uint64_t *size, uint64_t first_size, size_t next_off,
+		  uint64_t (*hash)(const void *node));
 
 /* A growable byte buffer (report rendering). */
 struct rt_buf {
@@ -439,8 +442,8 @@ struct frame {
 void stack_symbolize(uintptr_t pc, struct frame *f);
 /* Name of a static object at addr ("queue_lock"), or NULL. */
 const char *stack_object_name(const void *addr);
-/* The same two with try set: -1 at once when another thread symbolises. */
-int stack_symbolize_try(uintptr_t pc, struct frame *f, bool try);
+/* With try set, these return -1 at once when another thread symbolises. */
+int stack_function_try(uintptr_t pc, const char **function, bool try);
 int stack_object_name_try(const void *addr, const char **out, bool try);
 bool stack_pc_in_runtime(uintptr_t pc);
 /* Is addr in a loaded module's static storage (.data, .bss)? */

@@ -395,17 +395,16 @@ static void sym_leave(void)
 	rt_unlock(&sym_lock);
 }
 
-int stack_symbolize_try(uintptr_t pc, struct frame *f, bool try)
+void stack_symbolize(uintptr_t pc, struct frame *f)
 {
 	unsigned k = (unsigned)((pc * 0x9e3779b97f4a7c15ull) >> 52);
 
-	if (!sym_enter(try))
-		return -1;
+	sym_enter(false);
 	for (struct sym_entry *e = sym_hash[k]; e; e = e->hnext) {
 		if (e->f.pc == pc) {
 			*f = e->f;
 			sym_leave();
-			return 0;
+			return;
 		}
 	}
 	struct sym_entry *e = rt_alloc(sizeof(*e));
@@ -416,13 +415,39 @@ int stack_symbolize_try(uintptr_t pc, struct frame *f, bool try)
 		*f = e->f;
 	}
 	sym_leave();
+}
+
+/*
+ * The function at pc alone, for naming a class: the symbol table only, no
+ * line tables.  Lock events name classes from any of the program's threads,
+ * and libdw's line-table reader (its per-thread memory) is kept to the few
+ * threads that write reports.
+ */
+int stack_function_try(uintptr_t pc, const char **function, bool try)
+{
+	unsigned k = (unsigned)((pc * 0x9e3779b97f4a7c15ull) >> 52);
+	uintptr_t at = pc ? pc - 1 : 0;
+
+	if (!sym_enter(try))
+		return -1;
+	*function = NULL;
+	for (struct sym_entry *e = sym_hash[k]; e; e = e->hnext) {
+		if (e->f.pc == pc) {
+			*function = e->f.function;
+			sym_leave();
+			return 0;
+		}
+	}
+	Dwfl_Module *m = module_of(at);
+	if (m) {
+		GElf_Off off;
+		GElf_Sym sym;
+		*function = intern_str(dwfl_module_addrinfo(m, at, &off, &sym, NULL, NULL, NULL));
+	}
+	sym_leave();
 	return 0;
 }
 
-void stack_symbolize(uintptr_t pc, struct frame *f)
-{
-	stack_symbolize_try(pc, f, false);
-}
 
 int stack_object_name_try(const void *addr, const char **out, bool try)
 {
