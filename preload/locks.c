@@ -36,6 +36,10 @@ REAL_DECL(int, pthread_spin_lock, pthread_spinlock_t *);
 REAL_DECL(int, pthread_spin_trylock, pthread_spinlock_t *);
 REAL_DECL(int, pthread_spin_unlock, pthread_spinlock_t *);
 
+/* glibc's robust (16), priority-inherit (32), priority-protect (64) and
+ * process-shared (128) kind bits: such mutexes take its general path. */
+#define MUTEX_FULL_BITS 0xf0
+
 /* glibc keeps the mutex type and the rwlock kind inside the object, which
  * covers statically initialised locks that never see an init call. */
 static inline __attribute__((always_inline)) struct instance *mutex_instance(struct rt_thread *t, pthread_mutex_t *m, uintptr_t ip, int init)
@@ -46,6 +50,10 @@ static inline __attribute__((always_inline)) struct instance *mutex_instance(str
 		in->mutex_kind = (uint8_t)(m->__data.__kind & 3);
 		in->plain = in->mutex_kind != PTHREAD_MUTEX_RECURSIVE &&
 			    in->mutex_kind != PTHREAD_MUTEX_ERRORCHECK;
+		/* glibc's normal and adaptive mutexes, elided or not, not
+		 * robust, priority-inheriting or -protected: locking them
+		 * returns 0 */
+		in->nofail = in->plain && !(m->__data.__kind & MUTEX_FULL_BITS);
 		in->known = true;
 	}
 	return in;
@@ -158,27 +166,60 @@ static void mutex_relock_failed(const void *m)
 	thread_leave();
 }
 
-RT_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
+static __attribute__((noinline)) int mutex_lock_slow(pthread_mutex_t *m, uintptr_t ip)
 {
 	struct rt_thread *t = thread_enter();
-	bool tracked = false, relock = false;
+	bool tracked = false, relock = false, owner_died = false;
 
 	if (t) {
-		struct instance *in = mutex_instance(t, m, RT_CALLER, 0);
+		struct instance *in = mutex_instance(t, m, ip, 0);
 		relock = in && mutex_relock(t, in, m);
 		if (!relock)
-			tracked = lock_before(t, m, in, HM_EXCLUSIVE, 0, RT_CALLER);
+			tracked = lock_before(t, m, in, HM_EXCLUSIVE, 0, ip);
 		if (unlikely(rt_watchdog_ns))
 			wait_begin(t, m, WAIT_MUTEX);
 	}
 	int r = REAL(pthread_mutex_lock)(m);
 	if (t)
 		blocking_call_end(t);
+	/* a robust mutex whose owner died is locked all the same */
+	if (r == EOWNERDEAD)
+		r = 0, owner_died = true;
 	if (r && tracked)
 		lock_undo(m);
 	else if (r && relock)
 		mutex_relock_failed(m);
-	return r;
+	return owner_died ? EOWNERDEAD : r;
+}
+
+/*
+ * The fast path: a mutex whose lock cannot fail, seen before by this
+ * thread, on a chain the cache has seen, and no watchdog.  The entry is
+ * pushed and the real lock tail-called, with no frame and nothing to undo:
+ * the stores of a frame ahead of the lock's atomic instruction, and the
+ * loads after them, are what a pair costs.  Unlike the slow path, the
+ * thread is not kept entered while it blocks, so a signal handler that
+ * locks meanwhile is checked under the mutex being waited for, as kernel
+ * lockdep checks an interrupt that arrives while a lock spins.
+ */
+RT_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
+{
+	struct rt_thread *t = tls_thread;
+	pthread_mutex_lock_fn real = real_pthread_mutex_lock;
+
+	if (likely(t && real && !tls_busy && !rt_watchdog_ns &&
+		   atomic_load_explicit(&rt_state, memory_order_relaxed) == RT_READY)) {
+		struct instance *in = icache_peek(t, m);
+		if (likely(in && in->nofail && in->cls)) {
+			bool pushed;
+			tls_busy = 1;
+			pushed = rt_push_fast(t, in->cls, m, HM_EXCLUSIVE, 0, RT_CALLER);
+			tls_busy = 0;
+			if (likely(pushed))
+				return real(m);
+		}
+	}
+	return mutex_lock_slow(m, RT_CALLER);
 }
 
 /* After a successful trylock or timed lock: a trylock event. */
@@ -198,7 +239,7 @@ RT_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 {
 	int r = REAL(pthread_mutex_trylock)(m);
 
-	if (r == 0)
+	if (r == 0 || r == EOWNERDEAD)
 		mutex_try_after(m, RT_CALLER);
 	return r;
 }
@@ -207,7 +248,7 @@ RT_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec 
 {
 	int r = REAL(pthread_mutex_timedlock)(m, ts);
 
-	if (r == 0)
+	if (r == 0 || r == EOWNERDEAD)
 		mutex_try_after(m, RT_CALLER);
 	return r;
 }
@@ -216,15 +257,27 @@ RT_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk, const s
 {
 	int r = REAL(pthread_mutex_clocklock)(m, clk, ts);
 
-	if (r == 0)
+	if (r == 0 || r == EOWNERDEAD)
 		mutex_try_after(m, RT_CALLER);
 	return r;
 }
 
+static __attribute__((noinline)) int mutex_unlock_slow(pthread_mutex_t *m, uintptr_t ip)
+{
+	unlock_event(m, ip);
+	return REAL(pthread_mutex_unlock)(m);
+}
+
+/* The pop and a tail call when the mutex is on top: no frame (see
+ * pthread_mutex_lock). */
 RT_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
-	unlock_event(m, RT_CALLER);
-	return REAL(pthread_mutex_unlock)(m);
+	struct rt_thread *t = tls_thread;
+	pthread_mutex_unlock_fn real = real_pthread_mutex_unlock;
+
+	if (likely(t && real && !tls_busy) && rt_release_top(t, m))
+		return real(m);
+	return mutex_unlock_slow(m, RT_CALLER);
 }
 
 /* ---- rwlocks ---- */

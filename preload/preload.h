@@ -28,10 +28,10 @@ void *preload_resolve(const char *name, const char *version);
 #define REAL(name) REAL_V(name, NULL)
 
 /*
- * A blocking lock's acquire event is pushed before the real call, and the
- * thread stays entered (tls_busy) until that call returns: a signal handler
- * that runs in between goes untracked, for its locks are not taken under
- * the lock the thread is still waiting for.
+ * A blocking lock's acquire event is pushed before the real call.  On the
+ * slow paths the thread stays entered (tls_busy) until that call returns: a
+ * signal handler that runs in between goes untracked.  The mutex fast path
+ * (locks.c) tail-calls the real lock instead and does not.
  */
 static inline void blocking_call_end(struct rt_thread *t)
 {

@@ -358,6 +358,39 @@ Test(preload, errorcheck_mutex_relock_fails_without_finding)
 	harness_free(&r);
 }
 
+/* ---- mutexes of glibc's general path ---- */
+
+Test(preload, robust_mutex_owner_died_is_held_not_a_bad_unlock)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("mutex-kinds", "robust"), &r);
+	/* the thread that died holding it is the one finding */
+	expect_findings(&r, "lock-held-at-thread-exit", 1);
+	cr_expect_eq(harness_count(r.json, "bad-unlock-balance"), 0, "%s", r.log);
+	cr_expect_str_eq(r.out, "owner died\ndone\n");
+	harness_free(&r);
+}
+
+Test(preload, priority_inheriting_mutex_inversion_is_reported)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("mutex-kinds", "pi-bug"), &r);
+	expect_findings(&r, "lock-order-inversion", 1);
+	cr_expect_str_eq(r.out, "done\n");
+	harness_free(&r);
+}
+
+Test(preload, priority_inheriting_mutex_same_order_is_silent)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("mutex-kinds", "pi-clean"), &r);
+	expect_clean(&r, "done\n");
+	harness_free(&r);
+}
+
 Test(preload, unlock_of_mutex_held_by_another_thread_reports_bad_unlock)
 {
 	struct harness_run r;

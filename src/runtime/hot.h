@@ -58,43 +58,62 @@ static inline bool chain_lookup(uint64_t key)
 	}
 }
 
+/* The instance at addr if the thread's small cache has it, else NULL. */
+static inline struct instance *icache_peek(struct rt_thread *t, const void *addr)
+{
+	unsigned slot = ((uintptr_t)addr >> 3) & (ICACHE_SIZE - 1);
+	struct instance *in = t->icache[slot].inst;
+
+	if (likely(in && t->icache[slot].addr == addr && in->addr == addr))
+		return in;
+	return NULL;
+}
+
 /* The instance at addr, from the thread's small cache when it can. */
 static inline struct instance *instance_get(struct rt_thread *t, const void *addr, int type,
 					    uintptr_t site)
 {
-	unsigned slot = ((uintptr_t)addr >> 3) & (ICACHE_SIZE - 1);
+	struct instance *in = t ? icache_peek(t, addr) : NULL;
 
-	struct instance *in = t ? t->icache[slot].inst : NULL;
+	return likely(in) ? in : instance_get_slow(addr, type, site);
+}
 
-	if (likely(in && t->icache[slot].addr == addr && in->addr == addr))
-		return in;
-	return instance_get_slow(addr, type, site);
+/*
+ * The push of an acquisition that needs no check: nothing special held, no
+ * spin or path entry, and the chain seen before.  False: nothing done, the caller
+ * goes to rt_acquire_slow.
+ */
+static inline bool rt_push_fast(struct rt_thread *t, struct lock_class *c, const void *inst,
+				int mode, unsigned hflags, uintptr_t ip)
+{
+	if (unlikely((t->npath | t->spin_depth) || t->depth >= t->cap))
+		return false;
+	uint64_t key = chain_step(t->key, c, mode, hflags);
+	/* a chain of one lock has nothing to validate */
+	if (t->depth && !chain_lookup(key))
+		return false;
+	struct held *h = &t->held[t->depth++];
+	h->cls = c;
+	h->instance = inst;
+	h->nest = NULL;
+	h->ip = ip;
+	h->prev_key = t->key;
+	h->refs = 0;
+	h->mode = (uint8_t)mode;
+	h->flags = (uint8_t)hflags;
+	/* fence and fence_serial matter only with HF_PATH */
+	t->key = key;
+	t->fast_hits++;
+	return true;
 }
 
 /* Acquire: a seen chain is a push; anything else is rt_acquire_slow. */
 static inline void rt_acquire(struct rt_thread *t, struct lock_class *c, const void *inst,
 			      int mode, unsigned hflags, const void *nest, uintptr_t ip)
 {
-	if (likely(!(t->npath | t->spin_depth) && !nest && !(hflags & (HF_SPIN | HF_PATH)) &&
-		   t->depth < t->cap)) {
-		uint64_t key = chain_step(t->key, c, mode, hflags);
-		/* a chain of one lock has nothing to validate */
-		if (likely(!t->depth || chain_lookup(key))) {
-			struct held *h = &t->held[t->depth++];
-			h->cls = c;
-			h->instance = inst;
-			h->nest = NULL;
-			h->ip = ip;
-			h->prev_key = t->key;
-			h->refs = 0;
-			h->mode = (uint8_t)mode;
-			h->flags = (uint8_t)hflags;
-			/* fence and fence_serial matter only with HF_PATH */
-			t->key = key;
-			t->fast_hits++;
-			return;
-		}
-	}
+	if (likely(!nest && !(hflags & (HF_SPIN | HF_PATH))) &&
+	    rt_push_fast(t, c, inst, mode, hflags, ip))
+		return;
 	rt_acquire_slow(t, c, inst, mode, hflags, nest, ip);
 }
 

@@ -174,6 +174,8 @@ struct instance {
 	bool recursive_readers; /* rwlock readers may recurse (reader-preferring) */
 	bool known;             /* type read from the object */
 	bool plain;             /* known, and no relock rules: the fast path */
+	bool nofail;            /* plain, and the real lock cannot fail (no robust,
+				 * priority or error-checking kind): tail-called */
 	bool in_static;         /* in a module's static storage */
 };
 
