@@ -17,8 +17,6 @@
 
 #include "preload.h"
 
-extern __thread int preload_resolving __attribute__((tls_model("initial-exec")));
-
 REAL_DECL(void *, malloc, size_t);
 REAL_DECL(void, free, void *);
 REAL_DECL(void *, calloc, size_t, size_t);
@@ -71,9 +69,22 @@ static void __attribute__((noinline)) alloc_event(uintptr_t ip)
 extern void *__libc_malloc(size_t);
 static bool foreign_allocator;
 
+/* The real entry points when the allocator is glibc's, for the fast
+ * paths: NULL until it is known, and for any other allocator. */
+static malloc_fn glibc_malloc;
+static calloc_fn glibc_calloc;
+static free_fn glibc_free;
+static realloc_fn glibc_realloc;
+
 __attribute__((constructor(101))) static void allocator_resolved(void)
 {
 	foreign_allocator = REAL(malloc) != __libc_malloc;
+	if (foreign_allocator)
+		return;
+	glibc_calloc = REAL(calloc);
+	glibc_free = REAL(free);
+	glibc_realloc = REAL(realloc);
+	glibc_malloc = REAL(malloc);
 }
 
 #define IN_ALLOCATOR(call) \
@@ -90,12 +101,31 @@ __attribute__((constructor(101))) static void allocator_resolved(void)
 		r_; \
 	})
 
-#define ALLOC_EVENT() \
-	do { \
-		struct rt_thread *t_ = tls_thread; \
-		if (unlikely(t_ && t_->depth && !tls_busy) && !rt_allocation_fast(t_)) \
-			alloc_event(RT_CALLER); \
-	} while (0)
+#define ALLOC_EVENT() alloc_check(RT_CALLER)
+
+/* No allocation event needed: nothing held, the chain "held stack, then
+ * fs_reclaim" seen before, or the runtime itself allocating. */
+static inline bool alloc_quiet(void)
+{
+	struct rt_thread *t = tls_thread;
+
+	return likely(!t || !t->depth || tls_busy) || rt_allocation_fast(t);
+}
+
+static inline void alloc_check(uintptr_t ip)
+{
+	if (!alloc_quiet())
+		alloc_event(ip);
+}
+
+/*
+ * The fast paths below read no more than they must and tail-call the real
+ * allocator, with no frame: the stores of a frame, ahead of the allocator's
+ * own loads, are a large part of what a wrapper costs.  Anything unusual -
+ * the runtime's private heap, dlsym's bootstrap, another allocator, a
+ * thread holding locks on a chain not seen before - goes to *_slow.
+ */
+#define ALLOC_PLAIN(glibc_fn) likely((glibc_fn) && !tls_private_heap && alloc_quiet())
 
 /* Forget instances and fences in memory that is being released. */
 static inline void release_range(void *p, size_t len, uintptr_t ip)
@@ -114,11 +144,16 @@ static void __attribute__((noinline)) release_range_slow(void *p, size_t len, ui
 	thread_leave();
 }
 
+/* Are there instances or fences that freed memory may hold? */
+static inline bool releasing_any(void)
+{
+	return atomic_load_explicit(&instance_heap_live, memory_order_relaxed) ||
+	       atomic_load_explicit(&fence_live, memory_order_relaxed);
+}
+
 static inline bool releasing_tracked(void)
 {
-	return (atomic_load_explicit(&instance_heap_live, memory_order_relaxed) ||
-		atomic_load_explicit(&fence_live, memory_order_relaxed)) &&
-	       !tls_busy;
+	return releasing_any() && !tls_busy;
 }
 
 /* What the runtime's own libraries allocate comes from runtime memory. */
@@ -137,17 +172,26 @@ static void *private_realloc(void *p, size_t n)
 	return q;
 }
 
-RT_EXPORT void *malloc(size_t n)
+static __attribute__((noinline)) void *malloc_slow(size_t n, uintptr_t ip)
 {
 	if (unlikely(tls_private_heap))
 		return rt_private_alloc(n, 16);
-	if (unlikely(!real_malloc) && preload_resolving)
+	if (unlikely(!real_malloc) && rt_tls.resolving)
 		return boot_alloc(n);
-	ALLOC_EVENT();
+	alloc_check(ip);
 	return IN_ALLOCATOR(REAL(malloc)(n));
 }
 
-RT_EXPORT void *calloc(size_t n, size_t size)
+RT_EXPORT void *malloc(size_t n)
+{
+	malloc_fn real = glibc_malloc;
+
+	if (ALLOC_PLAIN(real))
+		return real(n);
+	return malloc_slow(n, RT_CALLER);
+}
+
+static __attribute__((noinline)) void *calloc_slow(size_t n, size_t size, uintptr_t ip)
 {
 	if (unlikely(tls_private_heap)) {
 		size_t total;
@@ -155,13 +199,22 @@ RT_EXPORT void *calloc(size_t n, size_t size)
 			return NULL;
 		return rt_private_alloc(total, 16); /* runtime memory comes zeroed */
 	}
-	if (unlikely(!real_calloc) && preload_resolving)
+	if (unlikely(!real_calloc) && rt_tls.resolving)
 		return boot_alloc(n * size); /* the arena is zeroed */
-	ALLOC_EVENT();
+	alloc_check(ip);
 	return IN_ALLOCATOR(REAL(calloc)(n, size));
 }
 
-RT_EXPORT void free(void *p)
+RT_EXPORT void *calloc(size_t n, size_t size)
+{
+	calloc_fn real = glibc_calloc;
+
+	if (ALLOC_PLAIN(real))
+		return real(n, size);
+	return calloc_slow(n, size, RT_CALLER);
+}
+
+static __attribute__((noinline)) void free_slow(void *p, uintptr_t ip)
 {
 	if (unlikely(!p || is_boot(p)))
 		return;
@@ -170,11 +223,20 @@ RT_EXPORT void free(void *p)
 		return;
 	}
 	if (unlikely(releasing_tracked()))
-		release_range(p, REAL(malloc_usable_size)(p), RT_CALLER);
+		release_range(p, REAL(malloc_usable_size)(p), ip);
 	IN_ALLOCATOR((REAL(free)(p), 0)); /* the macro wants a value */
 }
 
-RT_EXPORT void *realloc(void *p, size_t n)
+RT_EXPORT void free(void *p)
+{
+	free_fn real = glibc_free;
+
+	if (likely(real && !tls_private_heap && !releasing_any() && !is_boot(p)))
+		return real(p);
+	free_slow(p, RT_CALLER);
+}
+
+static __attribute__((noinline)) void *realloc_slow(void *p, size_t n, uintptr_t ip)
 {
 	if (unlikely(tls_private_heap))
 		return private_realloc(p, n);
@@ -184,17 +246,26 @@ RT_EXPORT void *realloc(void *p, size_t n)
 			memcpy(q, p, n);
 		return q;
 	}
-	ALLOC_EVENT();
+	alloc_check(ip);
 	if (p && releasing_tracked()) {
 		size_t old = REAL(malloc_usable_size)(p);
 		void *q = IN_ALLOCATOR(REAL(realloc)(p, n));
 		if (q && q != p)
-			release_range(p, old, RT_CALLER);
+			release_range(p, old, ip);
 		else if (q && n < old)
-			release_range((char *)p + n, old - n, RT_CALLER);
+			release_range((char *)p + n, old - n, ip);
 		return q;
 	}
 	return IN_ALLOCATOR(REAL(realloc)(p, n));
+}
+
+RT_EXPORT void *realloc(void *p, size_t n)
+{
+	realloc_fn real = glibc_realloc;
+
+	if (ALLOC_PLAIN(real) && !releasing_any() && !is_boot(p))
+		return real(p, n);
+	return realloc_slow(p, n, RT_CALLER);
 }
 
 RT_EXPORT void *reallocarray(void *p, size_t n, size_t size)

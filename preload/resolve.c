@@ -11,17 +11,16 @@
 
 #include "preload.h"
 
-__thread int preload_resolving __attribute__((tls_model("initial-exec")));
 
 void *preload_resolve(const char *name, const char *version)
 {
 	void *p;
 
-	preload_resolving++;
+	rt_tls.resolving++;
 	p = version ? dlvsym(RTLD_NEXT, name, version) : dlsym(RTLD_NEXT, name);
 	if (!p)
 		p = dlsym(RTLD_DEFAULT, name);
-	preload_resolving--;
+	rt_tls.resolving--;
 	if (!p) {
 		static const char msg[] = "fencedep: cannot find the real function behind an interposer\n";
 		if (write(2, msg, sizeof(msg) - 1) < 0)

@@ -45,6 +45,27 @@ Test(fences, signal_on_another_thread_takes_the_publisher_off_the_path)
 	expect("publish:F nrs spawn signal:F join nrr alloc", ALLOC, 0);
 }
 
+/* a worker that adopted the fence stays on its path until the publisher
+ * signals it, and leaves it then */
+Test(fences, adopter_allocating_before_the_publisher_signals_is_reported)
+{
+	expect("publish:F nrs bg adopt:F post:a pend:b alloc post:c fg pend:a nrr "
+	       "post:b pend:c signal:F", ALLOC, 1);
+}
+
+Test(fences, adopter_allocating_after_the_publisher_signals_is_silent)
+{
+	expect("publish:F nrs bg adopt:F post:a pend:b alloc fg pend:a nrr signal:F post:b",
+	       ALLOC, 0);
+}
+
+/* a second thread publishing a published fence is on its path too */
+Test(fences, second_publisher_leaves_the_path_when_the_first_signals)
+{
+	expect("publish:F nrs bg publish:F post:a pend:b alloc fg pend:a nrr signal:F post:b",
+	       ALLOC, 0);
+}
+
 Test(fences, allocation_in_a_kernel_style_section_is_reported)
 {
 	expect("sb alloc se", ALLOC, 1);

@@ -126,21 +126,26 @@ static void name_hash_grow(void)
 
 /* The thread's cache of name pointers it interned lately; the name's text
  * is compared too, as a program may reuse one buffer for several names. */
+static inline unsigned ncache_slot(const char *name, unsigned subclass)
+{
+	return (unsigned)(((uintptr_t)name >> 3) ^ subclass) % NCACHE_SIZE;
+}
+
 static struct lock_class *ncache_find(const char *name, unsigned subclass)
 {
 	struct rt_thread *t = tls_thread;
 
 	if (!t || t->dead)
 		return NULL;
-	for (int i = 0; i < NCACHE_SIZE; i++) {
-		struct lock_class *c = t->ncache[i].cls;
-		if (t->ncache[i].name != name || t->ncache[i].subclass != subclass || !c)
-			continue;
-		const char *cn = atomic_load(&c->name);
-		size_t n = strlen(name);
-		if (!strncmp(cn, name, n) && (cn[n] == 0 || cn[n] == '/'))
-			return c;
-	}
+	unsigned i = ncache_slot(name, subclass);
+	struct lock_class *c = t->ncache[i].cls;
+	if (t->ncache[i].name != name || t->ncache[i].subclass != subclass || !c)
+		return NULL;
+	/* the program may have rewritten the name since */
+	const char *cn = atomic_load(&c->name);
+	size_t n = strlen(name);
+	if (!strncmp(cn, name, n) && (cn[n] == 0 || cn[n] == '/'))
+		return c;
 	return NULL;
 }
 
@@ -150,7 +155,7 @@ static void ncache_put(const char *name, unsigned subclass, struct lock_class *c
 
 	if (!t || t->dead)
 		return;
-	unsigned i = (unsigned)(((uintptr_t)name >> 3) ^ subclass) % NCACHE_SIZE;
+	unsigned i = ncache_slot(name, subclass);
 	t->ncache[i].name = name;
 	t->ncache[i].subclass = subclass;
 	t->ncache[i].cls = c;

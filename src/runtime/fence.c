@@ -19,10 +19,13 @@
 
 _Atomic uint64_t fence_signal_epoch = 1;
 _Atomic size_t fence_live;
-static uint64_t fence_serial_next = 1; /* under fence_lock */
+/* serials are handed to threads in blocks; 0 is no serial */
+#define SERIAL_BLOCK 4096
+static _Atomic uint64_t fence_serial_next = 1;
 static struct rt_lock fence_lock = RT_LOCK_INIT;
 static struct fence **fence_hash;
 static uint64_t fence_hash_size;
+static struct fence *fence_free_list; /* under fence_lock */
 static char section_marker; /* instance of kernel-style signalling sections */
 
 static inline uint64_t fence_key(const void *addr)
@@ -41,6 +44,16 @@ static void fence_hash_grow(void)
 						 offsetof(struct fence, hnext), fence_node_hash);
 }
 
+/* A serial no other life of any fence has had. */
+static uint64_t fence_serial_new(struct rt_thread *t)
+{
+	if (unlikely(t->serial_next == t->serial_end)) {
+		t->serial_next = atomic_fetch_add(&fence_serial_next, SERIAL_BLOCK);
+		t->serial_end = t->serial_next + SERIAL_BLOCK;
+	}
+	return t->serial_next++;
+}
+
 /* The record of the fence at addr (fence_lock held). */
 static struct fence *fence_find(const void *addr)
 {
@@ -52,19 +65,22 @@ static struct fence *fence_find(const void *addr)
 	return NULL;
 }
 
-static struct fence *fence_create(const void *addr, struct lock_class *cls)
+static struct fence *fence_create(struct rt_thread *t, const void *addr, struct lock_class *cls)
 {
 	if (atomic_load(&fence_live) >= fence_hash_size)
 		fence_hash_grow();
 	if (!fence_hash_size)
 		return NULL;
-	struct fence *f = rt_alloc(sizeof(*f));
-	if (!f)
+	struct fence *f = fence_free_list;
+	if (f) {
+		fence_free_list = f->hnext;
+		*f = (struct fence){ 0 };
+	} else if (!(f = rt_alloc(sizeof(*f)))) {
 		return NULL;
-	f->addr = addr;
+	}
 	f->cls = cls;
-	atomic_store_explicit(&f->serial, fence_serial_next++,
-			      memory_order_release);
+	atomic_store_explicit(&f->serial, fence_serial_new(t), memory_order_release);
+	atomic_store_explicit(&f->addr, addr, memory_order_release);
 	uint64_t k = fence_key(addr) & (fence_hash_size - 1);
 	f->hnext = fence_hash[k];
 	fence_hash[k] = f;
@@ -83,24 +99,68 @@ struct fence_view {
 	struct fence *rec;
 };
 
-static struct fence_view fence_view(const void *addr)
+/* Fences in an array of structures land in distinct slots. */
+static inline unsigned fcache_slot(const void *addr)
 {
-	struct fence_view v = { 0 };
+	return (unsigned)((uintptr_t)addr >> 4) & (FCACHE_SIZE - 1);
+}
 
+static __attribute__((noinline)) struct fence *fence_get_slow(struct rt_thread *t,
+							      const void *addr,
+							      struct lock_class *create)
+{
 	rt_lock(&fence_lock);
 	struct fence *f = fence_find(addr);
-	if (f)
-		v = (struct fence_view){ true, f->state, f->serial, f->cls, f->publish_stack,
-					 f->signal_stack, f };
+	if (!f && create)
+		f = fence_create(t, addr, create);
 	rt_unlock(&fence_lock);
-	return v;
+	if (f) {
+		unsigned k = fcache_slot(addr);
+		t->fcache[k].addr = addr;
+		t->fcache[k].f = f;
+	}
+	return f;
+}
+
+/*
+ * The record of the fence at addr: from the thread's cache, without a lock,
+ * else from the table under fence_lock; a new one of class `create` when
+ * there is none and create is set.  A program's own ordering of a fence's
+ * init, publish and signal orders the writes to its record.
+ */
+static inline struct fence *fence_get(struct rt_thread *t, const void *addr,
+				      struct lock_class *create)
+{
+	unsigned k = fcache_slot(addr);
+	struct fence *f = t->fcache[k].f;
+
+	if (likely(f && t->fcache[k].addr == addr &&
+		   atomic_load_explicit(&f->addr, memory_order_acquire) == addr))
+		return f;
+	return fence_get_slow(t, addr, create);
+}
+
+static struct fence_view view_of(struct fence *f)
+{
+	if (!f)
+		return (struct fence_view){ 0 };
+	return (struct fence_view){ true, atomic_load_explicit(&f->state, memory_order_acquire),
+				    atomic_load_explicit(&f->serial, memory_order_acquire),
+				    f->cls, f->publish_stack, f->signal_stack, f };
+}
+
+static struct fence_view fence_view(struct rt_thread *t, const void *addr)
+{
+	return view_of(fence_get(t, addr, NULL));
 }
 
 bool fence_pending(const void *addr)
 {
-	struct fence_view v = fence_view(addr);
-
-	return v.known && v.state == FS_PUBLISHED;
+	rt_lock(&fence_lock);
+	struct fence *f = fence_find(addr);
+	bool pending = f && f->state == FS_PUBLISHED;
+	rt_unlock(&fence_lock);
+	return pending;
 }
 
 static void fence_unlink(struct fence *victim)
@@ -111,7 +171,9 @@ static void fence_unlink(struct fence *victim)
 		if (*pp == victim) {
 			*pp = victim->hnext;
 			atomic_fetch_sub(&fence_live, 1);
-			rt_free(victim, sizeof(*victim));
+			atomic_store_explicit(&victim->addr, NULL, memory_order_release);
+			victim->hnext = fence_free_list;
+			fence_free_list = victim;
 			return;
 		}
 	}
@@ -145,32 +207,29 @@ static struct lock_class *fence_class(const char *name)
 }
 
 /* Start a new life of the fence at addr: published or just initialised. */
-static struct fence_view fence_begin(const void *addr, struct lock_class *cls, int state,
-				     uint32_t stack, pid_t tid)
+static struct fence_view fence_begin(struct rt_thread *t, const void *addr, struct lock_class *cls,
+				     int state, uint32_t stack)
 {
-	struct fence_view v = { 0 };
+	struct fence *f = fence_get(t, addr, cls ? cls : cls_dma_fence);
 
-	rt_lock(&fence_lock);
-	struct fence *f = fence_find(addr);
 	if (!f)
-		f = fence_create(addr, cls ? cls : cls_dma_fence);
-	if (f) {
-		if (f->state == FS_SIGNALLED || (state == FS_INIT && f->state == FS_INIT)) {
-			atomic_store_explicit(&f->serial, fence_serial_next++,
-					      memory_order_release);
-			f->signal_stack = 0;
-		}
-		if (cls)
-			f->cls = cls;
-		if (state == FS_PUBLISHED && f->state != FS_PUBLISHED) {
-			f->publish_stack = stack;
-			f->publisher = tid;
-		}
-		atomic_store_explicit(&f->state, (uint8_t)state, memory_order_release);
-		v = (struct fence_view){ true, f->state, f->serial, f->cls, f->publish_stack, 0, f };
+		return (struct fence_view){ 0 };
+	uint8_t old = atomic_load_explicit(&f->state, memory_order_acquire);
+	if (old == FS_SIGNALLED || (state == FS_INIT && old == FS_INIT)) {
+		atomic_store_explicit(&f->serial, fence_serial_new(t), memory_order_release);
+		f->signal_stack = 0;
+		f->adopted = false;
 	}
-	rt_unlock(&fence_lock);
-	return v;
+	if (cls)
+		f->cls = cls;
+	if (state == FS_PUBLISHED && old != FS_PUBLISHED) {
+		f->publish_stack = stack;
+		f->publisher = t->tid;
+	} else if (state == FS_PUBLISHED && f->publisher != t->tid) {
+		f->adopted = true; /* published again by another thread, on the path too */
+	}
+	atomic_store_explicit(&f->state, (uint8_t)state, memory_order_release);
+	return view_of(f);
 }
 
 static void path_join(struct rt_thread *t, const void *fence, const struct fence_view *v,
@@ -180,6 +239,23 @@ static void path_join(struct rt_thread *t, const void *fence, const struct fence
 		if ((t->held[i].flags & HF_PATH) && t->held[i].instance == fence &&
 		    t->held[i].fence_serial == v->serial)
 			return;
+	/* the entry as rt_acquire pushes it when the chain is known */
+	uint64_t key = chain_step(t->key, v->cls, HM_RECURSIVE, HF_PATH | HF_TRY);
+	if (likely(t->depth < t->cap && !t->spin_depth &&
+		   (!t->npath || t->path_epoch == atomic_load_explicit(&fence_signal_epoch,
+								       memory_order_relaxed)) &&
+		   chain_lookup(key))) {
+		struct held *h = &t->held[t->depth++];
+		*h = (struct held){
+			.cls = v->cls, .instance = fence, .ip = ip, .prev_key = t->key,
+			.fence_serial = v->serial, .fence = v->rec,
+			.mode = HM_RECURSIVE, .flags = HF_PATH | HF_TRY,
+		};
+		t->key = key;
+		t->npath++;
+		t->fast_hits++;
+		return;
+	}
 	rt_acquire(t, v->cls, fence, HM_RECURSIVE, HF_PATH | HF_TRY, NULL, ip);
 	if (t->depth && t->held[t->depth - 1].instance == fence) {
 		t->held[t->depth - 1].fence_serial = v->serial;
@@ -200,7 +276,7 @@ RT_EXPORT void fdep_fence_init(const void *fence, const char *fence_class_name)
 
 	if (!t)
 		return;
-	fence_begin(fence, fence_class(fence_class_name), FS_INIT, 0, t->tid);
+	fence_begin(t, fence, fence_class(fence_class_name), FS_INIT, 0);
 	thread_leave();
 }
 
@@ -210,8 +286,8 @@ RT_EXPORT void fdep_fence_publish(const void *fence)
 
 	if (!t)
 		return;
-	struct fence_view v = fence_begin(fence, NULL, FS_PUBLISHED,
-					     stack_capture_site(t, RT_CALLER), t->tid);
+	struct fence_view v = fence_begin(t, fence, NULL, FS_PUBLISHED,
+					  stack_capture_site(t, RT_CALLER));
 	if (v.known)
 		path_join(t, fence, &v, RT_CALLER);
 	thread_leave();
@@ -233,11 +309,13 @@ RT_EXPORT void fdep_fence_adopt(const void *fence)
 
 	if (!t)
 		return;
-	struct fence_view v = fence_view(fence);
+	struct fence_view v = fence_view(t, fence);
 	if (!v.known)
-		v = fence_begin(fence, NULL, FS_INIT, 0, t->tid);
-	if (v.known && v.state != FS_SIGNALLED)
+		v = fence_begin(t, fence, NULL, FS_INIT, 0);
+	if (v.known && v.state != FS_SIGNALLED) {
+		v.rec->adopted = true; /* its signal must reach this thread */
 		path_join(t, fence, &v, RT_CALLER);
+	}
 	thread_leave();
 }
 
@@ -251,20 +329,20 @@ RT_EXPORT void fdep_fence_signal(const void *fence)
 	if (!t)
 		return;
 	uint32_t stack = stack_capture_site(t, RT_CALLER);
-	rt_lock(&fence_lock);
-	struct fence *f = fence_find(fence);
-	if (!f)
-		f = fence_create(fence, cls_dma_fence);
+	struct fence *f = fence_get(t, fence, cls_dma_fence);
+	/* other threads on the path see the epoch move; the signaller leaves
+	 * its own entry below */
+	bool others = true;
 	if (f) {
 		cls = f->cls;
-		twice = f->state == FS_SIGNALLED;
+		twice = atomic_load_explicit(&f->state, memory_order_acquire) == FS_SIGNALLED;
 		first_signal = f->signal_stack;
 		if (!twice) {
-			atomic_store_explicit(&f->state, FS_SIGNALLED, memory_order_release);
+			others = f->adopted || f->publisher != t->tid;
 			f->signal_stack = stack;
+			atomic_store_explicit(&f->state, FS_SIGNALLED, memory_order_release);
 		}
 	}
-	rt_unlock(&fence_lock);
 	if (twice) {
 		struct finding_in fi = {
 			.kind = FK_FENCE_DOUBLE_SIGNAL,
@@ -277,7 +355,8 @@ RT_EXPORT void fdep_fence_signal(const void *fence)
 		};
 		report_finding(t, &fi);
 	} else {
-		atomic_fetch_add(&fence_signal_epoch, 1);
+		if (others)
+			atomic_fetch_add(&fence_signal_epoch, 1);
 		path_leave(t, fence);
 	}
 	thread_leave();
@@ -290,7 +369,7 @@ RT_EXPORT void fdep_fence_wait(const void *fence)
 
 	if (!t)
 		return;
-	struct fence_view v = fence_view(fence);
+	struct fence_view v = fence_view(t, fence);
 	if (!v.known || v.state == FS_INIT) {
 		struct finding_in fi = {
 			.kind = FK_UNPUBLISHED_FENCE_WAIT,

@@ -15,8 +15,7 @@
 
 #include "runtime.h"
 
-__thread struct rt_thread *tls_thread __attribute__((tls_model("initial-exec")));
-__thread int tls_busy __attribute__((tls_model("initial-exec")));
+__thread struct rt_tls rt_tls __attribute__((tls_model("initial-exec")));
 
 struct rt_lock threads_lock = RT_LOCK_INIT;
 struct rt_thread *threads_list;
@@ -136,7 +135,8 @@ void held_remove(struct rt_thread *t, struct held *h)
 	uint64_t key = h->prev_key;
 
 	held_count(t, h, -1);
-	memmove(&t->held[i], &t->held[i + 1], (t->depth - i - 1) * sizeof(*h));
+	for (uint32_t j = i; j + 1 < t->depth; j++)
+		t->held[j] = t->held[j + 1];
 	t->depth--;
 	for (; i < t->depth; i++) {
 		struct held *e = &t->held[i];

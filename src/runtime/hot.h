@@ -42,7 +42,7 @@ static inline uint64_t chain_key_nonzero(uint64_t key)
 }
 
 /* Has this chain been validated?  Lock-free. */
-static inline bool chain_lookup(uint64_t key)
+static inline __attribute__((always_inline)) bool chain_lookup(uint64_t key)
 {
 	struct chain_table *t = atomic_load_explicit(&chain_table, memory_order_acquire);
 
@@ -79,14 +79,19 @@ static inline struct instance *instance_get(struct rt_thread *t, const void *add
 }
 
 /*
- * The push of an acquisition that needs no check: nothing special held, no
- * spin or path entry, and the chain seen before.  False: nothing done, the caller
+ * The push of an acquisition that needs no check: no spinning lock held, no
+ * signalling path to sweep, no spin or path entry pushed, and the chain seen
+ * before.  False: nothing done, the caller
  * goes to rt_acquire_slow.
  */
 static inline bool rt_push_fast(struct rt_thread *t, struct lock_class *c, const void *inst,
 				int mode, unsigned hflags, uintptr_t ip)
 {
-	if (unlikely((t->npath | t->spin_depth) || t->depth >= t->cap))
+	if (unlikely(t->spin_depth || t->depth >= t->cap))
+		return false;
+	/* on a signalling path, the entries must be swept after a signal */
+	if (unlikely(t->npath) &&
+	    t->path_epoch != atomic_load_explicit(&fence_signal_epoch, memory_order_relaxed))
 		return false;
 	uint64_t key = chain_step(t->key, c, mode, hflags);
 	/* a chain of one lock has nothing to validate */
@@ -122,7 +127,7 @@ static inline void rt_acquire(struct rt_thread *t, struct lock_class *c, const v
  * then fs_reclaim" was seen before, or the thread is in reclaim or a
  * no-reclaim scope; false sends it to rt_allocation.
  */
-static inline bool rt_allocation_fast(struct rt_thread *t)
+static inline __attribute__((always_inline)) bool rt_allocation_fast(struct rt_thread *t)
 {
 	if (t->reclaim_depth | t->noreclaim)
 		return true;
@@ -179,6 +184,17 @@ static inline bool instance_may_contain(const void *p, size_t len)
 		return w0 & mask;
 	}
 	return instance_may_contain_slow(p, len);
+}
+
+/* The stack of a call site this thread has captured lately, without
+ * unwinding again: fence publish and signal sites. */
+static inline uint32_t stack_capture_site(struct rt_thread *t, uintptr_t ip)
+{
+	unsigned k = scache_slot(ip);
+
+	if (likely(t && t->scache[k].ip == ip && t->scache[k].stack))
+		return t->scache[k].stack;
+	return stack_capture_site_slow(t, ip);
 }
 
 #endif /* FDEP_HOT_H */

@@ -62,7 +62,28 @@ bool rt_owns(const void *p);
 void *rt_private_alloc(size_t n, size_t align);
 void rt_private_free(void *p);
 size_t rt_private_size(void *p);
-extern __thread int tls_private_heap __attribute__((tls_model("initial-exec")));
+
+/*
+ * The runtime's thread-local words, in one block so that a fast path reads
+ * them all from one thread-pointer offset (held.c).
+ *   thread          per-thread state, or NULL when the event must pass
+ *                   through untracked (runtime not ready, re-entered from
+ *                   the runtime itself, thread ending)
+ *   busy            the runtime is running on this thread
+ *   private_heap    allocations go to the private heap (stack.c)
+ *   resolving       dlsym is resolving a real function (preload/resolve.c)
+ */
+struct rt_thread;
+struct rt_tls {
+	struct rt_thread *thread;
+	int busy;
+	int private_heap;
+	int resolving;
+};
+extern __thread struct rt_tls rt_tls __attribute__((tls_model("initial-exec")));
+#define tls_thread (rt_tls.thread)
+#define tls_busy (rt_tls.busy)
+#define tls_private_heap (rt_tls.private_heap)
 void rt_out_of_memory(const char *what);
 /* Double a chained hash table (table.c); returns the buckets to use. */
 void **table_grow(void **buckets, uint64_t *size, uint64_t first_size, size_t next_off,
@@ -236,6 +257,7 @@ struct ww_ctx {
 #define ICACHE_SIZE 256
 #define NCACHE_SIZE 8
 #define SCACHE_SIZE 16
+#define FCACHE_SIZE 128
 
 struct rt_thread {
 	struct held *held;
@@ -246,6 +268,7 @@ struct rt_thread {
 	uint32_t noreclaim;       /* fdep_noreclaim_save scopes */
 	uint32_t npath;           /* HF_PATH entries held */
 	uint64_t path_epoch;      /* fence signal epoch last swept */
+	uint64_t serial_next, serial_end; /* fence serials this thread may give */
 	struct ww_ctx *ww;
 	uint32_t nww, capww;
 	struct {
@@ -261,6 +284,10 @@ struct rt_thread {
 		uintptr_t ip;
 		uint32_t stack;
 	} scache[SCACHE_SIZE];   /* stack.c: stacks of frequent call sites */
+	struct {
+		const void *addr;
+		struct fence *f;
+	} fcache[FCACHE_SIZE];   /* fence.c: records of fences used lately */
 	uint64_t acquisitions, chain_hits; /* counted by the slow paths */
 	uint64_t fast_hits;                /* acquisitions decided in hot.h */
 	/* what the thread is blocked in, for hang reports (watchdog.c) */
@@ -274,10 +301,6 @@ struct rt_thread {
 	struct rt_thread *next, *prev;
 };
 
-/* Per-thread state, or NULL when the event must pass through untracked
- * (runtime not ready, re-entered from the runtime itself, thread ending). */
-extern __thread struct rt_thread *tls_thread __attribute__((tls_model("initial-exec")));
-extern __thread int tls_busy __attribute__((tls_model("initial-exec")));
 struct rt_thread *thread_enter_slow(void);
 void thread_exit_check(struct rt_thread *t);
 void thread_forget(struct rt_thread *t);
@@ -377,11 +400,17 @@ int prime_load_file(const char *path, char *err, size_t errlen);
 
 enum fence_state { FS_INIT, FS_PUBLISHED, FS_SIGNALLED };
 
+/*
+ * A fence record.  Records are kept for fences alone (a freed one goes to
+ * fence.c's free list with addr NULL), so a thread's cache may read one
+ * without a lock: a record whose addr is not the fence's is not its.
+ */
 struct fence {
-	const void *addr;
+	_Atomic(const void *) addr;
 	struct lock_class *cls;
 	_Atomic uint64_t serial; /* one per life of the fence at addr */
 	_Atomic uint8_t state;
+	bool adopted;            /* a thread besides the publisher joined the path */
 	uint32_t publish_stack, signal_stack;
 	pid_t publisher;
 	struct fence *hnext;
@@ -429,7 +458,11 @@ uint32_t stack_capture(uintptr_t ip);  /* 0 when none */
 /* The stack of the first event from call site ip in this thread: for
  * events as frequent as fence publication, where a full unwind each time
  * would cost more than the event. */
-uint32_t stack_capture_site(struct rt_thread *t, uintptr_t ip);
+uint32_t stack_capture_site_slow(struct rt_thread *t, uintptr_t ip);
+static inline unsigned scache_slot(uintptr_t ip)
+{
+	return (unsigned)((ip >> 2) % SCACHE_SIZE);
+}
 uint32_t stack_get(uint32_t id, uintptr_t *pcs, uint32_t max);
 
 struct frame {

@@ -232,14 +232,12 @@ uint32_t stack_capture(uintptr_t ip)
 	return id;
 }
 
-uint32_t stack_capture_site(struct rt_thread *t, uintptr_t ip)
+uint32_t stack_capture_site_slow(struct rt_thread *t, uintptr_t ip)
 {
-	unsigned k = (unsigned)((ip >> 2) % SCACHE_SIZE);
+	unsigned k = scache_slot(ip);
 
 	if (!t)
 		return stack_capture(ip);
-	if (t->scache[k].ip == ip && t->scache[k].stack)
-		return t->scache[k].stack;
 	uint32_t id = stack_capture(ip);
 	t->scache[k].ip = ip;
 	t->scache[k].stack = id;
@@ -379,7 +377,6 @@ static void symbolize_locked(uintptr_t pc, struct frame *f)
  * event's thread holds (a preloaded jemalloc's internal locks do that).
  * Lock events therefore only try it: see class_name_try().
  */
-__thread int tls_private_heap __attribute__((tls_model("initial-exec")));
 
 static bool sym_enter(bool try)
 {

@@ -11,12 +11,16 @@
  *   adopt:F signal:F wait:F destroy:F  prime:A:B
  *   ww_init:C ww_contended:C:L ww_fini:C   held:A notheld:A
  *   spawn ... join   the ops between run in a new thread (then joined)
+ *   bg ... fg        the ops between run in a new thread alongside the
+ *                    ones after fg; it is joined when the script ends
+ *   post:N pend:N    post and wait for event N (a semaphore: not a lock)
  *   name:N  name the current thread N (pthread_setname_np)
  *
  * Every name is its own lock instance, of the class of the same name;
  * "+x=A" acquires instance x in class A.
  */
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +98,26 @@ static char *arg2(char *op)
 
 static void run(char **ops, int n);
 
+static sem_t sems[MAXN];
+static pthread_t bg_threads[16];
+static int nbg;
+
+/* The semaphore of event `name`. */
+static sem_t *event(const char *name)
+{
+	return &sems[(char(*)[8])obj(name) - objs];
+}
+
+/* The index of the op that closes the block opened at ops[i]. */
+static int block_end(char **ops, int n, int i, const char *open, const char *close)
+{
+	int depth = 1, j = i + 1;
+
+	for (; j < n && depth; j++)
+		depth += !strcmp(ops[j], open) - !strcmp(ops[j], close);
+	return j - 1;
+}
+
 struct span {
 	char **ops;
 	int n;
@@ -112,14 +136,25 @@ static void run(char **ops, int n)
 		char *op = ops[i];
 		char *a = arg2(op);
 		if (!strcmp(op, "spawn")) {
-			int depth = 1, j = i + 1;
-			for (; j < n && depth; j++)
-				depth += !strcmp(ops[j], "spawn") - !strcmp(ops[j], "join");
-			struct span s = { ops + i + 1, j - i - 2 };
+			int end = block_end(ops, n, i, "spawn", "join");
+			struct span s = { ops + i + 1, end - i - 1 };
 			pthread_t th;
 			pthread_create(&th, NULL, thread_main, &s);
 			pthread_join(th, NULL);
-			i = j - 1;
+			i = end;
+		} else if (!strcmp(op, "bg")) {
+			int end = block_end(ops, n, i, "bg", "fg");
+			static struct span spans[16];
+			if (nbg == 16)
+				exit(3);
+			spans[nbg] = (struct span){ ops + i + 1, end - i - 1 };
+			pthread_create(&bg_threads[nbg], NULL, thread_main, &spans[nbg]);
+			nbg++;
+			i = end;
+		} else if (!strncmp(op, "post:", 5)) {
+			sem_post(event(a));
+		} else if (!strncmp(op, "pend:", 5)) {
+			sem_wait(event(a));
 		} else if (op[0] == '+') {
 			acquire(op + 1);
 		} else if (op[0] == '-') {
@@ -185,7 +220,11 @@ static void run(char **ops, int n)
 
 int main(int argc, char **argv)
 {
+	for (int i = 0; i < MAXN; i++)
+		sem_init(&sems[i], 0, 0);
 	run(argv + 1, argc - 1);
+	for (int i = 0; i < nbg; i++)
+		pthread_join(bg_threads[i], NULL);
 	puts("done");
 	return 0;
 }
