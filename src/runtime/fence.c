@@ -89,16 +89,6 @@ static struct fence *fence_create(struct rt_thread *t, const void *addr, struct 
 	return f;
 }
 
-/* A fence's state, copied out under fence_lock. */
-struct fence_view {
-	bool known;
-	uint8_t state;
-	uint64_t serial;
-	struct lock_class *cls;
-	uint32_t publish_stack, signal_stack;
-	struct fence *rec;
-};
-
 /* Fences in an array of structures land in distinct slots. */
 static inline unsigned fcache_slot(const void *addr)
 {
@@ -138,20 +128,6 @@ static inline struct fence *fence_get(struct rt_thread *t, const void *addr,
 		   atomic_load_explicit(&f->addr, memory_order_acquire) == addr))
 		return f;
 	return fence_get_slow(t, addr, create);
-}
-
-static struct fence_view view_of(struct fence *f)
-{
-	if (!f)
-		return (struct fence_view){ 0 };
-	return (struct fence_view){ true, atomic_load_explicit(&f->state, memory_order_acquire),
-				    atomic_load_explicit(&f->serial, memory_order_acquire),
-				    f->cls, f->publish_stack, f->signal_stack, f };
-}
-
-static struct fence_view fence_view(struct rt_thread *t, const void *addr)
-{
-	return view_of(fence_get(t, addr, NULL));
 }
 
 bool fence_pending(const void *addr)
@@ -207,13 +183,15 @@ static struct lock_class *fence_class(const char *name)
 }
 
 /* Start a new life of the fence at addr: published or just initialised. */
-static struct fence_view fence_begin(struct rt_thread *t, const void *addr, struct lock_class *cls,
-				     int state, uint32_t stack)
+/* Start a new life of the fence at addr, published or just initialised;
+ * its record, or NULL when memory has run out. */
+static struct fence *fence_begin(struct rt_thread *t, const void *addr, struct lock_class *cls,
+				 int state, uint32_t stack)
 {
 	struct fence *f = fence_get(t, addr, cls ? cls : cls_dma_fence);
 
 	if (!f)
-		return (struct fence_view){ 0 };
+		return NULL;
 	uint8_t old = atomic_load_explicit(&f->state, memory_order_acquire);
 	if (old == FS_SIGNALLED || (state == FS_INIT && old == FS_INIT)) {
 		atomic_store_explicit(&f->serial, fence_serial_new(t), memory_order_release);
@@ -229,26 +207,29 @@ static struct fence_view fence_begin(struct rt_thread *t, const void *addr, stru
 		f->adopted = true; /* published again by another thread, on the path too */
 	}
 	atomic_store_explicit(&f->state, (uint8_t)state, memory_order_release);
-	return view_of(f);
+	return f;
 }
 
-static void path_join(struct rt_thread *t, const void *fence, const struct fence_view *v,
-		      uintptr_t ip)
+/* Put the thread on the signalling path of f (the fence at `fence`). */
+static void path_join(struct rt_thread *t, const void *fence, struct fence *f, uintptr_t ip)
 {
+	uint64_t serial = atomic_load_explicit(&f->serial, memory_order_acquire);
+	struct lock_class *cls = f->cls;
+
 	for (uint32_t i = 0; i < t->depth; i++)
 		if ((t->held[i].flags & HF_PATH) && t->held[i].instance == fence &&
-		    t->held[i].fence_serial == v->serial)
+		    t->held[i].fence_serial == serial)
 			return;
 	/* the entry as rt_acquire pushes it when the chain is known */
-	uint64_t key = chain_step(t->key, v->cls, HM_RECURSIVE, HF_PATH | HF_TRY);
+	uint64_t key = chain_step(t->key, cls, HM_RECURSIVE, HF_PATH | HF_TRY);
 	if (likely(t->depth < t->cap && !t->spin_depth &&
 		   (!t->npath || t->path_epoch == atomic_load_explicit(&fence_signal_epoch,
 								       memory_order_relaxed)) &&
 		   chain_lookup(key))) {
 		struct held *h = &t->held[t->depth++];
 		*h = (struct held){
-			.cls = v->cls, .instance = fence, .ip = ip, .prev_key = t->key,
-			.fence_serial = v->serial, .fence = v->rec,
+			.cls = cls, .instance = fence, .ip = ip, .prev_key = t->key,
+			.fence_serial = serial, .fence = f,
 			.mode = HM_RECURSIVE, .flags = HF_PATH | HF_TRY,
 		};
 		t->key = key;
@@ -256,10 +237,10 @@ static void path_join(struct rt_thread *t, const void *fence, const struct fence
 		t->fast_hits++;
 		return;
 	}
-	rt_acquire(t, v->cls, fence, HM_RECURSIVE, HF_PATH | HF_TRY, NULL, ip);
+	rt_acquire(t, cls, fence, HM_RECURSIVE, HF_PATH | HF_TRY, NULL, ip);
 	if (t->depth && t->held[t->depth - 1].instance == fence) {
-		t->held[t->depth - 1].fence_serial = v->serial;
-		t->held[t->depth - 1].fence = v->rec;
+		t->held[t->depth - 1].fence_serial = serial;
+		t->held[t->depth - 1].fence = f;
 	}
 }
 
@@ -276,7 +257,20 @@ RT_EXPORT void fdep_fence_init(const void *fence, const char *fence_class_name)
 
 	if (!t)
 		return;
-	fence_begin(t, fence, fence_class(fence_class_name), FS_INIT, 0);
+	/* a fence re-initialised with the name of its last life keeps its
+	 * class, without interning the name again */
+	struct fence *f = fence_get(t, fence, NULL);
+	struct lock_class *cls;
+	if (!fence_class_name)
+		cls = cls_dma_fence;
+	else if (f && f->cls_name == fence_class_name && f->cls &&
+		 !strcmp(atomic_load(&f->cls->name), fence_class_name))
+		cls = f->cls;
+	else
+		cls = fence_class(fence_class_name);
+	f = fence_begin(t, fence, cls, FS_INIT, 0);
+	if (f)
+		f->cls_name = fence_class_name;
 	thread_leave();
 }
 
@@ -286,10 +280,10 @@ RT_EXPORT void fdep_fence_publish(const void *fence)
 
 	if (!t)
 		return;
-	struct fence_view v = fence_begin(t, fence, NULL, FS_PUBLISHED,
-					  stack_capture_site(t, RT_CALLER));
-	if (v.known)
-		path_join(t, fence, &v, RT_CALLER);
+	struct fence *f = fence_begin(t, fence, NULL, FS_PUBLISHED,
+				      stack_capture_site(t, RT_CALLER));
+	if (f)
+		path_join(t, fence, f, RT_CALLER);
 	thread_leave();
 }
 
@@ -309,12 +303,12 @@ RT_EXPORT void fdep_fence_adopt(const void *fence)
 
 	if (!t)
 		return;
-	struct fence_view v = fence_view(t, fence);
-	if (!v.known)
-		v = fence_begin(t, fence, NULL, FS_INIT, 0);
-	if (v.known && v.state != FS_SIGNALLED) {
-		v.rec->adopted = true; /* its signal must reach this thread */
-		path_join(t, fence, &v, RT_CALLER);
+	struct fence *f = fence_get(t, fence, NULL);
+	if (!f)
+		f = fence_begin(t, fence, NULL, FS_INIT, 0);
+	if (f && atomic_load_explicit(&f->state, memory_order_acquire) != FS_SIGNALLED) {
+		f->adopted = true; /* its signal must reach this thread */
+		path_join(t, fence, f, RT_CALLER);
 	}
 	thread_leave();
 }
@@ -369,43 +363,48 @@ RT_EXPORT void fdep_fence_wait(const void *fence)
 
 	if (!t)
 		return;
-	struct fence_view v = fence_view(t, fence);
-	if (!v.known || v.state == FS_INIT) {
+	struct fence *f = fence_get(t, fence, NULL);
+	uint8_t state = f ? atomic_load_explicit(&f->state, memory_order_acquire) : FS_INIT;
+	struct lock_class *cls = f && f->cls ? f->cls : cls_dma_fence;
+	if (state == FS_INIT) {
 		struct finding_in fi = {
 			.kind = FK_UNPUBLISHED_FENCE_WAIT,
 			.title = "waiting for a fence that was never published",
 			.detail = "a future fence: nothing guarantees it will ever signal",
-			.subject = { v.known ? v.cls : cls_dma_fence },
+			.subject = { cls },
 			.stack = stack_capture(ip),
 		};
 		report_finding(t, &fi);
 		thread_leave();
 		return;
 	}
-	if (t->npath)
-		held_sweep_paths(t);
-	for (uint32_t i = 0; i < t->depth; i++) {
-		struct held *h = &t->held[i];
-		if ((h->flags & HF_PATH) && h->instance == fence && h->fence_serial == v.serial) {
-			struct finding_in fi = {
-				.kind = FK_FENCE_SELF_WAIT,
-				.title = "waiting for a fence on its own signalling path",
-				.detail = "this thread must run for the fence to signal, and it waits for it",
-				.subject = { v.cls },
-				.stack = stack_capture(ip),
-				.notes = { { "published at", v.publish_stack } },
-				.nnotes = 1,
-			};
-			report_finding(t, &fi);
-			thread_leave();
-			return;
+	/* with nothing held, the wait has nothing to be checked against */
+	if (t->depth) {
+		uint64_t serial = atomic_load_explicit(&f->serial, memory_order_acquire);
+		if (t->npath && t->path_epoch != atomic_load_explicit(&fence_signal_epoch,
+								      memory_order_relaxed))
+			held_sweep_paths(t);
+		for (uint32_t i = 0; i < t->depth; i++) {
+			struct held *h = &t->held[i];
+			if ((h->flags & HF_PATH) && h->instance == fence && h->fence_serial == serial) {
+				struct finding_in fi = {
+					.kind = FK_FENCE_SELF_WAIT,
+					.title = "waiting for a fence on its own signalling path",
+					.detail = "this thread must run for the fence to signal, and it waits for it",
+					.subject = { cls },
+					.stack = stack_capture(ip),
+					.notes = { { "published at", f->publish_stack } },
+					.nnotes = 1,
+				};
+				report_finding(t, &fi);
+				thread_leave();
+				return;
+			}
 		}
+		rt_blocking_allowed(t, "a fence wait while a spinning lock is held", ip);
+		rt_check_acquire(t, cls, HM_EXCLUSIVE, cls, ip);
 	}
-	rt_blocking_allowed(t, "a fence wait while a spinning lock is held", ip);
-	if (!v.cls)
-		v.cls = cls_dma_fence;
-	rt_check_acquire(t, v.cls, HM_EXCLUSIVE, v.cls, ip);
-	if (unlikely(rt_watchdog_ns) && v.state == FS_PUBLISHED)
+	if (unlikely(rt_watchdog_ns) && state == FS_PUBLISHED)
 		wait_begin(t, fence, WAIT_FENCE); /* until it signals (watchdog.c) */
 	thread_leave();
 }

@@ -408,6 +408,7 @@ enum fence_state { FS_INIT, FS_PUBLISHED, FS_SIGNALLED };
 struct fence {
 	_Atomic(const void *) addr;
 	struct lock_class *cls;
+	const char *cls_name;    /* the name cls was given by, at the last init */
 	_Atomic uint64_t serial; /* one per life of the fence at addr */
 	_Atomic uint8_t state;
 	bool adopted;            /* a thread besides the publisher joined the path */
