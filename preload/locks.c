@@ -53,7 +53,7 @@ static inline __attribute__((always_inline)) struct instance *mutex_instance(str
 		/* glibc's normal and adaptive mutexes, elided or not, not
 		 * robust, priority-inheriting or -protected: locking them
 		 * returns 0 */
-		in->nofail = in->plain && !(m->__data.__kind & MUTEX_FULL_BITS);
+		in->nofail = in->plain && in->cls && !(m->__data.__kind & MUTEX_FULL_BITS);
 		in->known = true;
 	}
 	return in;
@@ -210,7 +210,7 @@ RT_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 	if (likely(t && real && !tls_busy && !rt_watchdog_ns &&
 		   atomic_load_explicit(&rt_state, memory_order_relaxed) == RT_READY)) {
 		struct instance *in = icache_peek(t, m);
-		if (likely(in && in->nofail && in->cls)) {
+		if (likely(in && in->nofail)) {
 			bool pushed;
 			tls_busy = 1;
 			pushed = rt_push_fast(t, in->cls, m, HM_EXCLUSIVE, 0, RT_CALLER);

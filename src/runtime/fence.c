@@ -182,11 +182,11 @@ static struct lock_class *fence_class(const char *name)
 	return class_intern(name ? name : "dma_fence", 0, CK_FENCE);
 }
 
-/* Start a new life of the fence at addr: published or just initialised. */
 /* Start a new life of the fence at addr, published or just initialised;
  * its record, or NULL when memory has run out. */
-static struct fence *fence_begin(struct rt_thread *t, const void *addr, struct lock_class *cls,
-				 int state, uint32_t stack)
+static inline __attribute__((always_inline)) struct fence *
+fence_begin(struct rt_thread *t, const void *addr, struct lock_class *cls, int state,
+	    uint32_t stack)
 {
 	struct fence *f = fence_get(t, addr, cls ? cls : cls_dma_fence);
 
@@ -216,16 +216,17 @@ static void path_join(struct rt_thread *t, const void *fence, struct fence *f, u
 	uint64_t serial = atomic_load_explicit(&f->serial, memory_order_acquire);
 	struct lock_class *cls = f->cls;
 
-	for (uint32_t i = 0; i < t->depth; i++)
+	for (uint32_t i = 0; t->npath && i < t->depth; i++)
 		if ((t->held[i].flags & HF_PATH) && t->held[i].instance == fence &&
 		    t->held[i].fence_serial == serial)
 			return;
-	/* the entry as rt_acquire pushes it when the chain is known */
+	/* the entry as rt_acquire pushes it when the chain is known (a chain
+	 * of one entry has nothing to validate) */
 	uint64_t key = chain_step(t->key, cls, HM_RECURSIVE, HF_PATH | HF_TRY);
 	if (likely(t->depth < t->cap && !t->spin_depth &&
 		   (!t->npath || t->path_epoch == atomic_load_explicit(&fence_signal_epoch,
 								       memory_order_relaxed)) &&
-		   chain_lookup(key))) {
+		   (!t->depth || chain_lookup(key)))) {
 		struct held *h = &t->held[t->depth++];
 		*h = (struct held){
 			.cls = cls, .instance = fence, .ip = ip, .prev_key = t->key,
@@ -246,7 +247,7 @@ static void path_join(struct rt_thread *t, const void *fence, struct fence *f, u
 
 static void path_leave(struct rt_thread *t, const void *fence)
 {
-	for (uint32_t i = t->depth; i-- > 0;)
+	for (uint32_t i = t->depth; t->npath && i-- > 0;)
 		if ((t->held[i].flags & HF_PATH) && t->held[i].instance == fence)
 			held_remove(t, &t->held[i]);
 }

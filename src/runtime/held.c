@@ -128,22 +128,22 @@ static void held_count(struct rt_thread *t, const struct held *h, int delta)
 		t->npath += (uint32_t)delta;
 }
 
-/* Remove one entry; the chain keys above it are replayed. */
+/* Remove one entry; the entries above move down, their chain keys
+ * replayed. */
 void held_remove(struct rt_thread *t, struct held *h)
 {
-	uint32_t i = (uint32_t)(h - t->held);
+	uint32_t i = (uint32_t)(h - t->held), n = t->depth - 1;
 	uint64_t key = h->prev_key;
 
 	held_count(t, h, -1);
-	for (uint32_t j = i; j + 1 < t->depth; j++)
-		t->held[j] = t->held[j + 1];
-	t->depth--;
-	for (; i < t->depth; i++) {
+	for (; i < n; i++) {
 		struct held *e = &t->held[i];
+		*e = e[1];
 		e->prev_key = key;
 		if (!(e->flags & HF_MERGED))
 			key = chain_step(key, e->cls, e->mode, e->flags);
 	}
+	t->depth = n;
 	t->key = key;
 }
 
