@@ -32,7 +32,7 @@ void chain_insert(uint64_t key)
 
 	key = chain_key_nonzero(key);
 	if (!t || (nchains + 1) * 2 > t->mask + 1) {
-		uint64_t size = t ? (t->mask + 1) * 2 : 4096;
+		uint64_t size = t ? (t->mask + 1) * 2 : 256;
 		struct chain_table *n = rt_alloc(sizeof(*n) + size * sizeof(uint64_t));
 		if (!n)
 			return; /* the chain is checked again next time: slower, still right */
