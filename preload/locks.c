@@ -193,32 +193,54 @@ static __attribute__((noinline)) int mutex_lock_slow(pthread_mutex_t *m, uintptr
 }
 
 /*
- * The fast path: a mutex whose lock cannot fail, seen before by this
- * thread, on a chain the cache has seen, and no watchdog.  The entry is
- * pushed and the real lock tail-called, with no frame and nothing to undo:
- * the stores of a frame ahead of the lock's atomic instruction, and the
- * loads after them, are what a pair costs.  Unlike the slow path, the
- * thread is not kept entered while it blocks, so a signal handler that
- * locks meanwhile is checked under the mutex being waited for, as kernel
- * lockdep checks an interrupt that arrives while a lock spins.
+ * The fast paths of the blocking locks: a lock seen before by this thread,
+ * whose real lock cannot fail, on a chain the cache has seen, and no
+ * watchdog.  The entry is pushed and the real lock tail-called, with no
+ * frame and nothing to undo: the stores of a frame ahead of the lock's
+ * atomic instruction, and the loads after them, are what a pair costs.
+ * Unlike the slow paths, the thread is not kept entered while it blocks, so
+ * a signal handler that locks meanwhile is checked under the lock being
+ * waited for, as kernel lockdep checks an interrupt that arrives while a
+ * lock spins.  An rwlock counts as one that cannot fail: glibc fails a
+ * read lock only past 2^29 readers, or on a relock by its writer, which is
+ * recursion and never a cached chain.
  */
-RT_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
+enum fast_lock { FAST_MUTEX, FAST_READ, FAST_WRITE };
+
+static inline __attribute__((always_inline)) bool lock_push_fast(const void *lock,
+								  enum fast_lock how, uintptr_t ip)
 {
 	struct rt_thread *t = tls_thread;
+
+	if (unlikely(!t || tls_busy || rt_watchdog_ns ||
+		     atomic_load_explicit(&rt_state, memory_order_relaxed) != RT_READY))
+		return false;
+	struct instance *in = icache_peek(t, lock);
+	if (unlikely(!in))
+		return false;
+	int mode;
+	if (how == FAST_MUTEX) {
+		if (unlikely(!in->nofail))
+			return false;
+		mode = HM_EXCLUSIVE;
+	} else {
+		if (unlikely(!in->known || !in->cls))
+			return false;
+		mode = how == FAST_WRITE ? HM_EXCLUSIVE
+		       : in->recursive_readers ? HM_RECURSIVE : HM_SHARED;
+	}
+	tls_busy = 1;
+	bool pushed = rt_push_fast(t, in->cls, lock, mode, 0, ip);
+	tls_busy = 0;
+	return pushed;
+}
+
+RT_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
+{
 	pthread_mutex_lock_fn real = real_pthread_mutex_lock;
 
-	if (likely(t && real && !tls_busy && !rt_watchdog_ns &&
-		   atomic_load_explicit(&rt_state, memory_order_relaxed) == RT_READY)) {
-		struct instance *in = icache_peek(t, m);
-		if (likely(in && in->nofail)) {
-			bool pushed;
-			tls_busy = 1;
-			pushed = rt_push_fast(t, in->cls, m, HM_EXCLUSIVE, 0, RT_CALLER);
-			tls_busy = 0;
-			if (likely(pushed))
-				return real(m);
-		}
-	}
+	if (likely(real) && lock_push_fast(m, FAST_MUTEX, RT_CALLER))
+		return real(m);
 	return mutex_lock_slow(m, RT_CALLER);
 }
 
@@ -330,11 +352,12 @@ static void rw_before(pthread_rwlock_t *rw, bool write, unsigned hflags, uintptr
 		thread_leave();
 }
 
-RT_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *rw)
+static __attribute__((noinline)) int rwlock_lock_slow(pthread_rwlock_t *rw, bool write,
+						     uintptr_t ip)
 {
 	bool tracked;
-	struct rt_thread *t = rw_event(rw, false, 0, RT_CALLER, &tracked);
-	int r = REAL(pthread_rwlock_rdlock)(rw);
+	struct rt_thread *t = rw_event(rw, write, 0, ip, &tracked);
+	int r = write ? REAL(pthread_rwlock_wrlock)(rw) : REAL(pthread_rwlock_rdlock)(rw);
 
 	if (t)
 		blocking_call_end(t);
@@ -343,17 +366,22 @@ RT_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *rw)
 	return r;
 }
 
+RT_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *rw)
+{
+	pthread_rwlock_rdlock_fn real = real_pthread_rwlock_rdlock;
+
+	if (likely(real) && lock_push_fast(rw, FAST_READ, RT_CALLER))
+		return real(rw);
+	return rwlock_lock_slow(rw, false, RT_CALLER);
+}
+
 RT_EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *rw)
 {
-	bool tracked;
-	struct rt_thread *t = rw_event(rw, true, 0, RT_CALLER, &tracked);
-	int r = REAL(pthread_rwlock_wrlock)(rw);
+	pthread_rwlock_wrlock_fn real = real_pthread_rwlock_wrlock;
 
-	if (t)
-		blocking_call_end(t);
-	if (r && tracked)
-		lock_undo(rw);
-	return r;
+	if (likely(real) && lock_push_fast(rw, FAST_WRITE, RT_CALLER))
+		return real(rw);
+	return rwlock_lock_slow(rw, true, RT_CALLER);
 }
 
 RT_EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *rw)
@@ -392,10 +420,20 @@ RT_EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t *rw, const struct time
 	return r;
 }
 
+static __attribute__((noinline)) int rwlock_unlock_slow(pthread_rwlock_t *rw, uintptr_t ip)
+{
+	unlock_event(rw, ip);
+	return REAL(pthread_rwlock_unlock)(rw);
+}
+
 RT_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *rw)
 {
-	unlock_event(rw, RT_CALLER);
-	return REAL(pthread_rwlock_unlock)(rw);
+	struct rt_thread *t = tls_thread;
+	pthread_rwlock_unlock_fn real = real_pthread_rwlock_unlock;
+
+	if (likely(t && real && !tls_busy) && rt_release_top(t, rw))
+		return real(rw);
+	return rwlock_unlock_slow(rw, RT_CALLER);
 }
 
 /* ---- spinlocks ---- */
