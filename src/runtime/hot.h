@@ -26,11 +26,18 @@ static inline void thread_leave(void)
 	tls_busy = 0;
 }
 
-/* One step of the chain key: the held entry's class, mode and trylock. */
+/*
+ * One step of the chain key: the held entry's class, mode and trylock.  The
+ * class enters by its address, not its id, which would be one more load on
+ * every lock: both are reused only after class_release(), which takes
+ * classes that never had an edge, so a reused address stands for no chain
+ * that was checked with edges.  Class records are 8-byte aligned, which
+ * leaves the low three bits to the mode and the trylock flag.
+ */
 static inline uint64_t chain_step(uint64_t key, const struct lock_class *c, int mode,
 				  unsigned hflags)
 {
-	uint64_t v = ((uint64_t)c->id << 3) | ((uint64_t)mode << 1) | !!(hflags & HF_TRY);
+	uint64_t v = (uint64_t)(uintptr_t)c | ((uint64_t)mode << 1) | !!(hflags & HF_TRY);
 
 	key = (key ^ (v + 0x632be59bd9b4e019ull)) * 0x9e3779b97f4a7c15ull;
 	return key ^ (key >> 29) ^ (key >> 47);
