@@ -96,12 +96,16 @@ void vmb_gate_exit(struct vmb_gate *g)
 
 /* Waits up to 5 ms for the other side to park; false if it did not (it
  * may be waiting for the caller). */
+atomic_ullong vmb_gated_hits;
+
 bool vmb_gate_close(struct vmb_gate *g)
 {
 	atomic_store(&g->pause, 1);
 	for (int i = 0; i < 250; i++) {
-		if (!atomic_load(&g->busy))
+		if (!atomic_load(&g->busy)) {
+			atomic_fetch_add(&vmb_gated_hits, 1);
 			return true;
+		}
 		vmb_sleep_us(20);
 	}
 	atomic_store(&g->pause, 0);

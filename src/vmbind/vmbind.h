@@ -146,6 +146,8 @@ struct vmb_gate {
 void vmb_gate_enter(struct vmb_gate *g);
 void vmb_gate_exit(struct vmb_gate *g);
 bool vmb_gate_close(struct vmb_gate *g);
+/* Gates closed: the mistakes that need the other side parked, made. */
+extern atomic_ullong vmb_gated_hits;
 void vmb_gate_open(struct vmb_gate *g);
 
 /* ---- fatal model errors ---------------------------------------------- */

@@ -133,17 +133,28 @@ Test(vmbind, bad_arguments_exit_2_with_one_line, .timeout = 30)
 	expect_bad_args("--threads", NULL, NULL);
 }
 
-/* The mistake is reported as its kind, and nothing else is reported. */
+/*
+ * The mistake is reported as its kind, and nothing else is reported.  A
+ * mistake that needs the other side parked may not be made at all in a
+ * short run on a loaded machine (gated_hits=0): such a run proves nothing
+ * and is made again, three times at most.
+ */
 static void expect_bug(const char *bug, const char *kind)
 {
 	struct harness_run r;
 	int n, all;
 
-	run(1, bug, "2", &r);
+	for (int attempt = 0;; attempt++) {
+		run(1, bug, "2", &r);
+		if (attempt == 2 || !strstr(r.out, "gated_hits=0\n") ||
+		    harness_count(r.json, kind) > 0)
+			break;
+		harness_free(&r);
+	}
 	n = harness_count(r.json, kind);
 	all = harness_findings(r.json);
-	cr_expect_gt(n, 0, "%s: no %s finding (status %d)\nstderr: %s\njson: %s", bug, kind,
-		     r.status, r.err, r.json);
+	cr_expect_gt(n, 0, "%s: no %s finding (status %d)\nstdout: %s\nstderr: %s\njson: %s", bug,
+		     kind, r.status, r.out, r.err, r.json);
 	cr_expect_eq(all, n, "%s: findings other than %s:\n%s", bug, kind, r.json);
 	cr_expect_null(strstr(r.err, "stale page"), "%s: %s", bug, r.err);
 	harness_free(&r);
