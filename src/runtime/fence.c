@@ -118,8 +118,8 @@ static __attribute__((noinline)) struct fence *fence_get_slow(struct rt_thread *
  * there is none and create is set.  A program's own ordering of a fence's
  * init, publish and signal orders the writes to its record.
  */
-static inline struct fence *fence_get(struct rt_thread *t, const void *addr,
-				      struct lock_class *create)
+/* The record of the fence at addr if the thread's cache has it, else NULL. */
+static inline struct fence *fence_peek(struct rt_thread *t, const void *addr)
 {
 	unsigned k = fcache_slot(addr);
 	struct fence *f = t->fcache[k].f;
@@ -127,8 +127,41 @@ static inline struct fence *fence_get(struct rt_thread *t, const void *addr,
 	if (likely(f && t->fcache[k].addr == addr &&
 		   atomic_load_explicit(&f->addr, memory_order_acquire) == addr))
 		return f;
-	return fence_get_slow(t, addr, create);
+	return NULL;
 }
+
+static inline struct fence *fence_get(struct rt_thread *t, const void *addr,
+				      struct lock_class *create)
+{
+	struct fence *f = fence_peek(t, addr);
+
+	return likely(f) ? f : fence_get_slow(t, addr, create);
+}
+
+/*
+ * The thread's state when a fence event can be handled without entering
+ * the runtime: ready, not inside it, no watchdog.  Such an event touches
+ * only fence records and the thread's fence serials, never the held stack
+ * or a lock, so a signal handler that interrupts it does no harm.
+ */
+static inline struct rt_thread *thread_peek(void)
+{
+	struct rt_thread *t = tls_thread;
+
+	if (likely(t && !tls_busy && !rt_watchdog_ns &&
+		   atomic_load_explicit(&rt_state, memory_order_relaxed) == RT_READY))
+		return t;
+	return NULL;
+}
+
+/* Stores only what changes: a record is written on every event of its
+ * fence, and fewer stores ahead of the program's next atomic instruction
+ * is time saved. */
+#define SET_IF_CHANGED(lv, v) \
+	do { \
+		if ((lv) != (v)) \
+			(lv) = (v); \
+	} while (0)
 
 bool fence_pending(const void *addr)
 {
@@ -182,6 +215,29 @@ static struct lock_class *fence_class(const char *name)
 	return class_intern(name ? name : "dma_fence", 0, CK_FENCE);
 }
 
+/* The record's part of fence_begin. */
+static inline __attribute__((always_inline)) void
+fence_restart(struct rt_thread *t, struct fence *f, struct lock_class *cls, int state,
+	      uint32_t stack)
+{
+	uint8_t old = atomic_load_explicit(&f->state, memory_order_acquire);
+	if (old == FS_SIGNALLED || (state == FS_INIT && old == FS_INIT)) {
+		atomic_store_explicit(&f->serial, fence_serial_new(t), memory_order_release);
+		SET_IF_CHANGED(f->signal_stack, 0);
+		SET_IF_CHANGED(f->adopted, false);
+	}
+	if (cls)
+		SET_IF_CHANGED(f->cls, cls);
+	if (state == FS_PUBLISHED && old != FS_PUBLISHED) {
+		SET_IF_CHANGED(f->publish_stack, stack);
+		SET_IF_CHANGED(f->publisher, t->tid);
+	} else if (state == FS_PUBLISHED && f->publisher != t->tid) {
+		f->adopted = true; /* published again by another thread, on the path too */
+	}
+	if (old != state)
+		atomic_store_explicit(&f->state, (uint8_t)state, memory_order_release);
+}
+
 /* Start a new life of the fence at addr, published or just initialised;
  * its record, or NULL when memory has run out. */
 static inline __attribute__((always_inline)) struct fence *
@@ -192,21 +248,7 @@ fence_begin(struct rt_thread *t, const void *addr, struct lock_class *cls, int s
 
 	if (!f)
 		return NULL;
-	uint8_t old = atomic_load_explicit(&f->state, memory_order_acquire);
-	if (old == FS_SIGNALLED || (state == FS_INIT && old == FS_INIT)) {
-		atomic_store_explicit(&f->serial, fence_serial_new(t), memory_order_release);
-		f->signal_stack = 0;
-		f->adopted = false;
-	}
-	if (cls)
-		f->cls = cls;
-	if (state == FS_PUBLISHED && old != FS_PUBLISHED) {
-		f->publish_stack = stack;
-		f->publisher = t->tid;
-	} else if (state == FS_PUBLISHED && f->publisher != t->tid) {
-		f->adopted = true; /* published again by another thread, on the path too */
-	}
-	atomic_store_explicit(&f->state, (uint8_t)state, memory_order_release);
+	fence_restart(t, f, cls, state, stack);
 	return f;
 }
 
@@ -252,26 +294,37 @@ static void path_leave(struct rt_thread *t, const void *fence)
 			held_remove(t, &t->held[i]);
 }
 
+/* The class a fence is initialised with: the class of its last life when
+ * the name (pointer and text) is the same, without interning it again. */
+static inline struct lock_class *init_class(struct fence *f, const char *name)
+{
+	if (!name)
+		return cls_dma_fence;
+	if (f && f->cls_name == name && f->cls && name_is(atomic_load(&f->cls->name), name, false))
+		return f->cls;
+	return NULL;
+}
+
 RT_EXPORT void fdep_fence_init(const void *fence, const char *fence_class_name)
 {
-	struct rt_thread *t = thread_enter();
-
-	if (!t)
-		return;
-	/* a fence re-initialised with the name of its last life keeps its
-	 * class, without interning the name again */
-	struct fence *f = fence_get(t, fence, NULL);
+	struct rt_thread *t = thread_peek();
+	struct fence *f;
 	struct lock_class *cls;
-	if (!fence_class_name)
-		cls = cls_dma_fence;
-	else if (f && f->cls_name == fence_class_name && f->cls &&
-		 !strcmp(atomic_load(&f->cls->name), fence_class_name))
-		cls = f->cls;
-	else
+
+	/* a fence re-initialised as in its last life: its record alone */
+	if (likely(t) && (f = fence_peek(t, fence)) && (cls = init_class(f, fence_class_name))) {
+		fence_restart(t, f, cls, FS_INIT, 0);
+		return;
+	}
+	if (!(t = thread_enter()))
+		return;
+	f = fence_get(t, fence, NULL);
+	cls = init_class(f, fence_class_name);
+	if (!cls)
 		cls = fence_class(fence_class_name);
 	f = fence_begin(t, fence, cls, FS_INIT, 0);
 	if (f)
-		f->cls_name = fence_class_name;
+		SET_IF_CHANGED(f->cls_name, fence_class_name);
 	thread_leave();
 }
 
@@ -334,7 +387,7 @@ RT_EXPORT void fdep_fence_signal(const void *fence)
 		first_signal = f->signal_stack;
 		if (!twice) {
 			others = f->adopted || f->publisher != t->tid;
-			f->signal_stack = stack;
+			SET_IF_CHANGED(f->signal_stack, stack);
 			atomic_store_explicit(&f->state, FS_SIGNALLED, memory_order_release);
 		}
 	}
@@ -359,10 +412,16 @@ RT_EXPORT void fdep_fence_signal(const void *fence)
 
 RT_EXPORT void fdep_fence_wait(const void *fence)
 {
-	struct rt_thread *t = thread_enter();
+	struct rt_thread *t = thread_peek();
 	uintptr_t ip = RT_CALLER;
 
-	if (!t)
+	/* nothing held and a fence known to be published: nothing to check */
+	if (likely(t) && !t->depth) {
+		struct fence *f = fence_peek(t, fence);
+		if (f && atomic_load_explicit(&f->state, memory_order_acquire) != FS_INIT)
+			return;
+	}
+	if (!(t = thread_enter()))
 		return;
 	struct fence *f = fence_get(t, fence, NULL);
 	uint8_t state = f ? atomic_load_explicit(&f->state, memory_order_acquire) : FS_INIT;
