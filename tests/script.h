@@ -25,8 +25,13 @@ static inline struct harness_run script_opts(int preload, const char *opts, cons
 	for (char *tok = strtok(buf, " "); tok && n < 4095; tok = strtok(NULL, " "))
 		argv[n++] = tok;
 	argv[n] = NULL;
+	/* a scenario takes milliseconds: one that hangs is killed and fails */
+	double limit = harness_timeout_s;
+	if (!limit)
+		harness_timeout_s = 60;
 	if (harness_run_opts(preload, opts, argv, &r))
 		memset(&r, 0, sizeof(r));
+	harness_timeout_s = limit;
 	return r;
 }
 
