@@ -53,7 +53,7 @@ static inline __attribute__((always_inline)) struct instance *mutex_instance(str
 		/* glibc's normal and adaptive mutexes, elided or not, not
 		 * robust, priority-inheriting or -protected: locking them
 		 * returns 0 */
-		in->nofail = in->plain && in->cls && !(m->__data.__kind & MUTEX_FULL_BITS);
+		in->nofail = in->plain && !(m->__data.__kind & MUTEX_FULL_BITS);
 		in->known = true;
 	}
 	return in;
@@ -216,7 +216,10 @@ static inline __attribute__((always_inline)) bool lock_push_fast(const void *loc
 		     atomic_load_explicit(&rt_state, memory_order_relaxed) != RT_READY))
 		return false;
 	struct instance *in = icache_peek(t, lock);
-	if (unlikely(!in))
+	/* fdep_lock_class() may give the instance another class, or none when
+	 * memory ran out */
+	struct lock_class *cls = in ? in->cls : NULL;
+	if (unlikely(!cls))
 		return false;
 	int mode;
 	if (how == FAST_MUTEX) {
@@ -224,13 +227,13 @@ static inline __attribute__((always_inline)) bool lock_push_fast(const void *loc
 			return false;
 		mode = HM_EXCLUSIVE;
 	} else {
-		if (unlikely(!in->known || !in->cls))
+		if (unlikely(!in->known))
 			return false;
 		mode = how == FAST_WRITE ? HM_EXCLUSIVE
 		       : in->recursive_readers ? HM_RECURSIVE : HM_SHARED;
 	}
 	tls_busy = 1;
-	bool pushed = rt_push_fast(t, in->cls, lock, mode, 0, ip);
+	bool pushed = rt_push_fast(t, cls, lock, mode, 0, ip);
 	tls_busy = 0;
 	return pushed;
 }
