@@ -66,6 +66,7 @@ static inline __attribute__((always_inline)) struct instance *rwlock_instance(st
 	if (in && !in->known) {
 		in->recursive_readers =
 			rw->__data.__flags != PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP;
+		in->read_mode = in->recursive_readers ? HM_RECURSIVE : HM_SHARED;
 		in->known = true;
 	}
 	return in;
@@ -229,8 +230,7 @@ static inline __attribute__((always_inline)) bool lock_push_fast(const void *loc
 	} else {
 		if (unlikely(!in->known))
 			return false;
-		mode = how == FAST_WRITE ? HM_EXCLUSIVE
-		       : in->recursive_readers ? HM_RECURSIVE : HM_SHARED;
+		mode = how == FAST_WRITE ? HM_EXCLUSIVE : in->read_mode;
 	}
 	tls_busy = 1;
 	bool pushed = rt_push_fast(t, cls, lock, mode, 0, ip);

@@ -205,6 +205,7 @@ struct instance {
 	uint8_t type;
 	uint8_t mutex_kind;     /* PTHREAD_MUTEX_* for IT_MUTEX */
 	bool recursive_readers; /* rwlock readers may recurse (reader-preferring) */
+	uint8_t read_mode;      /* rwlock: the hold mode of a read lock */
 	bool known;             /* type read from the object */
 	bool plain;             /* known, and no relock rules: the fast path */
 	bool nofail;            /* plain, and the real lock cannot fail (no robust,
