@@ -142,7 +142,11 @@ static struct lock_class *ncache_find(const char *name, unsigned subclass)
 	if (t->ncache[i].name != name || t->ncache[i].subclass != subclass || !c)
 		return NULL;
 	/* the program may have rewritten the name since */
-	return name_is(atomic_load(&c->name), name, subclass) ? c : NULL;
+	const char *cn = atomic_load(&c->name);
+	size_t n = strlen(name);
+	if (!strncmp(cn, name, n) && (cn[n] == 0 || cn[n] == '/'))
+		return c;
+	return NULL;
 }
 
 static void ncache_put(const char *name, unsigned subclass, struct lock_class *c)

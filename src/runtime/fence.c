@@ -300,7 +300,7 @@ static inline struct lock_class *init_class(struct fence *f, const char *name)
 {
 	if (!name)
 		return cls_dma_fence;
-	if (f && f->cls_name == name && f->cls && name_is(atomic_load(&f->cls->name), name, false))
+	if (f && f->cls_name == name && f->cls && !strcmp(atomic_load(&f->cls->name), name))
 		return f->cls;
 	return NULL;
 }

@@ -56,18 +56,6 @@ void *rt_alloc(size_t size);  /* zeroed; NULL once memory has run out */
 void rt_free(void *p, size_t size);
 void *rt_realloc_array(void *p, size_t old_n, size_t new_n, size_t elem);
 char *rt_strdup(const char *s);
-/*
- * Is class name `full` the name `name`, or with subclass set, `name`
- * followed by '/' and the subclass?  Inline, byte by byte: the names
- * checked on event paths are short, and a library string function costs
- * more to call than to run.
- */
-static inline bool name_is(const char *full, const char *name, bool subclass)
-{
-	while (*name && *full == *name)
-		full++, name++;
-	return !*name && (subclass ? *full == '/' : !*full);
-}
 /* Is p in runtime memory? */
 bool rt_owns(const void *p);
 /* The private heap of what the runtime's libraries allocate (alloc.c). */
