@@ -104,13 +104,20 @@ static void lock_undo(const void *lock)
 	thread_leave();
 }
 
-static inline __attribute__((always_inline)) void unlock_event(const void *lock, uintptr_t ip)
+/* The fast path of an unlock: the pop of the top entry, after which the
+ * caller tail-calls the real unlock, with no frame (see lock_push_fast). */
+static inline __attribute__((always_inline)) bool unlock_pop_fast(const void *lock)
 {
 	struct rt_thread *t = tls_thread;
 
-	if (likely(t && !tls_busy) && rt_release_top(t, lock))
+	return likely(t && !tls_busy) && rt_release_top(t, lock);
+}
+
+static inline __attribute__((always_inline)) void unlock_event(const void *lock, uintptr_t ip)
+{
+	if (unlock_pop_fast(lock))
 		return;
-	t = thread_enter();
+	struct rt_thread *t = thread_enter();
 
 	if (!t)
 		return;
@@ -293,14 +300,11 @@ static __attribute__((noinline)) int mutex_unlock_slow(pthread_mutex_t *m, uintp
 	return REAL(pthread_mutex_unlock)(m);
 }
 
-/* The pop and a tail call when the mutex is on top: no frame (see
- * pthread_mutex_lock). */
 RT_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
-	struct rt_thread *t = tls_thread;
 	pthread_mutex_unlock_fn real = real_pthread_mutex_unlock;
 
-	if (likely(t && real && !tls_busy) && rt_release_top(t, m))
+	if (likely(real) && unlock_pop_fast(m))
 		return real(m);
 	return mutex_unlock_slow(m, RT_CALLER);
 }
@@ -431,10 +435,9 @@ static __attribute__((noinline)) int rwlock_unlock_slow(pthread_rwlock_t *rw, ui
 
 RT_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *rw)
 {
-	struct rt_thread *t = tls_thread;
 	pthread_rwlock_unlock_fn real = real_pthread_rwlock_unlock;
 
-	if (likely(t && real && !tls_busy) && rt_release_top(t, rw))
+	if (likely(real) && unlock_pop_fast(rw))
 		return real(rw);
 	return rwlock_unlock_slow(rw, RT_CALLER);
 }

@@ -266,8 +266,7 @@ static void path_join(struct rt_thread *t, const void *fence, struct fence *f, u
 	 * of one entry has nothing to validate) */
 	uint64_t key = chain_step(t->key, cls, HM_RECURSIVE, HF_PATH | HF_TRY);
 	if (likely(t->depth < t->cap && !t->spin_depth &&
-		   (!t->npath || t->path_epoch == atomic_load_explicit(&fence_signal_epoch,
-								       memory_order_relaxed)) &&
+		   !paths_stale(t) &&
 		   (!t->depth || chain_lookup(key)))) {
 		struct held *h = &t->held[t->depth++];
 		*h = (struct held){
@@ -441,8 +440,7 @@ RT_EXPORT void fdep_fence_wait(const void *fence)
 	/* with nothing held, the wait has nothing to be checked against */
 	if (t->depth) {
 		uint64_t serial = atomic_load_explicit(&f->serial, memory_order_acquire);
-		if (t->npath && t->path_epoch != atomic_load_explicit(&fence_signal_epoch,
-								      memory_order_relaxed))
+		if (paths_stale(t))
 			held_sweep_paths(t);
 		for (uint32_t i = 0; i < t->depth; i++) {
 			struct held *h = &t->held[i];

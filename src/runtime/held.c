@@ -331,8 +331,7 @@ void rt_acquire_slow(struct rt_thread *t, struct lock_class *c, const void *inst
 	};
 
 	t->acquisitions++;
-	if (unlikely(t->npath && t->path_epoch != atomic_load_explicit(&fence_signal_epoch,
-								     memory_order_relaxed)))
+	if (unlikely(paths_stale(t)))
 		held_sweep_paths(t);
 	h.prev_key = t->key;
 	if (unlikely(t->spin_depth) && !(hflags & (HF_SPIN | HF_TRY)))
@@ -362,8 +361,7 @@ void rt_check_acquire(struct rt_thread *t, struct lock_class *c, int mode,
 		      struct lock_class *skip, uintptr_t ip)
 {
 	t->acquisitions++;
-	if (unlikely(t->npath && t->path_epoch != atomic_load_explicit(&fence_signal_epoch,
-								     memory_order_relaxed)))
+	if (unlikely(paths_stale(t)))
 		held_sweep_paths(t);
 	uint64_t key = t->key;
 	if (skip) {

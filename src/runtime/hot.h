@@ -65,6 +65,14 @@ static inline __attribute__((always_inline)) bool chain_lookup(uint64_t key)
 	}
 }
 
+/* On a signalling path, and a fence signalled since the thread last swept
+ * its path entries (held_sweep_paths)? */
+static inline bool paths_stale(const struct rt_thread *t)
+{
+	return t->npath &&
+	       t->path_epoch != atomic_load_explicit(&fence_signal_epoch, memory_order_relaxed);
+}
+
 /* The instance at addr if the thread's small cache has it, else NULL. */
 static inline struct instance *icache_peek(struct rt_thread *t, const void *addr)
 {
@@ -96,9 +104,7 @@ static inline bool rt_push_fast(struct rt_thread *t, struct lock_class *c, const
 {
 	if (unlikely(t->spin_depth || t->depth >= t->cap))
 		return false;
-	/* on a signalling path, the entries must be swept after a signal */
-	if (unlikely(t->npath) &&
-	    t->path_epoch != atomic_load_explicit(&fence_signal_epoch, memory_order_relaxed))
+	if (unlikely(paths_stale(t)))
 		return false;
 	uint64_t key = chain_step(t->key, c, mode, hflags);
 	/* a chain of one lock has nothing to validate */
