@@ -220,8 +220,7 @@ static inline __attribute__((always_inline)) bool lock_push_fast(const void *loc
 {
 	struct rt_thread *t = tls_thread;
 
-	if (unlikely(!t || tls_busy || rt_watchdog_ns ||
-		     atomic_load_explicit(&rt_state, memory_order_relaxed) != RT_READY))
+	if (unlikely(!t || tls_busy || !atomic_load_explicit(&rt_fast, memory_order_relaxed)))
 		return false;
 	struct instance *in = icache_peek(t, lock);
 	/* fdep_lock_class() may give the instance another class, or none when

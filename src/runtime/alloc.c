@@ -140,6 +140,7 @@ void rt_out_of_memory(const char *what)
 	if (atomic_exchange(&out_of_memory, true))
 		return;
 	rt_warn("out of memory for %s: checking stops here, the program runs on", what);
+	atomic_store(&rt_fast, false);
 	atomic_store(&rt_state, RT_DISABLED);
 }
 

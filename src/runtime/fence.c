@@ -148,8 +148,7 @@ static inline struct rt_thread *thread_peek(void)
 {
 	struct rt_thread *t = tls_thread;
 
-	if (likely(t && !tls_busy && !rt_watchdog_ns &&
-		   atomic_load_explicit(&rt_state, memory_order_relaxed) == RT_READY))
+	if (likely(t && !tls_busy && atomic_load_explicit(&rt_fast, memory_order_relaxed)))
 		return t;
 	return NULL;
 }

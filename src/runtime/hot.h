@@ -40,7 +40,7 @@ static inline uint64_t chain_step(uint64_t key, const struct lock_class *c, int 
 	uint64_t v = (uint64_t)(uintptr_t)c | ((uint64_t)mode << 1) | !!(hflags & HF_TRY);
 
 	key = (key ^ (v + 0x632be59bd9b4e019ull)) * 0x9e3779b97f4a7c15ull;
-	return key ^ (key >> 29) ^ (key >> 47);
+	return key ^ (key >> 32);
 }
 
 static inline uint64_t chain_key_nonzero(uint64_t key)

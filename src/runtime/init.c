@@ -18,6 +18,7 @@
 #include "suppress.h"
 
 _Atomic int rt_state = RT_UNINIT;
+_Atomic bool rt_fast;
 pid_t rt_pid;
 char **rt_argv;
 int rt_argc;
@@ -146,6 +147,7 @@ void rt_init(void)
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	rt_pid = getpid();
 	atomic_store(&rt_state, RT_READY);
+	atomic_store(&rt_fast, !rt_watchdog_ns);
 }
 
 __attribute__((constructor(101))) static void rt_constructor(int argc, char **argv, char **envp)

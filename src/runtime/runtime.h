@@ -543,6 +543,8 @@ void report_stats_line(void);
 
 enum rt_state { RT_UNINIT, RT_INITIALIZING, RT_READY, RT_DISABLED };
 extern _Atomic int rt_state;
+/* The inline fast paths may run: RT_READY, and no watchdog to tell. */
+extern _Atomic bool rt_fast;
 void rt_init(void);
 extern pid_t rt_pid;
 extern const char *rt_argv0;
