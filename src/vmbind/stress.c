@@ -445,7 +445,7 @@ int main(int argc, char **argv)
 	       (unsigned long long)atomic_load(&shrinker_evictions),
 	       (unsigned long long)atomic_load(&preempt_count),
 	       (unsigned long long)atomic_load(&sched_timeouts));
-	if (vmb_active_bug != BUG_NONE)
+	if (vmb_bugs[vmb_active_bug].gated)
 		printf("gated_hits=%llu\n", (unsigned long long)atomic_load(&vmb_gated_hits));
 	printf("ops_per_sec=%.0f\n", (double)ops / secs);
 	return 0;

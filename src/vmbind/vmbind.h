@@ -122,6 +122,7 @@ struct vmb_bug_desc {
 	const char *name;
 	const char *mistake;
 	const char *expect;
+	bool gated; /* made only once the other side parks (vmb_gate_close) */
 };
 
 extern enum vmb_bug vmb_active_bug;
