@@ -218,9 +218,9 @@ enum fast_lock { FAST_MUTEX, FAST_READ, FAST_WRITE };
 static inline __attribute__((always_inline)) bool lock_push_fast(const void *lock,
 								  enum fast_lock how, uintptr_t ip)
 {
-	struct rt_thread *t = tls_thread;
+	struct rt_thread *t = thread_peek();
 
-	if (unlikely(!t || tls_busy || !atomic_load_explicit(&rt_fast, memory_order_relaxed)))
+	if (unlikely(!t))
 		return false;
 	struct instance *in = icache_peek(t, lock);
 	/* fdep_lock_class() may give the instance another class, or none when

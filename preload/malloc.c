@@ -101,8 +101,6 @@ __attribute__((constructor(101))) static void allocator_resolved(void)
 		r_; \
 	})
 
-#define ALLOC_EVENT() alloc_check(RT_CALLER)
-
 /* No allocation event needed: nothing held, the chain "held stack, then
  * fs_reclaim" seen before, or the runtime itself allocating. */
 static inline bool alloc_quiet(void)
@@ -283,7 +281,7 @@ RT_EXPORT int posix_memalign(void **out, size_t align, size_t n)
 		*out = rt_private_alloc(n, align);
 		return *out ? 0 : 12; /* ENOMEM */
 	}
-	ALLOC_EVENT();
+	alloc_check(RT_CALLER);
 	return IN_ALLOCATOR(REAL(posix_memalign)(out, align, n));
 }
 
@@ -291,7 +289,7 @@ RT_EXPORT void *aligned_alloc(size_t align, size_t n)
 {
 	if (unlikely(tls_private_heap))
 		return rt_private_alloc(n, align);
-	ALLOC_EVENT();
+	alloc_check(RT_CALLER);
 	return IN_ALLOCATOR(REAL(aligned_alloc)(align, n));
 }
 
@@ -299,26 +297,26 @@ RT_EXPORT void *memalign(size_t align, size_t n)
 {
 	if (unlikely(tls_private_heap))
 		return rt_private_alloc(n, align);
-	ALLOC_EVENT();
+	alloc_check(RT_CALLER);
 	return IN_ALLOCATOR(REAL(memalign)(align, n));
 }
 
 RT_EXPORT void *valloc(size_t n)
 {
-	ALLOC_EVENT();
+	alloc_check(RT_CALLER);
 	return IN_ALLOCATOR(REAL(valloc)(n));
 }
 
 RT_EXPORT void *pvalloc(size_t n)
 {
-	ALLOC_EVENT();
+	alloc_check(RT_CALLER);
 	return IN_ALLOCATOR(REAL(pvalloc)(n));
 }
 
 RT_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	if (flags & MAP_ANONYMOUS)
-		ALLOC_EVENT();
+		alloc_check(RT_CALLER);
 	if ((flags & MAP_FIXED) && releasing_tracked())
 		release_range(addr, len, RT_CALLER);
 	return REAL(mmap)(addr, len, prot, flags, fd, off);

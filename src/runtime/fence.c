@@ -138,30 +138,6 @@ static inline struct fence *fence_get(struct rt_thread *t, const void *addr,
 	return likely(f) ? f : fence_get_slow(t, addr, create);
 }
 
-/*
- * The thread's state when a fence event can be handled without entering
- * the runtime: ready, not inside it, no watchdog.  Such an event touches
- * only fence records and the thread's fence serials, never the held stack
- * or a lock, so a signal handler that interrupts it does no harm.
- */
-static inline struct rt_thread *thread_peek(void)
-{
-	struct rt_thread *t = tls_thread;
-
-	if (likely(t && !tls_busy && atomic_load_explicit(&rt_fast, memory_order_relaxed)))
-		return t;
-	return NULL;
-}
-
-/* Stores only what changes: a record is written on every event of its
- * fence, and fewer stores ahead of the program's next atomic instruction
- * is time saved. */
-#define SET_IF_CHANGED(lv, v) \
-	do { \
-		if ((lv) != (v)) \
-			(lv) = (v); \
-	} while (0)
-
 bool fence_pending(const void *addr)
 {
 	rt_lock(&fence_lock);
@@ -222,14 +198,14 @@ fence_restart(struct rt_thread *t, struct fence *f, struct lock_class *cls, int 
 	uint8_t old = atomic_load_explicit(&f->state, memory_order_acquire);
 	if (old == FS_SIGNALLED || (state == FS_INIT && old == FS_INIT)) {
 		atomic_store_explicit(&f->serial, fence_serial_new(t), memory_order_release);
-		SET_IF_CHANGED(f->signal_stack, 0);
-		SET_IF_CHANGED(f->adopted, false);
+		f->signal_stack = 0;
+		f->adopted = false;
 	}
 	if (cls)
-		SET_IF_CHANGED(f->cls, cls);
+		f->cls = cls;
 	if (state == FS_PUBLISHED && old != FS_PUBLISHED) {
-		SET_IF_CHANGED(f->publish_stack, stack);
-		SET_IF_CHANGED(f->publisher, t->tid);
+		f->publish_stack = stack;
+		f->publisher = t->tid;
 	} else if (state == FS_PUBLISHED && f->publisher != t->tid) {
 		f->adopted = true; /* published again by another thread, on the path too */
 	}
@@ -322,7 +298,7 @@ RT_EXPORT void fdep_fence_init(const void *fence, const char *fence_class_name)
 		cls = fence_class(fence_class_name);
 	f = fence_begin(t, fence, cls, FS_INIT, 0);
 	if (f)
-		SET_IF_CHANGED(f->cls_name, fence_class_name);
+		f->cls_name = fence_class_name;
 	thread_leave();
 }
 
@@ -385,7 +361,7 @@ RT_EXPORT void fdep_fence_signal(const void *fence)
 		first_signal = f->signal_stack;
 		if (!twice) {
 			others = f->adopted || f->publisher != t->tid;
-			SET_IF_CHANGED(f->signal_stack, stack);
+			f->signal_stack = stack;
 			atomic_store_explicit(&f->state, FS_SIGNALLED, memory_order_release);
 		}
 	}

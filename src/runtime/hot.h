@@ -21,6 +21,21 @@ static inline struct rt_thread *thread_enter(void)
 	return thread_enter_slow();
 }
 
+/*
+ * The thread's state when an event can be handled inline without entering
+ * the runtime (fast paths ready, not inside the runtime), else NULL.  What
+ * runs then touches no runtime lock, so a signal handler that interrupts
+ * it does no harm; a held-stack push still sets tls_busy around itself.
+ */
+static inline struct rt_thread *thread_peek(void)
+{
+	struct rt_thread *t = tls_thread;
+
+	if (likely(t && !tls_busy && atomic_load_explicit(&rt_fast, memory_order_relaxed)))
+		return t;
+	return NULL;
+}
+
 static inline void thread_leave(void)
 {
 	tls_busy = 0;
