@@ -237,24 +237,11 @@ static void path_join(struct rt_thread *t, const void *fence, struct fence *f, u
 		if ((t->held[i].flags & HF_PATH) && t->held[i].instance == fence &&
 		    t->held[i].fence_serial == serial)
 			return;
-	/* the entry as rt_acquire pushes it when the chain is known (a chain
-	 * of one entry has nothing to validate) */
-	uint64_t key = chain_step(t->key, cls, HM_RECURSIVE, HF_PATH | HF_TRY);
-	if (likely(t->depth < t->cap && !t->spin_depth &&
-		   !paths_stale(t) &&
-		   (!t->depth || chain_lookup(key)))) {
-		struct held *h = &t->held[t->depth++];
-		*h = (struct held){
-			.cls = cls, .instance = fence, .ip = ip, .prev_key = t->key,
-			.fence_serial = serial, .fence = f,
-			.mode = HM_RECURSIVE, .flags = HF_PATH | HF_TRY,
-		};
-		t->key = key;
+	/* the slow path counts the entry in held_push; the fast one does not */
+	if (likely(rt_push_fast(t, cls, fence, HM_RECURSIVE, HF_PATH | HF_TRY, ip)))
 		t->npath++;
-		t->fast_hits++;
-		return;
-	}
-	rt_acquire(t, cls, fence, HM_RECURSIVE, HF_PATH | HF_TRY, NULL, ip);
+	else
+		rt_acquire_slow(t, cls, fence, HM_RECURSIVE, HF_PATH | HF_TRY, NULL, ip);
 	if (t->depth && t->held[t->depth - 1].instance == fence) {
 		t->held[t->depth - 1].fence_serial = serial;
 		t->held[t->depth - 1].fence = f;
