@@ -2,12 +2,14 @@
  * thread.c - thread life: a thread that ends (by returning or by
  * pthread_exit) holding locks is reported; its state is freed by a key
  * destructor once nothing of the thread can run any more (init.c).  fork()
- * is handled by the runtime's atfork handlers (init.c).
+ * is handled by the runtime's atfork handlers (init.c); dlclose() is
+ * counted, for what remembers addresses in modules.
  */
 #include "preload.h"
 
 REAL_DECL(int, pthread_create, pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 REAL_DECL(void, pthread_exit, void *);
+REAL_DECL(int, dlclose, void *);
 
 struct start {
 	void *(*fn)(void *);
@@ -61,4 +63,14 @@ RT_EXPORT void pthread_exit(void *ret)
 	thread_end_check();
 	REAL(pthread_exit)(ret);
 	__builtin_unreachable();
+}
+
+/* An unloaded module takes its literals with it: fence class names
+ * remembered by pointer (fence.c) are compared by text again. */
+RT_EXPORT int dlclose(void *handle)
+{
+	int r = REAL(dlclose)(handle);
+
+	atomic_fetch_add_explicit(&rt_unload_gen, 1, memory_order_acq_rel);
+	return r;
 }

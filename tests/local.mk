@@ -30,7 +30,7 @@ TEST_PROGS = tests/progs/fdep-script tests/progs/hang tests/progs/churn \
 	tests/progs/many-threads \
 	tests/progs/spin \
 	tests/progs/rel-spawn tests/progs/rel-clone tests/progs/rel-signal \
-	tests/progs/rel-dlopen tests/progs/rel-alloc tests/progs/rel-cxx \
+	tests/progs/rel-dlopen tests/progs/rel-alloc tests/progs/rel-cxx tests/progs/fence-names \
 	tests/progs/rel-report tests/progs/rel-capacity tests/progs/rel-secure
 check_PROGRAMS += $(TEST_PROGS)
 tests_progs_fdep_script_SOURCES = tests/progs/fdep-script.c
@@ -105,6 +105,16 @@ tests_progs_rel_secure_LDFLAGS = -no-install
 check_LTLIBRARIES += tests/progs/libdlocks.la
 tests_progs_libdlocks_la_SOURCES = tests/progs/libdlocks.c
 tests_progs_libdlocks_la_LDFLAGS = -module -avoid-version -rpath /nowhere
+# fence class names at reused addresses, and the modules that hold them
+tests_progs_fence_names_SOURCES = tests/progs/fence-names.c
+tests_progs_fence_names_LDADD = -ldl
+check_LTLIBRARIES += tests/progs/libfname-a.la tests/progs/libfname-b.la
+tests_progs_libfname_a_la_SOURCES = tests/progs/libfname.c
+tests_progs_libfname_a_la_CFLAGS = $(AM_CFLAGS) -DFNAME='"gamma.fence"'
+tests_progs_libfname_a_la_LDFLAGS = -module -avoid-version -rpath /nowhere
+tests_progs_libfname_b_la_SOURCES = tests/progs/libfname.c
+tests_progs_libfname_b_la_CFLAGS = $(AM_CFLAGS) -DFNAME='"delta.fence"'
+tests_progs_libfname_b_la_LDFLAGS = -module -avoid-version -rpath /nowhere
 
 if HAVE_CRITERION
 CRITERION_SUITES = tests/test_graph tests/test_annotations tests/test_fences tests/test_cli tests/test_debug \

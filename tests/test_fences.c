@@ -137,6 +137,37 @@ Test(fences, signalling_twice_is_fence_double_signal)
 	expect("publish:F handoff:F signal:F signal:F", "fence-double-signal", 1);
 }
 
+/* The double signal of fence-names' second life names the class the fence
+ * was last initialised with; the first life must not be reported. */
+static void expect_second_life_class(char *const argv[], const char *cls)
+{
+	struct harness_run r;
+	char want[64];
+
+	cr_assert_eq(harness_run(NULL, argv, &r), 0);
+	cr_expect_eq(r.status, 66, "status %d: %s", r.status, r.err); /* exitcode= */
+	cr_expect_eq(harness_findings(r.json), 1, "%s", r.log);
+	cr_expect_eq(harness_count(r.json, "fence-double-signal"), 1, "%s", r.log);
+	snprintf(want, sizeof(want), "\"class\": \"%s\"", cls);
+	cr_expect(strstr(r.json, want), "no %s in:\n%s", want, r.json);
+	harness_free(&r);
+}
+
+Test(fences, class_name_rewritten_in_place_gives_the_new_class)
+{
+	expect_second_life_class((char *const[]){ "fence-names", "heap", NULL }, "omega.fence");
+}
+
+Test(fences, class_name_literal_of_an_unloaded_module_is_read_again)
+{
+	char a[4096], b[4096];
+
+	snprintf(a, sizeof(a), "%s/.libs/libfname-a.so", harness_prog("."));
+	snprintf(b, sizeof(b), "%s/.libs/libfname-b.so", harness_prog("."));
+	expect_second_life_class((char *const[]){ "fence-names", "module", a, b, NULL },
+				 "delta.fence");
+}
+
 Test(fences, republished_fence_signals_again_without_finding)
 {
 	expect("publish:F handoff:F signal:F publish:F handoff:F signal:F", "fence-double-signal", 0);

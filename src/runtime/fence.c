@@ -18,6 +18,7 @@
 #define LINE_SHIFT 6
 
 _Atomic uint64_t fence_signal_epoch = 1;
+_Atomic uint64_t rt_unload_gen = 1;
 _Atomic size_t fence_live;
 /* serials are handed to threads in blocks; 0 is no serial */
 #define SERIAL_BLOCK 4096
@@ -255,15 +256,39 @@ static void path_leave(struct rt_thread *t, const void *fence)
 			held_remove(t, &t->held[i]);
 }
 
-/* The class a fence is initialised with: the class of its last life when
- * the name (pointer and text) is the same, without interning it again. */
+/*
+ * The class a fence is initialised with: the class of its last life when
+ * the name is the same, without interning it again.  The same pointer is
+ * the same text when it was a literal (read-only, its module not unloaded
+ * since); another pointer, or one to writable memory, has its text
+ * compared.
+ */
 static inline struct lock_class *init_class(struct fence *f, const char *name)
 {
 	if (!name)
 		return cls_dma_fence;
-	if (f && f->cls_name == name && f->cls && !strcmp(atomic_load(&f->cls->name), name))
+	if (!f || f->cls_name != name || !f->cls)
+		return NULL;
+	if (likely(f->name_gen == atomic_load_explicit(&rt_unload_gen, memory_order_acquire)) ||
+	    !strcmp(atomic_load(&f->cls->name), name))
 		return f->cls;
 	return NULL;
+}
+
+/* rt_unload_gen if name is a literal, else 0; the thread remembers the
+ * literals it has seen. */
+static uint64_t name_literal_gen(struct rt_thread *t, const char *name)
+{
+	uint64_t gen = atomic_load_explicit(&rt_unload_gen, memory_order_acquire);
+	unsigned k = (unsigned)((uintptr_t)name >> 3) & (ROCACHE_SIZE - 1);
+
+	if (t->rocache[k].name == name && t->rocache[k].gen == gen)
+		return gen;
+	if (!stack_addr_is_readonly(name))
+		return 0;
+	t->rocache[k].name = name;
+	t->rocache[k].gen = gen;
+	return gen;
 }
 
 RT_EXPORT void fdep_fence_init(const void *fence, const char *fence_class_name)
@@ -284,8 +309,10 @@ RT_EXPORT void fdep_fence_init(const void *fence, const char *fence_class_name)
 	if (!cls)
 		cls = fence_class(fence_class_name);
 	f = fence_begin(t, fence, cls, FS_INIT, 0);
-	if (f)
+	if (f) {
 		f->cls_name = fence_class_name;
+		f->name_gen = fence_class_name ? name_literal_gen(t, fence_class_name) : 0;
+	}
 	thread_leave();
 }
 

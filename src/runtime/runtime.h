@@ -259,6 +259,7 @@ struct ww_ctx {
 #define NCACHE_SIZE 8
 #define SCACHE_SIZE 16
 #define FCACHE_SIZE 128
+#define ROCACHE_SIZE 4
 
 struct rt_thread {
 	struct held *held;
@@ -289,6 +290,10 @@ struct rt_thread {
 		const void *addr;
 		struct fence *f;
 	} fcache[FCACHE_SIZE];   /* fence.c: records of fences used lately */
+	struct {
+		const char *name;
+		uint64_t gen;    /* rt_unload_gen when it was found read-only */
+	} rocache[ROCACHE_SIZE]; /* fence.c: class names seen to be literals */
 	uint64_t acquisitions, chain_hits; /* counted by the slow paths */
 	uint64_t fast_hits;                /* acquisitions decided in hot.h */
 	/* what the thread is blocked in, for hang reports (watchdog.c) */
@@ -410,6 +415,7 @@ struct fence {
 	_Atomic(const void *) addr;
 	struct lock_class *cls;
 	const char *cls_name;    /* the name cls was given by, at the last init */
+	uint64_t name_gen;       /* rt_unload_gen when cls_name was seen read-only, or 0 */
 	_Atomic uint64_t serial; /* one per life of the fence at addr */
 	_Atomic uint8_t state;
 	bool adopted;            /* a thread besides the publisher joined the path */
@@ -485,6 +491,10 @@ int stack_object_name_try(const void *addr, const char **out, bool try);
 bool stack_pc_in_runtime(uintptr_t pc);
 /* Is addr in a loaded module's static storage (.data, .bss)? */
 bool stack_addr_is_static(const void *addr);
+/* In a read-only segment of a loaded module (a string literal)? */
+bool stack_addr_is_readonly(const void *addr);
+/* Moved by every dlclose(): what was read-only may be gone. */
+extern _Atomic uint64_t rt_unload_gen;
 void stack_init(void);
 
 /* ------------------------------------------------------------------ */

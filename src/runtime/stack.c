@@ -64,12 +64,16 @@ void stack_init(void)
 
 /*
  * Static storage: the writable segments of every loaded module.  A lock
- * there is never released by free(), so free() need not look for it.
+ * there is never released by free(), so free() need not look for it.  The
+ * read-only segments are kept beside them: a string there (a literal) keeps
+ * its text until its module is unloaded.
  */
 #define STATIC_MAX 256
 static struct rt_lock static_lock = RT_LOCK_INIT;
 static uintptr_t static_lo[STATIC_MAX], static_hi[STATIC_MAX];
 static int nstatic;
+static uintptr_t ro_lo[STATIC_MAX], ro_hi[STATIC_MAX];
+static int nro;
 static unsigned long long static_adds = ~0ull, static_subs = ~0ull;
 
 static int collect_static(struct dl_phdr_info *info, size_t size, void *arg)
@@ -80,33 +84,58 @@ static int collect_static(struct dl_phdr_info *info, size_t size, void *arg)
 			return 1; /* nothing loaded or unloaded since */
 		static_adds = info->dlpi_adds;
 		static_subs = info->dlpi_subs;
-		nstatic = 0;
+		nstatic = nro = 0;
 	}
-	for (int i = 0; i < info->dlpi_phnum && nstatic < STATIC_MAX; i++) {
+	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+		if (ph->p_type != PT_LOAD)
 			continue;
-		static_lo[nstatic] = info->dlpi_addr + ph->p_vaddr;
-		static_hi[nstatic++] = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+		if ((ph->p_flags & PF_W) && nstatic < STATIC_MAX) {
+			static_lo[nstatic] = lo;
+			static_hi[nstatic++] = hi;
+		} else if (!(ph->p_flags & PF_W) && nro < STATIC_MAX) {
+			ro_lo[nro] = lo;
+			ro_hi[nro++] = hi;
+		}
 	}
 	return 0;
 }
 
-bool stack_addr_is_static(const void *addr)
+static bool in_ranges(uintptr_t a, const uintptr_t *lo, const uintptr_t *hi, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (a >= lo[i] && a < hi[i])
+			return true;
+	return false;
+}
+
+/* Is addr in one of the ranges, the module list read again when the
+ * loader's counts moved and it is in none? */
+static bool in_segments(const void *addr, bool readonly)
 {
 	uintptr_t a = (uintptr_t)addr;
-	bool first = true, found = false;
+	bool first = true, found;
 
 	rt_lock(&static_lock);
-	for (int i = 0; i < nstatic && !found; i++)
-		found = a >= static_lo[i] && a < static_hi[i];
+	found = readonly ? in_ranges(a, ro_lo, ro_hi, nro) : in_ranges(a, static_lo, static_hi, nstatic);
 	if (!found) {
 		dl_iterate_phdr(collect_static, &first);
-		for (int i = 0; i < nstatic && !found; i++)
-			found = a >= static_lo[i] && a < static_hi[i];
+		found = readonly ? in_ranges(a, ro_lo, ro_hi, nro)
+				 : in_ranges(a, static_lo, static_hi, nstatic);
 	}
 	rt_unlock(&static_lock);
 	return found;
+}
+
+bool stack_addr_is_static(const void *addr)
+{
+	return in_segments(addr, false);
+}
+
+bool stack_addr_is_readonly(const void *addr)
+{
+	return in_segments(addr, true);
 }
 
 bool stack_pc_in_runtime(uintptr_t pc)
