@@ -291,18 +291,14 @@ static uint64_t name_literal_gen(struct rt_thread *t, const char *name)
 	return gen;
 }
 
-RT_EXPORT void fdep_fence_init(const void *fence, const char *fence_class_name)
+static __attribute__((noinline)) void fence_init_slow(const void *fence,
+						      const char *fence_class_name)
 {
-	struct rt_thread *t = thread_peek();
+	struct rt_thread *t = thread_enter();
 	struct fence *f;
 	struct lock_class *cls;
 
-	/* a fence re-initialised as in its last life: its record alone */
-	if (likely(t) && (f = fence_peek(t, fence)) && (cls = init_class(f, fence_class_name))) {
-		fence_restart(t, f, cls, FS_INIT, 0);
-		return;
-	}
-	if (!(t = thread_enter()))
+	if (!t)
 		return;
 	f = fence_get(t, fence, NULL);
 	cls = init_class(f, fence_class_name);
@@ -316,17 +312,98 @@ RT_EXPORT void fdep_fence_init(const void *fence, const char *fence_class_name)
 	thread_leave();
 }
 
-RT_EXPORT void fdep_fence_publish(const void *fence)
+RT_EXPORT void fdep_fence_init(const void *fence, const char *fence_class_name)
+{
+	struct rt_thread *t = thread_peek();
+	struct fence *f;
+	struct lock_class *cls;
+
+	/* a fence re-initialised as in its last life: its record alone */
+	if (likely(t) && (f = fence_peek(t, fence)) && (cls = init_class(f, fence_class_name))) {
+		fence_restart(t, f, cls, FS_INIT, 0);
+		return;
+	}
+	fence_init_slow(fence, fence_class_name);
+}
+
+/* The stack of a call site the thread captured lately, or 0. */
+static inline uint32_t scache_peek(struct rt_thread *t, uintptr_t ip)
+{
+	unsigned k = scache_slot(ip);
+
+	return t->scache[k].ip == ip ? t->scache[k].stack : 0;
+}
+
+/*
+ * The publication of a fence the thread knows, not published yet, by a
+ * thread on no signalling path: the record restarted and the path entry
+ * pushed, as fence_begin and path_join would.  False: nothing done.
+ */
+static inline __attribute__((always_inline)) bool publish_fast(struct rt_thread *t,
+								const void *fence, uintptr_t ip)
+{
+	struct fence *f = fence_peek(t, fence);
+
+	if (unlikely(!f || t->npath || t->spin_depth || t->depth >= t->cap))
+		return false;
+	uint8_t old = atomic_load_explicit(&f->state, memory_order_acquire);
+	struct lock_class *cls = f->cls;
+	uint32_t stack = scache_peek(t, ip);
+	if (unlikely(old == FS_PUBLISHED || !stack || !cls))
+		return false;
+	uint64_t key = chain_step(t->key, cls, HM_RECURSIVE, HF_PATH | HF_TRY);
+	if (t->depth && !chain_lookup(key))
+		return false;
+	tls_busy = 1;
+	uint64_t serial;
+	if (old == FS_SIGNALLED) {
+		serial = fence_serial_new(t);
+		atomic_store_explicit(&f->serial, serial, memory_order_release);
+		f->signal_stack = 0;
+		f->adopted = false;
+	} else {
+		serial = atomic_load_explicit(&f->serial, memory_order_relaxed);
+	}
+	f->publish_stack = stack;
+	f->publisher = t->tid;
+	atomic_store_explicit(&f->state, FS_PUBLISHED, memory_order_release);
+	struct held *h = &t->held[t->depth++];
+	h->cls = cls;
+	h->instance = fence;
+	h->nest = NULL;
+	h->ip = ip;
+	h->prev_key = t->key;
+	h->fence_serial = serial;
+	h->fence = f;
+	h->refs = 0;
+	h->mode = HM_RECURSIVE;
+	h->flags = HF_PATH | HF_TRY;
+	t->key = key;
+	t->npath = 1;
+	t->fast_hits++;
+	tls_busy = 0;
+	return true;
+}
+
+static __attribute__((noinline)) void fence_publish_slow(const void *fence, uintptr_t ip)
 {
 	struct rt_thread *t = thread_enter();
 
 	if (!t)
 		return;
-	struct fence *f = fence_begin(t, fence, NULL, FS_PUBLISHED,
-				      stack_capture_site(t, RT_CALLER));
+	struct fence *f = fence_begin(t, fence, NULL, FS_PUBLISHED, stack_capture_site(t, ip));
 	if (f)
-		path_join(t, fence, f, RT_CALLER);
+		path_join(t, fence, f, ip);
 	thread_leave();
+}
+
+RT_EXPORT void fdep_fence_publish(const void *fence)
+{
+	struct rt_thread *t = thread_peek();
+
+	if (likely(t) && publish_fast(t, fence, RT_CALLER))
+		return;
+	fence_publish_slow(fence, RT_CALLER);
 }
 
 RT_EXPORT void fdep_fence_handoff(const void *fence)
@@ -355,7 +432,58 @@ RT_EXPORT void fdep_fence_adopt(const void *fence)
 	thread_leave();
 }
 
-RT_EXPORT void fdep_fence_signal(const void *fence)
+/*
+ * The signal of a fence its own publisher signals, the one fence whose path
+ * it is on, its entry on top of the held stack or just below a lock: the
+ * record marked and the entry removed, as the slow path would.  No other
+ * thread can be on the path (it was not adopted), so the epoch stays.
+ */
+static inline __attribute__((always_inline)) bool signal_fast(struct rt_thread *t,
+							       const void *fence, uintptr_t ip)
+{
+	struct fence *f = fence_peek(t, fence);
+
+	if (unlikely(!f || t->npath != 1 || t->spin_depth || !t->depth))
+		return false;
+	if (unlikely(atomic_load_explicit(&f->state, memory_order_acquire) != FS_PUBLISHED ||
+		     f->adopted || f->publisher != t->tid))
+		return false;
+	uint32_t stack = scache_peek(t, ip);
+	if (unlikely(!stack))
+		return false;
+	struct held *top = &t->held[t->depth - 1], *h = top;
+	if (!(top->flags & HF_PATH)) {
+		if (t->depth < 2 || (top->flags & HF_MERGED))
+			return false;
+		h = top - 1;
+	}
+	if (unlikely(!(h->flags & HF_PATH) || h->instance != fence))
+		return false;
+	tls_busy = 1;
+	f->signal_stack = stack;
+	atomic_store_explicit(&f->state, FS_SIGNALLED, memory_order_release);
+	uint64_t key = h->prev_key;
+	if (h != top) {
+		h->cls = top->cls;
+		h->instance = top->instance;
+		h->nest = top->nest;
+		h->ip = top->ip;
+		h->fence_serial = top->fence_serial;
+		h->fence = top->fence;
+		h->refs = top->refs;
+		h->mode = top->mode;
+		h->flags = top->flags;
+		h->prev_key = key;
+		key = chain_step(key, h->cls, h->mode, h->flags);
+	}
+	t->depth--;
+	t->key = key;
+	t->npath = 0;
+	tls_busy = 0;
+	return true;
+}
+
+static __attribute__((noinline)) void fence_signal_slow(const void *fence, uintptr_t ip)
 {
 	struct rt_thread *t = thread_enter();
 	uint32_t first_signal = 0;
@@ -364,7 +492,7 @@ RT_EXPORT void fdep_fence_signal(const void *fence)
 
 	if (!t)
 		return;
-	uint32_t stack = stack_capture_site(t, RT_CALLER);
+	uint32_t stack = stack_capture_site(t, ip);
 	struct fence *f = fence_get(t, fence, cls_dma_fence);
 	/* other threads on the path see the epoch move; the signaller leaves
 	 * its own entry below */
@@ -398,18 +526,20 @@ RT_EXPORT void fdep_fence_signal(const void *fence)
 	thread_leave();
 }
 
-RT_EXPORT void fdep_fence_wait(const void *fence)
+RT_EXPORT void fdep_fence_signal(const void *fence)
 {
 	struct rt_thread *t = thread_peek();
-	uintptr_t ip = RT_CALLER;
 
-	/* nothing held and a fence known to be published: nothing to check */
-	if (likely(t) && !t->depth) {
-		struct fence *f = fence_peek(t, fence);
-		if (f && atomic_load_explicit(&f->state, memory_order_acquire) != FS_INIT)
-			return;
-	}
-	if (!(t = thread_enter()))
+	if (likely(t) && signal_fast(t, fence, RT_CALLER))
+		return;
+	fence_signal_slow(fence, RT_CALLER);
+}
+
+static __attribute__((noinline)) void fence_wait_slow(const void *fence, uintptr_t ip)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (!t)
 		return;
 	struct fence *f = fence_get(t, fence, NULL);
 	uint8_t state = f ? atomic_load_explicit(&f->state, memory_order_acquire) : FS_INIT;
@@ -454,6 +584,19 @@ RT_EXPORT void fdep_fence_wait(const void *fence)
 	if (unlikely(rt_watchdog_ns) && state == FS_PUBLISHED)
 		wait_begin(t, fence, WAIT_FENCE); /* until it signals (watchdog.c) */
 	thread_leave();
+}
+
+RT_EXPORT void fdep_fence_wait(const void *fence)
+{
+	struct rt_thread *t = thread_peek();
+
+	/* nothing held and a fence known to be published: nothing to check */
+	if (likely(t) && !t->depth) {
+		struct fence *f = fence_peek(t, fence);
+		if (f && atomic_load_explicit(&f->state, memory_order_acquire) != FS_INIT)
+			return;
+	}
+	fence_wait_slow(fence, RT_CALLER);
 }
 
 RT_EXPORT void fdep_fence_destroy(const void *fence)

@@ -262,6 +262,7 @@ struct ww_ctx {
 #define ROCACHE_SIZE 4
 
 struct rt_thread {
+	/* the first cache line: what every fast path reads or writes */
 	struct held *held;
 	uint32_t depth, cap;
 	uint64_t key;             /* chain key of the held stack */
@@ -270,6 +271,8 @@ struct rt_thread {
 	uint32_t noreclaim;       /* fdep_noreclaim_save scopes */
 	uint32_t npath;           /* HF_PATH entries held */
 	uint64_t path_epoch;      /* fence signal epoch last swept */
+	uint64_t fast_hits;       /* acquisitions decided in hot.h */
+	pid_t tid;
 	uint64_t serial_next, serial_end; /* fence serials this thread may give */
 	struct ww_ctx *ww;
 	uint32_t nww, capww;
@@ -295,13 +298,11 @@ struct rt_thread {
 		uint64_t gen;    /* rt_unload_gen when it was found read-only */
 	} rocache[ROCACHE_SIZE]; /* fence.c: class names seen to be literals */
 	uint64_t acquisitions, chain_hits; /* counted by the slow paths */
-	uint64_t fast_hits;                /* acquisitions decided in hot.h */
 	/* what the thread is blocked in, for hang reports (watchdog.c) */
 	_Atomic(const void *) wait_obj;
 	uint8_t wait_kind;
 	bool wait_reported;
 	uint64_t wait_start_ns;
-	pid_t tid;
 	uintptr_t create_site;
 	bool dead;
 	struct rt_thread *next, *prev;
