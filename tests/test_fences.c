@@ -39,6 +39,24 @@ Test(fences, worker_that_signals_before_allocating_is_silent)
 	expect("publish:F handoff:F spawn adopt:F signal:F alloc join", ALLOC, 0);
 }
 
+/* signalled with a lock above its path entry: the entry leaves from under
+ * the lock, the second time round on the inline path */
+Test(fences, allocation_after_a_signal_under_a_lock_is_silent)
+{
+	expect("publish:F +L signal:F -L alloc publish:F +L signal:F -L alloc", ALLOC, 0);
+}
+
+Test(fences, allocation_under_a_lock_in_a_second_life_is_reported)
+{
+	expect("publish:F +L signal:F -L publish:F +L alloc signal:F -L", ALLOC, 1);
+}
+
+Test(fences, lock_moved_down_by_a_signal_still_orders_later_locks)
+{
+	expect("publish:F +L signal:F +M -M -L publish:F +L signal:F -L +M +L -L -M",
+	       "lock-order-inversion", 1);
+}
+
 Test(fences, signal_on_another_thread_takes_the_publisher_off_the_path)
 {
 	/* creating a thread allocates: done in a no-reclaim scope */
