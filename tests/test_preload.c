@@ -318,6 +318,25 @@ Test(preload, reinitialised_mutex_is_a_new_lock)
 	harness_free(&r);
 }
 
+Test(preload, mutex_renamed_after_nested_use_gets_edges_in_its_new_class)
+{
+	struct harness_run r;
+
+	cr_assert_eq(harness_run(NULL, ARGV("lock-class", "bug"), &r), 0);
+	expect_findings(&r, "lock-order-inversion", 1);
+	cr_expect(strstr(r.json, "\"renamed\""), "%s", r.log);
+	harness_free(&r);
+}
+
+Test(preload, mutex_renamed_after_nested_use_apart_from_others_is_silent)
+{
+	struct harness_run r;
+
+	cr_assert_eq(harness_run(NULL, ARGV("lock-class", "clean"), &r), 0);
+	expect_clean(&r, "done\n");
+	harness_free(&r);
+}
+
 Test(preload, same_mutex_taken_both_ways_reports_inversion)
 {
 	struct harness_run r;
