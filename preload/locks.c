@@ -222,13 +222,10 @@ static inline __attribute__((always_inline)) bool lock_push_fast(const void *loc
 
 	if (unlikely(!t))
 		return false;
-	struct icache_entry *e = icache_entry(t, lock);
-	if (unlikely(!e))
-		return false;
-	struct instance *in = e->inst;
+	struct instance *in = icache_peek(t, lock);
 	/* fdep_lock_class() may give the instance another class, or none when
 	 * memory ran out */
-	struct lock_class *cls = in->cls;
+	struct lock_class *cls = in ? in->cls : NULL;
 	if (unlikely(!cls))
 		return false;
 	int mode;
@@ -242,7 +239,7 @@ static inline __attribute__((always_inline)) bool lock_push_fast(const void *loc
 		mode = how == FAST_WRITE ? HM_EXCLUSIVE : in->read_mode;
 	}
 	tls_busy = 1;
-	bool pushed = rt_push_lock_fast(t, e, cls, lock, mode, ip);
+	bool pushed = rt_push_fast(t, cls, lock, mode, 0, ip);
 	tls_busy = 0;
 	return pushed;
 }

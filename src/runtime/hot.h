@@ -88,23 +88,15 @@ static inline bool paths_stale(const struct rt_thread *t)
 	       t->path_epoch != atomic_load_explicit(&fence_signal_epoch, memory_order_relaxed);
 }
 
-/* The thread's cache entry of the instance at addr, or NULL. */
-static inline struct icache_entry *icache_entry(struct rt_thread *t, const void *addr)
-{
-	struct icache_entry *e = &t->icache[((uintptr_t)addr >> 3) & (ICACHE_SIZE - 1)];
-	struct instance *in = e->inst;
-
-	if (likely(in && e->addr == addr && in->addr == addr))
-		return e;
-	return NULL;
-}
-
 /* The instance at addr if the thread's small cache has it, else NULL. */
 static inline struct instance *icache_peek(struct rt_thread *t, const void *addr)
 {
-	struct icache_entry *e = icache_entry(t, addr);
+	unsigned slot = ((uintptr_t)addr >> 3) & (ICACHE_SIZE - 1);
+	struct instance *in = t->icache[slot].inst;
 
-	return e ? e->inst : NULL;
+	if (likely(in && t->icache[slot].addr == addr && in->addr == addr))
+		return in;
+	return NULL;
 }
 
 /* The instance at addr, from the thread's small cache when it can. */
@@ -143,48 +135,6 @@ static inline bool rt_push_fast(struct rt_thread *t, struct lock_class *c, const
 	h->mode = (uint8_t)mode;
 	h->flags = (uint8_t)hflags;
 	/* fence and fence_serial matter only with HF_PATH */
-	t->key = key;
-	t->fast_hits++;
-	return true;
-}
-
-/*
- * rt_push_fast for a lock the thread's cache holds (e): the chain key of a
- * nested acquisition comes from the entry when the lock was last pushed
- * there, in the same mode and class, onto a stack of the same key, without
- * hashing or a look in the chain table.  Must run with tls_busy set.
- */
-static inline __attribute__((always_inline)) bool
-rt_push_lock_fast(struct rt_thread *t, struct icache_entry *e, struct lock_class *c,
-		  const void *inst, int mode, uintptr_t ip)
-{
-	if (unlikely(t->spin_depth || t->depth >= t->cap))
-		return false;
-	if (unlikely(paths_stale(t)))
-		return false;
-	uint64_t key, tag = t->key ^ ((uint64_t)(uintptr_t)c | ((uint64_t)mode << 1));
-	if (!t->depth) {
-		/* a chain of one lock has nothing to validate; the entry keeps
-		 * the lock's nested chain, which is what a lookup would cost */
-		key = chain_step(t->key, c, mode, 0);
-	} else if (likely(e->ctag == tag)) {
-		key = e->ckey;
-	} else {
-		key = chain_step(t->key, c, mode, 0);
-		if (!chain_lookup(key))
-			return false;
-		e->ctag = tag;
-		e->ckey = key;
-	}
-	struct held *h = &t->held[t->depth++];
-	h->cls = c;
-	h->instance = inst;
-	h->nest = NULL;
-	h->ip = ip;
-	h->prev_key = t->key;
-	h->refs = 0;
-	h->mode = (uint8_t)mode;
-	h->flags = 0;
 	t->key = key;
 	t->fast_hits++;
 	return true;

@@ -158,7 +158,8 @@ struct instance *instance_get_slow(const void *addr, int type, uintptr_t site)
 			rt_free(n, sizeof(*n));
 	}
 	if (t && in) {
-		t->icache[slot] = (struct icache_entry){ .addr = addr, .inst = in };
+		t->icache[slot].addr = addr;
+		t->icache[slot].inst = in;
 	}
 	return in;
 }

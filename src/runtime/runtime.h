@@ -261,17 +261,6 @@ struct ww_ctx {
 #define FCACHE_SIZE 128
 #define ROCACHE_SIZE 4
 
-/*
- * A lock instance the thread used lately, and the last chain key it gave:
- * pushed with mode and class packed as in chain_step() onto a stack of key
- * ctag ^ packed, it makes the stack's key ckey, a chain already validated.
- */
-struct icache_entry {
-	const void *addr;
-	struct instance *inst;
-	uint64_t ctag, ckey;
-};
-
 struct rt_thread {
 	/* the first cache line: what every fast path reads or writes */
 	struct held *held;
@@ -287,7 +276,10 @@ struct rt_thread {
 	uint64_t serial_next, serial_end; /* fence serials this thread may give */
 	struct ww_ctx *ww;
 	uint32_t nww, capww;
-	struct icache_entry icache[ICACHE_SIZE];
+	struct {
+		const void *addr;
+		struct instance *inst;
+	} icache[ICACHE_SIZE];
 	struct {
 		const char *name; /* a name pointer the program passed */
 		unsigned subclass;
