@@ -283,7 +283,8 @@ static struct site_count *site_get(uintptr_t site, int kind)
 	return &sites[j];
 }
 
-struct lock_class *class_for_instance(const void *addr, uintptr_t site, int kind, bool by_site)
+struct lock_class *class_for_instance(const void *addr, uintptr_t site, int kind, bool by_site,
+				      bool addr_static)
 {
 	struct lock_class *c = NULL;
 
@@ -295,6 +296,7 @@ struct lock_class *class_for_instance(const void *addr, uintptr_t site, int kind
 		c = class_new(kind);
 		if (c) {
 			c->addr = by_site ? NULL : addr;
+			c->addr_static = !by_site && addr_static;
 			c->site = site;
 			c->site_seq = sc ? ++sc->count : 0;
 			if (by_site && sc)
@@ -305,6 +307,36 @@ struct lock_class *class_for_instance(const void *addr, uintptr_t site, int kind
 	return c;
 }
 
+/*
+ * "kind@where", and "#seq" after it when seq is not 0, truncated to fit:
+ * by hand, as every heap lock's class is named so when it first nests.
+ */
+static void name_site(char *buf, size_t size, const char *kind, const char *where,
+		      uint32_t seq)
+{
+	char digits[12];
+	int nd = 0;
+	size_t n = 0;
+
+	for (const char *p = kind; *p && n + 1 < size; p++)
+		buf[n++] = *p;
+	if (n + 1 < size)
+		buf[n++] = '@';
+	for (const char *p = where; *p && n + 1 < size; p++)
+		buf[n++] = *p;
+	if (seq) {
+		do {
+			digits[nd++] = (char)('0' + seq % 10);
+			seq /= 10;
+		} while (seq);
+		if (n + 1 < size)
+			buf[n++] = '#';
+		while (nd && n + 1 < size)
+			buf[n++] = digits[--nd];
+	}
+	buf[n] = 0;
+}
+
 static const char *class_name_mode(struct lock_class *c, bool try)
 {
 	const char *name = atomic_load(&c->name);
@@ -313,20 +345,16 @@ static const char *class_name_mode(struct lock_class *c, bool try)
 
 	if (name)
 		return name;
-	if (c->addr && stack_object_name_try(c->addr, &sym, try) < 0)
+	/* only static storage has symbols: a heap lock is named by its site */
+	if (c->addr && c->addr_static && stack_object_name_try(c->addr, &sym, try) < 0)
 		return NULL;
 	if (sym) {
 		snprintf(buf, sizeof(buf), "%s", sym);
 	} else {
 		if (stack_function_try(c->site, &where, try) < 0)
 			return NULL;
-		if (!where)
-			where = "?";
-		if (!c->addr)
-			snprintf(buf, sizeof(buf), "%s@%s", kind_names[c->kind], where);
-		else
-			snprintf(buf, sizeof(buf), "%s@%s#%u", kind_names[c->kind], where,
-				 c->site_seq);
+		name_site(buf, sizeof(buf), kind_names[c->kind], where ? where : "?",
+			  c->addr ? c->site_seq : 0);
 	}
 	char *n = rt_strdup(buf);
 	const char *expected = NULL;

@@ -451,7 +451,35 @@ static void list_drop_dead(struct edge **pp, bool out)
 	}
 }
 
-/* Free the dead edges: out of the hash, then out of every list. */
+/*
+ * The classes whose lists hold dead edges: a dead class and the other end
+ * of each of its edges.  Compaction walks these, not every class there
+ * ever was (dead classes that had edges keep their records).  Without
+ * memory for the list, every class is walked.
+ */
+static struct lock_class **compact_list;
+static uint32_t ncompact, capcompact;
+static bool compact_all;
+
+static void compact_note(struct lock_class *c)
+{
+	if (c->compact || compact_all)
+		return;
+	if (ncompact == capcompact) {
+		uint32_t cap = capcompact ? capcompact * 2 : 256;
+		struct lock_class **n = rt_realloc_array(compact_list, capcompact, cap, sizeof(*n));
+		if (!n) {
+			compact_all = true;
+			return;
+		}
+		compact_list = n;
+		capcompact = cap;
+	}
+	c->compact = true;
+	compact_list[ncompact++] = c;
+}
+
+/* Free the dead edges: out of the hash, then out of the lists that hold them. */
 static void graph_compact(void)
 {
 	struct edge *dead = NULL;
@@ -469,13 +497,29 @@ static void graph_compact(void)
 			dead = e;
 		}
 	}
-	uint32_t n = class_count();
-	for (uint32_t i = 0; i < n; i++) {
-		struct lock_class *c = class_get(i);
-		if (c) {
-			list_drop_dead(&c->out, true);
-			list_drop_dead(&c->in, false);
+	if (compact_all) {
+		uint32_t n = class_count();
+		for (uint32_t i = 0; i < n; i++) {
+			struct lock_class *c = class_get(i);
+			if (c) {
+				list_drop_dead(&c->out, true);
+				list_drop_dead(&c->in, false);
+			}
 		}
+	}
+	for (uint32_t i = 0; i < ncompact; i++) {
+		list_drop_dead(&compact_list[i]->out, true);
+		list_drop_dead(&compact_list[i]->in, false);
+	}
+	for (uint32_t i = 0; i < ncompact; i++)
+		compact_list[i]->compact = false;
+	ncompact = 0;
+	if (compact_all) {
+		uint32_t n = class_count();
+		for (uint32_t i = 0; i < n; i++)
+			if (class_get(i))
+				class_get(i)->compact = false;
+		compact_all = false;
 	}
 	while (dead) {
 		struct edge *next = dead->hnext;
@@ -505,12 +549,16 @@ void graph_class_dead(struct lock_class *c)
 		if (e->types) {
 			e->types = 0;
 			ndead++;
+			compact_note(e->to);
 		}
 	for (struct edge *e = c->in; e; e = e->next_in)
 		if (e->types) {
 			e->types = 0;
 			ndead++;
+			compact_note(e->from);
 		}
+	if (c->out || c->in)
+		compact_note(c);
 	if (ndead > 4096 && ndead * 2 > nedges)
 		graph_compact();
 	rt_unlock(&graph_lock);

@@ -125,16 +125,18 @@ struct instance *instance_get_slow(const void *addr, int type, uintptr_t site)
 		/* a lock never initialised (statically) is its own class even by site */
 		bool by_site = rt_opt.classes == CLASSES_SITE && (type & IT_FROM_INIT) && site;
 		type &= ~IT_FROM_INIT;
+		bool in_static = stack_addr_is_static(addr);
 		struct lock_class *c = type == IT_ANNOTATED || type == IT_WWCTX
 					       ? NULL
-					       : class_for_instance(addr, site, kind_of_type(type), by_site);
+					       : class_for_instance(addr, site, kind_of_type(type),
+								    by_site, in_static);
 		struct instance *n = rt_alloc(sizeof(*n));
 		if (!n)
 			return NULL;
 		n->addr = addr;
 		n->cls = c;
 		n->type = (uint8_t)type;
-		n->in_static = stack_addr_is_static(addr);
+		n->in_static = in_static;
 		rt_lock(&s->lock);
 		in = shard_find(s, h, addr);
 		if (!in) {

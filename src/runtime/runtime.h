@@ -157,6 +157,8 @@ struct lock_class {
 	struct edge *in;            /* edges into it */
 	uint16_t bfs_mark[2];       /* graph.c: visited generation per state */
 	bool dead;                  /* its only instance was freed or destroyed */
+	bool compact;               /* graph.c: on the list of classes with dead edges */
+	bool addr_static;           /* addr is in a module's static storage (has a symbol) */
 };
 
 struct lock_class *class_get(uint32_t id);
@@ -171,7 +173,8 @@ void class_release(struct lock_class *c);
 /* Visit every class in id order (for reports). */
 void class_for_each(void (*fn)(struct lock_class *, void *), void *arg);
 /* An anonymous class for one instance (classes=instance) or init site. */
-struct lock_class *class_for_instance(const void *addr, uintptr_t site, int kind, bool by_site);
+struct lock_class *class_for_instance(const void *addr, uintptr_t site, int kind, bool by_site,
+				      bool addr_static);
 /* The class's name, computing it (symbol, init site) when needed. */
 const char *class_name(struct lock_class *c);
 /* The same, or NULL when naming would wait (from inside a lock event). */

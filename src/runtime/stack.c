@@ -298,6 +298,16 @@ static struct rt_lock sym_lock = RT_LOCK_INIT;
 static Dwfl *dwfl;
 static struct sym_entry *sym_hash[4096];
 
+/* Function names alone, by pc (stack_function_try), while no module was
+ * unloaded since (rt_unload_gen). */
+struct fn_entry {
+	uintptr_t pc;
+	const char *function;
+	uint64_t gen;
+	struct fn_entry *hnext;
+};
+static struct fn_entry *fn_hash[1024];
+
 /*
  * Separate debug files are looked up by build ID only.  The standard lookup
  * falls back to debuginfod, whose client initialises libcurl and its TLS
@@ -464,11 +474,31 @@ int stack_function_try(uintptr_t pc, const char **function, bool try)
 			return 0;
 		}
 	}
+	/* the init site of many heap locks: looked up once */
+	uint64_t gen = atomic_load(&rt_unload_gen);
+	unsigned fk = k & (sizeof(fn_hash) / sizeof(fn_hash[0]) - 1);
+	struct fn_entry *fe = fn_hash[fk];
+	while (fe && fe->pc != pc)
+		fe = fe->hnext;
+	if (fe && fe->gen == gen) {
+		*function = fe->function;
+		sym_leave();
+		return 0;
+	}
 	Dwfl_Module *m = module_of(at);
 	if (m) {
 		GElf_Off off;
 		GElf_Sym sym;
 		*function = intern_str(dwfl_module_addrinfo(m, at, &off, &sym, NULL, NULL, NULL));
+	}
+	if (!fe && (fe = rt_alloc(sizeof(*fe)))) {
+		fe->pc = pc;
+		fe->hnext = fn_hash[fk];
+		fn_hash[fk] = fe;
+	}
+	if (fe) {
+		fe->function = *function; /* an older name stays allocated: classes hold it */
+		fe->gen = gen;
 	}
 	sym_leave();
 	return 0;
