@@ -627,6 +627,17 @@ Test(preload, destroyed_locks_leave_the_graph)
 	harness_free(&r);
 }
 
+Test(preload, live_edge_survives_the_dropping_of_dead_ones)
+{
+	struct harness_run r;
+
+	/* 20000 dead classes: several rounds of dropping their edges */
+	run(NULL, ARGV("churn", "20000", "invert"), &r);
+	expect_findings(&r, "lock-order-inversion", 1);
+	cr_expect(strstr(r.json, "\"global\"") && strstr(r.json, "\"late\""), "%s", r.log);
+	harness_free(&r);
+}
+
 /* The fingerprint of the finding in r (16 hex digits), into fp. */
 static void fingerprint_of(const struct harness_run *r, char fp[17])
 {

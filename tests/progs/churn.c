@@ -1,18 +1,33 @@
 /*
- * churn N - N short-lived heap mutexes, each locked under one long-lived
- * lock and then destroyed and freed, as per-request objects are: the graph
- * must not keep what died with them.
+ * churn N [invert] - N short-lived heap mutexes, each locked under one
+ * long-lived lock and then destroyed and freed, as per-request objects are:
+ * the graph must not keep what died with them.  With "invert", a static
+ * lock is taken under the long-lived one before the churn and around it
+ * after: the edge from before must survive the dropping of dead ones.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static pthread_mutex_t global = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t late = PTHREAD_MUTEX_INITIALIZER;
+
+static void nested(pthread_mutex_t *outer, pthread_mutex_t *inner)
+{
+	pthread_mutex_lock(outer);
+	pthread_mutex_lock(inner);
+	pthread_mutex_unlock(inner);
+	pthread_mutex_unlock(outer);
+}
 
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 1000;
+	int invert = argc > 2 && !strcmp(argv[2], "invert");
 
+	if (invert)
+		nested(&global, &late);
 	for (long i = 0; i < n; i++) {
 		pthread_mutex_t *m = malloc(sizeof(*m));
 		pthread_mutex_init(m, NULL);
@@ -23,6 +38,8 @@ int main(int argc, char **argv)
 		pthread_mutex_destroy(m);
 		free(m);
 	}
+	if (invert)
+		nested(&late, &global);
 	printf("churned %ld\n", n);
 	return 0;
 }
