@@ -9,6 +9,7 @@
  */
 
 #include <elfutils/libdwfl.h>
+#include <dlfcn.h>
 #include <link.h>
 #include <sched.h>
 #include <stdio.h>
@@ -117,6 +118,12 @@ static bool in_segments(const void *addr, bool readonly)
 	uintptr_t a = (uintptr_t)addr;
 	bool first = true, found;
 
+#ifdef HAVE__DL_FIND_OBJECT
+	/* the heap, without the loader's lock: in no module at all */
+	struct dl_find_object dlfo;
+	if (_dl_find_object((void *)addr, &dlfo) != 0)
+		return false;
+#endif
 	rt_lock(&static_lock);
 	found = readonly ? in_ranges(a, ro_lo, ro_hi, nro) : in_ranges(a, static_lo, static_hi, nstatic);
 	if (!found) {
