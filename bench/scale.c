@@ -8,6 +8,9 @@
  *	scale threads N           N threads alive at once, each taking two
  *	                          mutexes in a fixed order
  *	scale held N              one thread holding N mutexes at once
+ *	scale requests N          N per-request heap mutexes, one after the
+ *	                          other, each initialised, locked under one
+ *	                          long-lived mutex, destroyed and freed
  *
  * Each prints key=value lines: "seconds=" (wall time of the work), and for
  * mutexes "rss_before=" and "rss_after=" in bytes (resident set from
@@ -175,6 +178,26 @@ static int scale_held(unsigned long n)
 	return 0;
 }
 
+static int scale_requests(unsigned long n)
+{
+	static pthread_mutex_t global = PTHREAD_MUTEX_INITIALIZER;
+	double t0 = now_s();
+
+	for (unsigned long i = 0; i < n; i++) {
+		pthread_mutex_t *m = malloc(sizeof(*m));
+		if (!m || pthread_mutex_init(m, NULL))
+			die("per-request mutex");
+		pthread_mutex_lock(&global);
+		pthread_mutex_lock(m);
+		pthread_mutex_unlock(m);
+		pthread_mutex_unlock(&global);
+		pthread_mutex_destroy(m);
+		free(m);
+	}
+	printf("seconds=%.3f\n", now_s() - t0);
+	return 0;
+}
+
 static unsigned long number(const char *s)
 {
 	char *end;
@@ -197,6 +220,9 @@ int main(int argc, char **argv)
 		return scale_threads(number(argv[2]));
 	if (argc == 3 && strcmp(argv[1], "held") == 0)
 		return scale_held(number(argv[2]));
-	fputs("usage: scale mutexes N | edges NCLASSES NEDGES | threads N | held N\n", stderr);
+	if (argc == 3 && strcmp(argv[1], "requests") == 0)
+		return scale_requests(number(argv[2]));
+	fputs("usage: scale mutexes N | edges NCLASSES NEDGES | threads N | held N | requests N\n",
+	      stderr);
 	return 2;
 }
