@@ -367,20 +367,10 @@ static inline __attribute__((always_inline)) bool publish_fast(struct rt_thread 
 	f->publish_stack = stack;
 	f->publisher = t->tid;
 	atomic_store_explicit(&f->state, FS_PUBLISHED, memory_order_release);
-	struct held *h = &t->held[t->depth++];
-	h->cls = cls;
-	h->instance = fence;
-	h->nest = NULL;
-	h->ip = ip;
-	h->prev_key = t->key;
+	struct held *h = held_push_checked(t, cls, fence, HM_RECURSIVE, HF_PATH | HF_TRY, ip, key);
 	h->fence_serial = serial;
 	h->fence = f;
-	h->refs = 0;
-	h->mode = HM_RECURSIVE;
-	h->flags = HF_PATH | HF_TRY;
-	t->key = key;
 	t->npath = 1;
-	t->fast_hits++;
 	tls_busy = 0;
 	return true;
 }
@@ -464,15 +454,7 @@ static inline __attribute__((always_inline)) bool signal_fast(struct rt_thread *
 	atomic_store_explicit(&f->state, FS_SIGNALLED, memory_order_release);
 	uint64_t key = h->prev_key;
 	if (h != top) {
-		h->cls = top->cls;
-		h->instance = top->instance;
-		h->nest = top->nest;
-		h->ip = top->ip;
-		h->fence_serial = top->fence_serial;
-		h->fence = top->fence;
-		h->refs = top->refs;
-		h->mode = top->mode;
-		h->flags = top->flags;
+		held_move(h, top);
 		h->prev_key = key;
 		key = chain_step(key, h->cls, h->mode, h->flags);
 	}

@@ -128,24 +128,6 @@ static void held_count(struct rt_thread *t, const struct held *h, int delta)
 		t->npath += (uint32_t)delta;
 }
 
-/*
- * An entry moved one down, field by field: the entry above was most likely
- * pushed a moment ago by eight-byte stores, and a copy in wider loads that
- * straddle them would wait for those stores to reach the cache.
- */
-static inline void held_move(struct held *to, const struct held *from)
-{
-	to->cls = from->cls;
-	to->instance = from->instance;
-	to->nest = from->nest;
-	to->ip = from->ip;
-	to->fence_serial = from->fence_serial;
-	to->fence = from->fence;
-	to->refs = from->refs;
-	to->mode = from->mode;
-	to->flags = from->flags;
-}
-
 /* Remove one entry; the entries above move down, their chain keys
  * replayed. */
 __attribute__((optimize("no-tree-slp-vectorize"))) void held_remove(struct rt_thread *t, struct held *h)

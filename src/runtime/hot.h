@@ -109,6 +109,49 @@ static inline struct instance *instance_get(struct rt_thread *t, const void *add
 }
 
 /*
+ * Push an entry whose chain, `key`, is known to be validated (or is one
+ * lock); there is room (depth < cap).  fence and fence_serial are left for
+ * the caller: they matter only with HF_PATH.
+ */
+static inline __attribute__((always_inline)) struct held *
+held_push_checked(struct rt_thread *t, struct lock_class *c, const void *inst, int mode,
+		  unsigned hflags, uintptr_t ip, uint64_t key)
+{
+	struct held *h = &t->held[t->depth++];
+
+	h->cls = c;
+	h->instance = inst;
+	h->nest = NULL;
+	h->ip = ip;
+	h->prev_key = t->key;
+	h->refs = 0;
+	h->mode = (uint8_t)mode;
+	h->flags = (uint8_t)hflags;
+	t->key = key;
+	t->fast_hits++;
+	return h;
+}
+
+/*
+ * An entry moved one down, field by field but for its prev_key: the entry
+ * above was most likely pushed a moment ago by eight-byte stores, and a
+ * copy in wider loads that straddle them would wait for those stores to
+ * reach the cache.
+ */
+static inline void held_move(struct held *to, const struct held *from)
+{
+	to->cls = from->cls;
+	to->instance = from->instance;
+	to->nest = from->nest;
+	to->ip = from->ip;
+	to->fence_serial = from->fence_serial;
+	to->fence = from->fence;
+	to->refs = from->refs;
+	to->mode = from->mode;
+	to->flags = from->flags;
+}
+
+/*
  * The push of an acquisition that needs no check: no spinning lock held, no
  * signalling path to sweep, no spin or path entry pushed, and the chain seen
  * before.  False: nothing done, the caller
@@ -125,18 +168,7 @@ static inline bool rt_push_fast(struct rt_thread *t, struct lock_class *c, const
 	/* a chain of one lock has nothing to validate */
 	if (t->depth && !chain_lookup(key))
 		return false;
-	struct held *h = &t->held[t->depth++];
-	h->cls = c;
-	h->instance = inst;
-	h->nest = NULL;
-	h->ip = ip;
-	h->prev_key = t->key;
-	h->refs = 0;
-	h->mode = (uint8_t)mode;
-	h->flags = (uint8_t)hflags;
-	/* fence and fence_serial matter only with HF_PATH */
-	t->key = key;
-	t->fast_hits++;
+	held_push_checked(t, c, inst, mode, hflags, ip, key);
 	return true;
 }
 
