@@ -355,20 +355,9 @@ static inline __attribute__((always_inline)) bool publish_fast(struct rt_thread 
 	if (t->depth && !chain_lookup(key))
 		return false;
 	tls_busy = 1;
-	uint64_t serial;
-	if (old == FS_SIGNALLED) {
-		serial = fence_serial_new(t);
-		atomic_store_explicit(&f->serial, serial, memory_order_release);
-		f->signal_stack = 0;
-		f->adopted = false;
-	} else {
-		serial = atomic_load_explicit(&f->serial, memory_order_relaxed);
-	}
-	f->publish_stack = stack;
-	f->publisher = t->tid;
-	atomic_store_explicit(&f->state, FS_PUBLISHED, memory_order_release);
+	fence_restart(t, f, NULL, FS_PUBLISHED, stack);
 	struct held *h = held_push_checked(t, cls, fence, HM_RECURSIVE, HF_PATH | HF_TRY, ip, key);
-	h->fence_serial = serial;
+	h->fence_serial = atomic_load_explicit(&f->serial, memory_order_relaxed);
 	h->fence = f;
 	t->npath = 1;
 	tls_busy = 0;
