@@ -497,30 +497,17 @@ static void graph_compact(void)
 			dead = e;
 		}
 	}
-	if (compact_all) {
-		uint32_t n = class_count();
-		for (uint32_t i = 0; i < n; i++) {
-			struct lock_class *c = class_get(i);
-			if (c) {
-				list_drop_dead(&c->out, true);
-				list_drop_dead(&c->in, false);
-			}
+	uint32_t n = compact_all ? class_count() : ncompact;
+	for (uint32_t i = 0; i < n; i++) {
+		struct lock_class *c = compact_all ? class_get(i) : compact_list[i];
+		if (c) {
+			list_drop_dead(&c->out, true);
+			list_drop_dead(&c->in, false);
+			c->compact = false;
 		}
 	}
-	for (uint32_t i = 0; i < ncompact; i++) {
-		list_drop_dead(&compact_list[i]->out, true);
-		list_drop_dead(&compact_list[i]->in, false);
-	}
-	for (uint32_t i = 0; i < ncompact; i++)
-		compact_list[i]->compact = false;
 	ncompact = 0;
-	if (compact_all) {
-		uint32_t n = class_count();
-		for (uint32_t i = 0; i < n; i++)
-			if (class_get(i))
-				class_get(i)->compact = false;
-		compact_all = false;
-	}
+	compact_all = false;
 	while (dead) {
 		struct edge *next = dead->hnext;
 		rt_free(dead->gates, dead->ngates * sizeof(uint32_t));
