@@ -411,6 +411,31 @@ Test(reliability, report_one_per_process)
 	harness_free(&r);
 }
 
+/* Between findings the graph part may be one rendered a moment before;
+ * the findings never wait, and a process killed before its exit-time
+ * report leaves a whole document with every finding and at least the
+ * graph of its first one. */
+Test(reliability, report_of_a_killed_process_has_every_finding)
+{
+	struct harness_run r;
+
+	run(1, NULL, ARGV("rel-report", "graph", "3000", "30"), &r);
+	cr_expect_eq(r.status, 3, "status %d: %s", r.status, r.err);
+	cr_expect_str_eq(r.out, "done\n");
+	cr_assert_eq(r.nreports, 1, "%s", r.err);
+	/* the harness ends each report it collects with one more newline */
+	size_t len = strlen(r.json) - 1;
+	cr_expect(json_complete(r.json, len), "not a whole document (%zu bytes, ends %s)", len,
+		  len > 40 ? r.json + len - 40 : r.json);
+	cr_expect_eq(harness_count(r.json, "lock-order-inversion"), 30, "%s", r.log);
+	int edges = 0;
+	for (const char *p = strstr(r.json, "\"edges\": ["); p && (p = strstr(p, "{\"from\": "));
+	     p++)
+		edges++;
+	cr_expect_geq(edges, 3000, "edges in the graph part: %d", edges);
+	harness_free(&r);
+}
+
 Test(reliability, report_does_not_follow_planted_symlinks)
 {
 	char dir[] = "/tmp/fdep-victim-XXXXXX", victim[256];

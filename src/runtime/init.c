@@ -173,7 +173,7 @@ __attribute__((destructor)) static void rt_destructor(void)
 	if (tls_thread && !tls_thread->dead)
 		ww_exit_check(tls_thread);
 	report_fork(FORK_PREPARE); /* report_lock, for one last consistent write */
-	report_write_json();
+	report_write_json(true);
 	if (rt_opt.verbosity > 1)
 		report_stats_line();
 	report_fork(FORK_PARENT);

@@ -208,7 +208,7 @@ void report_finding(struct rt_thread *t, const struct finding_in *in)
 			write_all(report_fd, b.data, b.len);
 		buf_release(&b);
 	}
-	report_write_json();
+	report_write_json(false);
 	rt_unlock(&report_lock);
 	if (rt_opt.abort_on_report)
 		abort();

@@ -181,10 +181,54 @@ static void json_edges(struct rt_buf *b)
 	rt_free(s.e, s.cap * sizeof(*s.e));
 }
 
-static void json_document(struct rt_buf *b)
+/*
+ * The graph part of the document: classes and edges, the edges rendered
+ * first, as rendering them names every class they touch.
+ */
+static void json_graph(struct rt_buf *b)
 {
-	uint64_t acq = atomic_load(&stats_acquisitions_done), hits = atomic_load(&stats_chain_hits_done);
+	struct rt_buf edges = { 0 };
 
+	json_edges(&edges);
+	buf_puts(b, " ],\n \"classes\": [");
+	class_for_each(json_class, b);
+	buf_puts(b, "],\n \"edges\": [");
+	if (edges.data)
+		buf_puts(b, edges.data);
+	if (edges.failed)
+		b->failed = true;
+	buf_release(&edges);
+}
+
+/*
+ * The graph part as last rendered.  A finding rewrites the whole document,
+ * and a large graph takes long to render (its edges' stacks); between
+ * findings it is rendered again only once ten times its rendering time has
+ * passed, so that rendering takes at most about a tenth of the time of a
+ * program that reports often.  Findings are always written at once; the
+ * final document at exit has the graph as it is then.
+ */
+static struct rt_buf graph_part;
+static uint64_t graph_part_at, graph_part_cost;
+
+static const struct rt_buf *graph_rendered(bool final)
+{
+	uint64_t now = rt_now_ns();
+
+	if (final || !graph_part.data || graph_part.failed ||
+	    now - graph_part_at >= 10 * graph_part_cost) {
+		buf_release(&graph_part);
+		json_graph(&graph_part);
+		graph_part_at = rt_now_ns();
+		graph_part_cost = graph_part_at - now;
+	}
+	return &graph_part;
+}
+
+/* The document around the graph part: head (up to the findings' end) and
+ * tail (the statistics). */
+static void json_head(struct rt_buf *b)
+{
 	buf_printf(b, "{\"tool\": \"fencedep\", \"schema\": 1, \"version\": \"%s\", \"pid\": %d,\n",
 		   PACKAGE_VERSION, (int)getpid());
 	buf_puts(b, " \"argv\": [");
@@ -198,17 +242,12 @@ static void json_document(struct rt_buf *b)
 		json_finding(b, f);
 		buf_puts(b, f->next ? ",\n" : "\n");
 	}
-	/* the edges first: rendering them names every class they touch */
-	struct rt_buf edges = { 0 };
-	json_edges(&edges);
-	buf_puts(b, " ],\n \"classes\": [");
-	class_for_each(json_class, b);
-	buf_puts(b, "],\n \"edges\": [");
-	if (edges.data)
-		buf_puts(b, edges.data);
-	if (edges.failed)
-		b->failed = true;
-	buf_release(&edges);
+}
+
+static void json_tail(struct rt_buf *b)
+{
+	uint64_t acq = atomic_load(&stats_acquisitions_done), hits = atomic_load(&stats_chain_hits_done);
+
 	rt_lock(&threads_lock);
 	for (struct rt_thread *t = threads_list; t; t = t->next) {
 		acq += t->acquisitions + t->fast_hits;
@@ -222,18 +261,37 @@ static void json_document(struct rt_buf *b)
 		   (unsigned long long)hits);
 }
 
+/* Write all of the parts to fd; false on a short write. */
+static bool write_parts(int fd, const struct rt_buf *const *parts, int n)
+{
+	for (int i = 0; i < n; i++) {
+		size_t off = 0;
+		while (off < parts[i]->len) {
+			ssize_t w = write(fd, parts[i]->data + off, parts[i]->len - off);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				return false;
+			off += (size_t)w;
+		}
+	}
+	return true;
+}
+
 /* Called with report_lock held. */
-void report_write_json(void)
+void report_write_json(bool final)
 {
 	char path[4096], tmp[4200];
-	struct rt_buf b = { 0 };
+	struct rt_buf head = { 0 }, tail = { 0 };
 
 	if (!rt_opt.json_path || !rt_opt.json_path[0])
 		return;
 	snprintf(path, sizeof(path), "%s.%d.json", rt_opt.json_path, (int)getpid());
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	json_document(&b);
-	if (b.failed || !b.data)
+	json_head(&head);
+	const struct rt_buf *graph = graph_rendered(final);
+	json_tail(&tail);
+	if (head.failed || !head.data || graph->failed || !graph->data || tail.failed || !tail.data)
 		goto out;
 	unlink(tmp);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -245,20 +303,14 @@ void report_write_json(void)
 		warned = true;
 		goto out;
 	}
-	size_t off = 0;
-	while (off < b.len) {
-		ssize_t w = write(fd, b.data + off, b.len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
+	const struct rt_buf *parts[] = { &head, graph, &tail };
+	bool whole = write_parts(fd, parts, 3);
 	close(fd);
-	if (off == b.len)
+	if (whole)
 		rename(tmp, path);
 	else
 		unlink(tmp);
 out:
-	buf_release(&b);
+	buf_release(&head);
+	buf_release(&tail);
 }

@@ -548,7 +548,11 @@ struct finding_in {
  * fingerprint; t may be NULL. */
 void report_finding(struct rt_thread *t, const struct finding_in *in);
 size_t report_unsuppressed(void);
-void report_write_json(void);
+/* Rewrite the JSON report; final: at exit, with the graph as it is now
+ * (between findings the graph part may be one rendered a moment ago). */
+void report_write_json(bool final);
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t rt_now_ns(void);
 void report_init(void);
 void report_stats_line(void);
 

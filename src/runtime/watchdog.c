@@ -25,7 +25,7 @@ uint64_t rt_watchdog_ns;
 static pthread_t monitor;
 static bool monitor_running;
 
-static uint64_t now_ns(void)
+uint64_t rt_now_ns(void)
 {
 	struct timespec ts;
 
@@ -36,7 +36,7 @@ static uint64_t now_ns(void)
 void wait_begin(struct rt_thread *t, const void *obj, int kind)
 {
 	t->wait_kind = (uint8_t)kind;
-	t->wait_start_ns = now_ns();
+	t->wait_start_ns = rt_now_ns();
 	t->wait_reported = false;
 	atomic_store_explicit(&t->wait_obj, obj, memory_order_release);
 }
@@ -120,7 +120,7 @@ static void dump_thread(struct rt_buf *b, struct rt_thread *t, bool in_signal, u
 
 void dump_state(struct rt_buf *b, bool in_signal)
 {
-	uint64_t now = now_ns();
+	uint64_t now = rt_now_ns();
 
 	buf_printf(b, "fencedep: state of process %d\n", (int)getpid());
 	if (in_signal ? !rt_trylock(&threads_lock) : (rt_lock(&threads_lock), false)) {
@@ -137,7 +137,7 @@ void dump_state(struct rt_buf *b, bool in_signal)
 static void check_hangs(void)
 {
 	struct rt_thread *hung = NULL;
-	uint64_t now = now_ns();
+	uint64_t now = rt_now_ns();
 
 	rt_lock(&threads_lock);
 	for (struct rt_thread *t = threads_list; t && !hung; t = t->next) {

@@ -9,6 +9,8 @@
  *                            its own JSON report and its temporary file
  *                            (from json_path in FENCEDEP_OPTIONS), then
  *                            reports one inversion
+ *   rel-report graph E N     E edges of a chain of mutexes, then N
+ *                            inversions, then _exit(3): no exit-time report
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -74,11 +76,27 @@ int main(int argc, char **argv)
 			waitpid(pid, &st, 0);
 		}
 		inversion();
+	} else if (argc == 4 && !strcmp(argv[1], "graph")) {
+		int e = atoi(argv[2]), n = atoi(argv[3]);
+		pthread_mutex_t *m = calloc((size_t)e + 1, sizeof(*m));
+		for (int i = 0; m && i <= e; i++)
+			pthread_mutex_init(&m[i], NULL);
+		for (int i = 0; m && i < e; i++) {
+			pthread_mutex_lock(&m[i]);
+			pthread_mutex_lock(&m[i + 1]);
+			pthread_mutex_unlock(&m[i + 1]);
+			pthread_mutex_unlock(&m[i]);
+		}
+		for (int i = 0; i < n; i++)
+			inversion();
+		puts("done");
+		fflush(stdout);
+		_exit(3);
 	} else if (argc == 3 && !strcmp(argv[1], "symlink")) {
 		plant(argv[2]);
 		inversion();
 	} else {
-		fprintf(stderr, "usage: rel-report many N MS | fork | symlink FILE\n");
+		fprintf(stderr, "usage: rel-report many N MS | fork | symlink FILE | graph E N\n");
 		return 2;
 	}
 	puts("done");
