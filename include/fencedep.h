@@ -74,10 +74,21 @@ void fdep_prime(const char *first_class, const char *second_class) FDEP_WEAK;
 /*
  * A function-like macro is not expanded again inside its own expansion, so
  * the name there is the weak function itself: null when the runtime is not
- * loaded.
+ * loaded.  The address, tested anyway, is called through: without the
+ * empty asm the compiler would call the name again, through the PLT.
  */
-#define FDEP__CALL(fn, ...) ((fn) ? fn(__VA_ARGS__) : (void)0)
-#define FDEP__CALL0(fn) ((fn) ? fn() : (void)0)
+#define FDEP__CALL(fn, ...) \
+	__extension__({ \
+		__typeof__(&fn) fdep__fn = &fn; \
+		__asm__("" : "+r"(fdep__fn)); \
+		fdep__fn ? fdep__fn(__VA_ARGS__) : (void)0; \
+	})
+#define FDEP__CALL0(fn) \
+	__extension__({ \
+		__typeof__(&fn) fdep__fn = &fn; \
+		__asm__("" : "+r"(fdep__fn)); \
+		fdep__fn ? fdep__fn() : (void)0; \
+	})
 #define fdep_lock_class(...) FDEP__CALL(fdep_lock_class, __VA_ARGS__)
 #define fdep_acquire(...) FDEP__CALL(fdep_acquire, __VA_ARGS__)
 #define fdep_acquire_nest(...) FDEP__CALL(fdep_acquire_nest, __VA_ARGS__)
