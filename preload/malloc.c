@@ -145,8 +145,7 @@ static void __attribute__((noinline)) release_range_slow(void *p, size_t len, ui
 /* Are there instances or fences that freed memory may hold? */
 static inline bool releasing_any(void)
 {
-	return atomic_load_explicit(&instance_heap_live, memory_order_relaxed) ||
-	       atomic_load_explicit(&fence_live, memory_order_relaxed);
+	return atomic_load_explicit(&release_watch, memory_order_relaxed);
 }
 
 static inline bool releasing_tracked(void)

@@ -23,7 +23,7 @@ struct shard {
 static struct shard shards[SHARDS];
 _Atomic uint64_t instance_bloom[INSTANCE_BLOOM_BITS / 64];
 _Atomic size_t instance_live;
-_Atomic size_t instance_heap_live;
+_Atomic size_t release_watch;
 
 static inline uint64_t line_hash(uintptr_t line)
 {
@@ -151,7 +151,7 @@ struct instance *instance_get_slow(const void *addr, int type, uintptr_t site)
 				n = NULL;
 				atomic_fetch_add(&instance_live, 1);
 				if (!in->in_static)
-					atomic_fetch_add(&instance_heap_live, 1);
+					atomic_fetch_add(&release_watch, 1);
 				instance_mark_page(addr);
 			}
 		}
@@ -208,7 +208,7 @@ void instance_forget_range(const void *start, size_t len, uintptr_t ip)
 			next = in->hnext;
 			atomic_fetch_sub(&instance_live, 1);
 			if (!in->in_static)
-				atomic_fetch_sub(&instance_heap_live, 1);
+				atomic_fetch_sub(&release_watch, 1);
 			struct held *hd = t ? held_find(t, in->addr) : NULL;
 			if (hd) {
 				struct finding_in f = {

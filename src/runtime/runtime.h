@@ -211,8 +211,9 @@ struct instance *instance_find(const void *addr);
  * held-lock-freed for those the calling thread holds. */
 void instance_forget_range(const void *start, size_t len, uintptr_t ip);
 extern _Atomic size_t instance_live;
-/* Instances and fences outside static storage: what free() may release. */
-extern _Atomic size_t instance_heap_live;
+/* Instances outside static storage, and fences (fence.c counts them in):
+ * while it is zero, free() has nothing to forget. */
+extern _Atomic size_t release_watch;
 /* One bit per 64-byte line (modulo the bitmap size), set for every line
  * that ever held an instance or a fence; never cleared. */
 #define INSTANCE_LINE_SHIFT 6
