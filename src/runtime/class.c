@@ -348,15 +348,14 @@ static const char *class_name_mode(struct lock_class *c, bool try)
 	/* only static storage has symbols: a heap lock is named by its site */
 	if (c->addr && c->addr_static && stack_object_name_try(c->addr, &sym, try) < 0)
 		return NULL;
-	if (sym) {
-		snprintf(buf, sizeof(buf), "%s", sym);
-	} else {
+	if (!sym) {
 		if (stack_function_try(c->site, &where, try) < 0)
 			return NULL;
 		name_site(buf, sizeof(buf), kind_names[c->kind], where ? where : "?",
 			  c->addr ? c->site_seq : 0);
 	}
-	char *n = rt_strdup(buf);
+	/* the symbol comes in runtime memory already */
+	char *n = sym ? (char *)sym : rt_strdup(buf);
 	const char *expected = NULL;
 	if (!n)
 		return "?";

@@ -161,17 +161,18 @@ static bool finding_suppressed(const struct finding *f)
 	return suppress_match(&rt_suppressions, kind_names[f->kind], s, n) != NULL;
 }
 
-static void write_all(int fd, const char *p, size_t n)
+bool write_all(int fd, const char *p, size_t n)
 {
 	while (n) {
 		ssize_t w = write(fd, p, n);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
-			return;
+			return false;
 		p += w;
 		n -= (size_t)w;
 	}
+	return true;
 }
 
 void report_finding(struct rt_thread *t, const struct finding_in *in)

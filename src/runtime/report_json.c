@@ -261,23 +261,6 @@ static void json_tail(struct rt_buf *b)
 		   (unsigned long long)hits);
 }
 
-/* Write all of the parts to fd; false on a short write. */
-static bool write_parts(int fd, const struct rt_buf *const *parts, int n)
-{
-	for (int i = 0; i < n; i++) {
-		size_t off = 0;
-		while (off < parts[i]->len) {
-			ssize_t w = write(fd, parts[i]->data + off, parts[i]->len - off);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0)
-				return false;
-			off += (size_t)w;
-		}
-	}
-	return true;
-}
-
 /* Called with report_lock held. */
 void report_write_json(bool final)
 {
@@ -303,8 +286,8 @@ void report_write_json(bool final)
 		warned = true;
 		goto out;
 	}
-	const struct rt_buf *parts[] = { &head, graph, &tail };
-	bool whole = write_parts(fd, parts, 3);
+	bool whole = write_all(fd, head.data, head.len) && write_all(fd, graph->data, graph->len) &&
+		     write_all(fd, tail.data, tail.len);
 	close(fd);
 	if (whole)
 		rename(tmp, path);

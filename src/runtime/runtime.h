@@ -552,6 +552,8 @@ size_t report_unsuppressed(void);
 /* Rewrite the JSON report; final: at exit, with the graph as it is now
  * (between findings the graph part may be one rendered a moment ago). */
 void report_write_json(bool final);
+/* Write all n bytes (again after EINTR); false on an error or no progress. */
+bool write_all(int fd, const char *p, size_t n);
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t rt_now_ns(void);
 void report_init(void);
