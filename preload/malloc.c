@@ -69,22 +69,34 @@ static void __attribute__((noinline)) alloc_event(uintptr_t ip)
 extern void *__libc_malloc(size_t);
 static bool foreign_allocator;
 
-/* The real entry points when the allocator is glibc's, for the fast
- * paths: NULL until it is known, and for any other allocator. */
-static malloc_fn glibc_malloc;
-static calloc_fn glibc_calloc;
-static free_fn glibc_free;
-static realloc_fn glibc_realloc;
+/*
+ * Where the fast paths jump: glibc's entry points once the allocator is
+ * known to be glibc's, until then (and for any other allocator) back into
+ * the slow half, so that the fast paths need not test for it.  free and
+ * realloc go straight to glibc only when the bootstrap arena was never
+ * used: then no pointer into it can come back, and the fast paths need not
+ * test for that either.
+ */
+static void *malloc_via_slow(size_t n);
+static void *calloc_via_slow(size_t n, size_t size);
+static void free_via_slow(void *p);
+static void *realloc_via_slow(void *p, size_t n);
+static malloc_fn target_malloc = malloc_via_slow;
+static calloc_fn target_calloc = calloc_via_slow;
+static free_fn target_free = free_via_slow;
+static realloc_fn target_realloc = realloc_via_slow;
 
 __attribute__((constructor(101))) static void allocator_resolved(void)
 {
 	foreign_allocator = REAL(malloc) != __libc_malloc;
 	if (foreign_allocator)
 		return;
-	glibc_calloc = REAL(calloc);
-	glibc_free = REAL(free);
-	glibc_realloc = REAL(realloc);
-	glibc_malloc = REAL(malloc);
+	target_calloc = REAL(calloc);
+	target_malloc = REAL(malloc);
+	if (atomic_load(&boot_used))
+		return;
+	target_free = REAL(free);
+	target_realloc = REAL(realloc);
 }
 
 #define IN_ALLOCATOR(call) \
@@ -107,7 +119,9 @@ static inline bool alloc_quiet(void)
 {
 	struct rt_thread *t = tls_thread;
 
-	return likely(!t || !t->depth || tls_busy) || rt_allocation_fast(t);
+	if (unlikely(!t))
+		return true; /* untracked, or not yet */
+	return likely(!t->depth) || tls_busy || rt_allocation_fast(t);
 }
 
 static inline void alloc_check(uintptr_t ip)
@@ -123,7 +137,7 @@ static inline void alloc_check(uintptr_t ip)
  * the runtime's private heap, dlsym's bootstrap, another allocator, a
  * thread holding locks on a chain not seen before - goes to *_slow.
  */
-#define ALLOC_PLAIN(glibc_fn) likely((glibc_fn) && !tls_private_heap && alloc_quiet())
+#define ALLOC_PLAIN() likely(!tls_private_heap && alloc_quiet())
 
 /* Forget instances and fences in memory that is being released. */
 static inline void release_range(void *p, size_t len, uintptr_t ip)
@@ -181,10 +195,13 @@ static __attribute__((noinline)) void *malloc_slow(size_t n, uintptr_t ip)
 
 RT_EXPORT void *malloc(size_t n)
 {
-	malloc_fn real = glibc_malloc;
+	if (ALLOC_PLAIN())
+		return target_malloc(n);
+	return malloc_slow(n, RT_CALLER);
+}
 
-	if (ALLOC_PLAIN(real))
-		return real(n);
+static void *malloc_via_slow(size_t n)
+{
 	return malloc_slow(n, RT_CALLER);
 }
 
@@ -204,10 +221,13 @@ static __attribute__((noinline)) void *calloc_slow(size_t n, size_t size, uintpt
 
 RT_EXPORT void *calloc(size_t n, size_t size)
 {
-	calloc_fn real = glibc_calloc;
+	if (ALLOC_PLAIN())
+		return target_calloc(n, size);
+	return calloc_slow(n, size, RT_CALLER);
+}
 
-	if (ALLOC_PLAIN(real))
-		return real(n, size);
+static void *calloc_via_slow(size_t n, size_t size)
+{
 	return calloc_slow(n, size, RT_CALLER);
 }
 
@@ -226,10 +246,13 @@ static __attribute__((noinline)) void free_slow(void *p, uintptr_t ip)
 
 RT_EXPORT void free(void *p)
 {
-	free_fn real = glibc_free;
+	if (likely(!tls_private_heap && !releasing_any()))
+		return target_free(p);
+	free_slow(p, RT_CALLER);
+}
 
-	if (likely(real && !tls_private_heap && !releasing_any() && !is_boot(p)))
-		return real(p);
+static void free_via_slow(void *p)
+{
 	free_slow(p, RT_CALLER);
 }
 
@@ -258,10 +281,13 @@ static __attribute__((noinline)) void *realloc_slow(void *p, size_t n, uintptr_t
 
 RT_EXPORT void *realloc(void *p, size_t n)
 {
-	realloc_fn real = glibc_realloc;
+	if (ALLOC_PLAIN() && !releasing_any())
+		return target_realloc(p, n);
+	return realloc_slow(p, n, RT_CALLER);
+}
 
-	if (ALLOC_PLAIN(real) && !releasing_any() && !is_boot(p))
-		return real(p, n);
+static void *realloc_via_slow(void *p, size_t n)
+{
 	return realloc_slow(p, n, RT_CALLER);
 }
 
