@@ -354,7 +354,7 @@ static inline __attribute__((always_inline)) bool publish_fast(struct rt_thread 
 	if (unlikely(old == FS_PUBLISHED || !stack || !cls))
 		return false;
 	uint64_t key = chain_step(t->key, cls, HM_RECURSIVE, HF_PATH | HF_TRY);
-	if (t->depth && !chain_lookup(key))
+	if (t->depth && !chain_seen(t, key))
 		return false;
 	tls_busy = 1;
 	fence_restart(t, f, NULL, FS_PUBLISHED, stack);

@@ -349,7 +349,7 @@ void rt_acquire_slow(struct rt_thread *t, struct lock_class *c, const void *inst
 		}
 	}
 	uint64_t key = chain_step(t->key, c, mode, hflags);
-	if (likely(chain_lookup(key)))
+	if (likely(chain_seen(t, key)))
 		t->chain_hits++;
 	else
 		validate_chain(t, c, mode, hflags, nest, ip, key, NULL);
@@ -373,7 +373,7 @@ void rt_check_acquire(struct rt_thread *t, struct lock_class *c, int mode,
 		}
 	}
 	key = chain_step(key, c, mode, 0);
-	if (likely(chain_lookup(key)))
+	if (likely(chain_seen(t, key)))
 		t->chain_hits++;
 	else
 		validate_chain(t, c, mode, 0, NULL, ip, key, skip);

@@ -80,6 +80,25 @@ static inline __attribute__((always_inline)) bool chain_lookup(uint64_t key)
 	}
 }
 
+/*
+ * Has this chain been validated?  The thread's own cache of chains it found
+ * lately answers with one load, where the shared table takes three that
+ * depend on each other.  A key never leaves the shared table, so a key once
+ * found there is true for good, in any thread and after fork.
+ */
+static inline __attribute__((always_inline)) bool chain_seen(struct rt_thread *t, uint64_t key)
+{
+	key = chain_key_nonzero(key); /* the cache starts zeroed */
+	uint64_t *slot = &t->ccache[key & (CCACHE_SIZE - 1)];
+
+	if (likely(*slot == key))
+		return true;
+	if (!chain_lookup(key))
+		return false;
+	*slot = key;
+	return true;
+}
+
 /* On a signalling path, and a fence signalled since the thread last swept
  * its path entries (held_sweep_paths)? */
 static inline bool paths_stale(const struct rt_thread *t)
@@ -166,7 +185,7 @@ static inline bool rt_push_fast(struct rt_thread *t, struct lock_class *c, const
 		return false;
 	uint64_t key = chain_step(t->key, c, mode, hflags);
 	/* a chain of one lock has nothing to validate */
-	if (t->depth && !chain_lookup(key))
+	if (t->depth && !chain_seen(t, key))
 		return false;
 	held_push_checked(t, c, inst, mode, hflags, ip, key);
 	return true;
@@ -193,7 +212,7 @@ static inline __attribute__((always_inline)) bool rt_allocation_fast(struct rt_t
 		return true;
 	if (t->npath | t->spin_depth | t->dead)
 		return false;
-	if (!chain_lookup(chain_step(t->key, cls_fs_reclaim, HM_EXCLUSIVE, 0)))
+	if (!chain_seen(t, chain_step(t->key, cls_fs_reclaim, HM_EXCLUSIVE, 0)))
 		return false;
 	t->fast_hits++;
 	return true;
