@@ -264,7 +264,7 @@ struct ww_ctx {
 #define SCACHE_SIZE 16
 #define FCACHE_SIZE 128
 #define ROCACHE_SIZE 4
-#define CCACHE_SIZE 64
+#define CCACHE_SIZE 256
 
 struct rt_thread {
 	/* the first cache line: what every fast path reads or writes */
@@ -281,6 +281,7 @@ struct rt_thread {
 	uint64_t serial_next, serial_end; /* fence serials this thread may give */
 	struct ww_ctx *ww;
 	uint32_t nww, capww;
+	uint64_t ccache[CCACHE_SIZE]; /* hot.h: chain keys seen lately (chain_seen) */
 	struct {
 		const void *addr;
 		struct instance *inst;
@@ -302,7 +303,6 @@ struct rt_thread {
 		const char *name;
 		uint64_t gen;    /* rt_unload_gen when it was found read-only */
 	} rocache[ROCACHE_SIZE]; /* fence.c: class names seen to be literals */
-	uint64_t ccache[CCACHE_SIZE]; /* hot.h: chain keys seen lately (chain_seen) */
 	uint64_t acquisitions, chain_hits; /* counted by the slow paths */
 	/* what the thread is blocked in, for hang reports (watchdog.c) */
 	_Atomic(const void *) wait_obj;
