@@ -35,6 +35,11 @@ REAL_DECL(int, pthread_spin_destroy, pthread_spinlock_t *);
 REAL_DECL(int, pthread_spin_lock, pthread_spinlock_t *);
 REAL_DECL(int, pthread_spin_trylock, pthread_spinlock_t *);
 REAL_DECL(int, pthread_spin_unlock, pthread_spinlock_t *);
+FAST_TARGET(int, pthread_mutex_lock, (pthread_mutex_t *m), (m))
+FAST_TARGET(int, pthread_mutex_unlock, (pthread_mutex_t *m), (m))
+FAST_TARGET(int, pthread_rwlock_rdlock, (pthread_rwlock_t *rw), (rw))
+FAST_TARGET(int, pthread_rwlock_wrlock, (pthread_rwlock_t *rw), (rw))
+FAST_TARGET(int, pthread_rwlock_unlock, (pthread_rwlock_t *rw), (rw))
 
 /* glibc's robust (16), priority-inherit (32), priority-protect (64) and
  * process-shared (128) kind bits: such mutexes take its general path. */
@@ -246,10 +251,8 @@ static inline __attribute__((always_inline)) bool lock_push_fast(const void *loc
 
 RT_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
-	pthread_mutex_lock_fn real = real_pthread_mutex_lock;
-
-	if (likely(real) && lock_push_fast(m, FAST_MUTEX, RT_CALLER))
-		return real(m);
+	if (lock_push_fast(m, FAST_MUTEX, RT_CALLER))
+		return TARGET(pthread_mutex_lock)(m);
 	return mutex_lock_slow(m, RT_CALLER);
 }
 
@@ -301,10 +304,8 @@ static __attribute__((noinline)) int mutex_unlock_slow(pthread_mutex_t *m, uintp
 
 RT_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
-	pthread_mutex_unlock_fn real = real_pthread_mutex_unlock;
-
-	if (likely(real) && unlock_pop_fast(m))
-		return real(m);
+	if (unlock_pop_fast(m))
+		return TARGET(pthread_mutex_unlock)(m);
 	return mutex_unlock_slow(m, RT_CALLER);
 }
 
@@ -374,19 +375,15 @@ static __attribute__((noinline)) int rwlock_lock_slow(pthread_rwlock_t *rw, bool
 
 RT_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *rw)
 {
-	pthread_rwlock_rdlock_fn real = real_pthread_rwlock_rdlock;
-
-	if (likely(real) && lock_push_fast(rw, FAST_READ, RT_CALLER))
-		return real(rw);
+	if (lock_push_fast(rw, FAST_READ, RT_CALLER))
+		return TARGET(pthread_rwlock_rdlock)(rw);
 	return rwlock_lock_slow(rw, false, RT_CALLER);
 }
 
 RT_EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *rw)
 {
-	pthread_rwlock_wrlock_fn real = real_pthread_rwlock_wrlock;
-
-	if (likely(real) && lock_push_fast(rw, FAST_WRITE, RT_CALLER))
-		return real(rw);
+	if (lock_push_fast(rw, FAST_WRITE, RT_CALLER))
+		return TARGET(pthread_rwlock_wrlock)(rw);
 	return rwlock_lock_slow(rw, true, RT_CALLER);
 }
 
@@ -434,10 +431,8 @@ static __attribute__((noinline)) int rwlock_unlock_slow(pthread_rwlock_t *rw, ui
 
 RT_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *rw)
 {
-	pthread_rwlock_unlock_fn real = real_pthread_rwlock_unlock;
-
-	if (likely(real) && unlock_pop_fast(rw))
-		return real(rw);
+	if (unlock_pop_fast(rw))
+		return TARGET(pthread_rwlock_unlock)(rw);
 	return rwlock_unlock_slow(rw, RT_CALLER);
 }
 

@@ -28,6 +28,22 @@ void *preload_resolve(const char *name, const char *version);
 #define REAL(name) REAL_V(name, NULL)
 
 /*
+ * What a fast path tail-calls: the real function once it is resolved, and
+ * until then a stub that resolves it, takes over as the target and calls
+ * it; the fast path need not test which.  Declare after REAL_DECL(name).
+ */
+#define FAST_TARGET(ret, name, params, args) \
+	static ret name##_first params; \
+	static _Atomic(name##_fn) name##_target = name##_first; \
+	static ret name##_first params \
+	{ \
+		name##_fn real = REAL(name); \
+		atomic_store_explicit(&name##_target, real, memory_order_relaxed); \
+		return real args; \
+	}
+#define TARGET(name) atomic_load_explicit(&name##_target, memory_order_relaxed)
+
+/*
  * A blocking lock's acquire event is pushed before the real call.  On the
  * slow paths the thread stays entered (tls_busy) until that call returns: a
  * signal handler that runs in between goes untracked.  The mutex fast path
