@@ -8,7 +8,6 @@
  * the lock's symbol for a static lock ("queue_lock"), else
  * "<kind>@<init site>#<n>", so names stay the same from run to run.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "runtime.h"
@@ -172,10 +171,9 @@ struct lock_class *class_intern(const char *name, unsigned subclass, int kind)
 		return c;
 	}
 
+	size_t n = name_cat(full, sizeof(full), 0, name);
 	if (subclass)
-		snprintf(full, sizeof(full), "%s/%u", name, subclass);
-	else
-		snprintf(full, sizeof(full), "%s", name);
+		name_cat_uint(full, sizeof(full), name_cat(full, sizeof(full), n, "/"), subclass);
 	rt_lock(&class_lock);
 	if (nnamed * 2 >= name_hash_size)
 		name_hash_grow();
@@ -308,33 +306,43 @@ struct lock_class *class_for_instance(const void *addr, uintptr_t site, int kind
 }
 
 /*
- * "kind@where", and "#seq" after it when seq is not 0, truncated to fit:
- * by hand, as every heap lock's class is named so when it first nests.
+ * Names are built by hand, truncated to fit (buf[n] stays a terminator):
+ * every heap lock's class is named when it first nests, and named classes
+ * are interned on lock events, where printf would be most of the cost.
  */
-static void name_site(char *buf, size_t size, const char *kind, const char *where,
-		      uint32_t seq)
+size_t name_cat(char *buf, size_t size, size_t n, const char *s)
+{
+	for (; *s && n + 1 < size; s++)
+		buf[n++] = *s;
+	buf[n] = 0;
+	return n;
+}
+
+size_t name_cat_uint(char *buf, size_t size, size_t n, uint32_t v)
 {
 	char digits[12];
 	int nd = 0;
-	size_t n = 0;
 
-	for (const char *p = kind; *p && n + 1 < size; p++)
-		buf[n++] = *p;
-	if (n + 1 < size)
-		buf[n++] = '@';
-	for (const char *p = where; *p && n + 1 < size; p++)
-		buf[n++] = *p;
-	if (seq) {
-		do {
-			digits[nd++] = (char)('0' + seq % 10);
-			seq /= 10;
-		} while (seq);
-		if (n + 1 < size)
-			buf[n++] = '#';
-		while (nd && n + 1 < size)
-			buf[n++] = digits[--nd];
-	}
+	do {
+		digits[nd++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (nd && n + 1 < size)
+		buf[n++] = digits[--nd];
 	buf[n] = 0;
+	return n;
+}
+
+/* "kind@where", and "#seq" after it when seq is not 0. */
+static void name_site(char *buf, size_t size, const char *kind, const char *where,
+		      uint32_t seq)
+{
+	size_t n = name_cat(buf, size, 0, kind);
+
+	n = name_cat(buf, size, n, "@");
+	n = name_cat(buf, size, n, where);
+	if (seq)
+		name_cat_uint(buf, size, name_cat(buf, size, n, "#"), seq);
 }
 
 static const char *class_name_mode(struct lock_class *c, bool try)

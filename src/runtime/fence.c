@@ -15,7 +15,7 @@
 
 #include "runtime.h"
 
-#define LINE_SHIFT 6
+#define LINE_SHIFT INSTANCE_LINE_SHIFT /* fence_forget_range reads the instance line marks */
 
 _Atomic uint64_t fence_signal_epoch = 1;
 _Atomic uint64_t rt_unload_gen = 1;
@@ -172,7 +172,10 @@ void fence_forget_range(const void *start, size_t len)
 	bool any = false;
 
 	rt_lock(&fence_lock);
-	for (uintptr_t l = lo >> LINE_SHIFT; fence_hash_size && l <= (hi - 1) >> LINE_SHIFT; l++) {
+	uintptr_t last = (hi - 1) >> LINE_SHIFT;
+	/* fence_create marked the line of each fence */
+	for (uintptr_t l = instance_next_marked(lo >> LINE_SHIFT, last); fence_hash_size && l <= last;
+	     l = instance_next_marked(l + 1, last)) {
 		struct fence *f = fence_hash[(l * 0x9e3779b97f4a7c15ull) & (fence_hash_size - 1)];
 		while (f) {
 			struct fence *next = f->hnext;

@@ -243,6 +243,23 @@ static inline bool rt_release(struct rt_thread *t, const void *inst, uintptr_t i
 	return rt_release_top(t, inst) || rt_release_slow(t, inst, ip);
 }
 
+/* The first marked line in [l, last], or last + 1: a word of the bitmap,
+ * 64 lines, at a time. */
+static inline uintptr_t instance_next_marked(uintptr_t l, uintptr_t last)
+{
+	while (l <= last) {
+		uint64_t bit = l & (INSTANCE_BLOOM_BITS - 1);
+		uint64_t w = atomic_load_explicit(&instance_bloom[bit / 64], memory_order_relaxed) >>
+			     (bit % 64);
+		if (w) {
+			uintptr_t next = l + (uintptr_t)__builtin_ctzll(w);
+			return next <= last ? next : last + 1;
+		}
+		l += 64 - bit % 64;
+	}
+	return last + 1;
+}
+
 /*
  * May [p, p+len) contain a lock instance or a fence?  A cheap, conservative
  * test on every free(): a block within one 64-line run of the bitmap is one

@@ -44,23 +44,12 @@ void instance_mark_page(const void *addr)
 		atomic_fetch_or(w, 1ull << (bit % 64));
 }
 
-static inline bool line_marked(uintptr_t line)
-{
-	uint64_t bit = line & (INSTANCE_BLOOM_BITS - 1);
-
-	return atomic_load_explicit(&instance_bloom[bit / 64], memory_order_relaxed) &
-	       (1ull << (bit % 64));
-}
-
 bool instance_may_contain_slow(const void *p, size_t len)
 {
 	uintptr_t first = (uintptr_t)p >> LINE_SHIFT;
 	uintptr_t last = ((uintptr_t)p + (len ? len - 1 : 0)) >> LINE_SHIFT;
 
-	for (uintptr_t l = first; l <= last; l++)
-		if (line_marked(l))
-			return true;
-	return false;
+	return instance_next_marked(first, last) <= last;
 }
 
 /* Grow a shard's bucket array (its lock held). */
@@ -200,9 +189,9 @@ void instance_forget_range(const void *start, size_t len, uintptr_t ip)
 
 	if (!len)
 		return;
-	for (uintptr_t l = lo >> LINE_SHIFT; l <= (hi - 1) >> LINE_SHIFT; l++) {
-		if (!line_marked(l))
-			continue;
+	uintptr_t last = (hi - 1) >> LINE_SHIFT;
+	for (uintptr_t l = instance_next_marked(lo >> LINE_SHIFT, last); l <= last;
+	     l = instance_next_marked(l + 1, last)) {
 		struct instance *in = shard_take_range(l, lo, hi), *next;
 		for (; in; in = next) {
 			next = in->hnext;

@@ -179,6 +179,10 @@ struct lock_class *class_for_instance(const void *addr, uintptr_t site, int kind
 const char *class_name(struct lock_class *c);
 /* The same, or NULL when naming would wait (from inside a lock event). */
 const char *class_name_try(struct lock_class *c);
+/* Append s, or v in decimal, to the name at buf[n], truncated to size;
+ * return the new length. */
+size_t name_cat(char *buf, size_t size, size_t n, const char *s);
+size_t name_cat_uint(char *buf, size_t size, size_t n, uint32_t v);
 extern struct lock_class *cls_fs_reclaim, *cls_mmu_notifier, *cls_dma_fence;
 
 /* ------------------------------------------------------------------ */
@@ -260,7 +264,7 @@ struct ww_ctx {
 };
 
 #define ICACHE_SIZE 256
-#define NCACHE_SIZE 8
+#define NCACHE_SIZE 32
 #define SCACHE_SIZE 16
 #define FCACHE_SIZE 128
 #define ROCACHE_SIZE 4

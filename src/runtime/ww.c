@@ -8,7 +8,6 @@
  * (fdep_ww_contended), the protocol is: release every lock of the context,
  * then slow-lock the contended one first.
  */
-#include <stdio.h>
 
 #include "runtime.h"
 
@@ -64,7 +63,7 @@ RT_EXPORT void fdep_ww_init(const void *ctx, const char *ww_class)
 	if (!t)
 		return;
 	const char *cname = ww_class ? ww_class : "reservation_ww_class";
-	snprintf(name, sizeof(name), "%s_acquire", cname);
+	name_cat(name, sizeof(name), name_cat(name, sizeof(name), 0, cname), "_acquire");
 	struct lock_class *ctx_cls = class_intern(name, 0, CK_WW);
 	struct lock_class *cls = class_intern(cname, 0, CK_WW);
 	if (ctx_cls && cls) {
