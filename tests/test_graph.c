@@ -98,6 +98,23 @@ Test(graph, subclass_order_is_checked_like_any_class)
 	expect("+x=A +y=A:1 -y -x +y=A:1 +x=A -x -y", LOI, 1);
 }
 
+/* Class names made by hand (name_cat): "name/subclass", and the class of a
+ * ww acquire context, "<ww class>_acquire", both named in the report (a
+ * second context of one class in a thread is reported under the latter). */
+Test(graph, built_class_names_reach_the_report)
+{
+	struct harness_run r = script("+x=A +y=A:12 -y -x +y=A:12 +x=A -x -y");
+
+	cr_assert_eq(harness_count(r.json, LOI), 1, "%s", r.log);
+	cr_expect(strstr(r.json, "\"A/12\"") != NULL, "A/12 named in\n%s", r.json);
+	harness_free(&r);
+
+	r = script("ww_init:C ww_init:D ww_fini:D ww_fini:C");
+	cr_assert_eq(harness_count(r.json, "ww-protocol-violation"), 1, "%s", r.log);
+	cr_expect(strstr(r.json, "\"reservation_ww_class_acquire\"") != NULL, "%s", r.json);
+	harness_free(&r);
+}
+
 Test(graph, same_class_under_nest_lock_is_silent)
 {
 	expect("+N +x=A@N +y=A@N -y -x -N", "recursive-locking", 0);
