@@ -300,6 +300,24 @@ Test(preload, freed_and_reallocated_mutex_is_a_new_lock)
 	harness_free(&r);
 }
 
+Test(preload, freed_mutex_is_forgotten_after_its_neighbour_was_destroyed)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("reuse", "neighbour"), &r);
+	expect_clean(&r, "done\n");
+	harness_free(&r);
+}
+
+Test(preload, address_reused_twice_is_a_new_lock_each_time)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("reuse", "again"), &r);
+	expect_clean(&r, "done\n");
+	harness_free(&r);
+}
+
 Test(preload, destroyed_and_reused_mutex_is_a_new_lock)
 {
 	struct harness_run r;

@@ -87,7 +87,7 @@ static struct fence *fence_create(struct rt_thread *t, const void *addr, struct 
 	fence_hash[k] = f;
 	atomic_fetch_add(&fence_live, 1);
 	atomic_fetch_add(&release_watch, 1);
-	instance_mark_page(addr);
+	instance_mark_line(addr);
 	return f;
 }
 
@@ -157,6 +157,7 @@ static void fence_unlink(struct fence *victim)
 		if (*pp == victim) {
 			*pp = victim->hnext;
 			atomic_fetch_sub(&fence_live, 1);
+			instance_unmark_line(victim->addr);
 			atomic_fetch_sub(&release_watch, 1);
 			atomic_store_explicit(&victim->addr, NULL, memory_order_release);
 			victim->hnext = fence_free_list;

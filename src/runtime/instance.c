@@ -3,7 +3,7 @@
  *
  * A sharded hash keyed by the 64-byte line of the address, so that freeing
  * memory can find every instance inside the freed range by visiting its
- * lines, and a bitmap over line hashes that tells cheaply that a freed range
+ * lines, and a bitmap over lines that tells cheaply that a freed range
  * holds no instance at all (the common case on every free()).  An address
  * reused after free is a new instance, hence a new class.
  */
@@ -35,13 +35,35 @@ static inline struct shard *shard_of(uint64_t h)
 	return &shards[h >> 58];
 }
 
-void instance_mark_page(const void *addr)
+/*
+ * The objects (instances and fences) on the lines of each bitmap word: when
+ * the last one goes the word is cleared, so that lines freed long ago do
+ * not keep free() on its slow path.  A mark counts up before it sets its
+ * bit; an unmark that takes a word's count to zero clears the word, then
+ * looks again, and marks the whole word when an object came meanwhile (its
+ * bit may have been cleared with the rest).
+ */
+static _Atomic uint32_t mark_count[INSTANCE_BLOOM_BITS / 64];
+
+void instance_mark_line(const void *addr)
 {
 	uint64_t bit = ((uintptr_t)addr >> LINE_SHIFT) & (INSTANCE_BLOOM_BITS - 1);
 	_Atomic uint64_t *w = &instance_bloom[bit / 64];
 
-	if (!(atomic_load_explicit(w, memory_order_relaxed) & (1ull << (bit % 64))))
+	atomic_fetch_add(&mark_count[bit / 64], 1);
+	if (!(atomic_load(w) & (1ull << (bit % 64))))
 		atomic_fetch_or(w, 1ull << (bit % 64));
+}
+
+void instance_unmark_line(const void *addr)
+{
+	uint64_t word = (((uintptr_t)addr >> LINE_SHIFT) & (INSTANCE_BLOOM_BITS - 1)) / 64;
+
+	if (atomic_fetch_sub(&mark_count[word], 1) != 1)
+		return;
+	atomic_store(&instance_bloom[word], 0);
+	if (atomic_load(&mark_count[word]))
+		atomic_store(&instance_bloom[word], ~0ull);
 }
 
 bool instance_may_contain_slow(const void *p, size_t len)
@@ -141,7 +163,7 @@ struct instance *instance_get_slow(const void *addr, int type, uintptr_t site)
 				atomic_fetch_add(&instance_live, 1);
 				if (!in->in_static)
 					atomic_fetch_add(&release_watch, 1);
-				instance_mark_page(addr);
+				instance_mark_line(addr);
 			}
 		}
 		rt_unlock(&s->lock);
@@ -196,6 +218,7 @@ void instance_forget_range(const void *start, size_t len, uintptr_t ip)
 		for (; in; in = next) {
 			next = in->hnext;
 			atomic_fetch_sub(&instance_live, 1);
+			instance_unmark_line(in->addr);
 			if (!in->in_static)
 				atomic_fetch_sub(&release_watch, 1);
 			struct held *hd = t ? held_find(t, in->addr) : NULL;

@@ -218,13 +218,15 @@ extern _Atomic size_t instance_live;
 /* Instances outside static storage, and fences (fence.c counts them in):
  * while it is zero, free() has nothing to forget. */
 extern _Atomic size_t release_watch;
-/* One bit per 64-byte line (modulo the bitmap size), set for every line
- * that ever held an instance or a fence; never cleared. */
+/* One bit per 64-byte line (modulo the bitmap size), set while the line
+ * (or one that shares its bit) holds an instance or a fence; a word of it
+ * is cleared when its last object goes (instance.c). */
 #define INSTANCE_LINE_SHIFT 6
 #define INSTANCE_BLOOM_BITS (1u << 24)
 extern _Atomic uint64_t instance_bloom[INSTANCE_BLOOM_BITS / 64];
 bool instance_may_contain_slow(const void *p, size_t len);
-void instance_mark_page(const void *addr);
+void instance_mark_line(const void *addr);
+void instance_unmark_line(const void *addr);
 
 /* ------------------------------------------------------------------ */
 /* Threads and the held stack (held.c).                                */

@@ -10,8 +10,14 @@
  *   reuse init      L is pthread_mutex_init'ed again in place
  *   reuse same      the very same lock is taken the other way round: the
  *                   AB/BA inversion
+ *   reuse neighbour as free, with a second lock on a nearby line of the
+ *                   same block, nested and destroyed before the free: the
+ *                   free must still forget L
+ *   reuse again     as free, twice over at the same address: the second
+ *                   lock marks the line its predecessor's free unmarked
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +25,12 @@
 struct obj {
 	pthread_mutex_t lock;
 	char pad[64];
+};
+
+struct pair {
+	pthread_mutex_t lock;
+	char pad[88];
+	pthread_mutex_t lock2;
 };
 
 static pthread_mutex_t outer = PTHREAD_MUTEX_INITIALIZER;
@@ -30,6 +42,27 @@ static void nest(pthread_mutex_t *first, pthread_mutex_t *second)
 	pthread_mutex_lock(second);
 	pthread_mutex_unlock(second);
 	pthread_mutex_unlock(first);
+}
+
+/* The pair in a block of its own, 256-aligned inside it: both locks are
+ * within one 4 KB run of lines, however malloc places the block. */
+#define PAIR_BLOCK 8192
+
+static struct pair *pair_in(char *block)
+{
+	return (struct pair *)(((uintptr_t)block + 255) & ~(uintptr_t)255);
+}
+
+/* A block again, where the one just freed was. */
+static char *block_again(uintptr_t freed)
+{
+	char *b = malloc(PAIR_BLOCK);
+
+	if ((uintptr_t)b != freed) {
+		fprintf(stderr, "reuse: the allocator did not reuse the address\n");
+		exit(3);
+	}
+	return b;
 }
 
 int main(int argc, char **argv)
@@ -49,6 +82,41 @@ int main(int argc, char **argv)
 		}
 		o = again;
 		o->lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+	} else if (!strcmp(mode, "neighbour")) {
+		char *b = malloc(PAIR_BLOCK);
+		struct pair *p = pair_in(b);
+		pthread_mutex_init(&p->lock, NULL);
+		pthread_mutex_init(&p->lock2, NULL);
+		nest(&outer, &p->lock);
+		nest(&outer, &p->lock2);
+		pthread_mutex_destroy(&p->lock2);
+		uintptr_t was = (uintptr_t)b;
+		free(b);
+		b = block_again(was);
+		p = pair_in(b);
+		p->lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+		nest(&p->lock, &outer);
+		free(b);
+		puts("done");
+		return 0;
+	} else if (!strcmp(mode, "again")) {
+		char *b = malloc(PAIR_BLOCK);
+		struct pair *p = pair_in(b);
+		for (int round = 0; round < 2; round++) {
+			pthread_mutex_init(&p->lock, NULL);
+			nest(round ? &p->lock : &outer, round ? &outer : &p->lock);
+			uintptr_t was = (uintptr_t)b;
+			free(b);
+			b = block_again(was);
+			p = pair_in(b);
+		}
+		/* a third lock there, taken after outer as the first was: had the
+		 * second been kept past its free, this closes a cycle with it */
+		p->lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+		nest(&outer, &p->lock);
+		free(b);
+		puts("done");
+		return 0;
 	} else if (!strcmp(mode, "destroy")) {
 		o = &static_obj;
 		pthread_mutex_init(&o->lock, NULL);
@@ -62,7 +130,7 @@ int main(int argc, char **argv)
 		if (!strcmp(mode, "init"))
 			pthread_mutex_init(&o->lock, NULL);
 	} else {
-		fprintf(stderr, "usage: reuse free|destroy|init|same\n");
+		fprintf(stderr, "usage: reuse free|neighbour|again|destroy|init|same\n");
 		return 2;
 	}
 	nest(&o->lock, &outer);
