@@ -86,17 +86,29 @@ static calloc_fn target_calloc = calloc_via_slow;
 static free_fn target_free = free_via_slow;
 static realloc_fn target_realloc = realloc_via_slow;
 
+/*
+ * Every real entry the slow paths call is resolved here, at once: resolving
+ * one later from inside free() would call dlsym(), which frees a pending
+ * dlerror() message through free() again.  Here the first dlsym() consumes
+ * that message, and free_slow() drops it while free is not yet resolved.
+ */
 __attribute__((constructor(101))) static void allocator_resolved(void)
 {
-	foreign_allocator = REAL(malloc) != __libc_malloc;
+	malloc_fn m = REAL(malloc);
+
+	(void)REAL(free);
+	(void)REAL(calloc);
+	(void)REAL(realloc);
+	(void)REAL(malloc_usable_size);
+	foreign_allocator = m != __libc_malloc;
 	if (foreign_allocator)
 		return;
-	target_calloc = REAL(calloc);
-	target_malloc = REAL(malloc);
+	target_calloc = real_calloc;
+	target_malloc = real_malloc;
 	if (atomic_load(&boot_used))
 		return;
-	target_free = REAL(free);
-	target_realloc = REAL(realloc);
+	target_free = real_free;
+	target_realloc = real_realloc;
 }
 
 #define IN_ALLOCATOR(call) \
@@ -234,6 +246,10 @@ static void *calloc_via_slow(size_t n, size_t size)
 static __attribute__((noinline)) void free_slow(void *p, uintptr_t ip)
 {
 	if (unlikely(!p || is_boot(p)))
+		return;
+	/* dlsym() freeing its last error message while free itself, or
+	 * malloc_usable_size, is being resolved: kept, not resolved again */
+	if (unlikely(!real_free || !real_malloc_usable_size) && rt_tls.resolving)
 		return;
 	if (unlikely(tls_private_heap) && rt_owns(p)) {
 		rt_private_free(p);

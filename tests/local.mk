@@ -108,6 +108,11 @@ tests_progs_rel_secure_LDFLAGS = -no-install
 check_LTLIBRARIES += tests/progs/libdlocks.la
 tests_progs_libdlocks_la_SOURCES = tests/progs/libdlocks.c
 tests_progs_libdlocks_la_LDFLAGS = -module -avoid-version -rpath /nowhere
+# a module that leaves a dlerror() pending from its constructor (preloaded)
+check_LTLIBRARIES += tests/progs/libdlerr.la
+tests_progs_libdlerr_la_SOURCES = tests/progs/libdlerr.c
+tests_progs_libdlerr_la_LIBADD = -ldl
+tests_progs_libdlerr_la_LDFLAGS = -module -avoid-version -rpath /nowhere
 # fence class names at reused addresses, and the modules that hold them
 tests_progs_fence_names_SOURCES = tests/progs/fence-names.c
 tests_progs_fence_names_LDADD = -ldl

@@ -198,6 +198,23 @@ Test(reliability, dlopen_module_clean)
 	expect_clean_as_native(ARGV("rel-dlopen", "clean", mod));
 }
 
+/*
+ * A library preloaded after the runtime leaves a dlerror() message pending
+ * from its constructor; the runtime's own resolution of the allocator then
+ * has dlsym() free that message through the interposed free(), before free
+ * itself is resolved.  That recursed until the stack overflowed.
+ */
+Test(reliability, preloaded_module_with_a_pending_dlerror)
+{
+	static char lib[4096];
+
+	snprintf(lib, sizeof(lib), "%s/.libs/libdlerr.so", harness_prog("."));
+	cr_assert_eq(access(lib, R_OK), 0, "%s: %s", lib, strerror(errno));
+	harness_extra_preload = lib;
+	expect_clean_as_native(ARGV("reuse", "free"));
+	harness_extra_preload = NULL;
+}
+
 /* ---- 5. another allocator preloaded ---- */
 
 static void with_allocator(const char *lib)

@@ -96,7 +96,8 @@ static struct lock_class *class_new(int kind)
 				return NULL;
 			}
 			/* the old array stays: graph walks may read it without class_lock */
-			memcpy(n, classes, cap_classes * sizeof(*n));
+			if (cap_classes)
+				memcpy(n, classes, cap_classes * sizeof(*n));
 			atomic_thread_fence(memory_order_release);
 			classes = n;
 			cap_classes = cap;
