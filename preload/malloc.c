@@ -75,7 +75,9 @@ static bool foreign_allocator;
  * the slow half, so that the fast paths need not test for it.  free and
  * realloc go straight to glibc only when the bootstrap arena was never
  * used: then no pointer into it can come back, and the fast paths need not
- * test for that either.
+ * test for that either.  (The lock fast paths' FAST_TARGET resolves on
+ * first use instead; here what the target may be is only known once the
+ * allocator is.)
  */
 static void *malloc_via_slow(size_t n);
 static void *calloc_via_slow(size_t n, size_t size);
