@@ -17,6 +17,7 @@ TEST_PROGS = tests/progs/fdep-script tests/progs/hang tests/progs/churn \
 	tests/progs/rwlock-cycle \
 	tests/progs/trylock \
 	tests/progs/condvar \
+	tests/progs/cancel \
 	tests/progs/transfer \
 	tests/progs/reuse \
 	tests/progs/relock \
@@ -50,6 +51,8 @@ tests_progs_trylock_SOURCES = tests/progs/trylock.c
 tests_progs_trylock_LDADD = -lpthread
 tests_progs_condvar_SOURCES = tests/progs/condvar.c
 tests_progs_condvar_LDADD = -lpthread
+tests_progs_cancel_SOURCES = tests/progs/cancel.c
+tests_progs_cancel_LDADD = -lpthread
 tests_progs_transfer_SOURCES = tests/progs/transfer.c
 tests_progs_transfer_LDADD = -lpthread
 tests_progs_reuse_SOURCES = tests/progs/reuse.c

@@ -248,6 +248,30 @@ Test(preload, cond_wait_retakes_its_mutex_under_a_held_lock)
 	harness_free(&r);
 }
 
+/* A waiter cancelled in its wait has the mutex again when its cleanup
+ * handler runs, and the handler unlocks it. */
+Test(preload, waiter_cancelled_in_cond_wait_unlocks_in_its_cleanup)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("cancel", "wait"), &r);
+	expect_clean(&r, "done\n");
+	harness_free(&r);
+	run(NULL, ARGV("cancel", "timedwait"), &r);
+	expect_clean(&r, "done\n");
+	harness_free(&r);
+}
+
+Test(preload, cleanup_handler_of_a_cancelled_waiter_runs_under_the_mutex)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("cancel", "order"), &r);
+	expect_findings(&r, "lock-order-inversion", 1);
+	cr_expect_eq(harness_count(r.json, "bad-unlock-balance"), 0, "%s", r.log);
+	harness_free(&r);
+}
+
 /* ---- instances, sites and addresses ---- */
 
 Test(preload, address_ordered_same_site_mutexes_are_silent_by_instance)
