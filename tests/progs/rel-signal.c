@@ -58,6 +58,9 @@ int main(int argc, char **argv)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sa.sa_flags = SA_RESTART;
+	/* the handlers must not nest: one that interrupted the other while it
+	 * held sig_lock would wait for itself */
+	sigfillset(&sa.sa_mask);
 	sigaction(SIGALRM, &sa, NULL);
 	sigaction(SIGUSR2, &sa, NULL);
 	pthread_create(&t, NULL, other, NULL);
