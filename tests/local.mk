@@ -18,6 +18,7 @@ TEST_PROGS = tests/progs/fdep-script tests/progs/hang tests/progs/churn \
 	tests/progs/trylock \
 	tests/progs/condvar \
 	tests/progs/cancel \
+	tests/progs/rel-fds \
 	tests/progs/transfer \
 	tests/progs/reuse \
 	tests/progs/relock \
@@ -53,6 +54,8 @@ tests_progs_condvar_SOURCES = tests/progs/condvar.c
 tests_progs_condvar_LDADD = -lpthread
 tests_progs_cancel_SOURCES = tests/progs/cancel.c
 tests_progs_cancel_LDADD = -lpthread
+tests_progs_rel_fds_SOURCES = tests/progs/rel-fds.c
+tests_progs_rel_fds_LDADD = -lpthread
 tests_progs_transfer_SOURCES = tests/progs/transfer.c
 tests_progs_transfer_LDADD = -lpthread
 tests_progs_reuse_SOURCES = tests/progs/reuse.c

@@ -42,7 +42,10 @@ struct finding {
 };
 
 extern struct finding *findings_head;
-extern int report_fd;
+/* The descriptor reports are written to: the log file, opened again if the
+ * program reused its number (may_open false: from a signal handler, which
+ * gets stderr then). */
+int report_out(bool may_open);
 
 void report_text(struct rt_buf *b, const struct finding *f);
 void report_frames_text(struct rt_buf *b, uint32_t stack, const char *indent);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fingerprint.h"
@@ -16,7 +17,7 @@
 
 struct finding *findings_head;
 static struct finding **findings_tail = &findings_head;
-int report_fd = 2;
+static int report_fd = 2;
 static struct rt_lock report_lock = RT_LOCK_INIT;
 static size_t nunsuppressed, nsuppressed;
 struct suppress_set rt_suppressions;
@@ -206,7 +207,7 @@ void report_finding(struct rt_thread *t, const struct finding_in *in)
 		struct rt_buf b = { 0 };
 		report_text(&b, f);
 		if (b.data)
-			write_all(report_fd, b.data, b.len);
+			write_all(report_out(true), b.data, b.len);
 		buf_release(&b);
 	}
 	report_write_json(false);
@@ -220,9 +221,21 @@ size_t report_unsuppressed(void)
 	return nunsuppressed;
 }
 
+/*
+ * The log file is opened once, at start (it must still open after a chroot
+ * or a drop of privileges), under a high number.  A program may close every
+ * descriptor it did not open (a daemon, closefrom() before exec) and have a
+ * file of its own under that number later: before each write, report_out()
+ * checks that the descriptor is still the log, and opens the log again when
+ * it is not.
+ */
+static dev_t log_dev;
+static ino_t log_ino;
+
 static int open_log(const char *path)
 {
 	char full[4096];
+	struct stat st;
 
 	if (!strcmp(path, "stderr"))
 		return 2;
@@ -234,7 +247,35 @@ static int open_log(const char *path)
 		rt_warn("cannot open log_path '%s': %s; reporting on stderr", full, strerror(errno));
 		return 2;
 	}
+	int high = fcntl(fd, F_DUPFD_CLOEXEC, 512);
+	if (high >= 0) {
+		close(fd);
+		fd = high;
+	}
+	if (fstat(fd, &st) == 0) {
+		log_dev = st.st_dev;
+		log_ino = st.st_ino;
+	}
 	return fd;
+}
+
+/* Is report_fd still the log file this process opened? */
+static bool log_is_ours(void)
+{
+	struct stat st;
+
+	return report_fd <= 2 ||
+	       (fstat(report_fd, &st) == 0 && st.st_dev == log_dev && st.st_ino == log_ino);
+}
+
+int report_out(bool may_open)
+{
+	if (log_is_ours())
+		return report_fd;
+	if (!may_open)
+		return 2; /* a signal handler: no open(), stderr */
+	report_fd = open_log(rt_opt.log_path); /* the old number is the program's now */
+	return report_fd;
 }
 
 void report_init(void)
@@ -252,7 +293,8 @@ void report_fork(int phase)
 	findings_tail = &findings_head;
 	nunsuppressed = nsuppressed = 0;
 	if (report_fd > 2) {
-		close(report_fd);
+		if (log_is_ours())
+			close(report_fd);
 		report_fd = open_log(rt_opt.log_path);
 	}
 }
@@ -275,5 +317,5 @@ void report_stats_line(void)
 			 "%llu acquisitions, %llu chain hits\n",
 			 nunsuppressed, nsuppressed, class_live(), graph_edge_count(), chain_count(),
 			 (unsigned long long)acq, (unsigned long long)hits);
-	write_all(report_fd, line, (size_t)n);
+	write_all(report_out(true), line, (size_t)n);
 }

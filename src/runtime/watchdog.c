@@ -206,7 +206,7 @@ static void dump_handler(int sig)
 	tls_busy = 1;
 	storage[0] = 0;
 	dump_state(&b, true);
-	if (b.len && write(report_fd, b.data, b.len) < 0)
+	if (b.len && write(report_out(false), b.data, b.len) < 0)
 		b.len = 0;
 	tls_busy = busy;
 }
