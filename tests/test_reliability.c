@@ -242,6 +242,44 @@ Test(reliability, log_file_survives_the_program_closing_descriptors)
 	harness_free(&r);
 }
 
+/* Remove every file of dir whose name starts with prefix; how many. */
+static int remove_prefixed(const char *dir, const char *prefix)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	while (d && (e = readdir(d))) {
+		if (strncmp(e->d_name, prefix, strlen(prefix)))
+			continue;
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		n += unlink(path) == 0;
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* Relative report paths mean the directory the program started in, even
+ * after it changed to / (as a daemon does) before its finding. */
+Test(reliability, relative_report_paths_hold_after_chdir)
+{
+	struct harness_run r;
+	char cwd[4096], prefix[64], opts[256];
+
+	cr_assert(getcwd(cwd, sizeof(cwd)));
+	snprintf(prefix, sizeof(prefix), "fdep-chdir-%d", (int)getpid());
+	snprintf(opts, sizeof(opts), "log_path=%s-log:json_path=%s-json", prefix, prefix);
+	run(1, opts, ARGV("rel-fds", "chdir"), &r);
+	cr_expect_str_eq(r.out, "done\n", "stderr: %s", r.err);
+	cr_expect_eq(r.status, 66, "status %d\nstderr: %s", r.status, r.err);
+	harness_free(&r);
+	int in_root = remove_prefixed("/", prefix);
+	cr_expect_eq(remove_prefixed(cwd, prefix), 2, "the log and the JSON report in %s", cwd);
+	cr_expect_eq(in_root, 0, "reports written to / after the chdir");
+}
+
 /* ---- 5. another allocator preloaded ---- */
 
 static void with_allocator(const char *lib)

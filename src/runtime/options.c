@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "runtime.h"
 
@@ -119,6 +120,33 @@ void options_defaults(void)
 		}
 		opt_set(d, d->def, strlen(d->def), err, sizeof(err));
 	}
+}
+
+/* A relative report path, made absolute against the directory the program
+ * started in: a program that changes directory later (a daemon's chdir("/"))
+ * would otherwise scatter its reports or lose them. */
+static void path_absolute(const char **path)
+{
+	char cwd[4096];
+	const char *p = *path;
+
+	if (!p[0] || p[0] == '/' || !strcmp(p, "stderr") || !strcmp(p, "stdout") ||
+	    !getcwd(cwd, sizeof(cwd)))
+		return;
+	size_t lc = strlen(cwd), lp = strlen(p);
+	char *abs = rt_alloc(lc + 1 + lp + 1);
+	if (!abs)
+		return;
+	memcpy(abs, cwd, lc);
+	abs[lc] = '/';
+	memcpy(abs + lc + 1, p, lp + 1);
+	*path = abs;
+}
+
+void options_paths_absolute(void)
+{
+	path_absolute(&rt_opt.log_path);
+	path_absolute(&rt_opt.json_path);
 }
 
 int options_parse(const char *text, char *err, size_t errlen)

@@ -120,6 +120,8 @@ struct rt_options {
 extern struct rt_options rt_opt;
 /* Parse "k=v:k=v" into rt_opt; on error fill err and return -1. */
 int options_parse(const char *text, char *err, size_t errlen);
+/* log_path and json_path made absolute against the current directory. */
+void options_paths_absolute(void);
 void options_defaults(void);
 
 /* ------------------------------------------------------------------ */

@@ -7,6 +7,8 @@
  *
  *   rel-fds closefrom    an inversion before and one after; the file holds
  *                        only the program's line
+ *   rel-fds chdir        the program changes to / before its inversion:
+ *                        relative report paths still mean where it started
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -30,8 +32,16 @@ int main(int argc, char **argv)
 {
 	char path[] = "/tmp/rel-fds-XXXXXX", buf[256];
 
+	if (argc == 2 && !strcmp(argv[1], "chdir")) {
+		if (chdir("/"))
+			return 3;
+		nest(&a, &b);
+		nest(&b, &a);
+		puts("done");
+		return 0;
+	}
 	if (argc != 2 || strcmp(argv[1], "closefrom")) {
-		fprintf(stderr, "usage: rel-fds closefrom\n");
+		fprintf(stderr, "usage: rel-fds closefrom|chdir\n");
 		return 2;
 	}
 	nest(&a, &b);
