@@ -2,9 +2,15 @@
  * thread.c - thread life: a thread that ends (by returning or by
  * pthread_exit) holding locks is reported; its state is freed by a key
  * destructor once nothing of the thread can run any more (init.c).  fork()
- * is handled by the runtime's atfork handlers (init.c); dlclose() is
- * counted, for what remembers addresses in modules.
+ * is handled by the runtime's atfork handlers (init.c); dlclose() forgets
+ * the locks of the module it unloads, and is counted, for what remembers
+ * addresses in modules.
  */
+#define _GNU_SOURCE 1
+#include <link.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "preload.h"
 
 REAL_DECL(int, pthread_create, pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
@@ -65,12 +71,74 @@ RT_EXPORT void pthread_exit(void *ret)
 	__builtin_unreachable();
 }
 
-/* An unloaded module takes its literals with it: fence class names
- * remembered by pointer (fence.c) are compared by text again. */
+/*
+ * The writable segments of a module, where its static locks and fences
+ * live, found by its load address and name (dl_iterate_phdr).
+ */
+#define MODULE_RANGES 8
+
+struct module_seek {
+	uintptr_t base;
+	const char *name;
+	bool found;
+	int n;
+	uintptr_t lo[MODULE_RANGES], len[MODULE_RANGES];
+};
+
+static int module_seek_one(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct module_seek *m = arg;
+
+	(void)size;
+	if (info->dlpi_addr != m->base || strcmp(info->dlpi_name ? info->dlpi_name : "", m->name))
+		return 0;
+	m->found = true;
+	for (int i = 0; i < info->dlpi_phnum && m->n < MODULE_RANGES; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W) && ph->p_memsz) {
+			m->lo[m->n] = m->base + ph->p_vaddr;
+			m->len[m->n++] = ph->p_memsz;
+		}
+	}
+	return 1;
+}
+
+static bool module_seek(struct module_seek *m)
+{
+	m->found = false;
+	m->n = 0;
+	dl_iterate_phdr(module_seek_one, m);
+	return m->found;
+}
+
+/*
+ * An unloaded module takes its static locks and fences with it: they are
+ * forgotten, as freed memory is, so that a module mapped at the same
+ * address later has locks of its own.  And it takes its literals: fence
+ * class names remembered by pointer (fence.c) are compared by text again.
+ */
 RT_EXPORT int dlclose(void *handle)
 {
-	int r = REAL(dlclose)(handle);
+	struct link_map *lm = NULL;
+	struct module_seek m = { 0 };
+	char name[1024] = "";
 
+	if (dlinfo(handle, RTLD_DI_LINKMAP, &lm) == 0 && lm && lm->l_name) {
+		snprintf(name, sizeof(name), "%s", lm->l_name);
+		m.base = lm->l_addr;
+		m.name = name;
+		module_seek(&m);
+	}
+	int r = REAL(dlclose)(handle);
+	struct module_seek still = { .base = m.base, .name = name };
+	if (m.n && !module_seek(&still)) {
+		struct rt_thread *t = thread_enter();
+		if (t) {
+			for (int i = 0; i < m.n; i++)
+				instance_forget_range((void *)m.lo[i], m.len[i], RT_CALLER);
+			thread_leave();
+		}
+	}
 	atomic_fetch_add_explicit(&rt_unload_gen, 1, memory_order_acq_rel);
 	return r;
 }

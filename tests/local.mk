@@ -114,6 +114,13 @@ tests_progs_rel_secure_LDFLAGS = -no-install
 check_LTLIBRARIES += tests/progs/libdlocks.la
 tests_progs_libdlocks_la_SOURCES = tests/progs/libdlocks.c
 tests_progs_libdlocks_la_LDFLAGS = -module -avoid-version -rpath /nowhere
+# one static mutex taken after (a) or before (b) the program's: rel-dlopen swap
+check_LTLIBRARIES += tests/progs/libdorder-a.la tests/progs/libdorder-b.la
+tests_progs_libdorder_a_la_SOURCES = tests/progs/libdorder.c
+tests_progs_libdorder_a_la_CFLAGS = $(AM_CFLAGS) -DOUTER_FIRST
+tests_progs_libdorder_a_la_LDFLAGS = -module -avoid-version -rpath /nowhere
+tests_progs_libdorder_b_la_SOURCES = tests/progs/libdorder.c
+tests_progs_libdorder_b_la_LDFLAGS = -module -avoid-version -rpath /nowhere
 # a module that leaves a dlerror() pending from its constructor (preloaded)
 check_LTLIBRARIES += tests/progs/libdlerr.la
 tests_progs_libdlerr_la_SOURCES = tests/progs/libdlerr.c

@@ -190,6 +190,25 @@ Test(reliability, dlopen_module_inversion_names_its_symbols)
 	harness_free(&r);
 }
 
+/* Two modules, one after the other at the same address, each with a static
+ * lock taken with the program's in its own order: the unloaded module's
+ * lock is forgotten, not merged with the next one's. */
+Test(reliability, module_mapped_where_an_unloaded_one_was_has_its_own_locks)
+{
+	struct harness_run r;
+	char a[4096], b[4096];
+
+	snprintf(a, sizeof(a), "%s/.libs/libdorder-a.so", harness_prog("."));
+	snprintf(b, sizeof(b), "%s/.libs/libdorder-b.so", harness_prog("."));
+	run(1, NULL, ARGV("rel-dlopen", "swap", a, b), &r);
+	if (r.status == 3)
+		cr_skip_test("the second module was not mapped where the first was");
+	cr_expect_eq(harness_findings(r.json), 0, "unexpected findings:\n%s", r.log);
+	cr_expect_str_eq(r.out, "done\n", "stderr: %s", r.err);
+	cr_expect_eq(r.status, 0, "status %d\nstderr: %s", r.status, r.err);
+	harness_free(&r);
+}
+
 Test(reliability, dlopen_module_clean)
 {
 	char mod[4096];

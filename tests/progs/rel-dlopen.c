@@ -5,10 +5,14 @@
  *   rel-dlopen bug MODULE     one thread takes lib_lock_a then lib_lock_b,
  *                             the next lib_lock_b then lib_lock_a
  *   rel-dlopen clean MODULE   both take lib_lock_a then lib_lock_b
+ *   rel-dlopen swap A B       A (libdorder-a) takes outer then its lock and
+ *                             is unloaded; B, mapped where A was, takes its
+ *                             own lock then outer: two locks, no cycle
  */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int (*first)(void), (*second)(void);
@@ -27,12 +31,41 @@ static void *run_second(void *arg)
 	return NULL;
 }
 
+static pthread_mutex_t outer = PTHREAD_MUTEX_INITIALIZER;
+
+/* Load path, run its dorder_run under outer; its lock's address. */
+static void *dorder(const char *path)
+{
+	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	void (*run)(pthread_mutex_t *) = h ? (void (*)(pthread_mutex_t *))dlsym(h, "dorder_run") : NULL;
+	void *(*lock)(void) = h ? (void *(*)(void))dlsym(h, "dorder_lock") : NULL;
+
+	if (!run || !lock) {
+		fprintf(stderr, "%s: %s\n", path, dlerror());
+		exit(1);
+	}
+	run(&outer);
+	void *where = lock();
+	dlclose(h);
+	return where;
+}
+
 int main(int argc, char **argv)
 {
 	pthread_t t;
 
+	if (argc == 4 && !strcmp(argv[1], "swap")) {
+		void *a = dorder(argv[2]), *b = dorder(argv[3]);
+		if (a != b) {
+			fprintf(stderr, "rel-dlopen: the second module was not mapped where the first was\n");
+			return 3;
+		}
+		puts("done");
+		return 0;
+	}
+
 	if (argc != 3 || (strcmp(argv[1], "bug") && strcmp(argv[1], "clean"))) {
-		fprintf(stderr, "usage: rel-dlopen bug|clean MODULE\n");
+		fprintf(stderr, "usage: rel-dlopen bug|clean MODULE | swap MODULE_A MODULE_B\n");
 		return 2;
 	}
 	for (int round = 0; round < 2; round++) {
