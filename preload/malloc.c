@@ -3,15 +3,17 @@
  *
  * Every allocation that may enter reclaim is an acquire+release of
  * fs_reclaim; the fast path - a thread holding nothing - is one thread-local
- * test.  free(), realloc() and munmap() forget the lock instances and fences
- * in the memory they release.  While dlsym() resolves the real allocator,
- * its own allocations are served from a small static arena.
+ * test.  free(), realloc(), munmap(), mremap() and a fixed mmap() forget
+ * the lock instances and fences in the memory they release.  While dlsym()
+ * resolves the real allocator, its own allocations are served from a small
+ * static arena.
  *
  * The allocator itself runs untracked (tls_busy): its internal locks and
  * mmap calls are not the program's, and a preloaded allocator (jemalloc)
  * that calls mmap under its own lock must not see the runtime come back
  * into it.  The call as a whole is the fs_reclaim event.
  */
+#include <stdarg.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -30,6 +32,7 @@ REAL_DECL(void *, pvalloc, size_t);
 REAL_DECL(size_t, malloc_usable_size, void *);
 REAL_DECL(void *, mmap, void *, size_t, int, int, int, off_t);
 REAL_DECL(int, munmap, void *, size_t);
+REAL_DECL(void *, mremap, void *, size_t, size_t, int, ...);
 
 static _Alignas(16) char boot_arena[64 * 1024];
 static _Atomic size_t boot_used;
@@ -370,4 +373,31 @@ RT_EXPORT int munmap(void *addr, size_t len)
 	if (releasing_tracked())
 		release_range(addr, len, RT_CALLER);
 	return REAL(munmap)(addr, len);
+}
+
+/*
+ * Memory that mremap() moves leaves its locks and fences behind at the old
+ * address, as munmap() would; a shrink releases the tail; a fixed target
+ * loses what was mapped there.
+ */
+RT_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
+{
+	void *target = NULL;
+
+	if (flags & MREMAP_FIXED) {
+		va_list ap;
+		va_start(ap, flags);
+		target = va_arg(ap, void *);
+		va_end(ap);
+		if (releasing_tracked())
+			release_range(target, new_len, RT_CALLER);
+	}
+	void *r = REAL(mremap)(old, old_len, new_len, flags, target);
+	if (r != MAP_FAILED && releasing_tracked()) {
+		if (r != old)
+			release_range(old, old_len, RT_CALLER);
+		else if (new_len < old_len)
+			release_range((char *)old + new_len, old_len - new_len, RT_CALLER);
+	}
+	return r;
 }

@@ -342,6 +342,15 @@ Test(preload, address_reused_twice_is_a_new_lock_each_time)
 	harness_free(&r);
 }
 
+Test(preload, mutex_moved_away_by_mremap_leaves_its_address_free)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("reuse", "mremap"), &r);
+	expect_clean(&r, "done\n");
+	harness_free(&r);
+}
+
 Test(preload, destroyed_and_reused_mutex_is_a_new_lock)
 {
 	struct harness_run r;

@@ -15,12 +15,15 @@
  *                   free must still forget L
  *   reuse again     as free, twice over at the same address: the second
  *                   lock marks the line its predecessor's free unmarked
+ *   reuse mremap    L lives in a mapping that mremap() moves; a new
+ *                   mapping at the old address holds L'
  */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 struct obj {
 	pthread_mutex_t lock;
@@ -117,6 +120,33 @@ int main(int argc, char **argv)
 		free(b);
 		puts("done");
 		return 0;
+	} else if (!strcmp(mode, "mremap")) {
+		size_t page = 4096;
+		/* a guard page right after the mapping, so that growing it moves it */
+		char *m = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED)
+			return 3;
+		pthread_mutex_t *l = (pthread_mutex_t *)m;
+		pthread_mutex_init(l, NULL);
+		nest(&outer, l);
+		char *moved = mremap(m, page, 4 * page, MREMAP_MAYMOVE);
+		if (moved == MAP_FAILED || moved == m) {
+			fprintf(stderr, "reuse: mremap did not move the mapping\n");
+			return 3;
+		}
+		char *again = mmap(m, page, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		if (again != m) {
+			fprintf(stderr, "reuse: the old address could not be mapped again\n");
+			return 3;
+		}
+		l = (pthread_mutex_t *)again;
+		*l = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+		nest(l, &outer);
+		munmap(again, page);
+		munmap(moved, 4 * page);
+		puts("done");
+		return 0;
 	} else if (!strcmp(mode, "destroy")) {
 		o = &static_obj;
 		pthread_mutex_init(&o->lock, NULL);
@@ -130,7 +160,7 @@ int main(int argc, char **argv)
 		if (!strcmp(mode, "init"))
 			pthread_mutex_init(&o->lock, NULL);
 	} else {
-		fprintf(stderr, "usage: reuse free|neighbour|again|destroy|init|same\n");
+		fprintf(stderr, "usage: reuse free|neighbour|again|mremap|destroy|init|same\n");
 		return 2;
 	}
 	nest(&o->lock, &outer);
