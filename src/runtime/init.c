@@ -169,6 +169,17 @@ __attribute__((destructor)) static void rt_destructor(void)
 {
 	if (atomic_load(&rt_state) != RT_READY)
 		return;
+	if (tls_busy) {
+		/* exit() from a signal handler that interrupted this thread in
+		 * the runtime, whose locks it may hold half-way through an
+		 * update: the findings are written already, the exit status is
+		 * all that is left */
+		if (report_unsuppressed() && rt_opt.exitcode) {
+			fflush(NULL); /* as exit() would: the runtime uses no stdio */
+			_exit((int)rt_opt.exitcode);
+		}
+		return;
+	}
 	tls_busy = 1;
 	fence_exit_check();
 	if (tls_thread && !tls_thread->dead)

@@ -6,6 +6,10 @@
  * program is correct.
  *
  *   rel-signal clean
+ *   rel-signal exit    the handler of a one-shot timer calls exit(), which
+ *                      is not async-signal-safe but is common: it lands in
+ *                      a loop that makes a lock and an edge each round, so
+ *                      often inside the runtime
  */
 #include <pthread.h>
 #include <signal.h>
@@ -44,6 +48,34 @@ static void *other(void *arg)
 	return NULL;
 }
 
+static void exit_now(int sig)
+{
+	(void)sig;
+	exit(0);
+}
+
+static void __attribute__((noreturn)) exit_from_handler(void)
+{
+	struct sigaction sa;
+	struct itimerval once = { { 0, 0 }, { 0, 20000 } };
+	pthread_mutex_t outer = PTHREAD_MUTEX_INITIALIZER;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = exit_now;
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &once, NULL);
+	for (;;) {
+		pthread_mutex_t *m = malloc(sizeof(*m));
+		pthread_mutex_init(m, NULL);
+		pthread_mutex_lock(&outer);
+		pthread_mutex_lock(m);
+		pthread_mutex_unlock(m);
+		pthread_mutex_unlock(&outer);
+		pthread_mutex_destroy(m);
+		free(m);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa;
@@ -51,8 +83,10 @@ int main(int argc, char **argv)
 	pthread_t t;
 	unsigned long local = 0;
 
+	if (argc == 2 && !strcmp(argv[1], "exit"))
+		exit_from_handler();
 	if (argc != 2 || strcmp(argv[1], "clean")) {
-		fprintf(stderr, "usage: rel-signal clean\n");
+		fprintf(stderr, "usage: rel-signal clean|exit\n");
 		return 2;
 	}
 	memset(&sa, 0, sizeof(sa));
