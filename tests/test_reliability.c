@@ -186,6 +186,22 @@ Test(reliability, exit_from_a_signal_handler_inside_the_runtime)
 	harness_timeout_s = limit;
 }
 
+/* fork() from a signal handler that interrupted the runtime, 100 times:
+ * neither process waits for the runtime's locks. */
+Test(reliability, fork_from_a_signal_handler_inside_the_runtime)
+{
+	struct harness_run r;
+	double limit = harness_timeout_s;
+
+	harness_timeout_s = 20;
+	run(1, NULL, ARGV("rel-signal", "fork"), &r);
+	harness_timeout_s = limit;
+	cr_expect_eq(r.status, 0, "status %d\nstderr: %s", r.status, r.err);
+	cr_expect_str_eq(r.out, "done\n");
+	cr_expect_eq(harness_findings(r.json), 0, "%s", r.log);
+	harness_free(&r);
+}
+
 /* ---- 4. dlopen / dlclose ---- */
 
 static const char *module(void)

@@ -87,20 +87,38 @@ static void fork_all(int phase)
 		rt_lock_fork(&graph_lock, phase);
 }
 
+/*
+ * fork() from a signal handler that interrupted this thread in the runtime
+ * (a crash handler that runs a reporter, say) must not wait for the
+ * runtime's locks: the thread may hold them itself, half-way through an
+ * update.  Then the locks are not taken, and the child, whose copy of the
+ * runtime cannot be trusted, runs unchecked.
+ */
+static __thread bool fork_unlocked;
+
 static void fork_prepare(void)
 {
+	fork_unlocked = tls_busy;
 	tls_busy++;
-	fork_all(FORK_PREPARE);
+	if (!fork_unlocked)
+		fork_all(FORK_PREPARE);
 }
 
 static void fork_parent(void)
 {
-	fork_all(FORK_PARENT);
+	if (!fork_unlocked)
+		fork_all(FORK_PARENT);
 	tls_busy--;
 }
 
 static void fork_child(void)
 {
+	if (fork_unlocked) {
+		atomic_store(&rt_fast, false);
+		atomic_store(&rt_state, RT_DISABLED);
+		tls_busy--;
+		return;
+	}
 	fork_all(FORK_CHILD);
 	thread_fork_child();
 	rt_pid = getpid();

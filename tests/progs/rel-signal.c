@@ -10,6 +10,9 @@
  *                      is not async-signal-safe but is common: it lands in
  *                      a loop that makes a lock and an edge each round, so
  *                      often inside the runtime
+ *   rel-signal fork    a fast timer's handler forks a child that exits at
+ *                      once (a crash handler running a reporter does so),
+ *                      100 times, over the same loop
  */
 #include <pthread.h>
 #include <signal.h>
@@ -17,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static pthread_mutex_t sig_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t lock_a = PTHREAD_MUTEX_INITIALIZER;
@@ -54,17 +59,34 @@ static void exit_now(int sig)
 	exit(0);
 }
 
-static void __attribute__((noreturn)) exit_from_handler(void)
+static volatile sig_atomic_t forks;
+
+static void fork_now(int sig)
+{
+	(void)sig;
+	pid_t p = fork();
+	if (p == 0)
+		_exit(0);
+	if (p > 0)
+		waitpid(p, NULL, 0);
+	forks = forks + 1;
+}
+
+/* A lock made, nested under outer and freed, round after round, until the
+ * handler has run `until` times (or for ever): the runtime is often inside
+ * its graph when the signal comes. */
+static void rounds_under_timer(void (*handler)(int), long usec, int until)
 {
 	struct sigaction sa;
-	struct itimerval once = { { 0, 0 }, { 0, 20000 } };
+	struct itimerval it = { { 0, usec }, { 0, usec } };
 	pthread_mutex_t outer = PTHREAD_MUTEX_INITIALIZER;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = exit_now;
+	sa.sa_handler = handler;
+	sa.sa_flags = SA_RESTART;
 	sigaction(SIGALRM, &sa, NULL);
-	setitimer(ITIMER_REAL, &once, NULL);
-	for (;;) {
+	setitimer(ITIMER_REAL, &it, NULL);
+	while (!until || forks < until) {
 		pthread_mutex_t *m = malloc(sizeof(*m));
 		pthread_mutex_init(m, NULL);
 		pthread_mutex_lock(&outer);
@@ -74,6 +96,8 @@ static void __attribute__((noreturn)) exit_from_handler(void)
 		pthread_mutex_destroy(m);
 		free(m);
 	}
+	struct itimerval off = { { 0, 0 }, { 0, 0 } };
+	setitimer(ITIMER_REAL, &off, NULL);
 }
 
 int main(int argc, char **argv)
@@ -84,9 +108,14 @@ int main(int argc, char **argv)
 	unsigned long local = 0;
 
 	if (argc == 2 && !strcmp(argv[1], "exit"))
-		exit_from_handler();
+		rounds_under_timer(exit_now, 20000, 0);
+	if (argc == 2 && !strcmp(argv[1], "fork")) {
+		rounds_under_timer(fork_now, 3000, 100);
+		puts("done");
+		return 0;
+	}
 	if (argc != 2 || strcmp(argv[1], "clean")) {
-		fprintf(stderr, "usage: rel-signal clean|exit\n");
+		fprintf(stderr, "usage: rel-signal clean|exit|fork\n");
 		return 2;
 	}
 	memset(&sa, 0, sizeof(sa));
