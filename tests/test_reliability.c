@@ -202,6 +202,23 @@ Test(reliability, fork_from_a_signal_handler_inside_the_runtime)
 	harness_free(&r);
 }
 
+/* A signal handler allocates blocks the program frees later: none may come
+ * from the runtime's private heap, which the runtime's libraries use while
+ * it captures a stack (the real free() aborted on such a block). */
+Test(reliability, signal_handler_allocations_are_the_programs)
+{
+	struct harness_run r;
+	double limit = harness_timeout_s;
+
+	harness_timeout_s = 60;
+	run(1, NULL, ARGV("rel-signal", "keep"), &r);
+	harness_timeout_s = limit;
+	cr_expect_eq(r.status, 0, "status %d\nstderr: %s", r.status, r.err);
+	cr_expect_str_eq(r.out, "done\n");
+	cr_expect_eq(harness_findings(r.json), 0, "%s", r.log);
+	harness_free(&r);
+}
+
 /* ---- 4. dlopen / dlclose ---- */
 
 static const char *module(void)

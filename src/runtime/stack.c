@@ -12,6 +12,7 @@
 #include <dlfcn.h>
 #include <link.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -241,6 +242,27 @@ static void unwind_fork(int phase)
 	atomic_store(&unwind_closed, false);
 }
 
+/*
+ * While the runtime's libraries allocate from the private heap, signals are
+ * held: a handler's own malloc() in that window would get runtime memory,
+ * and its free() later, outside the window, would hand that to the real
+ * allocator.
+ */
+static void private_heap_enter(sigset_t *old)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, old);
+	tls_private_heap++;
+}
+
+static void private_heap_leave(const sigset_t *old)
+{
+	tls_private_heap--;
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
 uint32_t stack_capture(uintptr_t ip)
 {
 	void *raw[STACK_MAX + 16];
@@ -248,10 +270,11 @@ uint32_t stack_capture(uintptr_t ip)
 	uint32_t n = 0;
 	int depth = (int)rt_opt.stack_depth;
 
+	sigset_t sigs;
 	unwind_enter();
-	tls_private_heap++;
+	private_heap_enter(&sigs);
 	int got = unw_backtrace(raw, depth + 16);
-	tls_private_heap--;
+	private_heap_leave(&sigs);
 	atomic_fetch_sub(&unwinders, 1);
 	int i = 0;
 	while (i < got && stack_pc_in_runtime((uintptr_t)raw[i]))
@@ -424,17 +447,19 @@ static void symbolize_locked(uintptr_t pc, struct frame *f)
  * Lock events therefore only try it: see class_name_try().
  */
 
+static sigset_t sym_sigs; /* under sym_lock */
+
 static bool sym_enter(bool try)
 {
 	if (try ? !rt_trylock(&sym_lock) : (rt_lock(&sym_lock), false))
 		return false;
-	tls_private_heap++; /* libdw allocates from runtime memory */
+	private_heap_enter(&sym_sigs); /* libdw allocates from runtime memory */
 	return true;
 }
 
 static void sym_leave(void)
 {
-	tls_private_heap--;
+	private_heap_leave(&sym_sigs);
 	rt_unlock(&sym_lock);
 }
 

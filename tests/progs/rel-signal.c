@@ -13,6 +13,10 @@
  *   rel-signal fork    a fast timer's handler forks a child that exits at
  *                      once (a crash handler running a reporter does so),
  *                      100 times, over the same loop
+ *   rel-signal keep    a faster timer's handler allocates a block and keeps
+ *                      it, 4096 times over the same loop; main frees them
+ *                      after: the blocks are the program's, whatever the
+ *                      runtime was doing when the signal came
  */
 #include <pthread.h>
 #include <signal.h>
@@ -61,6 +65,18 @@ static void exit_now(int sig)
 
 static volatile sig_atomic_t forks;
 
+#define KEEP 4096
+static void *kept[KEEP];
+
+static void keep_now(int sig)
+{
+	(void)sig;
+	if (forks < KEEP) {
+		kept[forks] = malloc(48);
+		forks = forks + 1;
+	}
+}
+
 static void fork_now(int sig)
 {
 	(void)sig;
@@ -73,8 +89,8 @@ static void fork_now(int sig)
 }
 
 /* A lock made, nested under outer and freed, round after round, until the
- * handler has run `until` times (or for ever): the runtime is often inside
- * its graph when the signal comes. */
+ * handler has counted `until` (or for ever): the runtime is often inside
+ * its graph, or capturing a stack, when the signal comes. */
 static void rounds_under_timer(void (*handler)(int), long usec, int until)
 {
 	struct sigaction sa;
@@ -109,13 +125,20 @@ int main(int argc, char **argv)
 
 	if (argc == 2 && !strcmp(argv[1], "exit"))
 		rounds_under_timer(exit_now, 20000, 0);
+	if (argc == 2 && !strcmp(argv[1], "keep")) {
+		rounds_under_timer(keep_now, 100, KEEP);
+		for (int i = 0; i < KEEP; i++)
+			free(kept[i]);
+		puts("done");
+		return 0;
+	}
 	if (argc == 2 && !strcmp(argv[1], "fork")) {
 		rounds_under_timer(fork_now, 3000, 100);
 		puts("done");
 		return 0;
 	}
 	if (argc != 2 || strcmp(argv[1], "clean")) {
-		fprintf(stderr, "usage: rel-signal clean|exit|fork\n");
+		fprintf(stderr, "usage: rel-signal clean|exit|fork|keep\n");
 		return 2;
 	}
 	memset(&sa, 0, sizeof(sa));
