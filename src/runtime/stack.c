@@ -243,10 +243,10 @@ static void unwind_fork(int phase)
 }
 
 /*
- * While the runtime's libraries allocate from the private heap, signals are
- * held: a handler's own malloc() in that window would get runtime memory,
- * and its free() later, outside the window, would hand that to the real
- * allocator.
+ * While libdw allocates from the private heap, signals are held: a
+ * handler's own malloc() in that window would get runtime memory, and its
+ * free() later, outside the window, would hand that to the real allocator.
+ * The two system calls are nothing next to symbolising.
  */
 static void private_heap_enter(sigset_t *old)
 {
@@ -270,11 +270,12 @@ uint32_t stack_capture(uintptr_t ip)
 	uint32_t n = 0;
 	int depth = (int)rt_opt.stack_depth;
 
-	sigset_t sigs;
+	/* no private heap here: unw_backtrace() does not allocate (libunwind
+	 * keeps its caches in pools it maps itself), and a window around it,
+	 * open on every new edge, would need signals held to be safe (two
+	 * system calls, as much as the rest of a per-request lock) */
 	unwind_enter();
-	private_heap_enter(&sigs);
 	int got = unw_backtrace(raw, depth + 16);
-	private_heap_leave(&sigs);
 	atomic_fetch_sub(&unwinders, 1);
 	int i = 0;
 	while (i < got && stack_pc_in_runtime((uintptr_t)raw[i]))
@@ -388,10 +389,21 @@ static int modules_changed(struct dl_phdr_info *info, size_t size, void *arg)
  * loader's counts of loaded and unloaded objects moved: an address in no
  * module (the heap) costs a look at two counters, not a read of the maps.
  */
+/* Under sym_lock: the window in which libdw allocates from runtime memory,
+ * opened by the first call into libdw and closed by sym_leave(); lookups
+ * the runtime's own caches answer open none. */
+static sigset_t sym_sigs;
+static bool sym_in_libdw;
+
 static Dwfl_Module *module_of(uintptr_t addr)
 {
 	bool changed = false;
 	Dwfl_Module *m = NULL;
+
+	if (!sym_in_libdw) {
+		sym_in_libdw = true;
+		private_heap_enter(&sym_sigs);
+	}
 
 	if (!dwfl) {
 		dl_iterate_phdr(modules_changed, &changed);
@@ -447,19 +459,17 @@ static void symbolize_locked(uintptr_t pc, struct frame *f)
  * Lock events therefore only try it: see class_name_try().
  */
 
-static sigset_t sym_sigs; /* under sym_lock */
-
 static bool sym_enter(bool try)
 {
-	if (try ? !rt_trylock(&sym_lock) : (rt_lock(&sym_lock), false))
-		return false;
-	private_heap_enter(&sym_sigs); /* libdw allocates from runtime memory */
-	return true;
+	return try ? rt_trylock(&sym_lock) : (rt_lock(&sym_lock), true);
 }
 
 static void sym_leave(void)
 {
-	private_heap_leave(&sym_sigs);
+	if (sym_in_libdw) {
+		sym_in_libdw = false;
+		private_heap_leave(&sym_sigs);
+	}
 	rt_unlock(&sym_lock);
 }
 
