@@ -174,7 +174,7 @@ endif
 # Long runs of the real programs and vmbind-stress (not part of check):
 # make soak [SOAK_SECONDS=N]
 SOAK_SECONDS = 3600
-EXTRA_DIST += tests/soak.sh
+EXTRA_DIST += tests/soak.sh tests/progs/nest.h
 soak: all $(check_PROGRAMS)
 	FENCEDEP_LIBRARY='$(abs_top_builddir)/.libs/libfencedep.so' \
 	FDEP_BUILDDIR='$(abs_top_builddir)' \

@@ -10,16 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nest.h"
+
 static pthread_mutex_t global = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t late = PTHREAD_MUTEX_INITIALIZER;
-
-static void nested(pthread_mutex_t *outer, pthread_mutex_t *inner)
-{
-	pthread_mutex_lock(outer);
-	pthread_mutex_lock(inner);
-	pthread_mutex_unlock(inner);
-	pthread_mutex_unlock(outer);
-}
 
 int main(int argc, char **argv)
 {
@@ -27,7 +21,7 @@ int main(int argc, char **argv)
 	int invert = argc > 2 && !strcmp(argv[2], "invert");
 
 	if (invert)
-		nested(&global, &late);
+		nest(&global, &late);
 	for (long i = 0; i < n; i++) {
 		pthread_mutex_t *m = malloc(sizeof(*m));
 		pthread_mutex_init(m, NULL);
@@ -39,7 +33,7 @@ int main(int argc, char **argv)
 		free(m);
 	}
 	if (invert)
-		nested(&late, &global);
+		nest(&late, &global);
 	printf("churned %ld\n", n);
 	return 0;
 }

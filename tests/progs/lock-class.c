@@ -10,19 +10,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "nest.h"
+
 #include "fencedep.h"
 
 static pthread_mutex_t a = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t b = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t d = PTHREAD_MUTEX_INITIALIZER;
-
-static void nested(pthread_mutex_t *outer, pthread_mutex_t *inner)
-{
-	pthread_mutex_lock(outer);
-	pthread_mutex_lock(inner);
-	pthread_mutex_unlock(inner);
-	pthread_mutex_unlock(outer);
-}
 
 int main(int argc, char **argv)
 {
@@ -32,12 +26,12 @@ int main(int argc, char **argv)
 	}
 	/* often enough for every cache on the way to know the chain */
 	for (int i = 0; i < 4; i++)
-		nested(&a, &b);
+		nest(&a, &b);
 	fdep_lock_class(&b, "renamed", 0);
 	fdep_lock_class(&d, strcmp(argv[1], "bug") ? "other" : "renamed", 0);
 	for (int i = 0; i < 4; i++)
-		nested(&a, &b);
-	nested(&d, &a);
+		nest(&a, &b);
+	nest(&d, &a);
 	printf("done\n");
 	return 0;
 }

@@ -17,16 +17,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "nest.h"
+
 static pthread_mutex_t a = PTHREAD_MUTEX_INITIALIZER, b = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t c = PTHREAD_MUTEX_INITIALIZER, d = PTHREAD_MUTEX_INITIALIZER;
-
-static void nest(pthread_mutex_t *x, pthread_mutex_t *y)
-{
-	pthread_mutex_lock(x);
-	pthread_mutex_lock(y);
-	pthread_mutex_unlock(y);
-	pthread_mutex_unlock(x);
-}
 
 int main(int argc, char **argv)
 {

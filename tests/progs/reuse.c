@@ -25,6 +25,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "nest.h"
+
 struct obj {
 	pthread_mutex_t lock;
 	char pad[64];
@@ -38,14 +40,6 @@ struct pair {
 
 static pthread_mutex_t outer = PTHREAD_MUTEX_INITIALIZER;
 static struct obj static_obj;
-
-static void nest(pthread_mutex_t *first, pthread_mutex_t *second)
-{
-	pthread_mutex_lock(first);
-	pthread_mutex_lock(second);
-	pthread_mutex_unlock(second);
-	pthread_mutex_unlock(first);
-}
 
 /* The pair in a block of its own, 256-aligned inside it: both locks are
  * within one 4 KB run of lines, however malloc places the block. */
