@@ -63,7 +63,8 @@ static void exit_now(int sig)
 	exit(0);
 }
 
-static volatile sig_atomic_t forks;
+/* what the handler of the fork and keep modes has counted */
+static volatile sig_atomic_t rounds;
 
 #define KEEP 4096
 static void *kept[KEEP];
@@ -71,9 +72,9 @@ static void *kept[KEEP];
 static void keep_now(int sig)
 {
 	(void)sig;
-	if (forks < KEEP) {
-		kept[forks] = malloc(48);
-		forks = forks + 1;
+	if (rounds < KEEP) {
+		kept[rounds] = malloc(48);
+		rounds = rounds + 1;
 	}
 }
 
@@ -85,7 +86,7 @@ static void fork_now(int sig)
 		_exit(0);
 	if (p > 0)
 		waitpid(p, NULL, 0);
-	forks = forks + 1;
+	rounds = rounds + 1;
 }
 
 /* A lock made, nested under outer and freed, round after round, until the
@@ -102,7 +103,7 @@ static void rounds_under_timer(void (*handler)(int), long usec, int until)
 	sa.sa_flags = SA_RESTART;
 	sigaction(SIGALRM, &sa, NULL);
 	setitimer(ITIMER_REAL, &it, NULL);
-	while (!until || forks < until) {
+	while (!until || rounds < until) {
 		pthread_mutex_t *m = malloc(sizeof(*m));
 		pthread_mutex_init(m, NULL);
 		pthread_mutex_lock(&outer);
