@@ -6,7 +6,6 @@
  * the locks of the module it unloads, and is counted, for what remembers
  * addresses in modules.
  */
-#define _GNU_SOURCE 1
 #include <link.h>
 #include <stdio.h>
 #include <string.h>
