@@ -1,70 +1,123 @@
 #!/bin/sh
 # setup.sh - set fencedep up on a Debian 12 machine and run it.
 #
-#   ./setup.sh demo   install what is missing, build, and run the VM_BIND
-#                     model under the checker: a clean run, then a caught bug
-#   ./setup.sh test   install what is missing, build, and run the test suite
-#   ./setup.sh build  only install and build
+#   ./setup.sh demo     install what is missing, build, and run the VM_BIND
+#                       model under the checker: a clean run, then a caught bug
+#   ./setup.sh test     install what is missing, build, and run the test suite
+#   ./setup.sh build    only install and build
+#   ./setup.sh install  build, then install into /usr/local (make install)
 #
-# It builds out of tree in ./build and needs root (or sudo) only to install
-# missing Debian packages.
+# Any of them, in any order, any number of times: it builds out of tree in
+# ./build and runs configure again whenever what configure would find has
+# changed (packages installed since, a newer configure script).  It needs
+# root (or sudo) only to install missing Debian packages.
 set -eu
 
 top=$(cd "$(dirname "$0")" && pwd)
 build="$top/build"
 jobs=$(nproc 2>/dev/null || echo 2)
 
-BUILD_PKGS="build-essential autoconf automake libtool pkg-config libunwind-dev libdw-dev uthash-dev"
-TEST_PKGS="libcriterion-dev jq xz-utils zstd python3 nodejs clang libclang-rt-14-dev chromium gdb libjemalloc2 libtcmalloc-minimal4"
+# What each package is for: "package:why", with _ for a space (the why is
+# shown when the package is installed).
+BUILD_PKGS="build-essential:compiler autoconf:build automake:build libtool:build
+pkg-config:build libunwind-dev:stack_traces libdw-dev:file_and_line_of_stack_frames
+uthash-dev:build man-db:the_manual_(man_fencedep)"
+TEST_PKGS="libcriterion-dev:the_test_framework jq:checks_the_JSON_reports
+xz-utils:a_real_program_run_under_the_checker zstd:a_real_program_run_under_the_checker
+python3:a_real_program_run_under_the_checker nodejs:a_real_program_run_under_the_checker
+gdb:the_--gdb_test libjemalloc2:other_allocators libtcmalloc-minimal4:other_allocators
+clang:the_fuzzers libclang-rt-14-dev:the_fuzzers
+chromium:renders_the_HTML_report_in_a_headless_browser"
 
+say() {
+	echo "setup.sh: $*"
+}
+
+installed() {
+	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"
+}
+
+# install_missing PKG:WHY... - install what is not installed, showing what
+# and why, and apt's progress as one line per step of ten percent.
 install_missing() {
 	missing=""
-	for p in "$@"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
-			missing="$missing $p"
+	for pw in "$@"; do
+		installed "${pw%%:*}" || missing="$missing $pw"
 	done
-	[ -z "$missing" ] && return 0
-	echo "setup.sh: installing$missing"
+	[ -n "$missing" ] || return 0
+	names=""
+	for pw in $missing; do
+		names="$names ${pw%%:*}"
+	done
 	sudo=""
-	[ "$(id -u)" -eq 0 ] || sudo=sudo
-	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	if [ "$(id -u)" -ne 0 ]; then
+		if ! command -v sudo >/dev/null 2>&1; then
+			echo "setup.sh: missing Debian packages; run this as root, or install them first: apt-get install$names" >&2
+			exit 1
+		fi
+		sudo=sudo
+	fi
+	say "installing$names"
+	for pw in $missing; do
+		echo "  ${pw%%:*}: $(echo "${pw#*:}" | tr _ ' ')"
+	done
+	log="${TMPDIR:-/tmp}/fencedep-setup-apt.$$.log"
+	st="$log.status"
+	$sudo apt-get update -q >"$log" 2>&1 || {
+		tail -n 20 "$log" >&2
+		say "apt-get update failed (the whole output: $log)" >&2
+		exit 1
+	}
+	# APT::Status-Fd: "dlstatus:...:PERCENT:..." and "pmstatus:PKG:PERCENT:WHAT"
+	{
+		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends \
+			-o APT::Status-Fd=3 $names 3>&1 >>"$log" 2>&1
+		echo $? >"$st"
+	} | awk -F: '
+		$1 == "dlstatus" && int($3) >= dl + 10 { dl = int($3 / 10) * 10; printf "  downloading %d%%\n", dl; fflush() }
+		$1 == "pmstatus" && int($3) >= pm + 10 { pm = int($3 / 10) * 10; printf "  installing %d%% (%s)\n", pm, $4; fflush() }'
+	if [ "$(cat "$st")" != 0 ]; then
+		tail -n 20 "$log" >&2
+		say "apt-get install failed (the whole output: $log)" >&2
+		exit 1
+	fi
+	rm -f "$log" "$st"
+}
+
+# What configure's result depends on besides the tree: the packages it
+# looks for.  A change (criterion installed after a demo's configure, say)
+# means configure runs again.
+package_stamp() {
+	for pw in $BUILD_PKGS $TEST_PKGS; do
+		dpkg-query -W -f='${Package} ${Version} ${Status}\n' "${pw%%:*}" 2>/dev/null ||
+			echo "${pw%%:*} absent"
+	done
 }
 
 configure_and_build() {
 	if [ ! -x "$top/configure" ] || [ "$top/configure.ac" -nt "$top/configure" ]; then
+		say "generating configure (autoreconf)"
 		(cd "$top" && autoreconf -fi >/dev/null 2>&1) || (cd "$top" && autoreconf -fi)
 	fi
 	mkdir -p "$build"
 	cd "$build"
-	if [ ! -f Makefile ] || [ "$top/configure" -nt Makefile ]; then
-		"$top/configure" -q --enable-werror
-	fi
-	make -s -j"$jobs"
-}
-
-# One line for CI: the criterion counts of every suite plus the plain tests.
-summarize() {
-	passed=0 failed=0 skipped=0
-	for trs in $(find "$build/tests" -name '*.trs' 2>/dev/null); do
-		log="${trs%.trs}.log"
-		syn=$(grep -h 'Synthesis:' "$log" 2>/dev/null | tail -n 1 || true)
-		if [ -n "$syn" ]; then
-			t=$(echo "$syn" | sed -n 's/.*Tested: *\([0-9]*\).*/\1/p')
-			p=$(echo "$syn" | sed -n 's/.*Passing: *\([0-9]*\).*/\1/p')
-			passed=$((passed + p))
-			failed=$((failed + t - p))
-			s=$(grep -c '\[SKIP\]' "$log" || true)
-			skipped=$((skipped + s))
-		else
-			case $(sed -n 's/^:test-result: //p' "$trs") in
-			PASS) passed=$((passed + 1)) ;;
-			SKIP) skipped=$((skipped + 1)) ;;
-			*) failed=$((failed + 1)) ;;
-			esac
+	stamp=$(package_stamp)
+	if [ ! -f Makefile ] || [ ! -f config.status ] || [ "$top/configure" -nt config.status ] ||
+		[ "$stamp" != "$(cat .setup-packages 2>/dev/null)" ]; then
+		say "configuring in $build"
+		rm -f .setup-packages
+		if ! "$top/configure" -q --enable-werror >configure.out 2>&1; then
+			cat configure.out >&2
+			say "configure failed (details: $build/config.log)" >&2
+			exit 1
 		fi
-	done
-	echo "$passed passed, $failed failed, $skipped skipped"
+		echo "$stamp" >.setup-packages
+	fi
+	say "building"
+	if ! make -s -j"$jobs"; then
+		say "the build failed (the errors are above); nothing ran" >&2
+		exit 1
+	fi
 }
 
 case "${1:-}" in
@@ -76,18 +129,33 @@ demo)
 test)
 	install_missing $BUILD_PKGS $TEST_PKGS
 	configure_and_build
+	# no stale result may be counted: a test that does not run this time
+	# (its program failed to build) must not show last time's result
+	find "$build" \( -name '*.trs' -o -name 'test-suite.log' \) -exec rm -f {} +
+	say "running the test suite (make check)"
 	status=0
 	make -j"$jobs" check || status=$?
-	[ $status -eq 0 ] || cat "$build"/test-suite.log | tail -n 60
-	summarize
+	[ $status -eq 0 ] || [ ! -f "$build/test-suite.log" ] || tail -n 60 "$build/test-suite.log"
+	line=$(sh "$top/tests/summarize.sh" "$build") || {
+		say "no test ran: make check failed before running them (the errors are above)" >&2
+		exit 1
+	}
+	echo "$line"
 	exit $status
 	;;
 build)
 	install_missing $BUILD_PKGS
 	configure_and_build
 	;;
+install)
+	install_missing $BUILD_PKGS
+	configure_and_build
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	$sudo make -s install
+	;;
 *)
-	echo "usage: $0 demo|test|build" >&2
+	echo "usage: $0 demo|test|build|install" >&2
 	exit 2
 	;;
 esac

@@ -8,7 +8,8 @@ AM_TESTS_ENVIRONMENT = \
 	FDEP_TEST_BINDIR='$(abs_top_builddir)/tests/progs'; \
 	FDEP_CLI='$(abs_top_builddir)/src/cli/fencedep'; \
 	FDEP_SRCDIR='$(abs_top_srcdir)'; \
-	export FENCEDEP_LIBRARY FDEP_TEST_BINDIR FDEP_CLI FDEP_SRCDIR;
+	CRITERION_VERBOSITY_LEVEL=1; \
+	export FENCEDEP_LIBRARY FDEP_TEST_BINDIR FDEP_CLI FDEP_SRCDIR CRITERION_VERBOSITY_LEVEL;
 
 # Test programs: plain binaries, annotated through fencedep.h only.
 TEST_PROGS = tests/progs/fdep-script tests/progs/hang tests/progs/churn \
@@ -105,11 +106,14 @@ tests_progs_rel_report_SOURCES = tests/progs/rel-report.c
 tests_progs_rel_report_LDADD = -lpthread
 tests_progs_rel_capacity_SOURCES = tests/progs/rel-capacity.c
 tests_progs_rel_capacity_LDADD = -lpthread
-# abba linked against the runtime (no preload), run setuid
-tests_progs_rel_secure_SOURCES = tests/progs/abba.c
-tests_progs_rel_secure_CFLAGS = $(AM_CFLAGS)
-tests_progs_rel_secure_LDADD = libfencedep.la -lpthread
-tests_progs_rel_secure_LDFLAGS = -no-install
+# abba with the runtime linked into it (no preload), run setuid.  The
+# runtime's objects are part of the program, so a copy of it runs anywhere:
+# the setuid test copies it where an unprivileged user can reach it, which a
+# build tree in a 0700 home is not (and a setuid program ignores RUNPATHs
+# relative to $ORIGIN and LD_LIBRARY_PATH).
+tests_progs_rel_secure_SOURCES = tests/progs/abba.c $(libfencedep_la_SOURCES)
+tests_progs_rel_secure_CFLAGS = $(libfencedep_la_CFLAGS)
+tests_progs_rel_secure_LDADD = $(libfencedep_la_LIBADD) -lpthread
 # a module for rel-dlopen, loaded by path from tests/progs/.libs
 check_LTLIBRARIES += tests/progs/libdlocks.la
 tests_progs_libdlocks_la_SOURCES = tests/progs/libdlocks.c
@@ -171,6 +175,12 @@ check-local:
 	@echo "make check needs criterion: install libcriterion-dev and run configure again" >&2
 	@exit 1
 endif
+# setup.sh: its summary line over sample logs, its one-line refusal to
+# install without root or sudo.  CRITERION_VERBOSITY_LEVEL=1 above puts a
+# [SKIP] line in a suite's log for each case it skipped, which the summary
+# counts.
+TESTS += tests/test_setup.sh
+EXTRA_DIST += tests/test_setup.sh tests/summarize.sh tests/summary
 # Long runs of the real programs and vmbind-stress (not part of check):
 # make soak [SOAK_SECONDS=N]
 SOAK_SECONDS = 3600
