@@ -9,7 +9,9 @@ AM_TESTS_ENVIRONMENT = \
 	FDEP_CLI='$(abs_top_builddir)/src/cli/fencedep'; \
 	FDEP_SRCDIR='$(abs_top_srcdir)'; \
 	CRITERION_VERBOSITY_LEVEL=1; \
-	export FENCEDEP_LIBRARY FDEP_TEST_BINDIR FDEP_CLI FDEP_SRCDIR CRITERION_VERBOSITY_LEVEL;
+	FDEP_BUILDDIR='$(abs_top_builddir)'; FDEP_CC='$(CC)'; \
+	export FENCEDEP_LIBRARY FDEP_TEST_BINDIR FDEP_CLI FDEP_SRCDIR CRITERION_VERBOSITY_LEVEL; \
+	export FDEP_BUILDDIR FDEP_CC;
 
 # Test programs: plain binaries, annotated through fencedep.h only.
 TEST_PROGS = tests/progs/fdep-script tests/progs/hang tests/progs/churn \
@@ -181,6 +183,9 @@ endif
 # counts.
 TESTS += tests/test_setup.sh
 EXTRA_DIST += tests/test_setup.sh tests/summarize.sh tests/summary
+# the pkg-config files: fencedep needs no library, fencedep-runtime links it
+TESTS += tests/test_pkgconfig.sh
+EXTRA_DIST += tests/test_pkgconfig.sh
 # Long runs of the real programs and vmbind-stress (not part of check):
 # make soak [SOAK_SECONDS=N]
 SOAK_SECONDS = 3600
