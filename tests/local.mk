@@ -195,5 +195,6 @@ soak: all $(check_PROGRAMS)
 	FDEP_BUILDDIR='$(abs_top_builddir)' \
 	$(srcdir)/tests/soak.sh $(SOAK_SECONDS)
 .PHONY: soak
+include $(srcdir)/tests/hostile.mk
 include $(srcdir)/tests/report/local.mk
 include $(srcdir)/tests/vmbind/local.mk

@@ -123,43 +123,57 @@ static void finding_fill(struct finding *f, struct rt_thread *t, const struct fi
 	fdep_fingerprint(kind_names[f->kind], names, n, f->fingerprint);
 }
 
-/* Add a stack's functions, files and modules to the suppression strings. */
-static size_t stack_strings(uint32_t stack, const char **out, size_t n, size_t max)
+/*
+ * Does a suppression rule of f's kind match any of these strings?  The
+ * strings are checked a group at a time (one stack, one cycle edge), so
+ * that what is kept at once is bounded by one stack whatever the length of
+ * the cycle or the depth of its stacks.
+ */
+static bool strings_suppressed(const struct finding *f, const char *const *s, size_t n)
+{
+	return suppress_match(&rt_suppressions, kind_names[f->kind], s, n) != NULL;
+}
+
+static bool stack_suppressed(const struct finding *f, uint32_t stack)
 {
 	uintptr_t pcs[STACK_MAX];
+	const char *s[3 * STACK_MAX];
 	uint32_t np = stack_get(stack, pcs, STACK_MAX);
+	size_t n = 0;
 	struct frame fr;
 
-	for (uint32_t i = 0; i < np && n + 3 <= max; i++) {
+	for (uint32_t i = 0; i < np && i < STACK_MAX; i++) {
 		stack_symbolize(pcs[i], &fr);
-		out[n++] = fr.function;
-		out[n++] = fr.file;
-		out[n++] = fr.module;
+		s[n++] = fr.function;
+		s[n++] = fr.file;
+		s[n++] = fr.module;
 	}
-	return n;
+	return strings_suppressed(f, s, n);
 }
 
 static bool finding_suppressed(const struct finding *f)
 {
-	const char *s[1024];
-	size_t n = 0;
-
+	const char *s[3];
 	char fp[32];
 
 	if (!rt_suppressions.n)
 		return false;
 	snprintf(fp, sizeof(fp), "fingerprint:%s", f->fingerprint);
-	s[n++] = fp; /* a rule may name the finding itself */
-	s[n++] = f->subject[0];
-	s[n++] = f->subject[1];
-	for (uint32_t i = 0; i < f->ncycle; i++) {
-		s[n++] = f->cycle[i].from;
-		n = stack_strings(f->cycle[i].stack, s, n, 1024);
-	}
-	n = stack_strings(f->stack, s, n, 1024);
+	s[0] = fp; /* a rule may name the finding itself */
+	s[1] = f->subject[0];
+	s[2] = f->subject[1];
+	if (strings_suppressed(f, s, 3))
+		return true;
+	for (uint32_t i = 0; i < f->ncycle; i++)
+		if (strings_suppressed(f, &f->cycle[i].from, 1) ||
+		    stack_suppressed(f, f->cycle[i].stack))
+			return true;
+	if (stack_suppressed(f, f->stack))
+		return true;
 	for (uint32_t i = 0; i < f->nnotes; i++)
-		n = stack_strings(f->notes[i].stack, s, n, 1024);
-	return suppress_match(&rt_suppressions, kind_names[f->kind], s, n) != NULL;
+		if (stack_suppressed(f, f->notes[i].stack))
+			return true;
+	return false;
 }
 
 bool write_all(int fd, const char *p, size_t n)
