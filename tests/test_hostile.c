@@ -100,3 +100,43 @@ Test(hostile, long_deep_ring_in_order_is_clean)
 	cr_expect_eq(harness_findings(r.json), 0, "%s", r.log);
 	harness_free(&r);
 }
+
+/* ---- 10. dump_signal takes only signals a handler can return from ---- */
+
+Test(hostile, dump_signal_refuses_synchronous_and_fatal_signals)
+{
+	static const int refused[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGKILL,
+				       SIGSTOP, SIGABRT, SIGTRAP, SIGSYS, 32, 33 };
+
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		struct harness_run r;
+		char opts[64];
+
+		snprintf(opts, sizeof(opts), "dump_signal=%d", refused[i]);
+		run(opts, ARGV("rel-hostile", "nothing"), &r);
+		cr_expect_eq(r.status, 2, "%s: status %d\nstderr: %s", opts, r.status, r.err);
+		cr_expect_str_eq(r.out, "", "%s: the program ran", opts);
+		cr_expect(strstr(r.err, "fencedep: FENCEDEP_OPTIONS: option 'dump_signal'") == r.err,
+			  "%s: stderr: %s", opts, r.err);
+		cr_expect_eq(strchr(r.err, '\n') - r.err + 1, (long)strlen(r.err),
+			     "%s: not one line: %s", opts, r.err);
+		harness_free(&r);
+	}
+}
+
+Test(hostile, dump_signal_accepts_ordinary_signals)
+{
+	static const int accepted[] = { 0, SIGUSR1, SIGUSR2, SIGHUP, SIGWINCH, 40, 64 };
+
+	for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
+		struct harness_run r;
+		char opts[64];
+
+		snprintf(opts, sizeof(opts), "dump_signal=%d", accepted[i]);
+		run(opts, ARGV("rel-hostile", "nothing"), &r);
+		cr_expect_eq(r.status, 0, "%s: status %d\nstderr: %s", opts, r.status, r.err);
+		cr_expect_str_eq(r.out, "done\n", "%s", opts);
+		cr_expect_str_eq(r.err, "", "%s", opts);
+		harness_free(&r);
+	}
+}

@@ -152,6 +152,8 @@ void rt_init(void)
 	const char *env = getauxval(AT_SECURE) ? NULL : getenv("FENCEDEP_OPTIONS");
 	if (env && options_parse(env, err, sizeof(err)))
 		rt_fatal_config("FENCEDEP_OPTIONS: %s", err);
+	if (options_check(err, sizeof(err)))
+		rt_fatal_config("FENCEDEP_OPTIONS: %s", err);
 	options_paths_absolute();
 	if (rt_opt.suppressions[0])
 		load_suppressions(rt_opt.suppressions);

@@ -5,6 +5,7 @@
  * the runtime prints it on one line and exits with status 2, never guesses.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,6 +179,38 @@ int options_parse(const char *text, char *err, size_t errlen)
 		if (opt_set(d, eq + 1, n - klen - 1, err, errlen))
 			return -1;
 		p += n;
+	}
+	return 0;
+}
+
+/*
+ * The dump signal must be one a handler can take and return from: a
+ * synchronous signal (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS)
+ * returns to the faulting instruction and faults again forever, SIGKILL and
+ * SIGSTOP cannot be caught, SIGABRT must end the process, and the C
+ * library keeps the signals below SIGRTMIN that are not numbered for
+ * itself.
+ */
+int options_check(char *err, size_t errlen)
+{
+	static const int refused[] = { SIGSEGV, SIGBUS, SIGILL,	 SIGFPE, SIGKILL,
+				       SIGSTOP, SIGABRT, SIGTRAP, SIGSYS };
+	long sig = rt_opt.dump_signal;
+
+	if (!sig)
+		return 0;
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		if (sig == refused[i]) {
+			snprintf(err, errlen,
+				 "option 'dump_signal': %ld (SIG%s) is a synchronous or fatal "
+				 "signal, not one to dump on",
+				 sig, sigabbrev_np((int)sig));
+			return -1;
+		}
+	}
+	if (sig >= NSIG || (sig > SIGSYS && sig < SIGRTMIN) || sig > SIGRTMAX) {
+		snprintf(err, errlen, "option 'dump_signal': %ld is reserved or not a signal", sig);
+		return -1;
 	}
 	return 0;
 }

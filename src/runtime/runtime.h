@@ -122,6 +122,9 @@ extern struct rt_options rt_opt;
 int options_parse(const char *text, char *err, size_t errlen);
 /* log_path and json_path made absolute against the current directory. */
 void options_paths_absolute(void);
+/* What one option's range cannot say (dump_signal must be a signal the
+ * runtime can take); -1 with err set. */
+int options_check(char *err, size_t errlen);
 void options_defaults(void);
 
 /* ------------------------------------------------------------------ */
