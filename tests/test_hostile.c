@@ -140,3 +140,151 @@ Test(hostile, dump_signal_accepts_ordinary_signals)
 		harness_free(&r);
 	}
 }
+
+/* ---- 11. any number of prime rules for one class ---- */
+
+/* A prime file with n rules "hub Yi", i = 1..n; the options naming it. */
+static const char *prime_hub(int n)
+{
+	static char opts[600];
+	char text[8192] = "";
+	size_t len = 0;
+
+	for (int i = 1; i <= n; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "hub Y%d\n", i);
+	snprintf(opts, sizeof(opts), "prime=%s", temp_file("order", text));
+	return opts;
+}
+
+/* The classes Y1..Y40 exist before hub does, so that hub's creation is
+ * when all its rules apply: the first one (the last found) must too. */
+static char *hub_script(const char *tail)
+{
+	static char s[4096];
+	size_t len = 0;
+
+	for (int i = 1; i <= 40; i++)
+		len += (size_t)snprintf(s + len, sizeof(s) - len, "+Y%d -Y%d ", i, i);
+	snprintf(s + len, sizeof(s) - len, "+hub -hub %s", tail);
+	return s;
+}
+
+Test(hostile, forty_prime_rules_for_one_class_all_hold)
+{
+	const char *opts = prime_hub(40);
+
+	script_expect(opts, hub_script("+Y1 +hub -hub -Y1"), "lock-order-inversion", 1);
+	script_expect(opts, hub_script("+Y40 +hub -hub -Y40"), "lock-order-inversion", 1);
+	script_expect(opts, hub_script("+Y17 +hub -hub -Y17"), "lock-order-inversion", 1);
+}
+
+Test(hostile, forty_prime_rules_followed_are_clean)
+{
+	const char *opts = prime_hub(40);
+
+	script_expect(opts, hub_script("+hub +Y1 -Y1 +Y40 -Y40 +Y17 -Y17 -hub"),
+		      "lock-order-inversion", 0);
+}
+
+/* ---- 9. whole suppression and prime files ---- */
+
+/* pad bytes of comment lines, then text: the text lies past any buffer
+ * of pad bytes or less. */
+static const char *padded_file(const char *name, size_t pad, const char *text)
+{
+	size_t len = strlen(text);
+	char *all = malloc(pad + len + 1);
+
+	cr_assert_not_null(all);
+	memset(all, ' ', pad);
+	for (size_t i = 0; i + 80 <= pad; i += 80) {
+		all[i] = '#';
+		all[i + 79] = '\n';
+	}
+	memcpy(all + pad, text, len + 1);
+	const char *path = temp_file(name, all);
+	free(all);
+	return path;
+}
+
+static int sh(const char *fmt, ...)
+{
+	char cmd[8192];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
+}
+
+/*
+ * A rule that crosses the first MiB of its file: read whole, it names no
+ * frame of the program and suppresses nothing, in the runtime as in
+ * fencedep report.  (Cut after "*:*", it would suppress everything.)
+ */
+Test(hostile, suppression_rule_past_the_first_mib_is_read_whole)
+{
+	struct harness_run r;
+	char opts[600];
+	size_t mib = 1 << 20;
+	/* the boundary falls after "*:*" */
+	const char *path = padded_file("supp", mib - 3, "*:*no_such_function\n");
+
+	snprintf(opts, sizeof(opts), "suppressions=%s", path);
+	run(opts, ARGV("rel-hostile", "inversion"), &r);
+	cr_expect_eq(r.status, FINDING_EXIT, "status %d\nstderr: %s", r.status, r.err);
+	cr_expect_eq(harness_count(r.json, "lock-order-inversion"), 1, "%s", r.log);
+	/* the command reads the same file the same way */
+	char report[512];
+	snprintf(report, sizeof(report), "%s.json", path);
+	FILE *f = fopen(report, "w");
+	cr_assert_not_null(f);
+	fputs(r.json, f);
+	fclose(f);
+	int st = sh("'%s' report --suppressions '%s' '%s' >/dev/null", getenv("FDEP_CLI"), path,
+		    report);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 1, "fencedep report: status %d", st);
+	harness_free(&r);
+}
+
+Test(hostile, suppression_rule_past_the_first_mib_applies)
+{
+	struct harness_run r;
+	char opts[600];
+
+	snprintf(opts, sizeof(opts), "suppressions=%s",
+		 padded_file("supp", (1 << 20) + 4096, "lock-order-inversion:inversion\n"));
+	run(opts, ARGV("rel-hostile", "inversion"), &r);
+	cr_expect_eq(r.status, 0, "status %d\nstderr: %s", r.status, r.err);
+	cr_expect_eq(harness_findings(r.json), 0, "%s", r.log);
+	harness_free(&r);
+}
+
+Test(hostile, prime_rule_past_64_kib_applies)
+{
+	char opts[600];
+
+	snprintf(opts, sizeof(opts), "prime=%s", padded_file("order", 200 * 1024, "hub Y1\n"));
+	script_expect(opts, "+Y1 +hub -hub -Y1", "lock-order-inversion", 1);
+	script_expect(opts, "+hub +Y1 -Y1 -hub", "lock-order-inversion", 0);
+}
+
+Test(hostile, prime_file_with_a_nul_byte_is_an_error)
+{
+	struct harness_run r;
+	char opts[600];
+	const char *path = temp_file("order", "hub Y1\n");
+	FILE *f = fopen(path, "a");
+
+	cr_assert_not_null(f);
+	fputc(0, f);
+	fputs("Y1 hub\n", f);
+	fclose(f);
+	snprintf(opts, sizeof(opts), "prime=%s", path);
+	run(opts, ARGV("rel-hostile", "nothing"), &r);
+	cr_expect_eq(r.status, 2, "status %d\nstderr: %s", r.status, r.err);
+	cr_expect(strstr(r.err, "NUL byte"), "stderr: %s", r.err);
+	cr_expect_str_eq(r.out, "");
+	harness_free(&r);
+}

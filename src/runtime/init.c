@@ -56,18 +56,15 @@ void rt_fatal_config(const char *fmt, ...)
 
 static void load_suppressions(const char *path)
 {
-	static char buf[1 << 20];
 	struct suppress_error err;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t len, cap;
+	char *buf = rt_read_file(path, &len, &cap);
 
-	if (fd < 0)
+	if (!buf)
 		rt_fatal_config("suppressions file '%s': %s", path, strerror(errno));
-	ssize_t len = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (len < 0)
-		rt_fatal_config("suppressions file '%s': %s", path, strerror(errno));
-	if (suppress_parse(buf, (size_t)len, (void *(*)(size_t))rt_alloc, &rt_suppressions, &err))
+	if (suppress_parse(buf, len, (void *(*)(size_t))rt_alloc, &rt_suppressions, &err))
 		rt_fatal_config("suppressions file '%s', line %u: %s", path, err.line, err.msg);
+	rt_free(buf, cap);
 }
 
 static void fork_all(int phase)

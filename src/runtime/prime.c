@@ -67,11 +67,16 @@ void prime_pair(const char *first, const char *second, bool builtin)
 		prime_edge(a, b);
 }
 
+/*
+ * A new class: record every rule that names it and whose other class is in
+ * use.  Rules are only ever added, at the head of the list, and never
+ * changed or freed: the list as it is when the class is created is walked
+ * without prime_lock (prime_edge takes graph_lock, which nests outside it).
+ */
 void prime_class_created(struct lock_class *c)
 {
 	const char *name = atomic_load(&c->name);
-	const char *first[16], *second[16];
-	int n = 0;
+	struct prime_rule *head;
 
 	if (!priming)
 		return;
@@ -80,58 +85,79 @@ void prime_class_created(struct lock_class *c)
 		prime_edge(cls_mmu_notifier, c);
 	}
 	rt_lock(&prime_lock);
-	for (struct prime_rule *r = rules; r && n < 16; r = r->next) {
-		if (strcmp(r->first, name) == 0 || strcmp(r->second, name) == 0) {
-			first[n] = r->first;
-			second[n++] = r->second;
-		}
-	}
+	head = rules;
 	rt_unlock(&prime_lock);
-	for (int i = 0; i < n; i++) {
+	for (struct prime_rule *r = head; r; r = r->next) {
+		if (strcmp(r->first, name) && strcmp(r->second, name))
+			continue;
 		/* both ends must be in use: a rule names classes, it creates none */
-		struct lock_class *a = class_find(first[i]), *b = class_find(second[i]);
+		struct lock_class *a = class_find(r->first), *b = class_find(r->second);
 		if (a && b && a != b)
 			prime_edge(a, b);
 	}
 }
 
+static bool prime_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* The next blank-separated word of *p (NUL-ended in place), or NULL. */
+static char *prime_word(char **p)
+{
+	char *s = *p, *w;
+
+	while (prime_blank(*s))
+		s++;
+	if (!*s)
+		return NULL;
+	w = s;
+	while (*s && !prime_blank(*s))
+		s++;
+	if (*s)
+		*s++ = 0;
+	*p = s;
+	return w;
+}
+
+/* The whole file, any length of line or name: "first second" per line,
+ * '#' starts a comment. */
 int prime_load_file(const char *path, char *err, size_t errlen)
 {
-	char buf[65536];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t len, cap;
+	char *buf = rt_read_file(path, &len, &cap);
 
-	if (fd < 0) {
+	if (!buf) {
 		snprintf(err, errlen, "prime file '%s': %s", path, strerror(errno));
 		return -1;
 	}
-	ssize_t len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (len < 0) {
-		snprintf(err, errlen, "prime file '%s': %s", path, strerror(errno));
+	if (strlen(buf) != len) {
+		snprintf(err, errlen, "prime file '%s': NUL byte in file", path);
+		rt_free(buf, cap);
 		return -1;
 	}
-	buf[len] = 0;
-	int lineno = 0;
+	int lineno = 0, rc = 0;
 	for (char *line = buf, *next; line && *line; line = next) {
 		next = strchr(line, '\n');
 		if (next)
 			*next++ = 0;
 		lineno++;
-		char a[256], b[256], extra[2];
 		char *hash = strchr(line, '#');
 		if (hash)
 			*hash = 0;
-		int k = sscanf(line, "%255s %255s %1s", a, b, extra);
-		if (k <= 0)
+		char *p = line, *a = prime_word(&p), *b = prime_word(&p);
+		if (!a)
 			continue;
-		if (k != 2) {
+		if (!b || prime_word(&p)) {
 			snprintf(err, errlen, "prime file '%s', line %d: expected 'first second'",
 				 path, lineno);
-			return -1;
+			rc = -1;
+			break;
 		}
 		prime_pair(a, b, false);
 	}
-	return 0;
+	rt_free(buf, cap);
+	return rc;
 }
 
 void prime_init(void)

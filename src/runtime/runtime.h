@@ -125,6 +125,9 @@ void options_paths_absolute(void);
 /* What one option's range cannot say (dump_signal must be a signal the
  * runtime can take); -1 with err set. */
 int options_check(char *err, size_t errlen);
+/* The whole of a file the options name (suppressions, prime), NUL-ended,
+ * in runtime memory (free with rt_free(p, *cap)); NULL with errno set. */
+char *rt_read_file(const char *path, size_t *len, size_t *cap);
 void options_defaults(void);
 
 /* ------------------------------------------------------------------ */
