@@ -11,3 +11,4 @@ tests_test_hostile_SOURCES = tests/test_hostile.c tests/script.h
 tests_test_hostile_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_test_hostile_LDADD = tests/libharness.la $(CRITERION_LIBS)
 endif
+tests_test_hostile_CPPFLAGS = $(AM_CPPFLAGS) -DFDEP_TEST_LIBDIR='"$(libdir)"'

@@ -288,3 +288,95 @@ Test(hostile, prime_file_with_a_nul_byte_is_an_error)
 	cr_expect_str_eq(r.out, "");
 	harness_free(&r);
 }
+
+/* ---- 7. the command preloads only the library it was built or installed for ---- */
+
+/*
+ * A copy of the command in DIR/prefix/bin, with a file planted at
+ * DIR/prefix/bin/../../.libs/libfencedep.so (where an earlier command
+ * looked first): the copy never preloads it, and says which library it
+ * looked for instead.
+ */
+Test(hostile, installed_command_ignores_a_planted_build_tree_library)
+{
+	char dir[] = "/tmp/fdep-plant-XXXXXX";
+
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_eq(sh("mkdir -p %s/prefix/bin %s/.libs && cp '%s' %s/prefix/bin/fencedep && "
+			"echo planted > %s/.libs/libfencedep.so",
+			dir, dir, getenv("FDEP_CLI"), dir, dir),
+		     0);
+	int st = sh("env -u FENCEDEP_LIBRARY %s/prefix/bin/fencedep %s nothing >%s/out 2>%s/err",
+		    dir, harness_prog("rel-hostile"), dir, dir);
+	cr_expect_neq(sh("grep -q '%s/.libs' %s/out %s/err", dir, dir, dir), 0,
+		      "the planted library was preloaded");
+	/* an installed runtime is used, or it is missing: nothing else */
+	if (access(FDEP_TEST_LIBDIR "/libfencedep.so", R_OK) == 0)
+		cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d", st);
+	else
+		cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 2 &&
+				  sh("grep -q 'runtime library .%s/libfencedep.so. not found' %s/err",
+				     FDEP_TEST_LIBDIR, dir) == 0,
+			  "status %d", st);
+	/* an explicit library is used */
+	st = sh("env -u FENCEDEP_LIBRARY %s/prefix/bin/fencedep --library='%s' %s inversion "
+		">%s/out 2>%s/err",
+		dir, getenv("FENCEDEP_LIBRARY"), harness_prog("rel-hostile"), dir, dir);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == FINDING_EXIT, "--library: status %d", st);
+	sh("rm -rf %s", dir);
+}
+
+/* The build tree's own command still finds the build tree's runtime. */
+Test(hostile, build_tree_command_uses_the_build_tree_runtime)
+{
+	char dir[] = "/tmp/fdep-plant-XXXXXX";
+
+	cr_assert_not_null(mkdtemp(dir));
+	int st = sh("env -u FENCEDEP_LIBRARY '%s' %s inversion >%s/out 2>%s/err", getenv("FDEP_CLI"),
+		    harness_prog("rel-hostile"), dir, dir);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == FINDING_EXIT, "status %d", st);
+	cr_expect_eq(sh("grep -q lock-order-inversion %s/err", dir), 0);
+	sh("rm -rf %s", dir);
+}
+
+/* ---- 8. FENCEDEP_OPTIONS of any length, or an error ---- */
+
+/* A long inherited value (12 KiB) and then --json-path: the report goes
+ * where --json-path says, not to a path cut short. */
+Test(hostile, long_inherited_options_do_not_cut_json_path)
+{
+	char dir[] = "/tmp/fdep-longopt-XXXXXX";
+	size_t n = 12 * 1024;
+	char *inherited = malloc(n + 64);
+
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_not_null(inherited);
+	/* the last of a key given many times wins: verbosity=1 */
+	size_t len = 0;
+	while (len < n)
+		len += (size_t)sprintf(inherited + len, "verbosity=1:");
+	inherited[len - 1] = 0;
+	setenv("FDEP_LONG_OPTS", inherited, 1);
+	int st = sh("FENCEDEP_OPTIONS=\"$FDEP_LONG_OPTS\" '%s' --json-path=%s/report %s inversion "
+		    ">%s/out 2>%s/err",
+		    getenv("FDEP_CLI"), dir, harness_prog("rel-hostile"), dir, dir);
+	unsetenv("FDEP_LONG_OPTS");
+	free(inherited);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == FINDING_EXIT, "status %d", st);
+	cr_expect_eq(sh("cat %s/report.*.json | grep -q lock-order-inversion", dir), 0,
+		     "no report at --json-path");
+	sh("rm -rf %s", dir);
+}
+
+Test(hostile, option_value_with_a_colon_is_an_error)
+{
+	char dir[] = "/tmp/fdep-colon-XXXXXX";
+
+	cr_assert_not_null(mkdtemp(dir));
+	int st = sh("'%s' --json-path=%s/a:b %s nothing >%s/out 2>%s/err", getenv("FDEP_CLI"), dir,
+		    harness_prog("rel-hostile"), dir, dir);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 2, "status %d", st);
+	cr_expect_eq(sh("grep -q \"^fencedep: --json-path: .*contains ':'\" %s/err", dir), 0);
+	cr_expect_eq(sh("test -s %s/out", dir), 256, "the program ran");
+	sh("rm -rf %s", dir);
+}

@@ -30,6 +30,7 @@ static void usage(FILE *out)
 	      "  --error-exitcode=N  exit status when a finding was reported (default 66, 0: off)\n"
 	      "  --log-path=PATH     text report to PATH.<pid>.log (default stderr)\n"
 	      "  --json-path=PATH    JSON report to PATH.<pid>.json\n"
+	      "  --library=PATH      the runtime library to preload (default: the installed one)\n"
 	      "  --options=STRING    more runtime options, key=value:key=value\n"
 	      "  --gdb               run PROGRAM under gdb, stopping at the first finding\n"
 	      "  --help, --version\n\n"
@@ -67,37 +68,84 @@ static int exists(const char *p)
 	return access(p, R_OK) == 0;
 }
 
-/* The runtime: $FENCEDEP_LIBRARY, the build tree beside this command, or
- * the installed one. */
-static const char *library_path(void)
+/*
+ * Is this the command of the build tree (not an installed copy)?  Only
+ * then may it preload the build tree's runtime: an installed command that
+ * looked for a library relative to itself would preload whatever anyone
+ * who can write there put there.  The build tree's own paths are compiled
+ * in; a copy of the command anywhere else is not the build tree's.
+ */
+static int in_build_tree(void)
 {
-	static char path[PATH_MAX + 64];
-	char exe[PATH_MAX];
+#ifdef FDEP_BUILD_EXE
+	char self[PATH_MAX], built[PATH_MAX];
+
+	return realpath("/proc/self/exe", self) && realpath(FDEP_BUILD_EXE, built) &&
+	       strcmp(self, built) == 0;
+#else
+	return 0;
+#endif
+}
+
+/* The runtime: --library, $FENCEDEP_LIBRARY, the build tree's for the
+ * build tree's command, or the installed one. */
+static const char *library_path(const char *option)
+{
 	const char *env = getenv("FENCEDEP_LIBRARY");
 
+	if (option)
+		return option;
 	if (env && *env)
 		return env;
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = 0;
-		char *slash = strrchr(exe, '/');
-		if (slash)
-			*slash = 0;
-		snprintf(path, sizeof(path), "%s/../../.libs/libfencedep.so", exe);
-		if (exists(path))
-			return path;
-		snprintf(path, sizeof(path), "%s/../lib/libfencedep.so", exe);
-		if (exists(path))
-			return path;
-	}
+#ifdef FDEP_BUILD_LIBRARY
+	if (in_build_tree())
+		return FDEP_BUILD_LIBRARY;
+#endif
 	return FDEP_LIBDIR "/libfencedep.so";
 }
 
-static void append(char *buf, size_t len, const char *item)
-{
-	size_t used = strlen(buf);
+/* FENCEDEP_OPTIONS as it grows: any length. */
+struct opts {
+	char *s;
+	size_t len;
+};
 
-	snprintf(buf + used, len - used, "%s%s", used ? ":" : "", item);
+static void opts_add(struct opts *o, const char *item)
+{
+	size_t n = strlen(item);
+	char *s;
+
+	if (!n)
+		return;
+	s = realloc(o->s, o->len + n + 2);
+	if (!s) {
+		fprintf(stderr, "fencedep: out of memory\n");
+		exit(2);
+	}
+	if (o->len)
+		s[o->len++] = ':';
+	memcpy(s + o->len, item, n + 1);
+	o->len += n;
+	o->s = s;
+}
+
+/* key=value into the options; a value with ':' cannot travel there. */
+static int opts_add_value(struct opts *o, const char *flag, const char *key, const char *v)
+{
+	char *item;
+
+	if (strchr(v, ':')) {
+		fprintf(stderr, "fencedep: %s: '%s' contains ':', which FENCEDEP_OPTIONS cannot pass\n",
+			flag, v);
+		return -1;
+	}
+	if (asprintf(&item, "%s=%s", key, v) < 0) {
+		fprintf(stderr, "fencedep: out of memory\n");
+		return -1;
+	}
+	opts_add(o, item);
+	free(item);
+	return 0;
 }
 
 static const char *value_of(const char *arg, const char *flag)
@@ -109,7 +157,8 @@ static const char *value_of(const char *arg, const char *flag)
 
 int main(int argc, char **argv)
 {
-	char opts[8192] = "", item[4200];
+	struct opts opts = { 0 };
+	const char *libopt = NULL;
 	int gdb = 0, i;
 	const char *v;
 
@@ -117,7 +166,7 @@ int main(int argc, char **argv)
 		return report_main(argc - 1, argv + 1);
 	const char *env = getenv("FENCEDEP_OPTIONS");
 	if (env)
-		snprintf(opts, sizeof(opts), "%s", env);
+		opts_add(&opts, env);
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "--")) {
@@ -141,16 +190,18 @@ int main(int argc, char **argv)
 				fprintf(stderr, "fencedep: --error-exitcode: '%s' is not 0..255\n", v);
 				return 2;
 			}
-			snprintf(item, sizeof(item), "exitcode=%ld", n);
-			append(opts, sizeof(opts), item);
+			if (opts_add_value(&opts, "--error-exitcode", "exitcode", v))
+				return 2;
 		} else if ((v = value_of(a, "--log-path"))) {
-			snprintf(item, sizeof(item), "log_path=%s", v);
-			append(opts, sizeof(opts), item);
+			if (opts_add_value(&opts, "--log-path", "log_path", v))
+				return 2;
 		} else if ((v = value_of(a, "--json-path"))) {
-			snprintf(item, sizeof(item), "json_path=%s", v);
-			append(opts, sizeof(opts), item);
+			if (opts_add_value(&opts, "--json-path", "json_path", v))
+				return 2;
+		} else if ((v = value_of(a, "--library"))) {
+			libopt = v;
 		} else if ((v = value_of(a, "--options"))) {
-			append(opts, sizeof(opts), v);
+			opts_add(&opts, v);
 		} else {
 			fprintf(stderr, "fencedep: unknown option '%s' (see fencedep --help)\n", a);
 			return 2;
@@ -160,18 +211,31 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fencedep: no program to run (see fencedep --help)\n");
 		return 2;
 	}
-	const char *lib = library_path();
+	const char *lib = library_path(libopt);
 	if (!exists(lib)) {
 		fprintf(stderr, "fencedep: runtime library '%s' not found (set FENCEDEP_LIBRARY)\n", lib);
 		return 2;
 	}
+	if (strpbrk(lib, ": \t")) {
+		/* LD_PRELOAD separates its entries with these */
+		fprintf(stderr, "fencedep: runtime library '%s': a path with ':' or a blank cannot be "
+				"preloaded\n", lib);
+		return 2;
+	}
 	if (gdb)
-		append(opts, sizeof(opts), "abort_on_report=1");
-	setenv("FENCEDEP_OPTIONS", opts, 1);
+		opts_add(&opts, "abort_on_report=1");
+	if (setenv("FENCEDEP_OPTIONS", opts.s ? opts.s : "", 1)) {
+		fprintf(stderr, "fencedep: cannot set FENCEDEP_OPTIONS: %s\n", strerror(errno));
+		return 2;
+	}
 	if (gdb) {
 		/* the runtime goes into the program only, not into gdb */
-		snprintf(item, sizeof(item), "set environment LD_PRELOAD=%s", lib);
+		char *item;
+		if (asprintf(&item, "set environment LD_PRELOAD=%s", lib) < 0)
+			return 2;
 		char **args = calloc((size_t)(argc - i + 8), sizeof(*args));
+		if (!args)
+			return 2;
 		int k = 0;
 		args[k++] = "gdb";
 		args[k++] = "-q";
@@ -187,11 +251,14 @@ int main(int argc, char **argv)
 		return 127;
 	}
 	const char *pre = getenv("LD_PRELOAD");
-	if (pre && *pre) {
-		snprintf(item, sizeof(item), "%s:%s", lib, pre);
-		setenv("LD_PRELOAD", item, 1);
-	} else {
-		setenv("LD_PRELOAD", lib, 1);
+	char *preload = NULL;
+	if (pre && *pre ? asprintf(&preload, "%s:%s", lib, pre) < 0 : !(preload = strdup(lib))) {
+		fprintf(stderr, "fencedep: out of memory\n");
+		return 2;
+	}
+	if (setenv("LD_PRELOAD", preload, 1)) {
+		fprintf(stderr, "fencedep: cannot set LD_PRELOAD: %s\n", strerror(errno));
+		return 2;
 	}
 	execvp(argv[i], argv + i);
 	fprintf(stderr, "fencedep: cannot run '%s': %s\n", argv[i], strerror(errno));
