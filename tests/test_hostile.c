@@ -380,3 +380,66 @@ Test(hostile, option_value_with_a_colon_is_an_error)
 	cr_expect_eq(sh("test -s %s/out", dir), 256, "the program ran");
 	sh("rm -rf %s", dir);
 }
+
+/* ---- 12. fencedep report: a cross-process cycle of any length ---- */
+
+/* Run the script, keep its JSON report at dir/name; its status. */
+static int script_to_file(const char *script, const char *dir, const char *name)
+{
+	struct harness_run r = script_opts(1, NULL, script);
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(r.json, f);
+	fclose(f);
+	int st = r.status;
+	harness_free(&r);
+	return st;
+}
+
+/* One process takes L0 -> L1 -> ... -> L(n-1), another L(n-1) then L0
+ * (closing: the cycle of n classes no process saw) or L0 then L(n-1). */
+static void long_merged_cycle(int n, bool closing)
+{
+	char dir[] = "/tmp/fdep-merge-XXXXXX", *chain = malloc((size_t)n * 40), tail[128];
+	size_t len = 0;
+
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_not_null(chain);
+	for (int i = 0; i + 1 < n; i++)
+		len += (size_t)sprintf(chain + len, "+L%d +L%d -L%d -L%d ", i, i + 1, i + 1, i);
+	cr_assert_eq(script_to_file(chain, dir, "a.json"), 0);
+	free(chain);
+	if (closing)
+		snprintf(tail, sizeof(tail), "+L%d +L0 -L0 -L%d", n - 1, n - 1);
+	else
+		snprintf(tail, sizeof(tail), "+L0 +L%d -L%d -L0", n - 1, n - 1);
+	cr_assert_eq(script_to_file(tail, dir, "b.json"), 0);
+	int st = sh("cd %s && '%s' report -f json a.json b.json >merged 2>err", dir,
+		    getenv("FDEP_CLI"));
+	if (closing) {
+		cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 1, "%d classes: status %d", n, st);
+		cr_expect_eq(sh("cd %s && jq -e '[.findings[] | select(.kind == "
+				"\"lock-order-inversion\")] | length == 1 and "
+				"(.[0].cycle | length == %d)' merged >/dev/null",
+				dir, n),
+			     0, "%d classes: not one merged cycle of %d edges", n, n);
+	} else {
+		cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%d classes in order: status %d", n,
+			  st);
+	}
+	sh("rm -rf %s", dir);
+}
+
+Test(hostile, cross_process_cycle_of_100_classes_is_reported)
+{
+	long_merged_cycle(100, true);
+	long_merged_cycle(65, true);
+}
+
+Test(hostile, cross_process_chain_of_100_classes_in_order_is_clean)
+{
+	long_merged_cycle(100, false);
+}

@@ -395,10 +395,12 @@ struct bfs {
 	size_t steps;		/* out-edges examined, against SEARCH_BUDGET */
 };
 
+/* A cycle of any length: a shortest path visits each state once, so cap
+ * (two states per class, and the closing edge) always holds it. */
 struct cycle {
-	size_t edges[64];	/* medge indices, in order */
-	unsigned bits[64];	/* their types */
-	size_t n;
+	size_t *edges;		/* medge indices, in order */
+	unsigned *bits;		/* their types */
+	size_t n, cap;
 };
 
 static bool bfs_alloc(struct bfs *b, size_t nclasses)
@@ -431,7 +433,7 @@ static bool bfs_path(const struct bfs *b, size_t state, size_t closing,
 
 	for (s = state; b->prev[s] != SIZE_MAX; s = b->prev[s])
 		len++;
-	if (len + 1 > 64)
+	if (len + 1 > c->cap)
 		return false;
 	c->n = len + 1;
 	c->edges[0] = closing;
@@ -550,28 +552,43 @@ static bool closes_visibly(const struct mgraph *g, const struct cycle *c, size_t
  * name, then on until the last edge, the one shown as closing the cycle,
  * is a recorded acquisition (with a stack, not a primed order).
  */
+static void cycle_reverse(struct cycle *c, size_t from, size_t to)
+{
+	for (; from + 1 < to; from++, to--) {
+		size_t e = c->edges[from];
+		unsigned b = c->bits[from];
+
+		c->edges[from] = c->edges[to - 1];
+		c->bits[from] = c->bits[to - 1];
+		c->edges[to - 1] = e;
+		c->bits[to - 1] = b;
+	}
+}
+
+/* Make edge k the first, keeping the order (in place, any length). */
+static void cycle_rotate_to(struct cycle *c, size_t k)
+{
+	if (k == 0 || k >= c->n)
+		return;
+	cycle_reverse(c, 0, k);
+	cycle_reverse(c, k, c->n);
+	cycle_reverse(c, 0, c->n);
+}
+
 static void cycle_rotate(const struct mgraph *g, struct cycle *c)
 {
-	struct cycle tmp = *c;
 	size_t best = 0, i, j;
 
 	for (i = 1; i < c->n; i++)
 		if (strcmp(g->classes[g->edges[c->edges[i]].from].name,
 			   g->classes[g->edges[c->edges[best]].from].name) < 0)
 			best = i;
-	for (i = 0; i < c->n; i++) {
-		c->edges[i] = tmp.edges[(best + i) % c->n];
-		c->bits[i] = tmp.bits[(best + i) % c->n];
-	}
+	cycle_rotate_to(c, best);
 	for (j = c->n; j > 0 && !closes_visibly(g, c, j - 1); j--)
 		;
 	if (j == 0 || j == c->n)
 		return;
-	tmp = *c;
-	for (i = 0; i < c->n; i++) {
-		c->edges[i] = tmp.edges[(j + i) % c->n];
-		c->bits[i] = tmp.bits[(j + i) % c->n];
-	}
+	cycle_rotate_to(c, j);
 }
 
 static size_t count_procs(const struct redge *cycle, size_t n)
@@ -626,16 +643,19 @@ static int add_merged(struct report *r, const struct cycle *c,
 
 static int consider_cycle(struct report *r, struct cycle *c, struct strtab *seen)
 {
-	const char *names[64], *kind;
+	const char **names = malloc(c->n * sizeof(*names)), *kind;
 	char fp[17];
 	size_t i;
 
+	if (!names)
+		return -1;
 	for (i = 0; i < c->n; i++)
 		r->graph.edges[c->edges[i]].explained = true;
 	cycle_rotate(&r->graph, c);
 	cycle_names(&r->graph, c, names);
 	kind = cycle_kind(r, names, c->n);
 	fdep_fingerprint(kind, names, c->n, fp);
+	free(names);
 	if (strtab_get(seen, fp, 16, NULL))
 		return 0;
 	if (strtab_put(seen, fp, 16, r->nfindings))
@@ -650,12 +670,16 @@ static int find_cycles(struct report *r, const size_t *comp, struct strtab *seen
 	const struct mgraph *g = &r->graph;
 	struct bfs b = { .comp = comp };
 	size_t ei, found = 0;
-	struct cycle c;
+	struct cycle c = { .cap = 2 * g->nclasses + 2 };
 	unsigned bit;
 	int ret = 0;
 
-	if (!bfs_alloc(&b, g->nclasses)) {
+	c.edges = malloc(c.cap * sizeof(*c.edges));
+	c.bits = malloc(c.cap * sizeof(*c.bits));
+	if (!bfs_alloc(&b, g->nclasses) || !c.edges || !c.bits) {
 		bfs_free(&b);
+		free(c.edges);
+		free(c.bits);
 		return -1;
 	}
 	for (ei = 0; ei < g->nedges && !ret && found < MAX_MERGED_FINDINGS &&
@@ -674,6 +698,8 @@ static int find_cycles(struct report *r, const size_t *comp, struct strtab *seen
 	}
 	r->search_cut = b.steps >= SEARCH_BUDGET;
 	bfs_free(&b);
+	free(c.edges);
+	free(c.bits);
 	return ret;
 }
 
