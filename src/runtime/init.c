@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "runtime.h"
@@ -52,6 +53,59 @@ void rt_fatal_config(const char *fmt, ...)
 	va_end(ap);
 	rt_warn("%s", line);
 	_exit(2);
+}
+
+/*
+ * Read a whole file, however long: a rule cut at a buffer's end would be
+ * another rule (a pattern cut to "*" suppresses everything).  The file may
+ * be a pipe (suppressions=<(...)), so its size is only a first guess.
+ */
+char *rt_read_file(const char *path, size_t *len, size_t *cap)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t n = 0, size = 4096;
+	char *buf;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size >= size)
+		size = (size_t)st.st_size + 1;
+	buf = rt_alloc(size);
+	while (buf) {
+		if (n + 1 == size) {
+			char *more = rt_realloc_array(buf, size, size * 2, 1);
+			if (!more) {
+				rt_free(buf, size);
+				buf = NULL;
+				errno = ENOMEM;
+				break;
+			}
+			buf = more;
+			size *= 2;
+		}
+		ssize_t r = read(fd, buf + n, size - 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			rt_free(buf, size);
+			buf = NULL;
+			errno = e;
+			break;
+		}
+		if (r == 0) {
+			buf[n] = 0;
+			*len = n;
+			*cap = size;
+			break;
+		}
+		n += (size_t)r;
+	}
+	if (!buf && errno == 0)
+		errno = ENOMEM;
+	close(fd);
+	return buf;
 }
 
 static void load_suppressions(const char *path)

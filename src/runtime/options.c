@@ -9,8 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "runtime.h"
@@ -195,18 +193,24 @@ int options_parse(const char *text, char *err, size_t errlen)
  */
 int options_check(char *err, size_t errlen)
 {
-	static const int refused[] = { SIGSEGV, SIGBUS, SIGILL,	 SIGFPE, SIGKILL,
-				       SIGSTOP, SIGABRT, SIGTRAP, SIGSYS };
+	static const struct {
+		int sig;
+		const char *name;
+	} refused[] = {
+		{ SIGSEGV, "SIGSEGV" }, { SIGBUS, "SIGBUS" },	{ SIGILL, "SIGILL" },
+		{ SIGFPE, "SIGFPE" },	{ SIGKILL, "SIGKILL" }, { SIGSTOP, "SIGSTOP" },
+		{ SIGABRT, "SIGABRT" }, { SIGTRAP, "SIGTRAP" }, { SIGSYS, "SIGSYS" },
+	};
 	long sig = rt_opt.dump_signal;
 
 	if (!sig)
 		return 0;
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
-		if (sig == refused[i]) {
+		if (sig == refused[i].sig) {
 			snprintf(err, errlen,
-				 "option 'dump_signal': %ld (SIG%s) is a synchronous or fatal "
+				 "option 'dump_signal': %ld (%s) is a synchronous or fatal "
 				 "signal, not one to dump on",
-				 sig, sigabbrev_np((int)sig));
+				 sig, refused[i].name);
 			return -1;
 		}
 	}
@@ -215,57 +219,4 @@ int options_check(char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
-}
-
-/*
- * Read a whole file, however long: a rule cut at a buffer's end would be
- * another rule (a pattern cut to "*" suppresses everything).  The file may
- * be a pipe (suppressions=<(...)), so its size is only a first guess.
- */
-char *rt_read_file(const char *path, size_t *len, size_t *cap)
-{
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t n = 0, size = 4096;
-	char *buf;
-
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size >= size)
-		size = (size_t)st.st_size + 1;
-	buf = rt_alloc(size);
-	while (buf) {
-		if (n + 1 == size) {
-			char *more = rt_realloc_array(buf, size, size * 2, 1);
-			if (!more) {
-				rt_free(buf, size);
-				buf = NULL;
-				errno = ENOMEM;
-				break;
-			}
-			buf = more;
-			size *= 2;
-		}
-		ssize_t r = read(fd, buf + n, size - 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = errno;
-			rt_free(buf, size);
-			buf = NULL;
-			errno = e;
-			break;
-		}
-		if (r == 0) {
-			buf[n] = 0;
-			*len = n;
-			*cap = size;
-			break;
-		}
-		n += (size_t)r;
-	}
-	if (!buf && errno == 0)
-		errno = ENOMEM;
-	close(fd);
-	return buf;
 }
