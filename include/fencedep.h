@@ -48,6 +48,12 @@ void fdep_assert_not_held(const void *lock) FDEP_WEAK;
 void fdep_ww_init(const void *ctx, const char *ww_class) FDEP_WEAK;
 void fdep_ww_contended(const void *ctx, const void *lock) FDEP_WEAK;
 void fdep_ww_fini(const void *ctx) FDEP_WEAK;
+/* ww_acquire_done: the context takes no more locks. */
+void fdep_ww_done(const void *ctx) FDEP_WEAK;
+/* True: pretend this acquisition returned -EDEADLK (option ww_inject=N).
+ * Call it before each lock of a context; on true, report it with
+ * fdep_ww_contended() and back off as for a real -EDEADLK. */
+bool fdep_ww_inject(const void *ctx) FDEP_WEAK;
 
 /* Reclaim. */
 void fdep_might_alloc(void) FDEP_WEAK;
@@ -98,6 +104,8 @@ void fdep_prime(const char *first_class, const char *second_class) FDEP_WEAK;
 #define fdep_ww_init(...) FDEP__CALL(fdep_ww_init, __VA_ARGS__)
 #define fdep_ww_contended(...) FDEP__CALL(fdep_ww_contended, __VA_ARGS__)
 #define fdep_ww_fini(...) FDEP__CALL(fdep_ww_fini, __VA_ARGS__)
+#define fdep_ww_done(...) FDEP__CALL(fdep_ww_done, __VA_ARGS__)
+#define fdep_ww_inject(...) (fdep_ww_inject ? fdep_ww_inject(__VA_ARGS__) : false)
 #define fdep_might_alloc() FDEP__CALL0(fdep_might_alloc)
 #define fdep_reclaim_begin() FDEP__CALL0(fdep_reclaim_begin)
 #define fdep_reclaim_end() FDEP__CALL0(fdep_reclaim_end)

@@ -339,3 +339,133 @@ Test(fences, notifier_context_lock_cycle_counts_as_reclaim)
 {
 	expect("+mmu_notifier +L -L -mmu_notifier +L +mmu_notifier -mmu_notifier -L", RLI, 1);
 }
+
+/* ---- ww protocol (kernel DEBUG_WW_MUTEXES warnings) ---- */
+
+Test(fences, ww_fini_twice_is_ww_protocol_violation)
+{
+	expect("ww_init:c +x=R@c -x ww_fini:c ww_fini:c", WW, 1);
+}
+
+Test(fences, ww_context_reused_after_fini_is_silent)
+{
+	expect("ww_init:c +x=R@c -x ww_fini:c ww_init:c +x=R@c -x ww_fini:c", WW, 0);
+}
+
+Test(fences, ww_lock_of_another_class_in_a_context_is_ww_protocol_violation)
+{
+	expect("ww_init:c:A +x=B@c -x ww_fini:c", WW, 1);
+}
+
+Test(fences, ww_lock_of_the_context_class_is_silent)
+{
+	expect("ww_init:c:A +x=A@c +y=A@c -x -y ww_fini:c", WW, 0);
+}
+
+Test(fences, ww_lock_after_done_is_ww_protocol_violation)
+{
+	expect("ww_init:c +x=R@c ww_done:c +y=R@c -y -x ww_fini:c", WW, 1);
+}
+
+Test(fences, ww_done_after_the_last_lock_is_silent)
+{
+	expect("ww_init:c +x=R@c +y=R@c ww_done:c -y -x ww_fini:c", WW, 0);
+}
+
+Test(fences, ww_done_twice_is_ww_protocol_violation)
+{
+	expect("ww_init:c +x=R@c ww_done:c ww_done:c -x ww_fini:c", WW, 1);
+}
+
+/* a per-transaction context is never a gate: the inversion between the ww
+ * class and M is real (two transactions run at once) */
+Test(fences, ww_context_is_never_a_gate_lock)
+{
+	expect("ww_init:c +x=R@c +M -M -x ww_fini:c ww_init:d +M +x=R@d -x -M ww_fini:d",
+	       "lock-order-inversion", 1);
+}
+
+Test(fences, ww_class_and_lock_in_one_order_is_silent)
+{
+	expect("ww_init:c +x=R@c +M -M -x ww_fini:c ww_init:d +x=R@d +M -M -x ww_fini:d",
+	       "lock-order-inversion", 0);
+}
+
+/* ww_inject=3: the third acquisition with a lock held, then 3.5 times
+ * further each time; nothing without the option, nor with nothing held */
+Test(fences, ww_inject_answers_at_growing_intervals)
+{
+	const char *s = "ww_init:c ww_inject:c +x=R@c ww_inject:c ww_inject:c ww_inject:c "
+			"ww_inject:c ww_inject:c ww_inject:c ww_inject:c ww_inject:c ww_inject:c "
+			"ww_inject:c ww_inject:c ww_inject:c ww_inject:c -x ww_fini:c";
+	struct harness_run r = script_opts(1, "ww_inject=3", s);
+
+	cr_expect_str_eq(r.out, "00010000000001done\n", "%s", r.err);
+	cr_expect_eq(harness_findings(r.json), 0, "%s", r.log);
+	harness_free(&r);
+	r = script_opts(1, NULL, s);
+	cr_expect_str_eq(r.out, "00000000000000done\n", "%s", r.err);
+	harness_free(&r);
+	r = script_opts(1, "ww_inject=x", s);
+	cr_expect_eq(r.status, 2, "%s", r.err);
+	harness_free(&r);
+}
+
+/* ---- priming: the whole chain from the start ---- */
+
+Test(fences, mmap_lock_on_a_signalling_path_without_reservations_is_reported)
+{
+	struct harness_run r = script("sb +mmap_lock -mmap_lock se");
+
+	cr_expect_eq(harness_count(r.json, ALLOC), 1, "%s", r.log);
+	cr_expect_eq(harness_findings(r.json), 1, "%s", r.log);
+	cr_expect(strstr(r.log, "reservation_ww_class"), "%s", r.log);
+	cr_expect(strstr(r.log, "lock taken on a fence signalling path"), "%s", r.log);
+	harness_free(&r);
+}
+
+Test(fences, mmap_lock_outside_a_signalling_path_is_silent)
+{
+	expect("+mmap_lock -mmap_lock sb se", ALLOC, 0);
+}
+
+/* ---- titles follow what the cycle holds ---- */
+
+Test(fences, notifier_context_on_a_signalling_path_is_fence_lock_inversion)
+{
+	struct harness_run r = script("sb +mmu_notifier -mmu_notifier se");
+
+	cr_expect_eq(harness_count(r.json, FLI), 1, "%s", r.log);
+	cr_expect_eq(harness_findings(r.json), 1, "%s", r.log);
+	cr_expect(strstr(r.log, "mmu notifier invalidations"), "%s", r.log);
+	cr_expect_null(strstr(r.log, "memory allocated"), "%s", r.log);
+	harness_free(&r);
+}
+
+Test(fences, allocation_in_the_notifier_context_is_reclaim_lock_inversion)
+{
+	struct harness_run r = script("+mmu_notifier alloc -mmu_notifier");
+
+	cr_expect_eq(harness_count(r.json, RLI), 1, "%s", r.log);
+	cr_expect_eq(harness_findings(r.json), 1, "%s", r.log);
+	cr_expect(strstr(r.log, "mmu notifier context"), "%s", r.log);
+	harness_free(&r);
+}
+
+Test(fences, fence_classes_waiting_for_each_other_is_fence_lock_inversion)
+{
+	struct harness_run r = script("init:E:exec publish:E handoff:E init:B:bind publish:B "
+				      "prime:exec:bind wait:E signal:B signal:E");
+
+	cr_expect_eq(harness_count(r.json, FLI), 1, "%s", r.log);
+	cr_expect_eq(harness_findings(r.json), 1, "%s", r.log);
+	cr_expect(strstr(r.log, "waits for a fence that waits for it"), "%s", r.log);
+	harness_free(&r);
+}
+
+Test(fences, waiting_for_a_fence_of_an_earlier_queue_is_silent)
+{
+	expect("init:B:bind publish:B handoff:B init:E:exec publish:E prime:exec:bind wait:B "
+	       "signal:E signal:B",
+	       FLI, 0);
+}

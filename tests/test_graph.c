@@ -109,7 +109,8 @@ Test(graph, built_class_names_reach_the_report)
 	cr_expect(strstr(r.json, "\"A/12\"") != NULL, "A/12 named in\n%s", r.json);
 	harness_free(&r);
 
-	r = script("ww_init:C ww_init:D ww_fini:D ww_fini:C");
+	r = script("ww_init:C:reservation_ww_class ww_init:D:reservation_ww_class ww_fini:D "
+		   "ww_fini:C");
 	cr_assert_eq(harness_count(r.json, "ww-protocol-violation"), 1, "%s", r.log);
 	cr_expect(strstr(r.json, "\"reservation_ww_class_acquire\"") != NULL, "%s", r.json);
 	harness_free(&r);

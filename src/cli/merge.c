@@ -205,7 +205,7 @@ const char *class_kind(const struct report *r, const char *name)
 
 const char *cycle_kind(const struct report *r, const char *const *names, size_t n)
 {
-	bool fence = false, reclaim = false;
+	bool fence = false, reclaim = false, notifier = false;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
@@ -213,12 +213,15 @@ const char *cycle_kind(const struct report *r, const char *const *names, size_t 
 
 		fence |= !strcmp(kind, "fence");
 		reclaim |= !strcmp(kind, "reclaim") || !strcmp(names[i], "fs_reclaim");
+		notifier |= !strcmp(kind, "mmu_notifier");
 	}
+	/* as the runtime (held.c): the notifier context without fs_reclaim
+	 * is reclaim, but not an allocation on a signalling path */
 	if (fence && reclaim)
 		return "alloc-in-signalling-path";
 	if (fence)
 		return "fence-lock-inversion";
-	if (reclaim)
+	if (reclaim || notifier)
 		return "reclaim-lock-inversion";
 	return "lock-order-inversion";
 }

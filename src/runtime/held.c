@@ -192,37 +192,70 @@ bool rt_blocking_allowed(struct rt_thread *t, const char *what, uintptr_t ip)
 
 /* Classify a cycle by what it goes through (fencedep(7), "Finding kinds"):
  * fs_reclaim and mmu_notifier count as reclaim, fence classes as fences. */
-int cycle_kind(const struct cycle *cyc)
+/* What a cycle goes through: CK_* bits of its classes. */
+static unsigned cycle_contents(const struct cycle *cyc)
 {
-	bool fence = false, reclaim = false;
+	unsigned kinds = 0, all = 0;
 
 	for (uint32_t i = 0; i < cyc->n; i++) {
-		int k = cyc->e[i].from->kind;
-		fence |= k == CK_FENCE;
-		reclaim |= k == CK_RECLAIM || k == CK_MMU_NOTIFIER;
+		kinds |= 1u << cyc->e[i].from->kind;
+		all |= 1u << cyc->e[i].to->kind;
 	}
-	if (fence && reclaim)
+	return kinds | all;
+}
+
+/* Allocation (fs_reclaim) with a fence is an allocation on a signalling
+ * path; a fence without it (through the mmu_notifier context or not) is a
+ * wait on a signalling path; fs_reclaim or the notifier context alone is
+ * reclaim. */
+int cycle_kind(const struct cycle *cyc)
+{
+	unsigned k = cycle_contents(cyc);
+	bool fence = k & (1u << CK_FENCE), alloc = k & (1u << CK_RECLAIM);
+
+	if (fence && alloc)
 		return FK_ALLOC_IN_SIGNALLING_PATH;
 	if (fence)
 		return FK_FENCE_LOCK_INVERSION;
-	if (reclaim)
+	if (alloc || (k & (1u << CK_MMU_NOTIFIER)))
 		return FK_RECLAIM_LOCK_INVERSION;
 	return FK_LOCK_ORDER_INVERSION;
 }
 
-static const char *const cycle_titles[] = {
-	[FK_LOCK_ORDER_INVERSION] = "possible circular locking dependency",
-	[FK_ALLOC_IN_SIGNALLING_PATH] = "memory allocated on a fence signalling path",
-	[FK_FENCE_LOCK_INVERSION] = "lock taken on a fence signalling path is held while waiting for fences",
-	[FK_RECLAIM_LOCK_INVERSION] = "lock held across allocation is taken in reclaim",
-};
+/* The title says what the cycle holds, and what its new edge did. */
+static const char *cycle_title(const struct cycle *cyc, int kind)
+{
+	unsigned k = cycle_contents(cyc);
+	int to = cyc->n ? cyc->e[0].to->kind : -1;
+	int from = cyc->n ? cyc->e[0].from->kind : -1;
+
+	switch (kind) {
+	case FK_ALLOC_IN_SIGNALLING_PATH:
+		if (to == CK_RECLAIM)
+			return "memory allocated on a fence signalling path";
+		return "lock taken on a fence signalling path is held while memory is allocated";
+	case FK_FENCE_LOCK_INVERSION:
+		if (k & (1u << CK_MMU_NOTIFIER))
+			return "waiting for mmu notifier invalidations on a fence signalling path, "
+			       "while invalidations wait for fences";
+		if (k == (1u << CK_FENCE))
+			return "a fence signalling path waits for a fence that waits for it";
+		return "lock taken on a fence signalling path is held while waiting for fences";
+	case FK_RECLAIM_LOCK_INVERSION:
+		if (to == CK_RECLAIM && from == CK_MMU_NOTIFIER)
+			return "memory allocated in the mmu notifier context, which reclaim waits for";
+		return "lock held across allocation is taken in reclaim";
+	default:
+		return "possible circular locking dependency";
+	}
+}
 
 static void report_cycle(struct rt_thread *t, const struct cycle *cyc, uint32_t stack)
 {
 	int kind = cycle_kind(cyc);
 	struct finding_in f = {
 		.kind = kind,
-		.title = cycle_titles[kind],
+		.title = cycle_title(cyc, kind),
 		.cycle = cyc,
 		.stack = stack,
 	};
@@ -281,7 +314,10 @@ static void validate_chain(struct rt_thread *t, struct lock_class *c, int mode, 
 			continue;
 		if (h->cls == c && !same_class_ok(h, mode, hflags, nest))
 			recursion = true;
-		if (h->mode == HM_EXCLUSIVE && !(h->flags & HF_TRY) && ngates < PENDING_MAX)
+		/* a ww acquire context serialises nothing: each transaction has
+		 * its own, so it is never a gate */
+		if (h->mode == HM_EXCLUSIVE && !(h->flags & (HF_TRY | HF_WWCTX)) &&
+		    ngates < PENDING_MAX)
 			gates[ngates++] = h->cls->id;
 	}
 	if (!(hflags & HF_TRY) && !recursion) {
@@ -337,7 +373,7 @@ void rt_acquire_slow(struct rt_thread *t, struct lock_class *c, const void *inst
 	if (unlikely(t->spin_depth) && !(hflags & (HF_SPIN | HF_TRY)))
 		rt_blocking_allowed(t, "a sleeping lock is taken while a spinning lock is held", ip);
 	if (nest) {
-		ww_acquire_check(t, nest, inst, ip);
+		ww_acquire_check(t, nest, c, inst, ip);
 		for (uint32_t i = t->depth; i-- > 0;) {
 			if (t->held[i].cls == c && t->held[i].nest == nest) {
 				/* same class under the same nest lock: legal, one step */

@@ -4,7 +4,9 @@
  * At start the runtime records the order the kernel primes in
  * dma_resv_lockdep(): reclaim may wait for fences (fs_reclaim ->
  * mmu_notifier -> every fence class), and mmap_lock -> reservation_ww_class
- * -> fs_reclaim for programs that declare those classes.  One wrong edge
+ * -> fs_reclaim, the whole chain from the start as kernel lockdep has it:
+ * a program that takes mmap_lock on a signalling path is told so even if
+ * it never uses reservation_ww_class.  One wrong edge
  * anywhere then closes a cycle at once, without waiting to see the other
  * half happen.  Programs add their own pairs with fdep_prime() or prime=FILE.
  */
@@ -171,6 +173,10 @@ void prime_init(void)
 	prime_edge(cls_fs_reclaim, cls_mmu_notifier);
 	prime_edge(cls_mmu_notifier, cls_dma_fence);
 	cls_dma_fence->primed = true;
+	/* the chain's classes exist from the start (a map class takes the kind
+	 * of its first real use) */
+	class_intern("mmap_lock", 0, CK_MAP);
+	class_intern("reservation_ww_class", 0, CK_MAP);
 	prime_pair("mmap_lock", "reservation_ww_class", true);
 	prime_pair("reservation_ww_class", "fs_reclaim", true);
 }

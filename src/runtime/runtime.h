@@ -271,6 +271,9 @@ struct ww_ctx {
 	struct lock_class *cls;   /* the ww class of its locks */
 	const void *contended;    /* lock that returned -EDEADLK, or NULL */
 	uintptr_t ip;
+	bool done;                /* fdep_ww_done: no more locks in it */
+	uint32_t inject_countdown; /* ww_inject: acquisitions to the next -EDEADLK */
+	uint32_t inject_interval;
 };
 
 #define ICACHE_SIZE 256
@@ -295,6 +298,8 @@ struct rt_thread {
 	uint64_t serial_next, serial_end; /* fence serials this thread may give */
 	struct ww_ctx *ww;
 	uint32_t nww, capww;
+	const void *ww_finished[4]; /* contexts finished lately (finished twice?) */
+	uint32_t ww_finished_next;
 	uint64_t ccache[CCACHE_SIZE]; /* hot.h: chain keys seen lately (chain_seen) */
 	struct {
 		const void *addr;
@@ -459,7 +464,8 @@ void fence_forget_range(const void *start, size_t len);
 void fence_exit_check(void);
 void fence_dump(struct rt_buf *b, bool in_signal);
 
-void ww_acquire_check(struct rt_thread *t, const void *nest, const void *lock, uintptr_t ip);
+void ww_acquire_check(struct rt_thread *t, const void *nest, struct lock_class *c,
+		      const void *lock, uintptr_t ip);
 void ww_exit_check(struct rt_thread *t);
 
 /* ------------------------------------------------------------------ */

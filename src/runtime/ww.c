@@ -6,7 +6,14 @@
  * its locks are taken with it as nest lock: same-class locks under one
  * context, in any order, are legal.  After a lock returned -EDEADLK
  * (fdep_ww_contended), the protocol is: release every lock of the context,
- * then slow-lock the contended one first.
+ * then slow-lock the contended one first.  As the kernel's DEBUG_WW_MUTEXES
+ * warns, these are violations too: a lock of another ww class in the
+ * context, a lock after fdep_ww_done(), done twice, and fini twice.
+ *
+ * ww_inject=N makes fdep_ww_inject() answer true at the Nth acquisition of
+ * a context that holds a lock, then at intervals growing 3.5 times each
+ * time (the kernel's DEBUG_WW_MUTEX_SLOWPATH): every back-off path runs,
+ * and a transaction of any size still completes.
  */
 
 #include "runtime.h"
@@ -42,11 +49,36 @@ static uint32_t ww_locks_held(struct rt_thread *t, const void *ctx)
 	return n;
 }
 
-void ww_acquire_check(struct rt_thread *t, const void *nest, const void *lock, uintptr_t ip)
+static bool ww_was_finished(struct rt_thread *t, const void *ctx)
+{
+	for (uint32_t i = 0; i < 4; i++)
+		if (t->ww_finished[i] == ctx)
+			return true;
+	return false;
+}
+
+static void ww_forget_finished(struct rt_thread *t, const void *ctx)
+{
+	for (uint32_t i = 0; i < 4; i++)
+		if (t->ww_finished[i] == ctx)
+			t->ww_finished[i] = NULL;
+}
+
+void ww_acquire_check(struct rt_thread *t, const void *nest, struct lock_class *c,
+		      const void *lock, uintptr_t ip)
 {
 	struct ww_ctx *w = ww_find(t, nest);
 
-	if (!w || !w->contended)
+	if (!w) {
+		if (ww_was_finished(t, nest))
+			ww_violation(t, c, "locking in an acquire context that was finished", ip);
+		return;
+	}
+	if (c != w->cls)
+		ww_violation(t, c, "a lock of another ww class taken in this acquire context", ip);
+	else if (w->done)
+		ww_violation(t, c, "locking in an acquire context after ww_acquire_done", ip);
+	if (!w->contended)
 		return;
 	if (ww_locks_held(t, nest))
 		ww_violation(t, w->cls, "locking on after -EDEADLK without backing off", ip);
@@ -77,7 +109,11 @@ RT_EXPORT void fdep_ww_init(const void *ctx, const char *ww_class)
 			t->ww = n;
 			t->capww = cap;
 		}
-		t->ww[t->nww++] = (struct ww_ctx){ ctx, cls, NULL, RT_CALLER };
+		uint32_t every = (uint32_t)rt_opt.ww_inject;
+		ww_forget_finished(t, ctx);
+		t->ww[t->nww++] = (struct ww_ctx){ .ctx = ctx, .cls = cls, .ip = RT_CALLER,
+						   .inject_countdown = every,
+						   .inject_interval = every };
 		rt_acquire(t, ctx_cls, ctx, HM_EXCLUSIVE, HF_WWCTX, NULL, RT_CALLER);
 	}
 	thread_leave();
@@ -115,8 +151,49 @@ RT_EXPORT void fdep_ww_fini(const void *ctx)
 		struct held *h = held_find(t, ctx);
 		if (h)
 			held_remove(t, h);
+		t->ww_finished[t->ww_finished_next++ % 4] = ctx;
+	} else if (ww_was_finished(t, ctx)) {
+		struct instance *in = instance_find(ctx);
+		ww_violation(t, in ? in->cls : NULL, "acquire context finished twice", RT_CALLER);
+		ww_forget_finished(t, ctx); /* once */
 	}
 	thread_leave();
+}
+
+RT_EXPORT void fdep_ww_done(const void *ctx)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (!t)
+		return;
+	struct ww_ctx *w = ww_find(t, ctx);
+	if (w) {
+		if (w->done)
+			ww_violation(t, w->cls, "ww_acquire_done called twice on one context",
+				     RT_CALLER);
+		w->done = true;
+	}
+	thread_leave();
+}
+
+RT_EXPORT bool fdep_ww_inject(const void *ctx)
+{
+	bool inject = false;
+	struct rt_thread *t = thread_enter();
+
+	if (!t)
+		return false;
+	struct ww_ctx *w = rt_opt.ww_inject ? ww_find(t, ctx) : NULL;
+	if (w && !w->done && w->inject_interval && ww_locks_held(t, ctx) &&
+	    --w->inject_countdown == 0) {
+		uint32_t next = w->inject_interval;
+		next = next > UINT32_MAX / 4 ? UINT32_MAX : next * 3 + next / 2;
+		w->inject_interval = next;
+		w->inject_countdown = next;
+		inject = true;
+	}
+	thread_leave();
+	return inject;
 }
 
 void ww_exit_check(struct rt_thread *t)

@@ -9,7 +9,9 @@
  *   rb/re   reclaim begin/end          nrs/nrr  noreclaim save/restore
  *   sb/se   signalling begin/end       init:F[:class]  publish:F  handoff:F
  *   adopt:F signal:F wait:F destroy:F  prime:A:B
- *   ww_init:C ww_contended:C:L ww_fini:C   held:A notheld:A
+ *   ww_init:C[:class] (class R when not given) ww_contended:C:L ww_fini:C
+ *   ww_done:C  ww_inject:C (prints 1 when it answers true, else 0)
+ *   held:A notheld:A
  *   spawn ... join   the ops between run in a new thread (then joined)
  *   bg ... fg        the ops between run in a new thread alongside the
  *                    ones after fg; it is joined when the script ends
@@ -206,7 +208,14 @@ static void run(char **ops, int n)
 			*b++ = 0;
 			fdep_prime(a, b);
 		} else if (!strncmp(op, "ww_init:", 8)) {
-			fdep_ww_init(obj(a), "reservation_ww_class");
+			char *cls = strchr(a, ':');
+			if (cls)
+				*cls++ = 0;
+			fdep_ww_init(obj(a), cls ? interned(cls) : "R");
+		} else if (!strncmp(op, "ww_done:", 8)) {
+			fdep_ww_done(obj(a));
+		} else if (!strncmp(op, "ww_inject:", 10)) {
+			printf("%d", fdep_ww_inject(obj(a)) ? 1 : 0);
 		} else if (!strncmp(op, "ww_contended:", 13)) {
 			char *l = strchr(a, ':');
 			*l++ = 0;
