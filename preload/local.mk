@@ -1,3 +1,3 @@
 # The interposers: pthread locks, condition variables, the allocator, threads.
 libfencedep_la_SOURCES += preload/preload.h preload/resolve.c preload/locks.c \
-	preload/cond.c preload/malloc.c preload/thread.c
+	preload/cond.c preload/malloc.c preload/thread.c preload/signal.c

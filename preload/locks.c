@@ -192,7 +192,10 @@ static __attribute__((noinline)) int mutex_lock_slow(pthread_mutex_t *m, uintptr
 		if (unlikely(rt_watchdog_ns))
 			wait_begin(t, m, WAIT_MUTEX);
 	}
+	if (tracked)
+		rt_tls.parked = m;
 	int r = REAL(pthread_mutex_lock)(m);
+	rt_tls.parked = NULL;
 	if (t)
 		blocking_call_end(t);
 	/* a robust mutex whose owner died is locked all the same */
@@ -364,7 +367,10 @@ static __attribute__((noinline)) int rwlock_lock_slow(pthread_rwlock_t *rw, bool
 {
 	bool tracked;
 	struct rt_thread *t = rw_event(rw, write, 0, ip, &tracked);
+	if (t && tracked)
+		rt_tls.parked = rw;
 	int r = write ? REAL(pthread_rwlock_wrlock)(rw) : REAL(pthread_rwlock_rdlock)(rw);
+	rt_tls.parked = NULL;
 
 	if (t)
 		blocking_call_end(t);

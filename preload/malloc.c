@@ -143,6 +143,8 @@ static inline bool alloc_quiet(void)
 
 static inline void alloc_check(uintptr_t ip)
 {
+	if (unlikely(tls_private_heap & PH_SIGNAL))
+		sig_unsafe_call("malloc", ip);
 	if (!alloc_quiet())
 		alloc_event(ip);
 }
@@ -202,7 +204,7 @@ static void *private_realloc(void *p, size_t n)
 
 static __attribute__((noinline)) void *malloc_slow(size_t n, uintptr_t ip)
 {
-	if (unlikely(tls_private_heap))
+	if (unlikely(tls_private_heap_count))
 		return rt_private_alloc(n, 16);
 	if (unlikely(!real_malloc) && rt_tls.resolving)
 		return boot_alloc(n);
@@ -224,7 +226,7 @@ static void *malloc_via_slow(size_t n)
 
 static __attribute__((noinline)) void *calloc_slow(size_t n, size_t size, uintptr_t ip)
 {
-	if (unlikely(tls_private_heap)) {
+	if (unlikely(tls_private_heap_count)) {
 		size_t total;
 		if (__builtin_mul_overflow(n, size, &total))
 			return NULL;
@@ -256,10 +258,12 @@ static __attribute__((noinline)) void free_slow(void *p, uintptr_t ip)
 	 * malloc_usable_size, is being resolved: kept, not resolved again */
 	if (unlikely(!real_free || !real_malloc_usable_size) && rt_tls.resolving)
 		return;
-	if (unlikely(tls_private_heap) && rt_owns(p)) {
+	if (unlikely(tls_private_heap_count) && rt_owns(p)) {
 		rt_private_free(p);
 		return;
 	}
+	if (unlikely(tls_private_heap & PH_SIGNAL))
+		sig_unsafe_call("free", ip);
 	if (unlikely(releasing_tracked()))
 		release_range(p, REAL(malloc_usable_size)(p), ip);
 	IN_ALLOCATOR((REAL(free)(p), 0)); /* the macro wants a value */
@@ -279,7 +283,7 @@ static void free_via_slow(void *p)
 
 static __attribute__((noinline)) void *realloc_slow(void *p, size_t n, uintptr_t ip)
 {
-	if (unlikely(tls_private_heap))
+	if (unlikely(tls_private_heap_count))
 		return private_realloc(p, n);
 	if (unlikely(is_boot(p))) {
 		void *q = IN_ALLOCATOR(REAL(malloc)(n));
@@ -323,7 +327,7 @@ RT_EXPORT void *reallocarray(void *p, size_t n, size_t size)
 
 RT_EXPORT int posix_memalign(void **out, size_t align, size_t n)
 {
-	if (unlikely(tls_private_heap)) {
+	if (unlikely(tls_private_heap_count)) {
 		*out = rt_private_alloc(n, align);
 		return *out ? 0 : 12; /* ENOMEM */
 	}
@@ -333,7 +337,7 @@ RT_EXPORT int posix_memalign(void **out, size_t align, size_t n)
 
 RT_EXPORT void *aligned_alloc(size_t align, size_t n)
 {
-	if (unlikely(tls_private_heap))
+	if (unlikely(tls_private_heap_count))
 		return rt_private_alloc(n, align);
 	alloc_check(RT_CALLER);
 	return IN_ALLOCATOR(REAL(aligned_alloc)(align, n));
@@ -341,7 +345,7 @@ RT_EXPORT void *aligned_alloc(size_t align, size_t n)
 
 RT_EXPORT void *memalign(size_t align, size_t n)
 {
-	if (unlikely(tls_private_heap))
+	if (unlikely(tls_private_heap_count))
 		return rt_private_alloc(n, align);
 	alloc_check(RT_CALLER);
 	return IN_ALLOCATOR(REAL(memalign)(align, n));

@@ -40,6 +40,9 @@ static void *thread_start(void *p)
 	struct rt_thread *t = thread_enter();
 	if (t) {
 		t->create_site = s.site;
+		/* the mask it began with, when signals have handlers */
+		if (atomic_load_explicit(&sig_handled, memory_order_relaxed))
+			sig_refresh(t);
 		thread_leave();
 	}
 	void *r = s.fn(s.arg);
@@ -52,6 +55,8 @@ RT_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
 {
 	struct start *s = NULL;
 
+	if (unlikely(tls_private_heap & PH_SIGNAL))
+		sig_unsafe_call("pthread_create", RT_CALLER);
 	if (atomic_load(&rt_state) == RT_READY)
 		s = rt_alloc(sizeof(*s));
 	if (!s)
@@ -118,6 +123,8 @@ static bool module_seek(struct module_seek *m)
  */
 RT_EXPORT int dlclose(void *handle)
 {
+	if (unlikely(tls_private_heap & PH_SIGNAL))
+		sig_unsafe_call("dlclose", RT_CALLER);
 	struct link_map *lm = NULL;
 	struct module_seek m = { 0 };
 	char name[1024] = "";

@@ -38,6 +38,9 @@ TEST_PROGS = tests/progs/fdep-script tests/progs/hang tests/progs/churn \
 	tests/progs/rel-spawn tests/progs/rel-clone tests/progs/rel-signal \
 	tests/progs/rel-dlopen tests/progs/rel-alloc tests/progs/rel-cxx tests/progs/fence-names \
 	tests/progs/rel-report tests/progs/rel-capacity tests/progs/rel-secure
+TEST_PROGS += tests/progs/sig
+tests_progs_sig_SOURCES = tests/progs/sig.c
+tests_progs_sig_LDADD = -lpthread
 check_PROGRAMS += $(TEST_PROGS)
 tests_progs_fdep_script_SOURCES = tests/progs/fdep-script.c
 tests_progs_churn_SOURCES = tests/progs/churn.c
@@ -146,6 +149,10 @@ tests_progs_libfname_b_la_LDFLAGS = -module -avoid-version -rpath /nowhere
 if HAVE_CRITERION
 CRITERION_SUITES = tests/test_graph tests/test_annotations tests/test_fences tests/test_cli tests/test_debug \
 	tests/test_preload tests/test_realprogs tests/test_reliability
+CRITERION_SUITES += tests/test_signals
+tests_test_signals_SOURCES = tests/test_signals.c
+tests_test_signals_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_test_signals_LDADD = tests/libharness.la $(CRITERION_LIBS)
 check_PROGRAMS += $(CRITERION_SUITES)
 TESTS += $(CRITERION_SUITES)
 tests_test_graph_SOURCES = tests/test_graph.c tests/script.h

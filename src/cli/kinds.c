@@ -58,6 +58,17 @@ const struct kind_info kind_table[] = {
 	  "fdep_assert_held() or fdep_assert_not_held() failed.", "error" },
 	{ "hang", "a tracked wait did not finish",
 	  "A wait lasted longer than the watchdog allows.", "error" },
+	{ "signal-unsafe-lock", "inconsistent lock state: lock taken in a signal handler",
+	  "A lock taken in a signal handler is also taken, or held while taking "
+	  "another, where that signal is deliverable: the signal arriving there runs "
+	  "a handler that waits for its own thread. Block the signal around the lock, "
+	  "or do only async-signal-safe work in the handler.",
+	  "error" },
+	{ "signal-unsafe-call", "call not async-signal-safe in a signal handler",
+	  "A signal handler allocates or calls another function POSIX does not list "
+	  "as async-signal-safe. Set a flag or post a semaphore in the handler and do "
+	  "the work elsewhere.",
+	  "error" },
 };
 
 const size_t kind_count = sizeof(kind_table) / sizeof(kind_table[0]);

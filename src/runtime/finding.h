@@ -8,6 +8,7 @@
 
 struct finding {
 	int kind;
+	int sig; /* signal-unsafe-*: the signal */
 	const char *title;
 	const char *detail;
 	char fingerprint[17];

@@ -75,6 +75,8 @@ struct rt_thread *thread_enter_slow(void)
 	t = thread_new();
 	if (!t)
 		tls_busy = 0;
+	else if (atomic_load_explicit(&sig_handled, memory_order_relaxed))
+		sig_refresh(t); /* signals with handlers: where its keys start */
 	return t;
 }
 
@@ -308,7 +310,9 @@ static void validate_chain(struct rt_thread *t, struct lock_class *c, int mode, 
 	/* names are given while the lock's module is surely loaded; a name that
 	 * cannot be had now without waiting is given when a report needs it */
 	class_name_try(c);
-	for (uint32_t i = t->depth; i-- > 0;) {
+	/* entries below the floor belong to the code a signal handler
+	 * interrupted: the handler's locks do not nest inside them */
+	for (uint32_t i = t->depth; i-- > t->sig_floor;) {
 		struct held *h = &t->held[i];
 		if (h->cls == skip)
 			continue;
@@ -321,7 +325,7 @@ static void validate_chain(struct rt_thread *t, struct lock_class *c, int mode, 
 			gates[ngates++] = h->cls->id;
 	}
 	if (!(hflags & HF_TRY) && !recursion) {
-		for (uint32_t i = t->depth; i-- > 0 && nfrom < PENDING_MAX;) {
+		for (uint32_t i = t->depth; i-- > t->sig_floor && nfrom < PENDING_MAX;) {
 			struct held *h = &t->held[i];
 			if (h->cls == skip || (h->flags & HF_MERGED))
 				continue;
@@ -340,7 +344,9 @@ static void validate_chain(struct rt_thread *t, struct lock_class *c, int mode, 
 	}
 
 	struct cycle cyc, spare;
+	struct sig_finding sf;
 	bool found = false;
+	sf.found = false;
 	rt_lock(&graph_lock);
 	for (uint32_t i = 0; i < nfrom; i++) {
 		/* the gates of an edge are the other exclusive holders */
@@ -352,10 +358,16 @@ static void validate_chain(struct rt_thread *t, struct lock_class *c, int mode, 
 		if (graph_add_edge(from[i], c, types[i], stack, g, ng, false, found ? &spare : &cyc))
 			found = true;
 	}
+	if (unlikely(t->sig_in || t->sig_deliv))
+		sig_usage_acquire(t, c, stack, &sf);
+	for (uint32_t i = 0; i < nfrom && unlikely(atomic_load_explicit(&sig_in_any, memory_order_relaxed)); i++)
+		sig_usage_edge(from[i], c, &sf);
 	chain_insert(key);
 	rt_unlock(&graph_lock);
 	if (found)
 		report_cycle(t, &cyc, stack);
+	if (unlikely(sf.found))
+		sig_report(t, &sf);
 }
 
 void rt_acquire_slow(struct rt_thread *t, struct lock_class *c, const void *inst, int mode,
@@ -367,6 +379,8 @@ void rt_acquire_slow(struct rt_thread *t, struct lock_class *c, const void *inst
 	};
 
 	t->acquisitions++;
+	if (unlikely(t->sig_gen != atomic_load_explicit(&sig_handled_gen, memory_order_relaxed)))
+		sig_refresh(t);
 	if (unlikely(paths_stale(t)))
 		held_sweep_paths(t);
 	h.prev_key = t->key;

@@ -184,8 +184,9 @@ static inline bool rt_push_fast(struct rt_thread *t, struct lock_class *c, const
 	if (unlikely(paths_stale(t)))
 		return false;
 	uint64_t key = chain_step(t->key, c, mode, hflags);
-	/* a chain of one lock has nothing to validate */
-	if (t->depth && !chain_seen(t, key))
+	/* a chain of one lock has nothing to validate, unless it starts from
+	 * a signal context (preload/signal.c): then the usage bits do */
+	if ((t->depth | t->key) && !chain_seen(t, key))
 		return false;
 	held_push_checked(t, c, inst, mode, hflags, ip, key);
 	return true;

@@ -39,6 +39,8 @@ static const char *const kind_names[FK_COUNT] = {
 	[FK_LOCK_HELD_AT_THREAD_EXIT] = "lock-held-at-thread-exit",
 	[FK_ASSERTION_FAILED] = "assertion-failed",
 	[FK_HANG] = "hang",
+	[FK_SIGNAL_UNSAFE_LOCK] = "signal-unsafe-lock",
+	[FK_SIGNAL_UNSAFE_CALL] = "signal-unsafe-call",
 };
 
 const char *finding_kind_name(int kind)
@@ -77,6 +79,7 @@ static void finding_fill(struct finding *f, struct rt_thread *t, const struct fi
 	size_t n = 0;
 
 	f->kind = in->kind;
+	f->sig = in->sig;
 	f->title = in->title;
 	f->detail = in->detail;
 	f->count = 1;

@@ -3,6 +3,7 @@
  * edge by edge with where each edge was first seen, the thread and what it
  * held, and for a cycle the possible unsafe scenario, two columns wide.
  */
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -117,10 +118,52 @@ static const char *const explanations[FK_COUNT] = {
 	[FK_RECLAIM_LOCK_INVERSION] =
 		"a lock held across an allocation is also taken in reclaim: the allocation\n"
 		"  may enter reclaim, which then waits for the lock its own caller holds.",
+	[FK_SIGNAL_UNSAFE_LOCK] =
+		"a lock is taken in a signal handler, and is also taken (or held) where\n"
+		"  that signal can arrive - lockdep's inconsistent lock state: if the signal\n"
+		"  lands on a thread that holds the lock, the handler waits for a lock its own\n"
+		"  thread holds, and that thread never runs again.",
+	[FK_SIGNAL_UNSAFE_CALL] =
+		"a signal handler called a function that POSIX does not list as\n"
+		"  async-signal-safe: if the signal interrupted that function's own work (the\n"
+		"  allocator holding its arena lock), the handler deadlocks or corrupts it.",
 	[FK_LOCK_ORDER_INVERSION] =
 		"these locks are taken in opposite orders by different code paths; two\n"
 		"  threads running them at once can each hold what the other waits for.",
 };
+
+/*
+ * lockdep's scenario for an inconsistent lock state: one thread, the
+ * signal arriving while it holds the lock; or, one step removed, a thread
+ * that holds the handler's lock while taking the other.
+ */
+static void text_signal_scenario(struct rt_buf *b, const struct finding *f)
+{
+	const char *abbrev = f->sig > 0 ? sigabbrev_np(f->sig) : NULL;
+	char sig[24];
+
+	snprintf(sig, sizeof(sig), "SIG%s", abbrev ? abbrev : "?");
+	buf_puts(b, "\n  possible unsafe scenario:\n\n");
+	if (!f->subject[1]) {
+		buf_printf(b, "   %s\n", "this thread");
+		buf_printf(b, "   %s\n", "-----------");
+		buf_printf(b, "   lock(%s);\n", f->subject[0]);
+		buf_printf(b, "   <%s>\n", sig);
+		buf_printf(b, "     lock(%s);\n", f->subject[0]);
+	} else {
+		buf_printf(b, "   %-36s%s\n", "this thread", "another thread");
+		buf_printf(b, "   %-36s%s\n", "-----------", "--------------");
+		struct rt_buf w = { 0 };
+		buf_printf(&w, "lock(%s);", f->subject[1]);
+		buf_printf(b, "   %s\n", w.data ? w.data : "");
+		buf_release(&w);
+		buf_printf(b, "   %-36slock(%s);\n", "", f->subject[0]);
+		buf_printf(b, "   %-36slock(%s);\n", "", f->subject[1]);
+		buf_printf(b, "   <%s>\n", sig);
+		buf_printf(b, "     lock(%s);\n", f->subject[0]);
+	}
+	buf_puts(b, "\n   *** DEADLOCK ***\n");
+}
 
 void report_text(struct rt_buf *b, const struct finding *f)
 {
@@ -174,6 +217,8 @@ void report_text(struct rt_buf *b, const struct finding *f)
 		text_held(b, f);
 	if (f->ncycle >= 2)
 		text_scenario(b, f);
+	if (f->kind == FK_SIGNAL_UNSAFE_LOCK && f->subject[0])
+		text_signal_scenario(b, f);
 	buf_printf(b, "\n  fingerprint %s\n", f->fingerprint);
 	buf_puts(b, "======================================================\n");
 }

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <sys/types.h>
 
 #define FDEP_NO_WRAPPERS
@@ -79,11 +80,17 @@ struct rt_tls {
 	int busy;
 	int private_heap;
 	int resolving;
+	const void *parked; /* a slow path waits in the real lock at this address */
 };
 extern __thread struct rt_tls rt_tls __attribute__((tls_model("initial-exec")));
 #define tls_thread (rt_tls.thread)
 #define tls_busy (rt_tls.busy)
 #define tls_private_heap (rt_tls.private_heap)
+/* Or'ed into private_heap while a signal handler runs (signal.c): the
+ * allocator's fast paths test the word for zero anyway, so the slow path
+ * alone tells a handler's allocation from the private heap's count. */
+#define PH_SIGNAL 0x40000000
+#define tls_private_heap_count (rt_tls.private_heap & ~PH_SIGNAL)
 void rt_out_of_memory(const char *what);
 /* Double a chained hash table (table.c); returns the buckets to use. */
 void **table_grow(void **buckets, uint64_t *size, uint64_t first_size, size_t next_off,
@@ -330,6 +337,13 @@ struct rt_thread {
 	uint64_t wait_start_ns;
 	uintptr_t create_site;
 	bool dead;
+	/* signal context (signal.c): entries below sig_floor belong to the code
+	 * a handler interrupted; sig_in is that handler's signal (0: none);
+	 * sig_deliv the signals with a handler that are not blocked here */
+	uint32_t sig_floor;
+	uint8_t sig_in;
+	uint64_t sig_deliv;
+	uint64_t sig_gen; /* sig_handled_gen when sig_deliv was computed */
 	struct rt_thread *next, *prev;
 };
 
@@ -544,6 +558,8 @@ enum finding_kind {
 	FK_LOCK_HELD_AT_THREAD_EXIT,
 	FK_ASSERTION_FAILED,
 	FK_HANG,
+	FK_SIGNAL_UNSAFE_LOCK,
+	FK_SIGNAL_UNSAFE_CALL,
 	FK_COUNT
 };
 const char *finding_kind_name(int kind);
@@ -565,6 +581,7 @@ struct finding_in {
 	} notes[FINDING_NOTES_MAX];    /* e.g. publish / signal stacks */
 	uint32_t nnotes;
 	const char *dump;              /* hang: the state of every thread */
+	int sig;                       /* signal-unsafe-*: the signal */
 };
 
 /* Report a finding the moment it is found (text + JSON), once per
@@ -599,6 +616,40 @@ void rt_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 pid_t rt_gettid(void);
 
 #define RT_CALLER ((uintptr_t)__builtin_return_address(0))
+
+/* ------------------------------------------------------------------ */
+/* Signal handlers (preload/signal.c, sigusage.c).                      */
+
+/* Signals with a program handler installed, and a count of its changes. */
+extern _Atomic uint64_t sig_handled;
+extern _Atomic uint64_t sig_handled_gen;
+#define SIG_BIT(s) (1ull << ((s) - 1))
+/* Recompute the thread's deliverable signals after sig_handled changed. */
+void sig_refresh(struct rt_thread *t);
+/* The runtime's own signal calls, past the interposers. */
+int rt_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+int rt_sigmask(int how, const sigset_t *set, sigset_t *old);
+/* validate_chain (graph_lock held): usage bits of c being taken with the
+ * held entries from[] (those above the floor); a finding goes to *out. */
+struct sig_finding {
+	bool found;
+	bool indirect;
+	int sig;
+	struct lock_class *in_cls, *on_cls;
+	uint32_t in_stack, on_stack, path_stack;
+	struct cycle path;
+};
+void sig_usage_acquire(struct rt_thread *t, struct lock_class *c, uint32_t stack,
+		       struct sig_finding *out);
+/* New edges were added (graph_lock held): an S-safe class may now reach an
+ * S-unsafe one. */
+void sig_usage_edge(struct lock_class *from, struct lock_class *to, struct sig_finding *out);
+/* Signals became deliverable with locks held (takes graph_lock). */
+void sig_usage_held(struct rt_thread *t, uint64_t newly, uintptr_t ip);
+void sig_report(struct rt_thread *t, const struct sig_finding *sf);
+/* Anything but an async-signal-safe call in a handler: reported. */
+void sig_unsafe_call(const char *what, uintptr_t ip);
+extern _Atomic uint64_t sig_in_any;
 
 #include "hot.h"
 

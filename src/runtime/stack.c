@@ -253,14 +253,14 @@ static void private_heap_enter(sigset_t *old)
 	sigset_t all;
 
 	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, old);
+	rt_sigmask(SIG_BLOCK, &all, old);
 	tls_private_heap++;
 }
 
 static void private_heap_leave(const sigset_t *old)
 {
 	tls_private_heap--;
-	pthread_sigmask(SIG_SETMASK, old, NULL);
+	rt_sigmask(SIG_SETMASK, old, NULL);
 }
 
 uint32_t stack_capture(uintptr_t ip)

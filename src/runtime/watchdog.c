@@ -192,9 +192,9 @@ static void monitor_start(void)
 
 	/* the monitor must not take the program's signals */
 	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rt_sigmask(SIG_SETMASK, &all, &old);
 	monitor_running = create && create(&monitor, NULL, monitor_main, NULL) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	rt_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 static void dump_handler(int sig)
@@ -217,7 +217,7 @@ void watchdog_init(void)
 	if (rt_opt.dump_signal) {
 		struct sigaction sa = { .sa_handler = dump_handler, .sa_flags = SA_RESTART };
 		sigemptyset(&sa.sa_mask);
-		sigaction((int)rt_opt.dump_signal, &sa, NULL);
+		rt_sigaction((int)rt_opt.dump_signal, &sa, NULL);
 	}
 	if (rt_watchdog_ns)
 		monitor_start();

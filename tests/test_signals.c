@@ -1,0 +1,134 @@
+/*
+ * test_signals.c - signal handlers (fencedep(7), "Signal handlers"): the
+ * usage bits and signal-unsafe-lock, signal-unsafe-call, the program's view
+ * of its handlers, and siglongjmp out of a handler.  Each finding has a
+ * clean twin.  The scenarios are modes of tests/progs/sig.c.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "harness.h"
+
+#define KILLED (128 + SIGKILL)
+#define FINDING_EXIT 66
+#define ARGV(...) ((char *const[]){ __VA_ARGS__, NULL })
+
+static void run_sig(const char *mode, struct harness_run *r)
+{
+	harness_timeout_s = 30;
+	int rc = harness_run(NULL, ARGV("sig", (char *)mode), r);
+	harness_timeout_s = 0;
+	cr_assert_eq(rc, 0, "cannot start sig %s", mode);
+	cr_assert_neq(r->status, KILLED, "sig %s hung\nstderr: %s", mode, r->err);
+}
+
+/* Exactly n findings, all of kind; the program's own line unchanged. */
+static void expect(const char *mode, const char *kind, int n, const char *out)
+{
+	struct harness_run r;
+
+	run_sig(mode, &r);
+	cr_expect_eq(harness_count(r.json, kind), n, "%s: expected %d %s, got %d\n%s", mode, n,
+		     kind, harness_count(r.json, kind), r.log);
+	cr_expect_eq(harness_findings(r.json), n, "%s: expected %d findings in all, got %d\n%s",
+		     mode, n, harness_findings(r.json), r.log);
+	cr_expect_eq(r.status, n ? FINDING_EXIT : 0, "%s: exit status %d\nstderr: %s", mode,
+		     r.status, r.err);
+	cr_expect_str_eq(r.out, out, "%s: stdout", mode);
+	harness_free(&r);
+}
+
+Test(signals, lock_taken_in_handler_and_with_signal_deliverable)
+{
+	expect("direct", "signal-unsafe-lock", 1, "direct handled\n");
+}
+
+Test(signals, lock_taken_with_signal_deliverable_after_the_handler_ran)
+{
+	expect("direct-late", "signal-unsafe-lock", 1, "direct-late handled\n");
+}
+
+Test(signals, report_names_both_usages_and_the_scenario)
+{
+	struct harness_run r;
+
+	run_sig("direct", &r);
+	cr_expect(strstr(r.log, "inconsistent lock state"), "%s", r.log);
+	cr_expect(strstr(r.log, "taken in a handler for SIGUSR2 (IN-SIGUSR2)"), "%s", r.log);
+	cr_expect(strstr(r.log, "deliverable (SIGUSR2-ON)"), "%s", r.log);
+	cr_expect(strstr(r.log, "<SIGUSR2>"), "%s", r.log);
+	cr_expect(strstr(r.log, "on_lock_L"), "the handler's stack: %s", r.log);
+	cr_expect(strstr(r.json, "\"signal-unsafe-lock\""), "%s", r.json);
+	harness_free(&r);
+}
+
+Test(signals, signal_blocked_around_the_lock_is_silent)
+{
+	expect("blocked", "signal-unsafe-lock", 0, "blocked handled\n");
+}
+
+Test(signals, handler_lock_held_while_taking_a_lock_taken_with_signal_deliverable)
+{
+	struct harness_run r;
+
+	expect("indirect", "signal-unsafe-lock", 1, "indirect handled\n");
+	run_sig("indirect", &r);
+	cr_expect(strstr(r.log, "is held while taking one taken with SIGUSR2 deliverable"), "%s",
+		  r.log);
+	cr_expect(strstr(r.log, "the handler's lock held while taking the other"), "%s", r.log);
+	harness_free(&r);
+}
+
+Test(signals, indirect_with_the_signal_blocked_is_silent)
+{
+	expect("indirect-blocked", "signal-unsafe-lock", 0, "indirect-blocked handled\n");
+}
+
+Test(signals, thread_inherits_the_blocked_signal_and_is_silent)
+{
+	expect("inherit", "signal-unsafe-lock", 0, "inherit handled\n");
+}
+
+Test(signals, handlers_that_set_a_flag_or_post_a_semaphore_are_silent)
+{
+	expect("flag", "signal-unsafe-call", 0, "flag handled\n");
+}
+
+Test(signals, signal_consumed_by_sigwait_is_not_a_handler_signal)
+{
+	expect("sigwait", "signal-unsafe-lock", 0, "sigwait handled\n");
+}
+
+Test(signals, sigsegv_handler_that_siglongjmps_is_silent)
+{
+	expect("segv", "bad-unlock-balance", 0, "segv handled\n");
+}
+
+Test(signals, malloc_in_a_handler_is_signal_unsafe_call)
+{
+	struct harness_run r;
+
+	expect("malloc", "signal-unsafe-call", 1, "malloc handled\n");
+	run_sig("malloc", &r);
+	cr_expect(strstr(r.log, "malloc called in a handler for SIGUSR2"), "%s", r.log);
+	harness_free(&r);
+}
+
+/* A handler that siglongjmps out of a thread waiting in a lock's slow path
+ * leaves the thread tracked: the inversion it then takes part in is found. */
+Test(signals, siglongjmp_out_of_a_handler_that_interrupted_the_runtime)
+{
+	expect("longjmp-busy", "lock-order-inversion", 1, "longjmp-busy handled\n");
+}
+
+Test(signals, program_sees_its_own_handlers_and_masks)
+{
+	struct harness_run r;
+
+	harness_run_opts(0, NULL, ARGV("sig", "api"), &r);
+	cr_expect_str_eq(r.out, "api ok 0\n", "natively");
+	harness_free(&r);
+	expect("api", "signal-unsafe-lock", 0, "api ok 0\n");
+}
