@@ -26,6 +26,7 @@
 #include <signal.h>
 #include <string.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 #include "preload.h"
 
@@ -102,8 +103,34 @@ static bool catchable(int sig)
 	       !(SIG_BIT(sig) & SIG_INTERNAL);
 }
 
+/*
+ * A vfork() child shares the parent's memory, this file's tables and the
+ * parent thread's TLS included, but not its signal dispositions or mask:
+ * what it changes (Python's subprocess resets every handler before exec)
+ * goes to the kernel alone.  Told apart by its pid, which the runtime
+ * renews after a fork() it saw.
+ */
+static bool vfork_child(void)
+{
+	pid_t p = rt_pid;
+
+	return p && getpid() != p;
+}
+
+/*
+ * The runtime's own handler (dump_signal) is not the program's: the program
+ * sees SIG_DFL there, as it would without the runtime; a handler of its own
+ * replaces the runtime's, and SIG_DFL brings the runtime's back.
+ */
+static _Atomic int runtime_sig;
+static struct sigaction runtime_act;
+
 int rt_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
+	if (act && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN && catchable(sig)) {
+		runtime_act = *act;
+		atomic_store(&runtime_sig, sig);
+	}
 	return REAL(sigaction)(sig, act, old);
 }
 
@@ -210,6 +237,9 @@ static uint64_t mask_apply(uint64_t old, int how, const sigset_t *set)
 RT_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *oset)
 {
 	sigset_t old;
+
+	if (unlikely(vfork_child()))
+		return REAL(pthread_sigmask)(how, set, oset);
 	int r = REAL(pthread_sigmask)(how, set, &old);
 
 	if (r)
@@ -231,6 +261,9 @@ RT_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *oset)
 RT_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *oset)
 {
 	sigset_t old;
+
+	if (unlikely(vfork_child()))
+		return REAL(sigprocmask)(how, set, oset);
 	int r = REAL(sigprocmask)(how, set, &old);
 
 	if (r)
@@ -411,11 +444,22 @@ static int do_sigaction(int sig, const struct sigaction *act, struct sigaction *
 	if (!catchable(sig))
 		return REAL(sigaction)(sig, act, old);
 	struct slot *s = &slots[sig];
+	if (vfork_child()) {
+		/* the old handler as the program knows it, the new one as it is */
+		int r = REAL(sigaction)(sig, act, old);
+		if (r == 0 && old && atomic_load(&s->ours) &&
+		    old->sa_sigaction == trampoline)
+			program_view(s, old);
+		return r;
+	}
 	bool was_ours = atomic_load(&s->ours);
+	bool runtime = sig == atomic_load(&runtime_sig);
 	struct sigaction prev;
 
-	if (was_ours)
+	if (was_ours || (runtime && atomic_load(&s->fn) != (void *)SIG_IGN)) {
 		program_view(s, &prev);
+		was_ours = true; /* what the program sees is in the slot */
+	}
 	if (!act) {
 		if (!was_ours)
 			return REAL(sigaction)(sig, NULL, old);
@@ -424,11 +468,19 @@ static int do_sigaction(int sig, const struct sigaction *act, struct sigaction *
 		return 0;
 	}
 	struct sigaction kold;
-	if (act->sa_handler == SIG_DFL || act->sa_handler == SIG_IGN) {
+	if (act->sa_sigaction == trampoline) {
+		/* what the kernel gave back (a vfork child, another interposer):
+		 * the handler stays the program's */
 		if (REAL(sigaction)(sig, act, &kold))
+			return -1;
+	} else if (act->sa_handler == SIG_DFL || act->sa_handler == SIG_IGN) {
+		if (REAL(sigaction)(sig, runtime && act->sa_handler == SIG_DFL ? &runtime_act : act,
+				    &kold))
 			return -1;
 		atomic_store(&s->ours, false);
 		atomic_store(&s->fn, (void *)act->sa_handler);
+		atomic_store(&s->flags, act->sa_flags);
+		s->mask = act->sa_mask;
 		handled_set(sig, false);
 	} else {
 		struct sigaction k = *act;
@@ -477,34 +529,40 @@ RT_EXPORT int __sigaction(int sig, const struct sigaction *act, struct sigaction
 static sighandler_fn wrap_simple(sighandler_fn (*real)(int, sighandler_fn), int sig,
 				 sighandler_fn h, bool rereads_mask)
 {
-	if (!real || !catchable(sig)) {
-		if (!real) {
-			errno = ENOSYS;
-			return SIG_ERR;
-		}
-		return real(sig, h);
+	if (!real) {
+		errno = ENOSYS;
+		return SIG_ERR;
 	}
+	if (!catchable(sig))
+		return real(sig, h);
 	struct slot *s = &slots[sig];
-	bool was_ours = atomic_load(&s->ours);
-	sighandler_fn prev = was_ours ? (sighandler_fn)atomic_load(&s->fn) : NULL;
-	sighandler_fn r = real(sig, h);
-
-	if (r == SIG_ERR)
-		return r;
-	struct sigaction k;
-	if (h != SIG_DFL && h != SIG_IGN && h != SIG_HOLD && REAL(sigaction)(sig, NULL, &k) == 0 &&
-	    k.sa_handler == h) {
-		do_sigaction(sig, &k, NULL);
-	} else if (h == SIG_DFL || h == SIG_IGN) {
-		atomic_store(&s->ours, false);
-		atomic_store(&s->fn, (void *)h);
-		handled_set(sig, false);
-		refresh_self();
+	if (vfork_child()) {
+		sighandler_fn r = real(sig, h);
+		return r == (sighandler_fn)(void *)trampoline ? (sighandler_fn)atomic_load(&s->fn) : r;
+	}
+	struct sigaction prev;
+	if (do_sigaction(sig, NULL, &prev))
+		return SIG_ERR;
+	sighandler_fn r;
+	if (h == SIG_DFL || h == SIG_IGN) {
+		struct sigaction a;
+		memset(&a, 0, sizeof(a));
+		a.sa_handler = h;
+		if (do_sigaction(sig, &a, NULL))
+			return SIG_ERR;
+		r = prev.sa_handler;
+	} else {
+		r = real(sig, h);
+		if (r == SIG_ERR)
+			return r;
+		struct sigaction k;
+		if (h != SIG_HOLD && REAL(sigaction)(sig, NULL, &k) == 0 && k.sa_handler == h)
+			do_sigaction(sig, &k, NULL);
+		if (r != SIG_HOLD)
+			r = prev.sa_handler;
 	}
 	if (rereads_mask)
 		mask_reread();
-	if (was_ours && r == (sighandler_fn)(void *)trampoline)
-		return prev;
 	return r;
 }
 

@@ -123,6 +123,28 @@ Test(signals, siglongjmp_out_of_a_handler_that_interrupted_the_runtime)
 	expect("longjmp-busy", "lock-order-inversion", 1, "longjmp-busy handled\n");
 }
 
+/* A vfork() child shares the handler table's memory, not the dispositions. */
+Test(signals, vfork_child_resetting_handlers_leaves_the_parents)
+{
+	expect("vfork", "signal-unsafe-lock", 0, "vfork handled\n");
+}
+
+/* The runtime's dump_signal handler is not the program's to see; it comes
+ * back when the program's own handler goes. */
+Test(signals, dump_signal_is_hidden_from_the_program_and_survives_it)
+{
+	struct harness_run r;
+
+	harness_run_opts(0, NULL, ARGV("sig", "usr1"), &r);
+	cr_expect_str_eq(r.out, "usr1 default\nusr1 own\nusr1 handled\n", "natively");
+	harness_free(&r);
+	expect("usr1", "signal-unsafe-lock", 0, "usr1 default\nusr1 own\nusr1 handled\n");
+	run_sig("usr1-dump", &r);
+	cr_expect_eq(r.status, 0, "status %d\nstderr: %s", r.status, r.err);
+	cr_expect(strstr(r.log, "thread "), "no state dump: %s", r.log);
+	harness_free(&r);
+}
+
 Test(signals, program_sees_its_own_handlers_and_masks)
 {
 	struct harness_run r;

@@ -23,6 +23,13 @@
  *   longjmp-busy      a SIGALRM handler siglongjmps out of a thread blocked
  *                     in pthread_mutex_lock; the thread then takes A, B in
  *                     the opposite order to another thread: one inversion
+ *   vfork             a vfork() child resets SIGUSR2 to SIG_DFL before it
+ *                     exits, as Python's subprocess does before exec: the
+ *                     parent's handler still runs
+ *   usr1              SIGUSR1 (the runtime's dump_signal) looks as it does
+ *                     natively: SIG_DFL, then the program's own handler
+ *   usr1-dump         the program's SIGUSR1 handler and then SIG_DFL again:
+ *                     under the runtime, raise(SIGUSR1) dumps its state
  *   api               the program sees its own handlers: old handlers,
  *                     signal(), SA_SIGINFO, SA_RESETHAND, SA_NODEFER,
  *                     SIG_IGN, SIG_DFL
@@ -35,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static pthread_mutex_t L = PTHREAD_MUTEX_INITIALIZER;
@@ -353,6 +361,30 @@ int main(int argc, char **argv)
 		pthread_mutex_unlock(&A);
 		pthread_mutex_unlock(&B);
 		hits = 1;
+	} else if (!strcmp(mode, "vfork")) {
+		install(SIGUSR2, on_flag, 0);
+		pid_t p = vfork();
+		if (p == 0) {
+			struct sigaction dfl;
+			memset(&dfl, 0, sizeof(dfl));
+			dfl.sa_handler = SIG_DFL;
+			sigaction(SIGUSR2, &dfl, NULL);
+			_exit(0);
+		}
+		waitpid(p, NULL, 0);
+		raise(SIGUSR2);
+	} else if (!strcmp(mode, "usr1") || !strcmp(mode, "usr1-dump")) {
+		struct sigaction cur;
+		sigaction(SIGUSR1, NULL, &cur);
+		printf("usr1 %s\n", cur.sa_handler == SIG_DFL ? "default" : "not default");
+		install(SIGUSR1, on_flag, 0);
+		raise(SIGUSR1);
+		sigaction(SIGUSR1, NULL, &cur);
+		printf("usr1 %s\n", cur.sa_handler == on_flag ? "own" : "not own");
+		if (signal(SIGUSR1, SIG_DFL) != on_flag)
+			puts("usr1 old handler lost");
+		if (!strcmp(mode, "usr1-dump"))
+			raise(SIGUSR1);
 	} else if (!strcmp(mode, "api")) {
 		return api();
 	} else {
