@@ -2,6 +2,13 @@
  * bo.c - GEM buffer objects: residency, the LRU, eviction, dma-buf
  * attachments.
  *
+ * Eviction is a job, as TTM pipelines it: under the object's resv it takes
+ * the pages from the object, publishes an eviction fence in the resv
+ * (KERNEL usage: the next user waits for it) and queues the job; the
+ * eviction worker, on that fence's signalling path, waits for the GPU to be
+ * done with the object, gives the pages back and signals.  Everything that
+ * allocates happens before the fence is published.
+ *
  * A local object shares its VM's resv; an external one has its own and
  * may be bound in several VMs.  Everything about an object's memory and its
  * gpu_vm_bo list is protected by its resv.  The LRU has its own mutex, taken
@@ -14,6 +21,38 @@
 
 static pthread_mutex_t lru_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct list_head lru;
+
+atomic_ullong evictions_done;
+
+struct evict_job {
+	struct dma_fence base;
+	struct pte *pages; /* the object's pages, freed once it is idle */
+	unsigned npages;
+	struct dma_fence **waits; /* its users when it was evicted */
+	unsigned nwaits;
+	struct list_head link;
+};
+
+static struct {
+	pthread_mutex_t lock; /* the queue; a leaf */
+	pthread_cond_t cond;
+	struct list_head queue;
+	bool stop;
+	pthread_t thread;
+	uint64_t context;
+	atomic_ullong seqno;
+} ev;
+
+static void evict_fence_release(struct dma_fence *f)
+{
+	free(container_of(f, struct evict_job, base));
+}
+
+static const struct dma_fence_ops evict_fence_ops = {
+	.name = "evict_fence",
+	.fence_class = "evict_fence",
+	.release = evict_fence_release,
+};
 
 void bo_init_lru(void)
 {
@@ -123,20 +162,128 @@ static bool vm_bo_is_import(struct gpu_vm_bo *vm_bo)
 }
 
 /*
- * Evict: wait until the GPU is done with the object (for a long-running VM
- * that waits for its preempt fence, which suspends it), give the pages
- * back, and make every VM that maps it revalidate before its next job.
+ * The eviction worker: on the fence's signalling path it waits until the
+ * GPU is done with the object (for a long-running VM that waits for its
+ * preempt fence, which suspends it), gives the pages back and signals.
+ */
+static void evict_work(struct evict_job *ej)
+{
+	void *bounce = NULL;
+	bool cookie;
+
+	fdep_fence_adopt(&ej->base);
+	cookie = fdep_signalling_begin();
+	if (vmb_bug(BUG_ALLOC_IN_EVICT_JOB)) {
+		/* the mistake: a bounce buffer for the copy, allocated by the job */
+		bounce = malloc(64);
+		if (!bounce)
+			vmb_fatal(1, "out of memory");
+	}
+	for (unsigned i = 0; i < ej->nwaits; i++) {
+		dma_fence_wait(ej->waits[i]);
+		dma_fence_put(ej->waits[i]);
+	}
+	mem_free_pages(ej->npages, ej->pages);
+	atomic_fetch_add(&evictions_done, 1);
+	dma_fence_signal(&ej->base);
+	fdep_signalling_end(cookie);
+	free(bounce);
+	free(ej->waits);
+	free(ej->pages);
+	dma_fence_put(&ej->base);
+}
+
+static void *evict_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&ev.lock);
+	for (;;) {
+		struct evict_job *ej;
+
+		while (list_empty(&ev.queue) && !ev.stop)
+			pthread_cond_wait(&ev.cond, &ev.lock);
+		if (list_empty(&ev.queue))
+			break;
+		ej = list_first_entry(&ev.queue, struct evict_job, link);
+		list_del_init(&ej->link);
+		pthread_mutex_unlock(&ev.lock);
+		evict_work(ej);
+		pthread_mutex_lock(&ev.lock);
+	}
+	pthread_mutex_unlock(&ev.lock);
+	return NULL;
+}
+
+void evict_init(void)
+{
+	pthread_mutex_init(&ev.lock, NULL);
+	fdep_lock_class(&ev.lock, "evict_wq->lock", 0);
+	pthread_cond_init(&ev.cond, NULL);
+	INIT_LIST_HEAD(&ev.queue);
+	ev.context = dma_fence_context_alloc(1);
+	if (pthread_create(&ev.thread, NULL, evict_main, NULL))
+		vmb_fatal(1, "cannot start the eviction worker");
+}
+
+/* Every queued eviction done; the GPU and the scheduler are still up. */
+void evict_fini(void)
+{
+	pthread_mutex_lock(&ev.lock);
+	ev.stop = true;
+	pthread_cond_broadcast(&ev.cond);
+	pthread_mutex_unlock(&ev.lock);
+	pthread_join(ev.thread, NULL);
+}
+
+/* obj resv held: the eviction job with its users and the object's pages;
+ * everything it needs is allocated here, before its fence is published. */
+static struct evict_job *evict_job_create(struct gem_object *obj)
+{
+	struct evict_job *ej = vmb_zalloc(sizeof(*ej));
+	struct dma_fence *f;
+	unsigned pos = 0, max = 4;
+
+	ej->npages = obj->npages;
+	ej->pages = vmb_zalloc(sizeof(*ej->pages) * obj->npages);
+	for (unsigned i = 0; i < obj->npages; i++) {
+		ej->pages[i] = obj->pages[i];
+		obj->pages[i].idx = PTE_NONE;
+	}
+	ej->waits = vmb_zalloc(sizeof(*ej->waits) * max);
+	while ((f = dma_resv_next_unsignaled(obj->resv, DMA_RESV_USAGE_BOOKKEEP, &pos))) {
+		if (ej->nwaits == max) {
+			struct dma_fence **w = realloc(ej->waits, sizeof(*w) * max * 2);
+
+			if (!w)
+				vmb_fatal(1, "out of memory");
+			ej->waits = w;
+			max *= 2;
+		}
+		ej->waits[ej->nwaits++] = f;
+	}
+	if (dma_resv_reserve_fences(obj->resv, 1))
+		vmb_fatal(1, "out of memory");
+	dma_fence_init(&ej->base, &evict_fence_ops, ev.context, atomic_fetch_add(&ev.seqno, 1) + 1);
+	INIT_LIST_HEAD(&ej->link);
+	return ej;
+}
+
+/*
+ * Evict: the pages go to an eviction job, whose fence every later user of
+ * the object waits for, and every VM that maps it revalidates before its
+ * next job.
  */
 void bo_evict(struct gem_object *obj)
 {
 	struct gpu_vm_bo *vm_bo;
 	struct dma_buf_attachment *a;
+	struct evict_job *ej;
+	bool cookie;
 
 	dma_resv_assert_held(obj->resv);
-	dma_resv_wait(obj->resv, DMA_RESV_USAGE_BOOKKEEP);
 	if (!obj->resident)
 		return;
-	mem_free_pages(obj->npages, obj->pages);
+	ej = evict_job_create(obj);
 	obj->resident = false;
 
 	list_for_each_entry(vm_bo, &obj->vm_bo_list, obj_link) {
@@ -151,6 +298,17 @@ void bo_evict(struct gem_object *obj)
 	}
 	list_for_each_entry(a, &obj->attachments, link)
 		a->ops->move_notify(a);
+
+	/* publication: from here nothing allocates */
+	cookie = fdep_signalling_begin();
+	dma_fence_publish(&ej->base);
+	dma_resv_add_fence(obj->resv, &ej->base, DMA_RESV_USAGE_KERNEL);
+	pthread_mutex_lock(&ev.lock);
+	list_add_tail(&ej->link, &ev.queue);
+	fdep_fence_handoff(&ej->base);
+	pthread_cond_signal(&ev.cond);
+	pthread_mutex_unlock(&ev.lock);
+	fdep_signalling_end(cookie);
 }
 
 void bo_attach(struct gem_object *obj, struct gpu_vm *importer)

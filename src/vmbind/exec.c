@@ -59,8 +59,10 @@ bool drm_exec_cleanup(struct drm_exec *e)
 		e->first = false;
 		return true;
 	}
-	if (!e->contended)
+	if (!e->contended) {
+		ww_acquire_done(&e->ctx);
 		return false;
+	}
 	drm_exec_unlock_all(e);
 	e->prelocked = e->contended;
 	e->contended = NULL;
@@ -206,9 +208,14 @@ static struct sched_job *exec_rebind_job(struct gpu_vm *vma_vm, struct gpu_vma *
 	return vm_bind_job_create(vma_vm, vma, src);
 }
 
+/* The final check: atomic with publication for the notifier only under
+ * userptr_notifier_lock, which is asserted (unlocked-seq-check fails it in
+ * every run, not only when a race makes a page stale). */
 static bool exec_userptr_stale(struct gpu_vm *vm)
 {
 	struct gpu_vma *vma;
+
+	fdep_assert_held(&vm->userptr_notifier_lock);
 
 	list_for_each_entry(vma, &vm->userptr_list, userptr_link) {
 		if (mmu_interval_read_retry(&vma->notifier, vma->saved_seq))
@@ -245,13 +252,23 @@ int vm_exec(struct gpu_vm *vm, struct dma_fence **out)
 	void *syncobj_node = NULL;
 	unsigned nreb, i;
 	bool resume, cookie, locked = !vmb_bug(BUG_UNLOCKED_SEQ_CHECK);
+	bool write = false;
 
 	if (vmb_bug(BUG_UNLOCKED_USERPTR_LIST))
 		vm_userptr_repin(vm); /* the mistake: before gpu_vm->lock */
 
-	pthread_rwlock_wrlock(&vm->lock);
+	/* As the document: gpu_vm->lock in read mode, in write mode only when
+	 * invalidated userptrs must be repinned (so that two revalidations of
+	 * one VMA never run at once). */
+	pthread_rwlock_rdlock(&vm->lock);
 retry:
-	vm_userptr_repin(vm);
+	if (!write && vm_userptr_invalidated(vm)) {
+		pthread_rwlock_unlock(&vm->lock);
+		pthread_rwlock_wrlock(&vm->lock);
+		write = true;
+	}
+	if (write)
+		vm_userptr_repin(vm);
 
 	drm_exec_init(&exec);
 	while (drm_exec_cleanup(&exec)) {
@@ -304,18 +321,25 @@ retry:
 	if (vmb_bug(BUG_ALLOC_UNDER_NOTIFIER_LOCK))
 		syncobj_node = malloc(64); /* the mistake */
 
+	/* every job armed, then pushed: the rebinds first, which the exec job
+	 * depends on */
 	cookie = fdep_signalling_begin();
 	for (i = 0; i < nreb; i++) {
 		sched_job_arm(rebinds[i]);
 		dma_resv_add_fence(vm->root->resv, rebinds[i]->finished, DMA_RESV_USAGE_KERNEL);
 		list_del_init(&rebinds[i]->vma->rebind_link);
-		sched_entity_push_job(rebinds[i]);
 	}
 	sched_job_arm(job);
 	if (!vm->long_running) {
 		for (i = 0; i < exec.num; i++)
 			dma_resv_add_fence(exec.objs[i]->resv, job->finished,
 					   DMA_RESV_USAGE_BOOKKEEP);
+	}
+	for (i = 0; i < nreb; i++) {
+		/* the mistake: the rebind job will wait for this exec job */
+		if (vmb_bug(BUG_BIND_EXEC_FENCE_CYCLE))
+			rebinds[i]->bug_wait = dma_fence_get(job->finished);
+		sched_entity_push_job(rebinds[i]);
 	}
 	*out = dma_fence_get(job->finished);
 	sched_entity_push_job(job);

@@ -1,20 +1,42 @@
 /*
  * fence.c - dma_fence: a promise that some work completes.
  *
- * A fence's own mutex is a leaf: callbacks run after it is dropped, so a
- * callback may signal another fence or wake the scheduler without nesting.
- * Every wait is announced to the checker before blocking, whether or not
- * the fence has already signalled, as the kernel's dma_fence_wait does, so
- * that a wrong dependency is seen the first time the code runs, not only
- * when the timing is unlucky.
+ * A fence's lock is a spinlock and a leaf, as the kernel's (a bare atomic
+ * flag, since nothing is ever taken under it).  Callbacks run
+ * in atomic context, as the kernel runs them under the fence's spinlock:
+ * here they run one at a time outside the lock, inside an FDEP_SPIN
+ * section, so a callback that sleeps, allocates or waits is reported.  A
+ * callback may signal another fence (the section nests).  A waiter sleeps
+ * on a semaphore of its own that a callback posts, as the kernel's default
+ * wait adds a callback that wakes the task.  Every wait is announced to the
+ * checker before blocking, whether or not the fence has already signalled,
+ * as the kernel's dma_fence_wait does, so that a wrong dependency is seen
+ * the first time the code runs, not only when the timing is unlucky.
  */
 #include <errno.h>
+#include <semaphore.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "vmbind.h"
 
 static atomic_ullong fence_context_next = 1;
+/* the atomic section callbacks run in (its address is its identity) */
+static char fence_cb_section;
+
+static void fence_lock(struct dma_fence *f)
+{
+	while (atomic_flag_test_and_set_explicit(&f->lock, memory_order_acquire)) {
+#if defined(__x86_64__) || defined(__i386__)
+		__builtin_ia32_pause();
+#endif
+	}
+}
+
+static void fence_unlock(struct dma_fence *f)
+{
+	atomic_flag_clear_explicit(&f->lock, memory_order_release);
+}
 
 uint64_t dma_fence_context_alloc(unsigned n)
 {
@@ -24,9 +46,7 @@ uint64_t dma_fence_context_alloc(unsigned n)
 void dma_fence_init(struct dma_fence *f, const struct dma_fence_ops *ops, uint64_t context,
 		    uint64_t seqno)
 {
-	pthread_mutex_init(&f->lock, NULL);
-	fdep_lock_class(&f->lock, "dma_fence->lock", 0);
-	pthread_cond_init(&f->cond, NULL);
+	atomic_flag_clear(&f->lock);
 	atomic_init(&f->refcount, 1);
 	atomic_init(&f->signaled, false);
 	f->signaling_enabled = false;
@@ -37,7 +57,7 @@ void dma_fence_init(struct dma_fence *f, const struct dma_fence_ops *ops, uint64
 	f->seqno = seqno;
 	f->ops = ops;
 	INIT_LIST_HEAD(&f->cb_list);
-	fdep_fence_init(f, "dma_fence");
+	fdep_fence_init(f, ops && ops->fence_class ? ops->fence_class : "dma_fence");
 }
 
 struct dma_fence *dma_fence_get(struct dma_fence *f)
@@ -52,8 +72,6 @@ void dma_fence_put(struct dma_fence *f)
 	if (!f || atomic_fetch_sub(&f->refcount, 1) != 1)
 		return;
 	fdep_fence_destroy(f);
-	pthread_cond_destroy(&f->cond);
-	pthread_mutex_destroy(&f->lock);
 	if (f->ops && f->ops->release)
 		f->ops->release(f);
 	else
@@ -76,37 +94,43 @@ bool dma_fence_is_signaled(struct dma_fence *f)
 /*
  * Callbacks run before the fence reads as signalled, so that whoever owns a
  * callback's memory cannot free it while it runs; callbacks added meanwhile
- * are run too.
+ * are run too.  Each is taken off the list under the lock, so that
+ * dma_fence_remove_callback() knows whether it still can.
  */
 int dma_fence_signal(struct dma_fence *f)
 {
-	struct list_head cbs;
-	struct dma_fence_cb *cb, *next;
+	struct dma_fence_cb *cb;
+	bool section = false;
 
-	pthread_mutex_lock(&f->lock);
+	fence_lock(f);
 	if (f->signalling) {
-		pthread_mutex_unlock(&f->lock);
+		fence_unlock(f);
 		return -EINVAL;
 	}
 	f->signalling = true;
-	pthread_mutex_unlock(&f->lock);
+	fence_unlock(f);
 	fdep_fence_signal(f);
 
-	INIT_LIST_HEAD(&cbs);
 	for (;;) {
-		pthread_mutex_lock(&f->lock);
+		fence_lock(f);
 		if (list_empty(&f->cb_list)) {
 			atomic_store_explicit(&f->signaled, true, memory_order_release);
-			pthread_cond_broadcast(&f->cond);
-			pthread_mutex_unlock(&f->lock);
+			fence_unlock(f);
 			break;
 		}
-		list_splice_tail_init(&f->cb_list, &cbs);
-		pthread_mutex_unlock(&f->lock);
-		list_for_each_entry_safe(cb, next, &cbs, node)
-			cb->func(f, cb);
-		INIT_LIST_HEAD(&cbs);
+		cb = list_first_entry(&f->cb_list, struct dma_fence_cb, node);
+		list_del_init(&cb->node);
+		fence_unlock(f);
+		if (!section) {
+			/* atomic context: a trylock, since nothing ever waits for it,
+			 * and nested when a callback signals another fence */
+			fdep_acquire(&fence_cb_section, "dma_fence_cb", FDEP_SPIN | FDEP_TRY);
+			section = true;
+		}
+		cb->func(f, cb);
 	}
+	if (section)
+		fdep_release(&fence_cb_section);
 	return 0;
 }
 
@@ -116,10 +140,10 @@ void dma_fence_enable_sw_signaling(struct dma_fence *f)
 
 	if (!f->ops || !f->ops->enable_signaling || dma_fence_is_signaled(f))
 		return;
-	pthread_mutex_lock(&f->lock);
+	fence_lock(f);
 	first = !f->signaling_enabled;
 	f->signaling_enabled = true;
-	pthread_mutex_unlock(&f->lock);
+	fence_unlock(f);
 	if (first)
 		f->ops->enable_signaling(f);
 }
@@ -129,25 +153,54 @@ int dma_fence_add_callback(struct dma_fence *f, struct dma_fence_cb *cb, dma_fen
 	INIT_LIST_HEAD(&cb->node);
 	cb->func = func;
 	dma_fence_enable_sw_signaling(f);
-	pthread_mutex_lock(&f->lock);
+	fence_lock(f);
 	if (dma_fence_is_signaled(f)) {
-		pthread_mutex_unlock(&f->lock);
+		fence_unlock(f);
 		return -ENOENT;
 	}
 	list_add_tail(&cb->node, &f->cb_list);
-	pthread_mutex_unlock(&f->lock);
+	fence_unlock(f);
 	return 0;
+}
+
+bool dma_fence_remove_callback(struct dma_fence *f, struct dma_fence_cb *cb)
+{
+	bool removed;
+
+	fence_lock(f);
+	removed = !list_empty(&cb->node);
+	if (removed)
+		list_del_init(&cb->node);
+	fence_unlock(f);
+	return removed;
+}
+
+struct fence_waiter {
+	struct dma_fence_cb cb;
+	sem_t wake;
+};
+
+/* A callback: atomic context, posting a semaphore never sleeps. */
+static void fence_waiter_wake(struct dma_fence *f, struct dma_fence_cb *cb)
+{
+	(void)f;
+	sem_post(&container_of(cb, struct fence_waiter, cb)->wake);
 }
 
 int dma_fence_wait_timeout(struct dma_fence *f, unsigned timeout_ms)
 {
+	struct fence_waiter w;
 	struct timespec ts;
 	int ret = 1;
 
 	fdep_fence_wait(f);
 	if (dma_fence_is_signaled(f))
 		return 1;
-	dma_fence_enable_sw_signaling(f);
+	sem_init(&w.wake, 0, 0);
+	if (dma_fence_add_callback(f, &w.cb, fence_waiter_wake)) {
+		sem_destroy(&w.wake);
+		return 1;
+	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += timeout_ms / 1000;
 	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
@@ -155,14 +208,19 @@ int dma_fence_wait_timeout(struct dma_fence *f, unsigned timeout_ms)
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000L;
 	}
-	pthread_mutex_lock(&f->lock);
-	while (!dma_fence_is_signaled(f)) {
-		if (pthread_cond_timedwait(&f->cond, &f->lock, &ts) == ETIMEDOUT) {
-			ret = dma_fence_is_signaled(f);
+	while (sem_timedwait(&w.wake, &ts)) {
+		if (errno == EINTR)
+			continue;
+		if (dma_fence_remove_callback(f, &w.cb)) {
+			ret = 0;
 			break;
 		}
+		/* the callback is running: it posts at once */
+		while (sem_trywait(&w.wake))
+			vmb_sleep_us(10);
+		break;
 	}
-	pthread_mutex_unlock(&f->lock);
+	sem_destroy(&w.wake);
 	return ret;
 }
 

@@ -3,14 +3,26 @@
  * mmu interval notifiers that tell drivers when those pages go away.
  *
  * An invalidation (munmap under mmap_lock, or page-out from reclaim) bumps
- * the range's sequence, runs every notifier callback as reclaim, and only
- * then frees the pages.  mmu_interval_read_begin() sleeps while an
- * invalidation runs; a driver that saw seq from read_begin and later finds
- * mmu_interval_read_retry() true must get the pages again.
+ * the range's sequence, runs every notifier callback in the mmu_notifier
+ * context, and only then frees the pages.  mmu_interval_read_begin() sleeps
+ * while an invalidation runs; a driver that saw seq from read_begin and
+ * later finds mmu_interval_read_retry() true must get the pages again.
+ *
+ * As the kernel's lockdep map __mmu_notifier_invalidate_range_start_map,
+ * the mmu_notifier context is held around the callbacks and taken and
+ * released by read_begin (which waits for them): whatever read_begin is
+ * called under must never be needed by a callback, and a callback must not
+ * allocate (reclaim waits for notifiers).  Page-out runs as reclaim too
+ * (its allocations would not recurse); munmap does not.
  */
+#include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "vmbind.h"
+
+/* the mmu_notifier context's identity for the checker */
+static char mmu_notifier_map;
 
 void mm_init(struct mm_struct *mm, unsigned nranges, unsigned pages_per_range)
 {
@@ -88,8 +100,34 @@ unsigned long mmu_interval_read_begin(struct mmu_interval_notifier *sub)
 	struct mm_range *range = sub->range;
 	unsigned long seq;
 
+	/* it waits for running invalidations: a wait on the notifier context */
+	fdep_acquire(&mmu_notifier_map, "mmu_notifier", 0);
+	fdep_release(&mmu_notifier_map);
 	pthread_mutex_lock(&range->lock);
 	range_wait_idle(range);
+	seq = atomic_load(&sub->invalidate_seq);
+	pthread_mutex_unlock(&range->lock);
+	return seq;
+}
+
+unsigned long mmu_interval_read_begin_timeout(struct mmu_interval_notifier *sub, unsigned ms)
+{
+	struct mm_range *range = sub->range;
+	struct timespec ts;
+	unsigned long seq;
+
+	fdep_acquire(&mmu_notifier_map, "mmu_notifier", 0);
+	fdep_release(&mmu_notifier_map);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += (long)ms * 1000000L;
+	while (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&range->lock);
+	while (range->invalidating &&
+	       pthread_cond_timedwait(&range->cond, &range->lock, &ts) != ETIMEDOUT)
+		;
 	seq = atomic_load(&sub->invalidate_seq);
 	pthread_mutex_unlock(&range->lock);
 	return seq;
@@ -105,7 +143,7 @@ void mmu_interval_set_seq(struct mmu_interval_notifier *sub, unsigned long cur_s
 	atomic_store(&sub->invalidate_seq, cur_seq);
 }
 
-static void mm_invalidate(struct mm_range *range)
+static void mm_invalidate(struct mm_range *range, bool reclaim)
 {
 	struct mmu_interval_notifier *sub;
 	unsigned long cur;
@@ -118,10 +156,14 @@ static void mm_invalidate(struct mm_range *range)
 	pthread_mutex_unlock(&range->lock);
 
 	/* The notifier list is stable: insert and remove wait for us. */
-	fdep_reclaim_begin();
+	if (reclaim)
+		fdep_reclaim_begin();
+	fdep_acquire(&mmu_notifier_map, "mmu_notifier", 0);
 	list_for_each_entry(sub, &range->notifiers, link)
 		sub->ops->invalidate(sub, cur);
-	fdep_reclaim_end();
+	fdep_release(&mmu_notifier_map);
+	if (reclaim)
+		fdep_reclaim_end();
 
 	pthread_mutex_lock(&range->lock);
 	mem_free_pages(range->npages, range->pages);
@@ -134,14 +176,14 @@ static void mm_invalidate(struct mm_range *range)
 void mm_munmap(struct mm_struct *mm, struct mm_range *range)
 {
 	pthread_rwlock_wrlock(&mm->mmap_lock);
-	mm_invalidate(range);
+	mm_invalidate(range, false);
 	pthread_rwlock_unlock(&mm->mmap_lock);
 }
 
 void mm_page_out(struct mm_struct *mm, struct mm_range *range)
 {
 	(void)mm;
-	mm_invalidate(range);
+	mm_invalidate(range, true);
 }
 
 /* Fault the range in and report its pages; the caller checks the notifier

@@ -49,6 +49,7 @@ static void preempt_fence_release(struct dma_fence *f)
 
 static const struct dma_fence_ops preempt_fence_ops = {
 	.name = "preempt_fence",
+	.fence_class = "preempt_fence",
 	.enable_signaling = preempt_fence_enable,
 	.release = preempt_fence_release,
 };

@@ -22,6 +22,7 @@
 #define WW_CLASS "reservation_ww_class"
 
 static atomic_ullong ww_stamp_next = 1;
+atomic_ullong stat_backoffs;
 
 void dma_resv_init(struct dma_resv *r)
 {
@@ -51,6 +52,12 @@ void ww_acquire_init(struct ww_acquire_ctx *ctx)
 	fdep_ww_init(ctx, WW_CLASS);
 }
 
+/* Every lock of the transaction is taken: no more in this context. */
+void ww_acquire_done(struct ww_acquire_ctx *ctx)
+{
+	fdep_ww_done(ctx);
+}
+
 void ww_acquire_fini(struct ww_acquire_ctx *ctx)
 {
 	fdep_ww_fini(ctx);
@@ -70,11 +77,20 @@ int dma_resv_lock(struct dma_resv *r, struct ww_acquire_ctx *ctx)
 		pthread_mutex_unlock(&r->mutex);
 		return -EALREADY;
 	}
+	/* ww_inject=N: the runtime makes this acquisition back off, as the
+	 * kernel's DEBUG_WW_MUTEX_SLOWPATH does, so every back-off path runs */
+	if (ctx && ctx->acquired > 0 && fdep_ww_inject(ctx)) {
+		pthread_mutex_unlock(&r->mutex);
+		fdep_ww_contended(ctx, r);
+		atomic_fetch_add(&stat_backoffs, 1);
+		return -EDEADLK;
+	}
 	while (r->held) {
 		/* die: we hold locks and the holder is older than us */
 		if (ctx && ctx->acquired > 0 && r->ctx && r->ctx->stamp < ctx->stamp) {
 			pthread_mutex_unlock(&r->mutex);
 			fdep_ww_contended(ctx, r);
+			atomic_fetch_add(&stat_backoffs, 1);
 			return -EDEADLK;
 		}
 		pthread_cond_wait(&r->cond, &r->mutex);

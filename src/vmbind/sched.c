@@ -9,6 +9,19 @@
  * arm gives the fence its sequence number and publishes it (the point of
  * no return) and push queues it.  From arm on nothing may allocate; run_job
  * is a signalling path, so its hardware fence was allocated at init.
+ *
+ * As the kernel annotates drm_sched, the whole main loop (picking a job,
+ * freeing finished ones, run_job) and the timeout handler are signalling
+ * sections.  Fence callbacks run in atomic context: the ones here never take
+ * the scheduler's mutex; finished jobs go on a lock-free list and the
+ * scheduler is kicked.
+ *
+ * Each queue has its fence class (exec_fence, bind_fence; eviction and
+ * preempt fences have theirs), so that a wait between queues is checked.
+ * Two documented orders are primed: waiting for any fence under a resv is
+ * allowed (dma-fence.c), so nothing that signals one may take a resv; and
+ * an exec job waits for the bind jobs that map its memory
+ * (drm-vm-bind-async.rst), so no bind job may wait for an exec fence.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +37,8 @@ static struct {
 	pthread_cond_t cond;
 	struct list_head entities;
 	struct list_head running;
-	struct list_head done;
+	_Atomic(struct sched_job *) done; /* pushed by fence callbacks */
+	atomic_bool kick;                 /* a callback asked for a new look */
 	bool stop;
 	pthread_t thread;
 	uint64_t hw_context;
@@ -37,21 +51,38 @@ static void sched_fence_release(struct dma_fence *f)
 	free(container_of(f, struct sched_fence, base));
 }
 
-static const struct dma_fence_ops sched_fence_ops = {
-	.name = "sched_fence",
-	.release = sched_fence_release,
+/* per job kind: the exec queue's fences, and the bind queue's */
+static const struct dma_fence_ops sched_fence_ops[] = {
+	[JOB_EXEC] = { .name = "sched_fence", .fence_class = "exec_fence",
+		       .release = sched_fence_release },
+	[JOB_BIND] = { .name = "sched_fence", .fence_class = "bind_fence",
+		       .release = sched_fence_release },
+	[JOB_UNBIND] = { .name = "sched_fence", .fence_class = "bind_fence",
+			 .release = sched_fence_release },
+	[JOB_CLEAR] = { .name = "sched_fence", .fence_class = "bind_fence",
+			.release = sched_fence_release },
 };
 
-static const struct dma_fence_ops hw_fence_ops = {
-	.name = "hw_fence",
+static const struct dma_fence_ops hw_fence_ops[] = {
+	[JOB_EXEC] = { .name = "hw_fence", .fence_class = "exec_fence" },
+	[JOB_BIND] = { .name = "hw_fence", .fence_class = "bind_fence" },
+	[JOB_UNBIND] = { .name = "hw_fence", .fence_class = "bind_fence" },
+	[JOB_CLEAR] = { .name = "hw_fence", .fence_class = "bind_fence" },
 };
+
+/* Wake the scheduler from any context: no lock, so a fence callback may. */
+static void sched_kick(void)
+{
+	atomic_store(&sched.kick, true);
+	pthread_cond_broadcast(&sched.cond);
+}
 
 void sched_entity_init(struct sched_entity *e)
 {
 	INIT_LIST_HEAD(&e->queue);
 	e->suspended = false;
 	e->barrier = NULL;
-	e->queued = 0;
+	atomic_init(&e->queued, 0);
 	e->context = dma_fence_context_alloc(1);
 	atomic_init(&e->seqno, 0);
 	pthread_mutex_lock(&sched.lock);
@@ -68,7 +99,7 @@ struct sched_job *sched_job_create(enum job_kind kind, struct sched_entity *e, s
 	job->entity = e;
 	job->vm = vm;
 	job->id = atomic_fetch_add(&job_ids, 1);
-	dma_fence_init(&sf->base, &sched_fence_ops, e->context, 0);
+	dma_fence_init(&sf->base, &sched_fence_ops[kind], e->context, 0);
 	job->finished = &sf->base;
 	/* run_job must not allocate: its hardware fence is made here */
 	job->hw = vmb_zalloc(sizeof(*job->hw));
@@ -125,7 +156,7 @@ void sched_entity_push_job(struct sched_job *job)
 
 	pthread_mutex_lock(&sched.lock);
 	list_add_tail(&job->link, &e->queue);
-	e->queued++;
+	atomic_fetch_add(&e->queued, 1);
 	fdep_fence_handoff(job->finished);
 	pthread_cond_broadcast(&sched.cond);
 	pthread_mutex_unlock(&sched.lock);
@@ -141,6 +172,7 @@ static void sched_job_free(struct sched_job *job)
 	else
 		free(job->hw);
 	dma_fence_put(job->finished);
+	dma_fence_put(job->bug_wait);
 	free(job->ptes);
 	if (job->vma)
 		vma_put(job->vma);
@@ -177,29 +209,30 @@ void sched_entity_resume(struct sched_entity *e, struct dma_fence *barrier)
 
 unsigned sched_entity_queued(struct sched_entity *e)
 {
-	unsigned n;
-
-	pthread_mutex_lock(&sched.lock);
-	n = e->queued;
-	pthread_mutex_unlock(&sched.lock);
-	return n;
+	return atomic_load(&e->queued);
 }
 
+/* Teardown: the count drops in fence callbacks, which kick without the
+ * mutex, so look again every millisecond. */
 void sched_entity_wait_idle(struct sched_entity *e)
 {
-	pthread_mutex_lock(&sched.lock);
-	while (e->queued)
-		pthread_cond_wait(&sched.cond, &sched.lock);
-	pthread_mutex_unlock(&sched.lock);
+	while (atomic_load(&e->queued))
+		vmb_sleep_us(1000);
 }
 
+/* A fence callback: atomic context. */
 static void sched_dep_signaled(struct dma_fence *f, struct dma_fence_cb *cb)
 {
 	(void)f;
 	(void)cb;
-	pthread_mutex_lock(&sched.lock);
-	pthread_cond_broadcast(&sched.cond);
-	pthread_mutex_unlock(&sched.lock);
+	if (vmb_bug(BUG_MUTEX_IN_FENCE_CALLBACK)) {
+		/* the mistake: a sleeping lock in atomic context */
+		pthread_mutex_lock(&sched.lock);
+		pthread_cond_broadcast(&sched.cond);
+		pthread_mutex_unlock(&sched.lock);
+		return;
+	}
+	sched_kick();
 }
 
 /* sched.lock held.  A job may run once its dependencies have signalled;
@@ -256,6 +289,7 @@ static struct sched_job *sched_pick(void)
 	return NULL;
 }
 
+/* The hardware fence's callback: atomic context. */
 static void sched_hw_done(struct dma_fence *f, struct dma_fence_cb *cb)
 {
 	struct sched_job *job = container_of(cb, struct sched_job, hw_cb);
@@ -265,14 +299,18 @@ static void sched_hw_done(struct dma_fence *f, struct dma_fence_cb *cb)
 	sched_job_done(job);
 }
 
+/* Atomic context: the job goes on the lock-free done list; the scheduler
+ * takes it off its running list and frees it. */
 void sched_job_done(struct sched_job *job)
 {
-	pthread_mutex_lock(&sched.lock);
-	list_del_init(&job->link);
-	list_add_tail(&job->link, &sched.done);
-	job->entity->queued--;
-	pthread_cond_broadcast(&sched.cond);
-	pthread_mutex_unlock(&sched.lock);
+	struct sched_entity *e = job->entity;
+	struct sched_job *head = atomic_load(&sched.done);
+
+	do
+		job->done_next = head;
+	while (!atomic_compare_exchange_weak(&sched.done, &head, job));
+	atomic_fetch_sub(&e->queued, 1);
+	sched_kick();
 }
 
 /*
@@ -286,6 +324,18 @@ static void sched_run_job(struct sched_job *job)
 
 	fdep_fence_adopt(job->finished);
 	cookie = fdep_signalling_begin();
+
+	if (job->bug_wait) {
+		/* the mistake: a bind job waits for the exec job that depends on
+		 * it (given up after a while: the deadlock is real) */
+		dma_fence_wait_timeout(job->bug_wait, VMB_BUG_WAIT_MS);
+	}
+	if (vmb_bug(BUG_READ_BEGIN_IN_RUN_JOB) && job->kind == JOB_BIND && job->vma &&
+	    job->vma->userptr) {
+		/* the mistake: re-reading the userptr sequence from the job; it
+		 * waits for invalidations, which wait for this job's fence */
+		mmu_interval_read_begin_timeout(&job->vma->notifier, VMB_BUG_WAIT_MS);
+	}
 
 	if (vmb_bug(BUG_ALLOC_IN_RUN_JOB)) {
 		/* the mistake: the hardware fence allocated here */
@@ -313,7 +363,7 @@ static void sched_run_job(struct sched_job *job)
 		vmb_gate_open(&job->vm->notifier_gate);
 	}
 
-	dma_fence_init(hw, &hw_fence_ops, sched.hw_context, job->id);
+	dma_fence_init(hw, &hw_fence_ops[job->kind], sched.hw_context, job->id);
 	dma_fence_publish(hw);
 	if (dma_fence_add_callback(hw, &job->hw_cb, sched_hw_done))
 		sched_hw_done(hw, &job->hw_cb);
@@ -322,29 +372,49 @@ static void sched_run_job(struct sched_job *job)
 	fdep_signalling_end(cookie);
 }
 
+/* The timeout handler: a signalling section of its own, as the kernel's
+ * (the jobs it would reset must still signal). */
 static void sched_timedout_job(struct sched_job *job)
 {
+	bool cookie = fdep_signalling_begin();
+
 	atomic_fetch_add(&sched_timeouts, 1);
 	fprintf(stderr, "vmbind-stress: job %llu of vm %d timed out\n",
 		(unsigned long long)job->id, job->vm ? job->vm->id : -1);
 	job->pushed_us = vmb_now_us();
+	fdep_signalling_end(cookie);
+}
+
+/* sched.lock held: free the jobs that finished (free_job), the lock
+ * dropped around each. */
+static void sched_free_done(void)
+{
+	struct sched_job *job = atomic_exchange(&sched.done, NULL);
+
+	while (job) {
+		struct sched_job *next = job->done_next;
+
+		list_del_init(&job->link); /* off the running list */
+		pthread_mutex_unlock(&sched.lock);
+		sched_job_free(job);
+		pthread_mutex_lock(&sched.lock);
+		job = next;
+	}
 }
 
 static void *sched_main(void *arg)
 {
+	/* the whole main loop signals fences: a signalling section */
+	bool cookie = fdep_signalling_begin();
+
 	(void)arg;
 	pthread_mutex_lock(&sched.lock);
 	while (!sched.stop) {
 		struct sched_job *job;
 		struct timespec ts;
 
-		while (!list_empty(&sched.done)) {
-			job = list_first_entry(&sched.done, struct sched_job, link);
-			list_del_init(&job->link);
-			pthread_mutex_unlock(&sched.lock);
-			sched_job_free(job);
-			pthread_mutex_lock(&sched.lock);
-		}
+		atomic_store(&sched.kick, false);
+		sched_free_done();
 		if (!list_empty(&sched.running)) {
 			job = list_first_entry(&sched.running, struct sched_job, link);
 			if (vmb_now_us() - job->pushed_us > SCHED_TIMEOUT_US)
@@ -352,12 +422,23 @@ static void *sched_main(void *arg)
 		}
 		job = sched_pick();
 		if (job) {
+			void *trace = NULL;
+
 			list_add_tail(&job->link, &sched.running);
 			pthread_mutex_unlock(&sched.lock);
+			if (vmb_bug(BUG_ALLOC_IN_SCHED_MAIN)) {
+				/* the mistake: a trace record allocated for the job */
+				trace = malloc(64);
+				if (!trace)
+					vmb_fatal(1, "out of memory");
+			}
 			sched_run_job(job);
+			free(trace);
 			pthread_mutex_lock(&sched.lock);
 			continue;
 		}
+		if (atomic_load(&sched.kick))
+			continue;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += 1000000;
 		if (ts.tv_nsec >= 1000000000L) {
@@ -367,6 +448,7 @@ static void *sched_main(void *arg)
 		pthread_cond_timedwait(&sched.cond, &sched.lock, &ts);
 	}
 	pthread_mutex_unlock(&sched.lock);
+	fdep_signalling_end(cookie);
 	return NULL;
 }
 
@@ -377,8 +459,15 @@ void sched_init(void)
 	pthread_cond_init(&sched.cond, NULL);
 	INIT_LIST_HEAD(&sched.entities);
 	INIT_LIST_HEAD(&sched.running);
-	INIT_LIST_HEAD(&sched.done);
+	atomic_init(&sched.done, NULL);
+	atomic_init(&sched.kick, false);
 	sched.hw_context = dma_fence_context_alloc(1);
+	/* the documented orders of the fence classes (see the top) */
+	fdep_prime("exec_fence", "bind_fence");
+	fdep_prime("reservation_ww_class", "exec_fence");
+	fdep_prime("reservation_ww_class", "bind_fence");
+	fdep_prime("reservation_ww_class", "evict_fence");
+	fdep_prime("reservation_ww_class", "preempt_fence");
 	sched.stop = false;
 	if (pthread_create(&sched.thread, NULL, sched_main, NULL))
 		vmb_fatal(1, "cannot start the scheduler thread");
@@ -386,15 +475,13 @@ void sched_init(void)
 
 void sched_fini(void)
 {
-	struct sched_job *job, *n;
-
 	pthread_mutex_lock(&sched.lock);
 	sched.stop = true;
 	pthread_cond_broadcast(&sched.cond);
 	pthread_mutex_unlock(&sched.lock);
 	pthread_join(sched.thread, NULL);
-	list_for_each_entry_safe(job, n, &sched.done, link) {
-		list_del_init(&job->link);
-		sched_job_free(job);
-	}
+	/* every job has finished: the GPU is idle */
+	pthread_mutex_lock(&sched.lock);
+	sched_free_done();
+	pthread_mutex_unlock(&sched.lock);
 }

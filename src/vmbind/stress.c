@@ -384,6 +384,7 @@ int main(int argc, char **argv)
 	sched_init();
 	gpu_init();
 	preempt_init();
+	evict_init();
 	mm_init(&st.mm, n * RANGES, RANGE_PAGES);
 
 	for (unsigned i = 0; i < n; i++)
@@ -426,6 +427,8 @@ int main(int argc, char **argv)
 
 	for (unsigned i = 0; i < n; i++)
 		client_teardown(&st.clients[i]);
+	/* the last evictions wait for the GPU, which is still running */
+	evict_fini();
 	for (unsigned i = 0; i < n; i++)
 		client_free(&st.clients[i]);
 	preempt_fini();
@@ -438,13 +441,14 @@ int main(int argc, char **argv)
 	if (secs <= 0)
 		secs = 1e-6;
 	printf("threads=%u ops=%llu gpu_jobs=%llu invalidations=%llu repins=%llu "
-	       "evictions=%llu preemptions=%llu timeouts=%llu\n",
+	       "evictions=%llu preemptions=%llu timeouts=%llu backoffs=%llu\n",
 	       n, ops, (unsigned long long)atomic_load(&gpu_jobs_run),
 	       (unsigned long long)atomic_load(&stat_invalidations),
 	       (unsigned long long)atomic_load(&stat_repins),
 	       (unsigned long long)atomic_load(&shrinker_evictions),
 	       (unsigned long long)atomic_load(&preempt_count),
-	       (unsigned long long)atomic_load(&sched_timeouts));
+	       (unsigned long long)atomic_load(&sched_timeouts),
+	       (unsigned long long)atomic_load(&stat_backoffs));
 	if (vmb_bugs[vmb_active_bug].gated)
 		printf("gated_hits=%llu\n", (unsigned long long)atomic_load(&vmb_gated_hits));
 	printf("ops_per_sec=%.0f\n", (double)ops / secs);

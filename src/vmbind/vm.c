@@ -413,6 +413,15 @@ static bool vma_userptr_invalidate(struct mmu_interval_notifier *sub, unsigned l
 	struct gpu_vm *vm = vma->vm;
 	bool vm_locked = false;
 
+	if (vmb_bug(BUG_ALLOC_IN_NOTIFIER)) {
+		/* the mistake: a work item for the rebind allocated right here */
+		void *work = malloc(64);
+
+		if (!work)
+			vmb_fatal(1, "out of memory");
+		free(work);
+	}
+
 	if (vmb_bug(BUG_VM_LOCK_IN_NOTIFIER) && vmb_gate_close(&vm->client_gate)) {
 		pthread_rwlock_wrlock(&vm->lock); /* the mistake */
 		vm_locked = true;
@@ -442,6 +451,17 @@ static bool vma_userptr_invalidate(struct mmu_interval_notifier *sub, unsigned l
 		vmb_gate_open(&vm->client_gate);
 	}
 	return true;
+}
+
+/* Userptr VMAs the notifier invalidated since the last repin? */
+bool vm_userptr_invalidated(struct gpu_vm *vm)
+{
+	bool any;
+
+	pthread_spin_lock(&vm->invalidated_lock);
+	any = !list_empty(&vm->invalidated_list);
+	pthread_spin_unlock(&vm->invalidated_lock);
+	return any;
 }
 
 /*

@@ -115,6 +115,12 @@ enum vmb_bug {
 	BUG_UNLOCKED_USERPTR_LIST,
 	BUG_EXTOBJ_EVICT_NO_RESV,
 	BUG_UNLOCKED_SEQ_CHECK,
+	BUG_ALLOC_IN_SCHED_MAIN,
+	BUG_ALLOC_IN_NOTIFIER,
+	BUG_READ_BEGIN_IN_RUN_JOB,
+	BUG_MUTEX_IN_FENCE_CALLBACK,
+	BUG_BIND_EXEC_FENCE_CYCLE,
+	BUG_ALLOC_IN_EVICT_JOB,
 	BUG_COUNT
 };
 
@@ -122,6 +128,7 @@ struct vmb_bug_desc {
 	const char *name;
 	const char *mistake;
 	const char *expect;
+	const char *rule; /* what the locking document or the dma-fence rules say */
 	bool gated; /* made only once the other side parks (vmb_gate_close) */
 };
 
@@ -171,6 +178,9 @@ struct dma_fence_cb {
 
 struct dma_fence_ops {
 	const char *name;
+	/* the checker's fence class: one per queue (bind, exec, eviction,
+	 * preempt), so that waits between queues are checked */
+	const char *fence_class;
 	/* called once, outside the fence's lock, when someone starts to wait */
 	void (*enable_signaling)(struct dma_fence *f);
 	void (*release)(struct dma_fence *f);
@@ -180,8 +190,11 @@ struct dma_fence_ops {
  * offset 0, or the checker would take the fence for that lock. */
 struct dma_fence {
 	atomic_int refcount;
-	pthread_mutex_t lock; /* leaf: fields below */
-	pthread_cond_t cond;
+	/* a spinlock, as the kernel's: signalling runs in atomic context (from
+	 * other fences' callbacks), so nothing in it may sleep.  A leaf held
+	 * for a few instructions: a bare atomic flag the checker does not see
+	 * (it would bring no dependency, and cost a lock instance per fence) */
+	atomic_flag lock; /* fields below */
 	atomic_bool signaled;
 	bool signaling_enabled;
 	bool signalling;
@@ -202,7 +215,11 @@ void dma_fence_publish(struct dma_fence *f);
 bool dma_fence_is_signaled(struct dma_fence *f);
 int dma_fence_signal(struct dma_fence *f);
 void dma_fence_enable_sw_signaling(struct dma_fence *f);
+/* Callbacks run in atomic context (an FDEP_SPIN section): they must not
+ * sleep, allocate or wait. */
 int dma_fence_add_callback(struct dma_fence *f, struct dma_fence_cb *cb, dma_fence_func_t func);
+/* false when the callback already ran or is running */
+bool dma_fence_remove_callback(struct dma_fence *f, struct dma_fence_cb *cb);
 /* 0 when the timeout expired, 1 when the fence signalled */
 int dma_fence_wait_timeout(struct dma_fence *f, unsigned timeout_ms);
 void dma_fence_wait(struct dma_fence *f);
@@ -245,6 +262,7 @@ struct dma_resv {
 void dma_resv_init(struct dma_resv *r);
 void dma_resv_fini(struct dma_resv *r);
 void ww_acquire_init(struct ww_acquire_ctx *ctx);
+void ww_acquire_done(struct ww_acquire_ctx *ctx);
 void ww_acquire_fini(struct ww_acquire_ctx *ctx);
 int dma_resv_lock(struct dma_resv *r, struct ww_acquire_ctx *ctx);
 void dma_resv_lock_slow(struct dma_resv *r, struct ww_acquire_ctx *ctx);
@@ -337,6 +355,8 @@ void mmu_interval_notifier_insert(struct mmu_interval_notifier *sub, struct mm_r
 				  const struct mmu_interval_notifier_ops *ops);
 void mmu_interval_notifier_remove(struct mmu_interval_notifier *sub);
 unsigned long mmu_interval_read_begin(struct mmu_interval_notifier *sub);
+/* the same, giving up after ms (only the injected mistakes use it) */
+unsigned long mmu_interval_read_begin_timeout(struct mmu_interval_notifier *sub, unsigned ms);
 bool mmu_interval_read_retry(struct mmu_interval_notifier *sub, unsigned long seq);
 void mmu_interval_set_seq(struct mmu_interval_notifier *sub, unsigned long cur_seq);
 /* get_user_pages: takes mmap_lock for reading, faults pages in */
@@ -355,7 +375,7 @@ struct sched_entity {
 	struct list_head link;  /* in sched->entities */
 	bool suspended;         /* long-running exec queue preempted */
 	struct dma_fence *barrier; /* run nothing before it signals */
-	unsigned queued;
+	atomic_uint queued;
 	uint64_t context;
 	atomic_ullong seqno;
 };
@@ -395,6 +415,10 @@ struct sched_job {
 	unsigned nptes;
 	/* the object run_job unpins (resv-in-run-job) */
 	struct gem_object *pinned;
+	/* on the scheduler's done list (pushed from fence callbacks) */
+	struct sched_job *done_next;
+	/* bind-exec-fence-cycle: the exec fence this bind job waits for */
+	struct dma_fence *bug_wait;
 };
 
 void sched_init(void);
@@ -459,8 +483,12 @@ struct gem_object *bo_create(int id, unsigned npages, struct gpu_vm *local_vm);
 void bo_destroy(struct gem_object *obj);
 /* obj resv held; may allocate and run direct reclaim */
 void bo_validate(struct gem_object *obj);
-/* obj resv held: wait idle, drop the pages, tell every gpu_vm_bo */
+/* obj resv held: queue an eviction job (its fence published in the resv)
+ * that frees the pages once the GPU is done; tell every gpu_vm_bo */
 void bo_evict(struct gem_object *obj);
+void evict_init(void);
+void evict_fini(void);
+extern atomic_ullong evictions_done;
 void bo_lru_bump(struct gem_object *obj);
 void bo_lru_del(struct gem_object *obj);
 /* the LRU's next victim, off the LRU, its resv trylocked (or not, for
@@ -550,6 +578,7 @@ struct gpu_vma *vm_bind_userptr(struct gpu_vm *vm, struct mm_range *range, unsig
 void vm_unbind(struct gpu_vma *vma, bool sync);
 void vma_put(struct gpu_vma *vma);
 void vm_userptr_repin(struct gpu_vm *vm);
+bool vm_userptr_invalidated(struct gpu_vm *vm);
 void vm_bo_add_evicted(struct gpu_vm_bo *vm_bo);
 void vm_bo_mark_evicted(struct gpu_vm_bo *vm_bo);
 void vm_migrate_imported(struct gem_object *obj);
@@ -569,6 +598,7 @@ extern atomic_ullong preempt_count;
 /* ---- statistics ------------------------------------------------------ */
 
 extern atomic_ullong stat_repins;
+extern atomic_ullong stat_backoffs; /* -EDEADLK returned, real or injected */
 extern atomic_ullong stat_invalidations;
 
 #endif /* VMBIND_H */
