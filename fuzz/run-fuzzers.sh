@@ -19,7 +19,7 @@ san="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
 cflags="-g -O1 -I$top/include -I$top/src/cli -I$top/src/runtime"
 
 cli_sources="src/cli/report.c src/cli/report_read.c src/cli/report_gate.c
-	src/cli/merge.c src/cli/json.c src/cli/strtab.c src/cli/kinds.c
+	src/cli/merge.c src/cli/strtab.c src/cli/kinds.c
 	src/cli/render_text.c src/cli/render_json.c src/cli/render_sarif.c
 	src/cli/render_html.c src/cli/render_dot.c
 	src/runtime/fingerprint.c src/runtime/suppress.c"
@@ -47,11 +47,18 @@ sources_of() {
 	esac
 }
 
+libs_of() {
+	case $1 in
+	options) ;;
+	*) pkg-config --libs jansson 2>/dev/null || echo -ljansson ;;
+	esac
+}
+
 build() {
 	srcs=""
 	for s in $(sources_of "$1"); do srcs="$srcs $top/$s"; done
 	echo "run-fuzzers: building fuzz_$1"
-	"$cc" $cflags $san "$fuzzdir/fuzz_$1.c" $srcs -o "$out/fuzz_$1"
+	"$cc" $cflags $san "$fuzzdir/fuzz_$1.c" $srcs -o "$out/fuzz_$1" $(libs_of "$1")
 }
 
 n=0

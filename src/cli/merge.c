@@ -284,7 +284,7 @@ static int dedup_findings(struct report *r, struct strtab *seen)
 		if (strtab_get(seen, f->fp, 16, &idx)) {
 			struct rfinding *keep = &r->findings[idx];
 
-			keep->count += f->count;
+			keep->count = count_add(keep->count, f->count);
 			if (!same_proc_seen(keep, f))
 				keep->nprocs++;
 			free_carried(f);

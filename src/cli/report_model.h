@@ -2,8 +2,8 @@
  * report_model.h - what `fencedep report` knows after reading its inputs:
  * the processes, their classes, edges and findings, and the merged graph.
  *
- * Strings point into the parsed JSON documents, which live as long as the
- * report.  One file per step: report_read.c (JSON to this model),
+ * Strings point into the report's string table (one copy of each), which
+ * lives as long as the report; the JSON documents are freed once read.  One file per step: report_read.c (JSON to this model),
  * strtab.c (string tables), merge.c (one graph, cycles across processes),
  * report_gate.c (baseline and suppressions), render_*.c (output).
  */
@@ -16,7 +16,21 @@
 
 #include "strtab.h"
 
-struct json_value;
+#include <limits.h>
+
+enum { STAT_CLASSES, STAT_EDGES, STAT_CHAINS, STAT_ACQUISITIONS,
+	STAT_CHAIN_HITS, NSTATS };
+extern const char *const report_stat_names[NSTATS];
+
+/* Counts add up to LONG_MAX and stay there (inputs are never negative). */
+static inline long count_add(long a, long b)
+{
+	if (a < 0)
+		a = 0;
+	if (b < 0)
+		b = 0;
+	return a > LONG_MAX - b ? LONG_MAX : a + b;
+}
 
 struct rframe {
 	const char *pc, *module, *offset, *function, *file;
@@ -34,6 +48,7 @@ struct rproc {
 	long pid;
 	const char *const *argv;
 	size_t argc;
+	long stats[NSTATS];		/* its own statistics */
 };
 
 /*
@@ -78,10 +93,6 @@ struct rclass {
 	const char *name, *kind;
 };
 
-enum { STAT_CLASSES, STAT_EDGES, STAT_CHAINS, STAT_ACQUISITIONS,
-	STAT_CHAIN_HITS, NSTATS };
-extern const char *const report_stat_names[NSTATS];
-
 /* The merged graph: one node per class name, one edge per class pair. */
 struct medge {
 	size_t from, to;		/* class indices */
@@ -106,9 +117,8 @@ struct mgraph {
 
 struct report {
 	struct rproc **procs;
-	size_t nprocs;
-	struct json_value **docs;
-	size_t ndocs;
+	size_t nprocs, capprocs;
+	struct strtab strings;		/* every string read, once */
 	struct redge *edges;		/* every edge of every process */
 	size_t nedges, capedges;
 	struct rclass *classes;		/* every class of every process */

@@ -1,101 +1,92 @@
 /*
- * strtab.c - open-addressing hash table of byte strings (see strtab.h).
+ * strtab.c - byte strings to indices, a uthash table (see strtab.h).
  */
 #include "strtab.h"
 
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t hash_bytes(const void *key, size_t len)
-{
-	const unsigned char *p = key;
-	uint64_t h = 0xcbf29ce484222325ull;
-	size_t i;
+/* an allocation failing inside uthash undoes the add and sets this */
+static int add_oom;
+#define HASH_NONFATAL_OOM 1
+#define uthash_nonfatal_oom(e) (add_oom = 1)
+#include <uthash.h>
 
-	for (i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
+struct strtab_entry {
+	UT_hash_handle hh;
+	size_t len;
+	size_t value;
+	char key[];			/* len bytes and a NUL */
+};
 
 void strtab_init(struct strtab *t)
 {
-	t->slots = NULL;
-	t->cap = t->n = 0;
+	t->head = NULL;
+	t->n = 0;
 }
 
 void strtab_free(struct strtab *t)
 {
-	size_t i;
+	struct strtab_entry *e, *tmp;
 
-	for (i = 0; i < t->cap; i++)
-		free(t->slots[i].key);
-	free(t->slots);
+	HASH_ITER(hh, t->head, e, tmp) {
+		HASH_DEL(t->head, e);
+		free(e);
+	}
 	strtab_init(t);
 }
 
-static struct strtab_slot *find_slot(struct strtab_slot *slots, size_t cap,
-				     const void *key, size_t len)
+static struct strtab_entry *find(const struct strtab *t, const void *key,
+				 size_t len)
 {
-	size_t i = hash_bytes(key, len) & (cap - 1);
+	struct strtab_entry *e = NULL;
 
-	while (slots[i].key &&
-	       !(slots[i].len == len && !memcmp(slots[i].key, key, len)))
-		i = (i + 1) & (cap - 1);
-	return &slots[i];
+	HASH_FIND(hh, t->head, key, len, e);
+	return e;
 }
 
 bool strtab_get(const struct strtab *t, const void *key, size_t len, size_t *value)
 {
-	struct strtab_slot *s;
+	struct strtab_entry *e = find(t, key, len);
 
-	if (!t->cap)
-		return false;
-	s = find_slot(t->slots, t->cap, key, len);
-	if (!s->key)
-		return false;
-	if (value)
-		*value = s->value;
-	return true;
+	if (e && value)
+		*value = e->value;
+	return e != NULL;
 }
 
-static int rehash(struct strtab *t)
+static struct strtab_entry *add(struct strtab *t, const void *key, size_t len,
+				size_t value)
 {
-	size_t cap = t->cap ? t->cap * 2 : 64, i;
-	struct strtab_slot *slots = calloc(cap, sizeof(*slots)), *s;
+	struct strtab_entry *e = malloc(sizeof(*e) + len + 1);
 
-	if (!slots)
-		return -1;
-	for (i = 0; i < t->cap; i++) {
-		if (!t->slots[i].key)
-			continue;
-		s = find_slot(slots, cap, t->slots[i].key, t->slots[i].len);
-		*s = t->slots[i];
+	if (!e)
+		return NULL;
+	e->len = len;
+	e->value = value;
+	memcpy(e->key, key, len);
+	e->key[len] = '\0';
+	add_oom = 0;
+	HASH_ADD_KEYPTR(hh, t->head, e->key, len, e);
+	if (add_oom) {
+		free(e);
+		return NULL;
 	}
-	free(t->slots);
-	t->slots = slots;
-	t->cap = cap;
-	return 0;
+	t->n++;
+	return e;
 }
 
 int strtab_put(struct strtab *t, const void *key, size_t len, size_t value)
 {
-	struct strtab_slot *s;
-
-	if ((t->n + 1) * 2 > t->cap && rehash(t))
-		return -1;
-	s = find_slot(t->slots, t->cap, key, len);
-	if (s->key)
+	if (find(t, key, len))
 		return 0;
-	s->key = malloc(len + 1);
-	if (!s->key)
-		return -1;
-	memcpy(s->key, key, len);
-	s->key[len] = '\0';
-	s->len = len;
-	s->value = value;
-	t->n++;
-	return 0;
+	return add(t, key, len, value) ? 0 : -1;
+}
+
+const char *strtab_intern(struct strtab *t, const void *key, size_t len)
+{
+	struct strtab_entry *e = find(t, key, len);
+
+	if (!e)
+		e = add(t, key, len, 0);
+	return e ? e->key : NULL;
 }

@@ -15,11 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "fingerprint.h"
-#include "json.h"
 #include "report.h"
 #include "suppress.h"
 
@@ -31,7 +33,7 @@ struct run {
 	int status;
 	char *out;		/* what -o FILE received */
 	char *err;		/* standard error */
-	struct json_value *json; /* out, parsed, for the JSON formats */
+	json_t *json;		/* out, parsed, for the JSON formats */
 };
 
 static char tmpdir[] = "/tmp/fdep-report-test-XXXXXX";
@@ -106,7 +108,7 @@ static struct run report(const char *arg, ...)
 {
 	const char *argv[64] = { "report", "-o", tmp("out") };
 	const char *errpath = tmp("err");
-	struct json_error jerr;
+	json_error_t jerr;
 	struct run r = { 0 };
 	int argc = 3, saved, fd;
 	va_list ap;
@@ -128,7 +130,7 @@ static struct run report(const char *arg, ...)
 	r.out = slurp(tmp("out"));
 	r.err = slurp(errpath);
 	if (r.out[0] == '{')
-		r.json = json_parse(r.out, strlen(r.out), &jerr);
+		r.json = json_loads(r.out, 0, &jerr);
 	return r;
 }
 
@@ -136,12 +138,12 @@ static void run_free(struct run *r)
 {
 	free(r->out);
 	free(r->err);
-	json_free(r->json);
+	json_decref(r->json);
 }
 
 /* ---- walking JSON output ---- */
 
-static struct json_value *path(struct json_value *v, const char *p)
+static json_t *path(json_t *v, const char *p)
 {
 	char key[64];
 	size_t n;
@@ -153,49 +155,47 @@ static struct json_value *path(struct json_value *v, const char *p)
 			unsigned long i = strtoul(p + 1, (char **)&p, 10);
 
 			p++;
-			if (v->type != JSON_ARRAY || i >= v->array.n)
-				return NULL;
-			v = v->array.items[i];
+			v = json_array_get(v, i);
 			continue;
 		}
 		n = strcspn(p, ".[");
 		snprintf(key, sizeof(key), "%.*s", (int)n, p);
-		v = json_get(v, key);
+		v = json_object_get(v, key);
 		p += n;
 	}
 	return v;
 }
 
-static const char *str_at(struct json_value *v, const char *p)
+static const char *str_at(json_t *v, const char *p)
 {
-	struct json_value *s = path(v, p);
+	json_t *s = path(v, p);
 
-	cr_assert(s && s->type == JSON_STRING, "no string at %s", p);
-	return s->str;
+	cr_assert(json_is_string(s), "no string at %s", p);
+	return json_string_value(s);
 }
 
-static long long num_at(struct json_value *v, const char *p)
+static long long num_at(json_t *v, const char *p)
 {
-	struct json_value *s = path(v, p);
+	json_t *s = path(v, p);
 
-	cr_assert(s && s->type == JSON_NUMBER, "no number at %s", p);
-	return s->inum;
+	cr_assert(json_is_integer(s), "no integer at %s", p);
+	return json_integer_value(s);
 }
 
-static size_t len_at(struct json_value *v, const char *p)
+static size_t len_at(json_t *v, const char *p)
 {
-	struct json_value *s = path(v, p);
+	json_t *s = path(v, p);
 
-	cr_assert(s && s->type == JSON_ARRAY, "no array at %s", p);
-	return s->array.n;
+	cr_assert(json_is_array(s), "no array at %s", p);
+	return json_array_size(s);
 }
 
-static bool bool_at(struct json_value *v, const char *p)
+static bool bool_at(json_t *v, const char *p)
 {
-	struct json_value *s = path(v, p);
+	json_t *s = path(v, p);
 
-	cr_assert(s && s->type == JSON_BOOL, "no boolean at %s", p);
-	return s->boolean;
+	cr_assert(json_is_boolean(s), "no boolean at %s", p);
+	return json_is_true(s);
 }
 
 static void fingerprint_of(const char *kind, const char *a, const char *b,
@@ -409,18 +409,18 @@ Test(report, text_is_lockdep_style)
 	run_free(&r);
 }
 
-static bool has_key(struct json_value *v, const char *key)
+static bool has_key(json_t *v, const char *key)
 {
-	return json_get(v, key) != NULL;
+	return json_object_get(v, key) != NULL;
 }
 
 /* The properties SARIF 2.1.0 requires of a log, a run, a tool and a result. */
-static void check_sarif_required(struct json_value *log)
+static void check_sarif_required(json_t *log)
 {
-	struct json_value *run, *driver, *results, *res;
+	json_t *run, *driver, *results, *res;
 	size_t i;
 
-	cr_assert_eq(log->type, JSON_OBJECT);
+	cr_assert(json_is_object(log));
 	cr_assert_str_eq(str_at(log, "version"), "2.1.0");
 	cr_assert_not_null(strstr(str_at(log, "$schema"), "sarif"));
 	cr_assert_geq(len_at(log, "runs"), 1);
@@ -430,9 +430,9 @@ static void check_sarif_required(struct json_value *log)
 	cr_assert_str_eq(str_at(driver, "name"), "fencedep");
 	cr_assert(has_key(driver, "rules"), "one rule per finding kind");
 	results = path(run, "results");
-	cr_assert(results && results->type == JSON_ARRAY);
-	for (i = 0; i < results->array.n; i++) {
-		res = results->array.items[i];
+	cr_assert(results && json_is_array(results));
+	for (i = 0; i < json_array_size(results); i++) {
+		res = json_array_get(results, i);
 		cr_assert(has_key(res, "message"), "result.message is required");
 		cr_assert_gt(strlen(str_at(res, "message.text")), 0);
 		cr_assert(has_key(res, "ruleId"));
@@ -443,22 +443,22 @@ Test(report, sarif_has_the_required_structure)
 {
 	struct run r = report("-f", "sarif", data("abba_a.json"),
 			      data("abba_b.json"), NULL);
-	struct json_value *rules, *res;
+	json_t *rules, *res;
 	size_t i, rule;
 
 	cr_assert_eq(r.status, 1, "stderr: %s", r.err);
 	cr_assert_not_null(r.json, "SARIF is not JSON: %.200s", r.out);
 	check_sarif_required(r.json);
 	rules = path(r.json, "runs[0].tool.driver.rules");
-	cr_assert(rules && rules->type == JSON_ARRAY);
-	cr_assert_geq(rules->array.n, 16);
-	for (i = 0; i < rules->array.n; i++)
-		cr_assert(has_key(rules->array.items[i], "id"));
+	cr_assert(rules && json_is_array(rules));
+	cr_assert_geq(json_array_size(rules), 16);
+	for (i = 0; i < json_array_size(rules); i++)
+		cr_assert(has_key(json_array_get(rules, i), "id"));
 	cr_assert_eq(len_at(r.json, "runs[0].results"), 1);
 	res = path(r.json, "runs[0].results[0]");
 	cr_assert_str_eq(str_at(res, "ruleId"), "lock-order-inversion");
 	rule = num_at(res, "ruleIndex");
-	cr_assert_str_eq(str_at(rules->array.items[rule], "id"), "lock-order-inversion");
+	cr_assert_str_eq(str_at(json_array_get(rules, rule), "id"), "lock-order-inversion");
 	cr_assert_str_eq(str_at(res, "level"), "error");
 	cr_assert_str_eq(str_at(res, "partialFingerprints.fencedep/v1"), "c206ab949bcf149a");
 	cr_assert_str_eq(str_at(res, "baselineState"), "new");
@@ -481,12 +481,12 @@ Test(report, sarif_without_file_uses_a_logical_location)
 		   "{\"from\":\"B\",\"to\":\"A\",\"type\":\"EN\",\"stack\":[{\"pc\":\"0x2\","
 		   "\"module\":\"/lib/b.so\",\"offset\":\"0x2\",\"function\":\"take_ba\"}]}]}");
 	struct run r = report("-f", "sarif", tmp("l1.json"), tmp("l2.json"), NULL);
-	struct json_value *loc;
+	json_t *loc;
 
 	cr_assert_eq(r.status, 1, "stderr: %s", r.err);
 	check_sarif_required(r.json);
 	loc = path(r.json, "runs[0].results[0].locations[0]");
-	cr_assert_null(json_get(loc, "physicalLocation"));
+	cr_assert_null(json_object_get(loc, "physicalLocation"));
 	cr_assert_str_eq(str_at(loc, "logicalLocations[0].name"), "take_ba");
 	run_free(&r);
 }
@@ -501,7 +501,7 @@ Test(report, sarif_srcroot_makes_paths_relative)
 		   "\"file\":\"/src/proj/lib/a b.c\",\"line\":9}]}]}");
 	struct run r = report("-f", "sarif", "--srcroot", "/src/proj", tmp("p1.json"),
 			      tmp("p2.json"), NULL);
-	struct json_value *art;
+	json_t *art;
 
 	cr_assert_eq(r.status, 1, "stderr: %s", r.err);
 	art = path(r.json, "runs[0].results[0].locations[0].physicalLocation.artifactLocation");
@@ -768,7 +768,7 @@ Test(report, truncated_json_is_an_error_at_its_end)
 {
 	expect_input_error("t.json", "{\"tool\": \"fencedep\", \"schema\": 1,\n"
 			   "  \"findings\": [{\"kind\": \"hang\"", "2:31",
-			   "expected ',' or '}' in object, found end of input");
+			   "'}' expected near end of file");
 }
 
 Test(report, foreign_json_is_an_error)
@@ -796,8 +796,9 @@ Test(report, malformed_fields_are_errors)
 			   "[{\"kind\":\"hang\",\"stack\":[{\"line\":\"12\"}]}]}", "1:75",
 			   "findings[0].stack[0].line: expected a number, found a string");
 	expect_input_error("x.json", "{\"tool\":\"fencedep\",\"schema\":1} x", "1:32",
-			   "expected a JSON value");
+			   "invalid token near 'x'");
 	expect_input_error("z.json", "", "1:1", "empty input");
+	expect_input_error("w.json", " \n\t", "2:2", "empty input");
 }
 
 Test(report, missing_file_is_an_error)
@@ -933,48 +934,133 @@ Test(report, suppression_parser_reads_rules_and_matches_any_string)
 	free(set.mem);
 }
 
-/* ---- the JSON reader ---- */
+/* ---- the JSON reader (jansson): errors at a line and column ---- */
 
-Test(report, json_decodes_escapes_and_surrogate_pairs)
+Test(report, json_reader_decodes_escapes_and_surrogate_pairs)
 {
-	const char text[] = "[\"a\\n\\t\\\"\\\\\\/\\u00e9\\ud83d\\ude00\", -1.5e2, 42, true, null, {}]";
-	struct json_error err;
-	struct json_value *v = json_parse(text, strlen(text), &err);
+	write_file(tmp("u1.json"), "{\"tool\":\"fencedep\",\"schema\":1,\"pid\":1,\"edges\":"
+		   "[{\"from\":\"a\\n\\t\\\"\\\\\\/\\u00e9\\ud83d\\ude00\",\"to\":\"B\"}]}");
+	write_file(tmp("u2.json"), "{\"tool\":\"fencedep\",\"schema\":1,\"pid\":2,\"edges\":"
+		   "[{\"from\":\"B\",\"to\":\"a\\n\\t\\\"\\\\/\\u00e9\\ud83d\\ude00\"}]}");
+	struct run r = report("-f", "json", tmp("u1.json"), tmp("u2.json"), NULL);
 
-	cr_assert_not_null(v, "%u:%u %s", err.line, err.col, err.msg);
-	cr_assert_str_eq(v->array.items[0]->str, "a\n\t\"\\/\xc3\xa9\xf0\x9f\x98\x80");
-	cr_assert_float_eq(v->array.items[1]->num, -150.0, 1e-9);
-	cr_assert(v->array.items[2]->integral);
-	cr_assert_eq(v->array.items[2]->inum, 42);
-	cr_assert_eq(v->array.items[5]->type, JSON_OBJECT);
-	json_free(v);
+	cr_assert_eq(r.status, 1, "stderr: %s", r.err);
+	cr_assert_not_null(r.json, "%s", r.out);
+	cr_assert_str_eq(str_at(r.json, "findings[0].cycle[0].to"),
+			 "a\n\t\"\\/\xc3\xa9\xf0\x9f\x98\x80");
+	run_free(&r);
 }
 
-static void expect_json_error(const char *text, unsigned line, unsigned col,
-			      const char *what)
+Test(report, json_syntax_errors_have_line_and_column)
 {
-	struct json_error err;
-	struct json_value *v = json_parse(text, strlen(text), &err);
-
-	cr_assert_null(v, "accepted: %s", text);
-	cr_assert_eq(err.line, line, "%s: line %u", text, err.line);
-	cr_assert_eq(err.col, col, "%s: col %u", text, err.col);
-	cr_assert_not_null(strstr(err.msg, what), "%s: %s", text, err.msg);
+	/* the second document of the file, on its third line */
+	expect_input_error("c.json", "{\"tool\":\"fencedep\",\"schema\":1}\n"
+			   "{\"tool\":\"fencedep\",\n  \"schema\":1,\n  \"argv\": [1,\n   2,]\n}",
+			   "5:6", "unexpected token");
+	expect_input_error("s.json", "{\"tool\":\"fencedep\",\"schema\":1,\"pid\":\"\\ud800x\"}",
+			   "1:45", "invalid Unicode");
+	expect_input_error("u.json", "{\"tool\":\"fencedep\",\"schema\":1,\"pid\":\"\xff\"}",
+			   "1:37", "unable to decode byte 0xff");
+	expect_input_error("b.json", "{\"tool\":\"fencedep\",\"schema\":1,\"pid\":1e999}",
+			   "1:41", "real number overflow");
+	expect_input_error("i.json", "{\"tool\":\"fencedep\",\"schema\":1,\"pid\":99999999999999999999}",
+			   "1:56", "too big integer");
 }
 
-Test(report, json_errors_have_line_and_column)
+Test(report, json_reader_handles_deep_nesting)
 {
-	char deep[1000];
+	size_t n = 100000, i;
+	char *deep = malloc(n + 1);
 
-	expect_json_error("{\n  \"a\": [1,\n   2,]\n}", 3, 6, "expected a JSON value");
-	expect_json_error("\"\\ud800x\"", 1, 2, "surrogate");
-	expect_json_error("\"\\udc00\"", 1, 2, "lone low surrogate");
-	expect_json_error("\"a\nb\"", 1, 3, "control character");
-	expect_json_error("01", 1, 2, "end of input");
-	expect_json_error("1.", 1, 3, "digit expected");
-	expect_json_error("{\"a\" 1}", 1, 6, "':'");
-	expect_json_error("tru", 1, 1, "expected a JSON value");
-	memset(deep, '[', sizeof(deep) - 1);
-	deep[sizeof(deep) - 1] = '\0';
-	expect_json_error(deep, 1, JSON_MAX_DEPTH + 1, "nesting deeper");
+	for (i = 0; i < n; i++)
+		deep[i] = '[';
+	deep[n] = '\0';
+	write_file(tmp("deep.json"), deep);
+	free(deep);
+	struct run r = report(tmp("deep.json"), NULL);
+
+	cr_assert_eq(r.status, 2, "stderr: %s", r.err);
+	cr_assert_not_null(strstr(r.err, "deep.json:1:"), "%s", r.err);
+	run_free(&r);
+}
+
+/* ---- long inputs: linear time, bounded memory ---- */
+
+struct cost {
+	int status;
+	double cpu;		/* seconds, user + system */
+	long grew_kb;		/* peak RSS above the parent's */
+};
+
+/* Run `fencedep report -o /dev/null ARGS` in a child and measure it. */
+static struct cost measure(const char *file)
+{
+	const char *argv[] = { "report", "-o", "/dev/null", file, NULL };
+	struct rusage self, child;
+	struct cost c = { 0 };
+	int status;
+	pid_t pid;
+
+	getrusage(RUSAGE_SELF, &self);
+	fflush(NULL);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (!pid)
+		_exit(report_main(4, (char **)argv));
+	cr_assert_eq(wait4(pid, &status, 0, &child), pid);
+	c.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	c.cpu = child.ru_utime.tv_sec + child.ru_utime.tv_usec / 1e6 +
+		child.ru_stime.tv_sec + child.ru_stime.tv_usec / 1e6;
+	c.grew_kb = child.ru_maxrss - self.ru_maxrss;
+	return c;
+}
+
+Test(report, forty_thousand_concatenated_reports_read_in_linear_time,
+     .timeout = 120)
+{
+	char *one = slurp(data("abba_a.json"));
+	FILE *f = fopen(tmp("many.json"), "w");
+	struct cost c;
+	int i;
+
+	cr_assert_not_null(f);
+	for (i = 0; i < 40000; i++)
+		fputs(one, f);
+	fclose(f);
+	free(one);
+	c = measure(tmp("many.json"));
+	cr_assert_eq(c.status, 0);
+	/* 38 s when each report re-scanned the text before it; ~1 s now */
+	cr_assert_lt(c.cpu, 15.0, "%.1f s of CPU", c.cpu);
+	cr_assert_lt(c.grew_kb, 200 * 1024, "%ld KB", c.grew_kb);
+}
+
+Test(report, a_long_report_is_read_in_bounded_memory, .timeout = 120)
+{
+	FILE *f = fopen(tmp("long.json"), "w");
+	long size = 0, i;
+	struct cost c;
+
+	cr_assert_not_null(f);
+	fputs("{\"tool\":\"fencedep\",\"schema\":1,\"pid\":7,\"edges\":[", f);
+	for (i = 0; size < 40L << 20; i++) {
+		int n = fprintf(f, "%s{\"from\":\"class_%ld\",\"to\":\"class_%ld\",\"type\":\"EN\","
+				"\"stack\":[{\"pc\":\"0x%lx\",\"module\":\"/usr/lib/libm%ld.so\","
+				"\"offset\":\"0x%lx\",\"function\":\"function_%ld\","
+				"\"file\":\"/src/file%ld.c\",\"line\":%ld},"
+				"{\"pc\":\"0x1\",\"module\":\"/usr/lib/libc.so.6\",\"offset\":\"0x1\","
+				"\"function\":\"start_thread\"}]}",
+				i ? "," : "", i % 3000, 3000 + (i * 7) % 3000, i, i % 7,
+				i, i % 500, i % 50, i % 1000);
+		size += n;
+	}
+	fputs("]}", f);
+	fclose(f);
+	c = measure(tmp("long.json"));
+	cr_assert_eq(c.status, 0);
+	/*
+	 * 40 MB of edges: the text is mapped (40 MB), the model is ~15 MB;
+	 * a parse tree of the whole document took ~300 MB.
+	 */
+	cr_assert_lt(c.grew_kb, 120 * 1024, "%ld KB", c.grew_kb);
 }
