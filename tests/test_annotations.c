@@ -73,6 +73,26 @@ Test(annotations, text_report_is_lockdep_style)
 	harness_free(&r);
 }
 
+/* Class names with escape sequences and bytes that are not UTF-8. */
+Test(annotations, hostile_names_are_sanitised_in_text_and_json)
+{
+	struct harness_run r = script("+A\x1b]0;owned\x07 +B\xff\xfe -B\xff\xfe -A\x1b]0;owned\x07 "
+				      "+B\xff\xfe +A\x1b]0;owned\x07 -A\x1b]0;owned\x07 -B\xff\xfe");
+	const char *p;
+
+	cr_assert_not_null(strstr(r.log, "lock-order-inversion"), "%s", r.log);
+	cr_expect_null(strchr(r.log, 0x1b), "ESC reached the log: %s", r.log);
+	cr_expect_null(strchr(r.log, 0x07), "BEL reached the log");
+	cr_expect_not_null(strstr(r.log, "A\\x1b]0;owned\\x07"), "%s", r.log);
+	cr_expect_not_null(strstr(r.log, "B\\xff\\xfe"), "%s", r.log);
+	for (p = r.json; *p; p++)
+		cr_assert_lt((unsigned char)*p, 0x80, "a raw byte 0x%02x in the JSON",
+			     (unsigned char)*p);
+	cr_expect_not_null(strstr(r.json, "\"B\\ufffd\\ufffd\""), "%s", r.json);
+	cr_expect_not_null(strstr(r.json, "\"A\\u001b]0;owned\\u0007\""), "%s", r.json);
+	harness_free(&r);
+}
+
 Test(annotations, json_report_follows_schema_1)
 {
 	struct harness_run r = script("+A +B -B -A +B +A -A -B");

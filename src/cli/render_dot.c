@@ -9,16 +9,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sanitize.h"
+
+/*
+ * A quoted DOT string of text from input: quotes and backslashes escaped
+ * (so no escString sequence and no end of the string), control
+ * characters and malformed UTF-8 as U+FFFD.
+ */
 static void dot_string(FILE *out, const char *s)
 {
+	unsigned cp;
+	size_t k;
+
 	fputc('"', out);
-	for (; *s; s++) {
+	for (; s && *s; s += k) {
+		k = utf8_seq(s, &cp);
+		if (!k || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f)) {
+			fputs("\xef\xbf\xbd", out);
+			k = k ? k : 1;
+			continue;
+		}
 		if (*s == '"' || *s == '\\')
 			fputc('\\', out);
-		if (*s == '\n')
-			fputs("\\n", out);
-		else
-			fputc(*s, out);
+		fwrite(s, 1, k, out);
 	}
 	fputc('"', out);
 }
@@ -41,7 +54,9 @@ static void put_node(FILE *out, const struct report *r, size_t i)
 
 	fprintf(out, "  n%zu [label=", i);
 	dot_string(out, name);
-	fprintf(out, ", tooltip=\"%s\", %s];\n", kind, kind_shape(kind));
+	fputs(", tooltip=", out);
+	dot_string(out, kind);
+	fprintf(out, ", %s];\n", kind_shape(kind));
 }
 
 /* Every class, or with cycles_only those on a reported cycle. */

@@ -8,15 +8,35 @@
 
 #include <string.h>
 
+#include "sanitize.h"
+
 #define SVG_W 520
 #define SVG_H 440
 #define NODE_R 30
 #define RING_R 125
 #define LABEL_MAX 22
 
+/*
+ * Text for HTML: markup characters as entities, control characters and
+ * malformed UTF-8 as U+FFFD.
+ */
 static void esc(FILE *out, const char *s)
 {
+	unsigned cp;
+	size_t k;
+
 	for (; s && *s; s++) {
+		if ((unsigned char)*s >= 0x80) {
+			k = utf8_seq(s, &cp);
+			if (k && !(cp >= 0x80 && cp <= 0x9f)) {
+				fwrite(s, 1, k, out);
+				s += k - 1;
+			} else {
+				fputs("&#xfffd;", out);
+				s += k ? k - 1 : 0;
+			}
+			continue;
+		}
 		switch (*s) {
 		case '&': fputs("&amp;", out); break;
 		case '<': fputs("&lt;", out); break;
@@ -24,8 +44,9 @@ static void esc(FILE *out, const char *s)
 		case '"': fputs("&quot;", out); break;
 		case '\'': fputs("&#39;", out); break;
 		default:
-			if ((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t')
-				fputc('?', out);
+			if (((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t') ||
+			    *s == 0x7f)
+				fputs("&#xfffd;", out);
 			else
 				fputc(*s, out);
 		}
@@ -251,9 +272,11 @@ static void put_node(FILE *out, const struct report *r, const char *name,
 
 	fprintf(out, "<g><title>");
 	esc(out, name);
-	fprintf(out, " (%s)</title><circle cx=\"%.1f\" cy=\"%.1f\" r=\"%d\" "
+	fputs(" (", out);
+	esc(out, kind);
+	fprintf(out, ")</title><circle cx=\"%.1f\" cy=\"%.1f\" r=\"%d\" "
 		     "fill=\"%s\" stroke=\"#4a5163\" stroke-width=\"1.5\"/>\n",
-		kind, p.x, p.y, NODE_R, node_fill(kind));
+		p.x, p.y, NODE_R, node_fill(kind));
 	fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
 		     "font-size=\"10\" fill=\"#4a5163\">", p.x, p.y + 4);
 	esc(out, kind_abbrev(kind));

@@ -5,12 +5,15 @@
  * "inputs" (one per process read).
  */
 #include "render.h"
+#include "sanitize.h"
 
 #include <string.h>
 
 void json_put_string(FILE *out, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
+	unsigned cp;
+	size_t k;
 
 	fputc('"', out);
 	for (; s && *s; s++) {
@@ -25,8 +28,13 @@ void json_put_string(FILE *out, const char *s)
 			fputs("\\t", out);
 		} else if (c < 0x20 || c == 0x7f) {
 			fprintf(out, "\\u00%c%c", hex[c >> 4], hex[c & 15]);
-		} else {
+		} else if (c < 0x80) {
 			fputc(c, out);
+		} else if ((k = utf8_seq(s, &cp))) {
+			fwrite(s, 1, k, out);
+			s += k - 1;
+		} else {
+			fputs("\\ufffd", out);	/* not UTF-8: the replacement character */
 		}
 	}
 	fputc('"', out);

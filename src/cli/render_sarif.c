@@ -122,27 +122,32 @@ static void put_rule(FILE *out, const struct kind_info *k, bool first)
 		k->level);
 }
 
-/* Every known kind, then any unknown kind some finding has. */
-static void put_rules(FILE *out, const struct report *r)
+/*
+ * Every known kind, then any unknown kind some finding has, each once;
+ * rules maps each kind to its index in that list.
+ */
+static int put_rules(FILE *out, const struct report *r, struct strtab *rules)
 {
 	struct kind_info extra;
-	size_t i, k;
+	size_t i, n = 0;
+	const char *kind;
 
-	for (i = 0; i < kind_count; i++)
+	for (i = 0; i < kind_count; i++) {
 		put_rule(out, &kind_table[i], i == 0);
+		if (strtab_put(rules, kind_table[i].kind, strlen(kind_table[i].kind), n++))
+			return -1;
+	}
 	for (i = 0; i < r->nfindings; i++) {
-		const char *kind = r->findings[i].kind;
-
-		if (kind_lookup(kind))
+		kind = r->findings[i].kind;
+		if (strtab_get(rules, kind, strlen(kind), NULL))
 			continue;
-		for (k = 0; k < i && strcmp(r->findings[k].kind, kind); k++)
-			;
-		if (k < i)
-			continue;
+		if (strtab_put(rules, kind, strlen(kind), n++))
+			return -1;
 		extra.kind = extra.title = extra.help = kind;
 		extra.level = "error";
 		put_rule(out, &extra, false);
 	}
+	return 0;
 }
 
 static void cycle_text(const struct rfinding *f, char *buf, size_t len)
@@ -190,38 +195,17 @@ static void put_code_flow(FILE *out, const struct rfinding *f,
 	fputs("]}]}]", out);
 }
 
-static size_t rule_index(const struct report *r, const char *kind)
-{
-	size_t i, k, extra = 0;
-
-	for (i = 0; i < kind_count; i++)
-		if (!strcmp(kind_table[i].kind, kind))
-			return i;
-	for (i = 0; i < r->nfindings; i++) {
-		const char *other = r->findings[i].kind;
-
-		if (kind_lookup(other))
-			continue;
-		for (k = 0; k < i && strcmp(r->findings[k].kind, other); k++)
-			;
-		if (k < i)
-			continue;
-		if (!strcmp(other, kind))
-			break;
-		extra++;
-	}
-	return kind_count + extra;
-}
-
-static void put_result(FILE *out, const struct report *r,
+static void put_result(FILE *out, const struct strtab *rules,
 		       const struct rfinding *f, const struct render_opts *o)
 {
 	const struct kind_info *k = kind_lookup(f->kind);
+	size_t rule = 0;
 
 	fputs("        {\"ruleId\": ", out);
 	json_put_string(out, f->kind);
 	fprintf(out, ", \"ruleIndex\": %zu, \"level\": \"%s\",\n          ",
-		rule_index(r, f->kind), k ? k->level : "error");
+		(strtab_get(rules, f->kind, strlen(f->kind), &rule), rule),
+		k ? k->level : "error");
 	put_message(out, f);
 	fputs(",\n          \"locations\": [", out);
 	put_location(out, stack_site(finding_site_stack(f)), NULL, o);
@@ -235,15 +219,20 @@ static void put_result(FILE *out, const struct report *r,
 
 int render_sarif(FILE *out, const struct report *r, const struct render_opts *o)
 {
+	struct strtab rules;
 	bool first = true;
 	size_t i;
 
+	strtab_init(&rules);
 	fprintf(out, "{\n  \"$schema\": \"%s\",\n  \"version\": \"2.1.0\",\n"
 		     "  \"runs\": [{\n    \"tool\": {\"driver\": {\"name\": \"fencedep\", "
 		     "\"version\": \"%s\", \"semanticVersion\": \"%s\",\n"
 		     "      \"rules\": [",
 		SARIF_SCHEMA, PACKAGE_VERSION, PACKAGE_VERSION);
-	put_rules(out, r);
+	if (put_rules(out, r, &rules)) {
+		strtab_free(&rules);
+		return -1;
+	}
 	fputs("]}},\n", out);
 	if (o->srcroot) {
 		fputs("    \"originalUriBaseIds\": {\"%SRCROOT%\": {\"uri\": ", out);
@@ -256,8 +245,9 @@ int render_sarif(FILE *out, const struct report *r, const struct render_opts *o)
 			continue;
 		fputs(first ? "\n" : ",\n", out);
 		first = false;
-		put_result(out, r, &r->findings[i], o);
+		put_result(out, &rules, &r->findings[i], o);
 	}
+	strtab_free(&rules);
 	fputs("]\n  }]\n}\n", out);
 	return ferror(out) ? -1 : 0;
 }

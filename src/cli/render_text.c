@@ -5,20 +5,22 @@
 
 #include <string.h>
 
+#include "sanitize.h"
+
 void frame_describe(const struct rframe *f, char *buf, size_t len)
 {
 	size_t n;
 
-	n = snprintf(buf, len, "%s", f->function ? f->function : "??");
+	n = snprintf(buf, len, "%s", f->function ? text_safe(f->function) : "??");
 	if (n < len && f->module)
-		n += snprintf(buf + n, len - n, " (%s+%s)", f->module,
-			      f->offset ? f->offset : "0x0");
+		n += snprintf(buf + n, len - n, " (%s+%s)", text_safe(f->module),
+			      f->offset ? text_safe(f->offset) : "0x0");
 	else if (n < len && f->pc)
-		n += snprintf(buf + n, len - n, " (%s)", f->pc);
+		n += snprintf(buf + n, len - n, " (%s)", text_safe(f->pc));
 	if (n < len && f->file && f->line > 0)
-		n += snprintf(buf + n, len - n, " %s:%ld", f->file, f->line);
+		n += snprintf(buf + n, len - n, " %s:%ld", text_safe(f->file), f->line);
 	else if (n < len && f->file)
-		snprintf(buf + n, len - n, " %s", f->file);
+		snprintf(buf + n, len - n, " %s", text_safe(f->file));
 }
 
 void proc_describe(const struct rproc *p, char *buf, size_t len)
@@ -31,11 +33,12 @@ void proc_describe(const struct rproc *p, char *buf, size_t len)
 	}
 	n = snprintf(buf, len, "pid %ld", p->pid);
 	for (i = 0; i < p->argc && n < len; i++)
-		n += snprintf(buf + n, len - n, "%s%s", i ? " " : " (", p->argv[i]);
+		n += snprintf(buf + n, len - n, "%s%s", i ? " " : " (",
+			      text_safe(p->argv[i]));
 	if (p->argc && n < len)
 		n += snprintf(buf + n, len - n, ")");
 	if (n < len)
-		snprintf(buf + n, len - n, " in %s", p->path);
+		snprintf(buf + n, len - n, " in %s", text_safe(p->path));
 }
 
 const struct rframe *stack_site(const struct rstack *s)
@@ -73,7 +76,8 @@ static void put_cycle(FILE *out, const struct rfinding *f)
 	for (i = 0; i < f->ncycle; i++) {
 		const struct redge *e = &f->cycle[i];
 
-		fprintf(out, "\n    %s -(%s)-> %s%s\n", e->from, e->type, e->to,
+		fprintf(out, "\n    %s -(%s)-> %s%s\n", text_safe(e->from), e->type,
+			text_safe(e->to),
 			e->primed ? "   [primed]" : "");
 		if (f->merged && e->proc) {
 			proc_describe(e->proc, buf, sizeof(buf));
@@ -91,8 +95,8 @@ static void put_held(FILE *out, const struct rfinding *f)
 		return;
 	fprintf(out, "\n  locks held:\n");
 	for (i = 0; i < f->nheld; i++) {
-		fprintf(out, "    #%zu: %s (%s)\n", i, f->held[i].cls,
-			f->held[i].mode ? f->held[i].mode : "exclusive");
+		fprintf(out, "    #%zu: %s (%s)\n", i, text_safe(f->held[i].cls),
+			f->held[i].mode ? text_safe(f->held[i].mode) : "exclusive");
 		if (f->held[i].stack.n)
 			put_stack(out, &f->held[i].stack, "      ");
 	}
@@ -114,14 +118,14 @@ static void put_origin(FILE *out, const struct rfinding *f)
 	if (f->has_thread)
 		fprintf(out, ", thread %ld%s%s%s", f->tid,
 			f->thread_name ? " \"" : "",
-			f->thread_name ? f->thread_name : "",
+			f->thread_name ? text_safe(f->thread_name) : "",
 			f->thread_name ? "\"" : "");
 	fputc('\n', out);
 }
 
 static void put_finding(FILE *out, const struct rfinding *f)
 {
-	fprintf(out, "fencedep: %s: %s\n", f->kind, f->title);
+	fprintf(out, "fencedep: %s: %s\n", text_safe(f->kind), text_safe(f->title));
 	fprintf(out, "  fingerprint %s, seen %ld time%s, %s\n", f->fp, f->count,
 		f->count == 1 ? "" : "s",
 		f->baselined ? "in the baseline" : "new");

@@ -4,6 +4,7 @@ REPORT_SOURCES = \
 	src/cli/report.c src/cli/report.h src/cli/report_model.h \
 	src/cli/report_read.c src/cli/report_gate.c src/cli/merge.c \
 	src/cli/strtab.c src/cli/strtab.h \
+	src/cli/sanitize.c src/cli/sanitize.h src/runtime/utf8.h \
 	src/cli/kinds.c src/cli/kinds.h src/cli/render.h \
 	src/cli/render_text.c src/cli/render_json.c src/cli/render_sarif.c \
 	src/cli/render_html.c src/cli/render_dot.c \

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "runtime.h"
+#include "utf8.h"
 
 static inline void cpu_relax(void)
 {
@@ -258,6 +259,15 @@ void buf_puts(struct rt_buf *b, const char *s)
 	b->len += n;
 }
 
+static void buf_write(struct rt_buf *b, const char *s, size_t n)
+{
+	if (!n || !buf_reserve(b, n))
+		return;
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
 void buf_printf(struct rt_buf *b, const char *fmt, ...)
 {
 	va_list ap;
@@ -280,14 +290,26 @@ void buf_printf(struct rt_buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
+/* A JSON string; bytes that are not UTF-8 become U+FFFD. */
 void buf_json_str(struct rt_buf *b, const char *s)
 {
 	char esc[8];
+	unsigned cp;
+	size_t k;
 
 	buf_puts(b, "\"");
 	for (; s && *s; s++) {
 		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\') {
+		if (c >= 0x80) {
+			k = utf8_seq(s, &cp);
+			if (!k) {
+				buf_puts(b, "\\ufffd");
+				continue;
+			}
+			memcpy(esc, s, k);
+			esc[k] = 0;
+			s += k - 1;
+		} else if (c == '"' || c == '\\') {
 			esc[0] = '\\';
 			esc[1] = (char)c;
 			esc[2] = 0;
@@ -300,6 +322,36 @@ void buf_json_str(struct rt_buf *b, const char *s)
 		buf_puts(b, esc);
 	}
 	buf_puts(b, "\"");
+}
+
+/*
+ * Text for a terminal or a log: s[0..n) with its newlines, but control
+ * characters (ESC, CSI, OSC...) and bytes that are not UTF-8 as \xNN.
+ */
+void buf_put_text(struct rt_buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	char esc[5] = "\\x";
+	size_t i, k, j, run = 0;
+	unsigned cp;
+
+	for (i = 0; i < n; i += k) {
+		k = s[i] ? utf8_seq(s + i, &cp) : 0;
+		if (s[i] == '\n' || (k && utf8_printable(cp))) {
+			k = k ? k : 1;
+			continue;
+		}
+		/* flush the printable run before s[i] */
+		buf_write(b, s + run, i - run);
+		k = k ? k : 1;
+		for (j = 0; j < k; j++) {
+			esc[2] = hex[(unsigned char)s[i + j] >> 4];
+			esc[3] = hex[(unsigned char)s[i + j] & 15];
+			buf_write(b, esc, 4);
+		}
+		run = i + k;
+	}
+	buf_write(b, s + run, n - run);
 }
 
 void buf_release(struct rt_buf *b)

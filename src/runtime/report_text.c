@@ -165,7 +165,7 @@ static void text_signal_scenario(struct rt_buf *b, const struct finding *f)
 	buf_puts(b, "\n   *** DEADLOCK ***\n");
 }
 
-void report_text(struct rt_buf *b, const struct finding *f)
+static void text_raw(struct rt_buf *b, const struct finding *f)
 {
 	buf_puts(b, "\n======================================================\n");
 	buf_printf(b, "fencedep: %s: %s\n", finding_kind_name(f->kind), f->title);
@@ -221,4 +221,19 @@ void report_text(struct rt_buf *b, const struct finding *f)
 		text_signal_scenario(b, f);
 	buf_printf(b, "\n  fingerprint %s\n", f->fingerprint);
 	buf_puts(b, "======================================================\n");
+}
+
+/*
+ * The finding as text, made safe at the point of output: names come from
+ * the program (class names, symbols, paths, thread names) and may hold
+ * escape sequences or bytes that are not UTF-8.
+ */
+void report_text(struct rt_buf *b, const struct finding *f)
+{
+	struct rt_buf raw = { 0 };
+
+	text_raw(&raw, f);
+	if (raw.data)
+		buf_put_text(b, raw.data, raw.len);
+	buf_release(&raw);
 }

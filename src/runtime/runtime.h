@@ -106,6 +106,7 @@ struct rt_buf {
 void buf_puts(struct rt_buf *b, const char *s);
 void buf_printf(struct rt_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_json_str(struct rt_buf *b, const char *s);
+void buf_put_text(struct rt_buf *b, const char *s, size_t n);
 void buf_release(struct rt_buf *b);
 
 /* ------------------------------------------------------------------ */

@@ -10,6 +10,7 @@
 #include <criterion/criterion.h>
 
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1063,4 +1064,181 @@ Test(report, a_long_report_is_read_in_bounded_memory, .timeout = 120)
 	 * a parse tree of the whole document took ~300 MB.
 	 */
 	cr_assert_lt(c.grew_kb, 120 * 1024, "%ld KB", c.grew_kb);
+}
+
+/* ---- input that attacks its reader ---- */
+
+/* A two-process cycle whose names and class kind are hostile. */
+static void write_hostile(void)
+{
+	static const char a[] = "\"A\\u001b]8;;http://evil/\\u0007x\\u001b[2J\"";
+	static const char b[] = "\"B\\u009b31m\\\"><script>alert(1)</script>\"";
+	static const char kind[] = "\"mutex\\\", URL=\\\"javascript:alert(1)\\\" x=\\\"<img src=x onerror=alert(2)>\"";
+	char buf[2048];
+
+	snprintf(buf, sizeof(buf), "{\"tool\":\"fencedep\",\"schema\":1,\"pid\":1,"
+		 "\"classes\":[{\"name\":%s,\"kind\":%s},{\"name\":%s,\"kind\":%s}],"
+		 "\"edges\":[{\"from\":%s,\"to\":%s,\"stack\":[{\"function\":\"f\\u001b[1m\","
+		 "\"file\":\"a.c\",\"line\":1}]}]}", a, kind, b, kind, a, b);
+	write_file(tmp("h1.json"), buf);
+	snprintf(buf, sizeof(buf), "{\"tool\":\"fencedep\",\"schema\":1,\"pid\":2,"
+		 "\"edges\":[{\"from\":%s,\"to\":%s,\"stack\":[{\"function\":\"g\","
+		 "\"file\":\"b.c\",\"line\":2}]}]}", b, a);
+	write_file(tmp("h2.json"), buf);
+}
+
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if (((unsigned char)*s < 0x20 && *s != '\n') || *s == 0x7f ||
+		    ((unsigned char)s[0] == 0xc2 && (unsigned char)s[1] >= 0x80 &&
+		     (unsigned char)s[1] <= 0x9f))
+			return true;
+	return false;
+}
+
+Test(report, hostile_names_reach_no_terminal_raw)
+{
+	struct run r;
+
+	write_hostile();
+	r = report(tmp("h1.json"), tmp("h2.json"), NULL);
+	cr_assert_eq(r.status, 1, "stderr: %s", r.err);
+	cr_assert_not(has_control(r.out), "a control character in: %s", r.out);
+	cr_assert_not_null(strstr(r.out, "A\\x1b]8;;http://evil/\\x07x\\x1b[2J"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "B\\xc2\\x9b31m"), "%s", r.out);
+	run_free(&r);
+}
+
+Test(report, hostile_names_are_escaped_in_html_and_dot)
+{
+	struct run html, dot;
+	const char *p;
+
+	write_hostile();
+	html = report("-f", "html", tmp("h1.json"), tmp("h2.json"), NULL);
+	dot = report("-f", "dot", tmp("h1.json"), tmp("h2.json"), NULL);
+	cr_assert_eq(html.status, 1, "stderr: %s", html.err);
+	cr_assert_null(strstr(html.out, "<script"));
+	cr_assert_null(strstr(html.out, "<img"));
+	cr_assert_not(has_control(html.out));
+	cr_assert_not_null(strstr(html.out, "&lt;img src=x onerror=alert(2)&gt;"));
+	cr_assert_eq(dot.status, 1, "stderr: %s", dot.err);
+	cr_assert_null(strstr(dot.out, "URL=\"javascript"), "%s", dot.out);
+	cr_assert_not_null(strstr(dot.out, "tooltip=\"mutex\\\", URL=\\\"javascript"), "%s", dot.out);
+	cr_assert_not(has_control(dot.out));
+	/* every string in DOT is closed where it should be: quotes balance per line */
+	for (p = dot.out; *p; p = strchr(p, '\n') + 1) {
+		const char *q, *end = strchr(p, '\n');
+		int n = 0;
+
+		for (q = p; q < end; q++)
+			if (*q == '"' && q[-1] != '\\')
+				n++;
+		cr_assert_eq(n % 2, 0, "unbalanced: %.*s", (int)(end - p), p);
+	}
+	run_free(&html);
+	run_free(&dot);
+}
+
+Test(report, hostile_names_keep_json_and_sarif_valid)
+{
+	struct run json, sarif;
+
+	write_hostile();
+	json = report("-f", "json", tmp("h1.json"), tmp("h2.json"), NULL);
+	sarif = report("-f", "sarif", tmp("h1.json"), tmp("h2.json"), NULL);
+	cr_assert_not_null(json.json, "%s", json.out);
+	cr_assert_not_null(sarif.json, "%s", sarif.out);
+	cr_assert_str_eq(str_at(json.json, "findings[0].cycle[0].to"),
+			 "B\xc2\x9b" "31m\"><script>alert(1)</script>");
+	run_free(&json);
+	run_free(&sarif);
+}
+
+Test(report, counts_saturate_when_merged)
+{
+	const char *fmt = "{\"tool\":\"fencedep\",\"schema\":1,\"pid\":%d,\"findings\":"
+			  "[{\"kind\":\"hang\",\"fingerprint\":\"0123456789abcdef\",\"count\":%ld}],"
+			  "\"stats\":{\"acquisitions\":%ld}}";
+	char buf[512];
+	struct run text, json, again;
+
+	snprintf(buf, sizeof(buf), fmt, 1, LONG_MAX - 1, LONG_MAX);
+	write_file(tmp("c1.json"), buf);
+	snprintf(buf, sizeof(buf), fmt, 2, 5L, 5L);
+	write_file(tmp("c2.json"), buf);
+	text = report(tmp("c1.json"), tmp("c2.json"), NULL);
+	cr_assert_not_null(strstr(text.out, "seen 9223372036854775807 times"), "%s", text.out);
+	cr_assert_null(strstr(text.out, "seen -"));
+	json = report("-f", "json", tmp("c1.json"), tmp("c2.json"), NULL);
+	cr_assert_eq(num_at(json.json, "findings[0].count"), LONG_MAX);
+	write_file(tmp("merged.json"), json.out);
+	again = report(tmp("merged.json"), tmp("c2.json"), NULL);
+	cr_assert_eq(again.status, 1, "the output reads again: %s", again.err);
+	run_free(&text);
+	run_free(&json);
+	run_free(&again);
+}
+
+Test(report, sarif_rules_of_many_unknown_kinds_in_linear_time, .timeout = 120)
+{
+	FILE *f = fopen(tmp("kinds.json"), "w");
+	const char *argv[] = { "report", "-f", "sarif", "-o", tmp("kinds.sarif"),
+			       tmp("kinds.json"), NULL };
+	struct rusage ru;
+	double cpu;
+	pid_t pid;
+	int i, status;
+	char *out;
+	json_t *log;
+
+	cr_assert_not_null(f);
+	fputs("{\"tool\":\"fencedep\",\"schema\":1,\"findings\":[", f);
+	for (i = 0; i < 3000; i++)
+		fprintf(f, "%s{\"kind\":\"future-kind-%d\"}", i ? "," : "", i);
+	fputs("]}", f);
+	fclose(f);
+	fflush(NULL);
+	pid = fork();
+	if (!pid)
+		_exit(report_main(6, (char **)argv));
+	cr_assert_eq(wait4(pid, &status, 0, &ru), pid);
+	cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+	/* one rule lookup was a scan of all findings before it: ~10^10 steps */
+	cr_assert_lt(cpu, 10.0, "%.1f s", cpu);
+	out = slurp(tmp("kinds.sarif"));
+	log = json_loads(out, 0, NULL);
+	cr_assert_not_null(log);
+	cr_assert_str_eq(str_at(log, "runs[0].results[2999].ruleId"), "future-kind-2999");
+	cr_assert_str_eq(str_at(json_array_get(path(log, "runs[0].tool.driver.rules"),
+					       num_at(log, "runs[0].results[2999].ruleIndex")),
+				"id"), "future-kind-2999");
+	json_decref(log);
+	free(out);
+}
+
+Test(report, glob_is_linear_on_a_long_name, .timeout = 60)
+{
+	char *name = malloc(200001), pat[200];
+	struct rusage a, b;
+	int i, n = 0;
+
+	memset(name, 'a', 200000);
+	name[200000] = '\0';
+	for (i = 0; i < 40; i++) {
+		pat[n++] = '*';
+		pat[n++] = 'a';
+	}
+	pat[n++] = '*';
+	pat[n++] = 'b';
+	pat[n] = '\0';
+	getrusage(RUSAGE_SELF, &a);
+	cr_assert_not(suppress_glob(pat, name));
+	name[199999] = 'b';
+	cr_assert(suppress_glob(pat, name));
+	getrusage(RUSAGE_SELF, &b);
+	cr_assert_lt(b.ru_utime.tv_sec - a.ru_utime.tv_sec, 2);
+	free(name);
 }
