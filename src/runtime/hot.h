@@ -183,10 +183,14 @@ static inline bool rt_push_fast(struct rt_thread *t, struct lock_class *c, const
 		return false;
 	if (unlikely(paths_stale(t)))
 		return false;
-	uint64_t key = chain_step(t->key, c, mode, hflags);
+	uint64_t prev = t->key;
+	uint64_t key = chain_step(prev, c, mode, hflags);
 	/* a chain of one lock has nothing to validate, unless it starts from
-	 * a signal context (preload/signal.c): then the usage bits do */
-	if ((t->depth | t->key) && !chain_seen(t, key))
+	 * a signal context (preload/signal.c): then the usage bits do.  The key
+	 * of a held stack is 0 when it is empty and no signal context is set
+	 * (and otherwise 0 only with odds of 2^-64): testing it, already in a
+	 * register, costs less than testing depth did */
+	if (prev && !chain_seen(t, key))
 		return false;
 	held_push_checked(t, c, inst, mode, hflags, ip, key);
 	return true;
