@@ -204,4 +204,5 @@ soak: all $(check_PROGRAMS)
 .PHONY: soak
 include $(srcdir)/tests/hostile.mk
 include $(srcdir)/tests/report/local.mk
+include $(srcdir)/tests/locklibs.mk
 include $(srcdir)/tests/vmbind/local.mk

@@ -1,0 +1,332 @@
+/*
+ * glib.c - GLib's locks: GMutex, GRecMutex and GRWLock, through their
+ * exported entry points, as held-stack events of mutex and rwlock classes
+ * named as pthread ones are (a static lock by its symbol, one set up by
+ * g_*_init by that call's site).
+ *
+ * GMutex is GLib's own futex lock and never reaches pthreads: its lock and
+ * unlock take the same fast paths as a pthread mutex (locks.c), pushing
+ * the entry and tail-calling the real function.  GRecMutex and GRWLock are
+ * pthread locks that GLib allocates behind the object: the thread stays
+ * entered across the real call, so the pthread interposers pass the inner
+ * lock by, and the object the program named is the one tracked.
+ *
+ * Calls made inside libglib itself do not go through the dynamic linker
+ * and are not seen: GLib's own GMutexes (its main loop, its async queues,
+ * g_once) stay invisible; what libgio, libgobject and programs lock is
+ * seen (fencedep(7), LIMITS).  Nothing here runs in a program that does not
+ * call GLib: the real functions are resolved on first call.
+ */
+#include "preload.h"
+
+/* GLib's types, opaque here: the object's address is its identity. */
+typedef void gmutex_t;
+typedef void grecmutex_t;
+typedef void grwlock_t;
+
+REAL_DECL(void, g_mutex_init, gmutex_t *);
+REAL_DECL(void, g_mutex_clear, gmutex_t *);
+REAL_DECL(void, g_mutex_lock, gmutex_t *);
+REAL_DECL(int, g_mutex_trylock, gmutex_t *);
+REAL_DECL(void, g_mutex_unlock, gmutex_t *);
+REAL_DECL(void, g_rec_mutex_init, grecmutex_t *);
+REAL_DECL(void, g_rec_mutex_clear, grecmutex_t *);
+REAL_DECL(void, g_rec_mutex_lock, grecmutex_t *);
+REAL_DECL(int, g_rec_mutex_trylock, grecmutex_t *);
+REAL_DECL(void, g_rec_mutex_unlock, grecmutex_t *);
+REAL_DECL(void, g_rw_lock_init, grwlock_t *);
+REAL_DECL(void, g_rw_lock_clear, grwlock_t *);
+REAL_DECL(void, g_rw_lock_writer_lock, grwlock_t *);
+REAL_DECL(int, g_rw_lock_writer_trylock, grwlock_t *);
+REAL_DECL(void, g_rw_lock_writer_unlock, grwlock_t *);
+REAL_DECL(void, g_rw_lock_reader_lock, grwlock_t *);
+REAL_DECL(int, g_rw_lock_reader_trylock, grwlock_t *);
+REAL_DECL(void, g_rw_lock_reader_unlock, grwlock_t *);
+FAST_TARGET(void, g_mutex_lock, (gmutex_t *m), (m))
+FAST_TARGET(void, g_mutex_unlock, (gmutex_t *m), (m))
+
+/* The sizes of GMutex, GRecMutex and GRWLock (a pointer and two ints). */
+#define GLIB_LOCK_SIZE 16
+
+enum glib_lock { GL_MUTEX, GL_REC, GL_RW };
+
+/*
+ * The instance of a GLib lock.  None of them can fail to lock (GLib aborts
+ * instead), a GMutex is plain, a GRecMutex is recursive, and a GRWLock is
+ * pthread's default rwlock, whose readers may recurse.
+ */
+static inline __attribute__((always_inline)) struct instance *
+glib_instance(struct rt_thread *t, const void *lock, enum glib_lock kind, uintptr_t ip, int init)
+{
+	struct instance *in = instance_get(t, lock, (kind == GL_RW ? IT_RWLOCK : IT_MUTEX) | init, ip);
+
+	if (in && !in->known) {
+		in->mutex_kind = kind == GL_REC ? PTHREAD_MUTEX_RECURSIVE : PTHREAD_MUTEX_NORMAL;
+		in->plain = kind != GL_REC;
+		in->nofail = in->plain;
+		in->recursive_readers = true;
+		in->read_mode = HM_RECURSIVE;
+		in->known = true;
+	}
+	return in;
+}
+
+/* A fresh lock at addr: whatever was there before is forgotten. */
+static void glib_reset(const void *addr, uintptr_t ip)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (!t)
+		return;
+	if (instance_may_contain(addr, GLIB_LOCK_SIZE))
+		instance_forget_range(addr, GLIB_LOCK_SIZE, ip);
+	thread_leave();
+}
+
+/* After an init: the instance made now takes its class from the init site. */
+static void glib_init_done(const void *lock, enum glib_lock kind, uintptr_t ip)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (!t)
+		return;
+	glib_instance(t, lock, kind, ip, IT_FROM_INIT);
+	thread_leave();
+}
+
+/* The release event: releasing a lock this thread does not hold is
+ * bad-unlock-balance, as for a pthread lock. */
+static inline void glib_release(struct rt_thread *t, const void *lock, uintptr_t ip)
+{
+	if (!rt_release(t, lock, ip) && instance_find(lock))
+		rt_report_bad_unlock(t, lock, ip);
+}
+
+/* ---- GMutex: the fast paths of locks.c ---- */
+
+static __attribute__((noinline)) void gmutex_lock_slow(gmutex_t *m, uintptr_t ip)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (t) {
+		struct instance *in = glib_instance(t, m, GL_MUTEX, ip, 0);
+		if (in && in->cls)
+			rt_acquire(t, in->cls, m, HM_EXCLUSIVE, 0, NULL, ip);
+		if (unlikely(rt_watchdog_ns))
+			wait_begin(t, m, WAIT_MUTEX);
+	}
+	REAL(g_mutex_lock)(m);
+	if (t)
+		blocking_call_end(t);
+}
+
+RT_EXPORT void g_mutex_lock(gmutex_t *m)
+{
+	if (plain_push_fast(m, RT_CALLER)) {
+		TARGET(g_mutex_lock)(m);
+		return;
+	}
+	gmutex_lock_slow(m, RT_CALLER);
+}
+
+static __attribute__((noinline)) void gmutex_unlock_slow(gmutex_t *m, uintptr_t ip)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (t) {
+		glib_release(t, m, ip);
+		thread_leave();
+	}
+	REAL(g_mutex_unlock)(m);
+}
+
+RT_EXPORT void g_mutex_unlock(gmutex_t *m)
+{
+	if (plain_pop_fast(m)) {
+		TARGET(g_mutex_unlock)(m);
+		return;
+	}
+	gmutex_unlock_slow(m, RT_CALLER);
+}
+
+RT_EXPORT int g_mutex_trylock(gmutex_t *m)
+{
+	int r = REAL(g_mutex_trylock)(m);
+	struct rt_thread *t;
+
+	if (r && (t = thread_enter())) {
+		struct instance *in = glib_instance(t, m, GL_MUTEX, RT_CALLER, 0);
+		if (in && in->cls)
+			rt_acquire(t, in->cls, m, HM_EXCLUSIVE, HF_TRY, NULL, RT_CALLER);
+		thread_leave();
+	}
+	return r;
+}
+
+RT_EXPORT void g_mutex_init(gmutex_t *m)
+{
+	REAL(g_mutex_init)(m);
+	glib_reset(m, RT_CALLER);
+	glib_init_done(m, GL_MUTEX, RT_CALLER);
+}
+
+RT_EXPORT void g_mutex_clear(gmutex_t *m)
+{
+	glib_reset(m, RT_CALLER);
+	REAL(g_mutex_clear)(m);
+}
+
+/* ---- GRecMutex and GRWLock: entered across the real call ---- */
+
+/*
+ * The acquire event of a blocking lock; the thread stays entered until
+ * blocking_call_end, so the pthread lock inside is not seen again.  A
+ * GRecMutex relocked by its owner only counts.
+ */
+static struct rt_thread *glib_lock_before(const void *lock, enum glib_lock kind, bool write,
+					  uintptr_t ip)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (!t)
+		return NULL;
+	struct instance *in = glib_instance(t, lock, kind, ip, 0);
+	struct held *h = kind == GL_REC ? held_find(t, lock) : NULL;
+	if (h)
+		h->refs++;
+	else if (in && in->cls)
+		rt_acquire(t, in->cls, lock, write ? HM_EXCLUSIVE : in->read_mode, 0, NULL, ip);
+	if (unlikely(rt_watchdog_ns))
+		wait_begin(t, lock, kind == GL_RW ? WAIT_RWLOCK : WAIT_MUTEX);
+	return t;
+}
+
+/* A trylock that succeeded, the thread entered: a trylock event. */
+static void glib_try_done(struct rt_thread *t, const void *lock, enum glib_lock kind, bool write,
+			  uintptr_t ip)
+{
+	struct instance *in = glib_instance(t, lock, kind, ip, 0);
+	struct held *h = kind == GL_REC ? held_find(t, lock) : NULL;
+
+	if (h)
+		h->refs++;
+	else if (in && in->cls)
+		rt_acquire(t, in->cls, lock, write ? HM_EXCLUSIVE : in->read_mode, HF_TRY, NULL, ip);
+}
+
+#define GLIB_LOCK(name, lock, kind, write) \
+	do { \
+		struct rt_thread *t_ = glib_lock_before((lock), (kind), (write), RT_CALLER); \
+		REAL(name)(lock); \
+		if (t_) \
+			blocking_call_end(t_); \
+	} while (0)
+
+#define GLIB_TRYLOCK(name, lock, kind, write) \
+	({ \
+		struct rt_thread *t_ = thread_enter(); \
+		int r_ = REAL(name)(lock); \
+		if (t_) { \
+			if (r_) \
+				glib_try_done(t_, (lock), (kind), (write), RT_CALLER); \
+			thread_leave(); \
+		} \
+		r_; \
+	})
+
+#define GLIB_UNLOCK(name, lock) \
+	do { \
+		struct rt_thread *t_ = thread_enter(); \
+		if (t_) \
+			glib_release(t_, (lock), RT_CALLER); \
+		REAL(name)(lock); \
+		if (t_) \
+			thread_leave(); \
+	} while (0)
+
+/* init and clear allocate or free the pthread lock behind the object:
+ * entered, so that it is not seen as a lock of its own. */
+#define GLIB_INIT(name, lock, kind) \
+	do { \
+		glib_reset((lock), RT_CALLER); \
+		struct rt_thread *t_ = thread_enter(); \
+		REAL(name)(lock); \
+		if (t_) { \
+			glib_instance(t_, (lock), (kind), RT_CALLER, IT_FROM_INIT); \
+			thread_leave(); \
+		} \
+	} while (0)
+
+#define GLIB_CLEAR(name, lock) \
+	do { \
+		glib_reset((lock), RT_CALLER); \
+		struct rt_thread *t_ = thread_enter(); \
+		REAL(name)(lock); \
+		if (t_) \
+			thread_leave(); \
+	} while (0)
+
+RT_EXPORT void g_rec_mutex_lock(grecmutex_t *m)
+{
+	GLIB_LOCK(g_rec_mutex_lock, m, GL_REC, true);
+}
+
+RT_EXPORT int g_rec_mutex_trylock(grecmutex_t *m)
+{
+	return GLIB_TRYLOCK(g_rec_mutex_trylock, m, GL_REC, true);
+}
+
+RT_EXPORT void g_rec_mutex_unlock(grecmutex_t *m)
+{
+	GLIB_UNLOCK(g_rec_mutex_unlock, m);
+}
+
+RT_EXPORT void g_rec_mutex_init(grecmutex_t *m)
+{
+	GLIB_INIT(g_rec_mutex_init, m, GL_REC);
+}
+
+RT_EXPORT void g_rec_mutex_clear(grecmutex_t *m)
+{
+	GLIB_CLEAR(g_rec_mutex_clear, m);
+}
+
+RT_EXPORT void g_rw_lock_writer_lock(grwlock_t *rw)
+{
+	GLIB_LOCK(g_rw_lock_writer_lock, rw, GL_RW, true);
+}
+
+RT_EXPORT int g_rw_lock_writer_trylock(grwlock_t *rw)
+{
+	return GLIB_TRYLOCK(g_rw_lock_writer_trylock, rw, GL_RW, true);
+}
+
+RT_EXPORT void g_rw_lock_writer_unlock(grwlock_t *rw)
+{
+	GLIB_UNLOCK(g_rw_lock_writer_unlock, rw);
+}
+
+RT_EXPORT void g_rw_lock_reader_lock(grwlock_t *rw)
+{
+	GLIB_LOCK(g_rw_lock_reader_lock, rw, GL_RW, false);
+}
+
+RT_EXPORT int g_rw_lock_reader_trylock(grwlock_t *rw)
+{
+	return GLIB_TRYLOCK(g_rw_lock_reader_trylock, rw, GL_RW, false);
+}
+
+RT_EXPORT void g_rw_lock_reader_unlock(grwlock_t *rw)
+{
+	GLIB_UNLOCK(g_rw_lock_reader_unlock, rw);
+}
+
+RT_EXPORT void g_rw_lock_init(grwlock_t *rw)
+{
+	GLIB_INIT(g_rw_lock_init, rw, GL_RW);
+}
+
+RT_EXPORT void g_rw_lock_clear(grwlock_t *rw)
+{
+	GLIB_CLEAR(g_rw_lock_clear, rw);
+}

@@ -1,0 +1,216 @@
+/*
+ * test_locklibs.c - the lock libraries programs use beyond pthreads, seen
+ * with no change to the program: GLib, OpenMP, CPython's semaphore locks.
+ * Each scenario inverts (the exact kind reported) against a clean twin,
+ * and real programs built on each library run clean with the same output.
+ *
+ * A scenario whose library was missing when the tests were built (configure
+ * found no glib-2.0 or no OpenMP) skips, saying which package to install.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define KILLED (128 + SIGKILL)
+#define FINDING_EXIT 66
+#define ARGV(...) ((char *const[]){ __VA_ARGS__, NULL })
+
+/* Skip unless the test program (or real program at a path) exists. */
+static void need(const char *prog, const char *why)
+{
+	const char *path = prog[0] == '/' ? prog : harness_prog(prog);
+
+	if (access(path, X_OK) != 0)
+		cr_skip_test("%s is missing: %s", path, why);
+}
+
+#define NEED_GLIB(prog) need(prog, "install libglib2.0-dev and run configure again")
+
+static void run(const char *opts, char *const argv[], struct harness_run *r)
+{
+	harness_timeout_s = 60;
+	int rc = harness_run(opts, argv, r);
+	harness_timeout_s = 0;
+	cr_assert_eq(rc, 0, "cannot start %s", argv[0]);
+	cr_assert_neq(r->status, KILLED, "%s %s hung (killed after 60 s)\nstderr: %s", argv[0],
+		      argv[1] ? argv[1] : "", r->err);
+}
+
+/* Exactly `n` findings, all of `kind`, and the finding exit status. */
+static void expect_findings(const struct harness_run *r, const char *kind, int n)
+{
+	cr_assert_geq(r->nreports, 1, "no JSON report\nstderr: %s", r->err);
+	cr_expect_eq(harness_count(r->json, kind), n, "expected %d %s, got %d\n%s", n, kind,
+		     harness_count(r->json, kind), r->log);
+	cr_expect_eq(harness_findings(r->json), n, "expected %d findings in all, got %d\n%s", n,
+		     harness_findings(r->json), r->log);
+	cr_expect_eq(r->status, n ? FINDING_EXIT : 0, "exit status %d\nstderr: %s", r->status,
+		     r->err);
+}
+
+/* The cycle of the report names these two classes. */
+static void expect_cycle_of(const struct harness_run *r, const char *a, const char *b)
+{
+	char from[128], to[128];
+
+	snprintf(from, sizeof(from), "{\"from\": \"%s\", \"to\": \"%s\"", a, b);
+	snprintf(to, sizeof(to), "{\"from\": \"%s\", \"to\": \"%s\"", b, a);
+	cr_expect(strstr(r->json, from) && strstr(r->json, to), "no cycle %s <-> %s in\n%s", a, b,
+		  r->log);
+}
+
+/* ---- GLib ---- */
+
+static void glib_case(const char *mode, const char *kind, int n)
+{
+	struct harness_run r;
+
+	NEED_GLIB("glib-locks");
+	run(NULL, ARGV("glib-locks", (char *)mode), &r);
+	expect_findings(&r, kind, n);
+	cr_expect_str_eq(r.out, "done\n");
+	harness_free(&r);
+}
+
+Test(glib, static_gmutex_inversion_reported_by_symbol)
+{
+	struct harness_run r;
+
+	NEED_GLIB("glib-locks");
+	run(NULL, ARGV("glib-locks", "mutex-bug"), &r);
+	expect_findings(&r, "lock-order-inversion", 1);
+	expect_cycle_of(&r, "mutex_a", "mutex_b");
+	harness_free(&r);
+}
+
+Test(glib, static_gmutex_same_order_is_silent)
+{
+	glib_case("mutex-clean", "lock-order-inversion", 0);
+}
+
+Test(glib, initialised_gmutex_inversion_reported)
+{
+	glib_case("heap-bug", "lock-order-inversion", 1);
+}
+
+Test(glib, initialised_gmutex_same_order_is_silent)
+{
+	glib_case("heap-clean", "lock-order-inversion", 0);
+}
+
+Test(glib, grecmutex_inversion_reported_once_not_as_its_pthread_lock)
+{
+	struct harness_run r;
+
+	NEED_GLIB("glib-locks");
+	run(NULL, ARGV("glib-locks", "rec-bug"), &r);
+	expect_findings(&r, "lock-order-inversion", 1);
+	expect_cycle_of(&r, "rec_a", "rec_b");
+	/* the pthread mutex GLib keeps behind each GRecMutex is not a class */
+	cr_expect_null(strstr(r.json, "\"name\": \"mutex@"), "%s", r.json);
+	harness_free(&r);
+}
+
+Test(glib, grecmutex_relocked_in_one_order_is_silent)
+{
+	glib_case("rec-clean", "lock-order-inversion", 0);
+}
+
+Test(glib, grwlock_writers_inversion_reported)
+{
+	struct harness_run r;
+
+	NEED_GLIB("glib-locks");
+	run(NULL, ARGV("glib-locks", "rw-bug"), &r);
+	expect_findings(&r, "lock-order-inversion", 1);
+	expect_cycle_of(&r, "rw_a", "rw_b");
+	cr_expect_null(strstr(r.json, "\"name\": \"rwlock@"), "%s", r.json);
+	harness_free(&r);
+}
+
+Test(glib, grwlock_writers_same_order_is_silent)
+{
+	glib_case("rw-clean", "lock-order-inversion", 0);
+}
+
+Test(glib, grwlock_readers_in_both_orders_are_silent)
+{
+	glib_case("readers", "lock-order-inversion", 0);
+}
+
+Test(glib, gmutex_trylock_adds_no_edge)
+{
+	glib_case("trylock", "lock-order-inversion", 0);
+}
+
+/* The TAP result lines ("ok N /path", "not ok ...") of a GTest run: the
+ * rest of its output has seeds, timings and temporary names. */
+static char *tap_results(const char *out)
+{
+	size_t n = 0;
+	char *res = malloc(strlen(out) + 1);
+
+	for (const char *l = out; *l;) {
+		const char *e = strchr(l, '\n');
+		size_t len = e ? (size_t)(e - l + 1) : strlen(l);
+		if (!strncmp(l, "ok ", 3) || !strncmp(l, "not ok ", 7)) {
+			memcpy(res + n, l, len);
+			n += len;
+		}
+		l += len;
+	}
+	res[n] = 0;
+	return res;
+}
+
+/* One GLib installed test natively and checked: the same results, every
+ * test passed, no finding. */
+static void glib_installed(char *const argv[])
+{
+	struct harness_run native, checked;
+
+	need(argv[0], "install libglib2.0-tests");
+	harness_timeout_s = 120;
+	cr_assert_eq(harness_run_opts(0, NULL, argv, &native), 0);
+	cr_assert_eq(harness_run(NULL, argv, &checked), 0);
+	harness_timeout_s = 0;
+	cr_assert_eq(native.status, 0, "%s natively: status %d\n%s", argv[0], native.status,
+		     native.out);
+	expect_findings(&checked, "lock-order-inversion", 0);
+	char *a = tap_results(native.out), *b = tap_results(checked.out);
+	cr_expect(a[0], "%s printed no result\n%s", argv[0], native.out);
+	cr_expect_str_eq(b, a, "%s", argv[0]);
+	cr_expect_null(strstr(b, "not ok"), "%s", b);
+	free(a);
+	free(b);
+	harness_free(&native);
+	harness_free(&checked);
+}
+
+#define GLIB_TEST(name) "/usr/libexec/installed-tests/glib/" name
+
+/* GLib's own lock tests, but for the three that run for seconds on end. */
+Test(glib, installed_lock_tests_clean_same_results)
+{
+	glib_installed(ARGV(GLIB_TEST("mutex"), "-p", "/thread/mutex1", "-p", "/thread/mutex2",
+			    "-p", "/thread/mutex3", "-p", "/thread/mutex5"));
+	glib_installed(ARGV(GLIB_TEST("rec-mutex"), "-p", "/thread/rec-mutex1", "-p",
+			    "/thread/rec-mutex2", "-p", "/thread/rec-mutex3"));
+	glib_installed(ARGV(GLIB_TEST("rwlock"), "-s", "/thread/rwlock7"));
+	glib_installed(ARGV(GLIB_TEST("cond")));
+	glib_installed(ARGV(GLIB_TEST("once")));
+	glib_installed(ARGV(GLIB_TEST("onceinit")));
+	glib_installed(ARGV(GLIB_TEST("asyncqueue")));
+}
+
+/* GDBus between two connections of one process (libgio's locks, seen
+ * through the dynamic linker, and its worker thread). */
+Test(glib, installed_gdbus_peer_test_clean_same_results)
+{
+	glib_installed(ARGV(GLIB_TEST("gdbus-peer")));
+}
