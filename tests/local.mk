@@ -37,11 +37,23 @@ TEST_PROGS = tests/progs/fdep-script tests/progs/hang tests/progs/churn \
 	tests/progs/spin \
 	tests/progs/rel-spawn tests/progs/rel-clone tests/progs/rel-signal \
 	tests/progs/rel-dlopen tests/progs/rel-alloc tests/progs/rel-cxx tests/progs/fence-names \
-	tests/progs/rel-report tests/progs/rel-capacity tests/progs/rel-secure
+	tests/progs/rel-report tests/progs/rel-capacity tests/progs/rel-secure \
+	tests/progs/sites
 TEST_PROGS += tests/progs/sig
 tests_progs_sig_SOURCES = tests/progs/sig.c
 tests_progs_sig_LDADD = -lpthread
 check_PROGRAMS += $(TEST_PROGS)
+# class names and fingerprints by init site, merging, site mode
+tests_progs_sites_SOURCES = tests/progs/sites.c
+tests_progs_sites_LDADD = -lpthread
+# an init call as a tail call returns to the caller's caller: kept calls
+tests_progs_sites_CFLAGS = $(AM_CFLAGS) -fno-optimize-sibling-calls
+# rebuilt without debug information: sites named by offset, not line
+check_PROGRAMS += tests/progs/sites-g0
+tests_progs_sites_g0_SOURCES = tests/progs/sites.c
+tests_progs_sites_g0_LDADD = -lpthread
+tests_progs_sites_g0_CFLAGS = $(AM_CFLAGS) -fno-optimize-sibling-calls
+tests_progs_sites_g0_LDFLAGS = -Wl,--strip-debug
 tests_progs_fdep_script_SOURCES = tests/progs/fdep-script.c
 tests_progs_churn_SOURCES = tests/progs/churn.c
 tests_progs_churn_LDADD = -lpthread
@@ -82,6 +94,14 @@ tests_progs_static_locks_O0_SOURCES = tests/progs/static-locks.c
 tests_progs_static_locks_O0_CFLAGS = $(AM_CFLAGS) -O0 -g0 -fno-pie
 tests_progs_static_locks_O0_LDFLAGS = -no-pie
 tests_progs_static_locks_O0_LDADD = -lpthread
+# stripped, twice under two names: classes by module and offset
+check_PROGRAMS += tests/progs/static-locks-s1 tests/progs/static-locks-s2
+tests_progs_static_locks_s1_SOURCES = tests/progs/static-locks.c
+tests_progs_static_locks_s1_LDFLAGS = -s
+tests_progs_static_locks_s1_LDADD = -lpthread
+tests_progs_static_locks_s2_SOURCES = tests/progs/static-locks.c
+tests_progs_static_locks_s2_LDFLAGS = -s
+tests_progs_static_locks_s2_LDADD = -lpthread
 tests_progs_fork_held_SOURCES = tests/progs/fork-held.c
 tests_progs_fork_held_LDADD = -lpthread
 tests_progs_many_held_SOURCES = tests/progs/many-held.c
@@ -148,7 +168,7 @@ tests_progs_libfname_b_la_LDFLAGS = -module -avoid-version -rpath /nowhere
 
 if HAVE_CRITERION
 CRITERION_SUITES = tests/test_graph tests/test_annotations tests/test_fences tests/test_cli tests/test_debug \
-	tests/test_preload tests/test_realprogs tests/test_reliability
+	tests/test_preload tests/test_realprogs tests/test_reliability tests/test_identity
 CRITERION_SUITES += tests/test_signals
 tests_test_signals_SOURCES = tests/test_signals.c
 tests_test_signals_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
@@ -176,6 +196,9 @@ tests_test_preload_LDADD = tests/libharness.la $(CRITERION_LIBS)
 tests_test_realprogs_SOURCES = tests/test_realprogs.c
 tests_test_realprogs_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_test_realprogs_LDADD = tests/libharness.la $(CRITERION_LIBS)
+tests_test_identity_SOURCES = tests/test_identity.c
+tests_test_identity_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_test_identity_LDADD = tests/libharness.la $(CRITERION_LIBS)
 tests_test_reliability_SOURCES = tests/test_reliability.c
 tests_test_reliability_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_test_reliability_LDADD = tests/libharness.la $(CRITERION_LIBS)

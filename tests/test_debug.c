@@ -3,6 +3,7 @@
  * hang reports, the state dump on a signal, abort_on_report.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,4 +112,35 @@ Test(debug, gdb_option_stops_the_program_at_the_finding)
 	cr_expect(strstr(r.out, "SIGABRT"), "stdout: %s\nstderr: %s", r.out, r.err);
 	cr_expect(strstr(r.err, "fencedep: recursive-locking"), "%s", r.err);
 	harness_free(&r);
+}
+
+/* The fingerprint of the first finding of that kind in json, into fp. */
+static void fingerprint_of_kind(const char *json, const char *kind, char fp[17])
+{
+	char key[64];
+	const char *p;
+
+	snprintf(key, sizeof(key), "{\"kind\": \"%s\"", kind);
+	p = strstr(json, key);
+	cr_assert(p, "no %s in\n%s", kind, json);
+	p = strstr(p, "\"fingerprint\": \"");
+	cr_assert(p);
+	memcpy(fp, p + 16, 16);
+	fp[16] = 0;
+}
+
+Test(debug, hangs_are_fingerprinted_by_what_they_wait_for)
+{
+	struct harness_run mutexes = run("watchdog=1", "abba", 6);
+	struct harness_run fence = run("watchdog=1", "fence", 6);
+	char fm[17], ff[17];
+
+	fingerprint_of_kind(mutexes.json, "hang", fm);
+	fingerprint_of_kind(fence.json, "hang", ff);
+	cr_expect_str_neq(fm, ff, "a hang on two mutexes is not a hang on a condition variable");
+	/* both threads of the deadlock: one finding, about the two locks */
+	cr_expect_eq(harness_count(mutexes.json, "hang"), 1, "%s", mutexes.log);
+	cr_expect(strstr(mutexes.json, "\"class\": \"lock_a\""), "%s", mutexes.json);
+	harness_free(&mutexes);
+	harness_free(&fence);
 }

@@ -53,12 +53,58 @@ unsigned edge_type_bit(const char type[2])
 
 /* ---- the graph ---- */
 
+/*
+ * Which names merge across processes (fencedep(7), LIMITS): a name given by
+ * the program (fdep_lock_class, a fence class, a built-in), a static lock's
+ * symbol or module and offset, and an init site (classes=site) mean the
+ * same lock or code in every process.  The rank of a heap lock among those
+ * made at one site ("mutex@queue_init:42#3") does not, nor does a site that
+ * could not be named ("@?"): such a class stays its process's own.
+ */
+bool class_name_global(const char *name)
+{
+	const char *hash = strrchr(name, '#');
+
+	if (strstr(name, "@?"))
+		return false;
+	if (!hash || !hash[1] || !strchr(name, '@'))
+		return true;
+	for (hash++; *hash; hash++)
+		if (*hash < '0' || *hash > '9')
+			return true;
+	return false;
+}
+
+/*
+ * The key of a class in the merged graph: its name, followed, for a name
+ * that is its process's own, by a NUL and the process.  Returns its length.
+ */
+static size_t class_key(const char *name, const struct rproc **proc, char *buf,
+			size_t size, const char **key)
+{
+	size_t len = strlen(name);
+
+	if (class_name_global(name) || len + 1 + sizeof(*proc) > size) {
+		*proc = NULL;
+		*key = name;
+		return len;
+	}
+	memcpy(buf, name, len);
+	buf[len] = '\0';
+	memcpy(buf + len + 1, proc, sizeof(*proc));
+	*key = buf;
+	return len + 1 + sizeof(*proc);
+}
+
 static int intern_class(struct mgraph *g, const char *name, const char *kind,
-			size_t *idx)
+			const struct rproc *proc, size_t *idx)
 {
 	struct rclass *c;
+	char buf[512];
+	const char *key;
+	size_t len = class_key(name, &proc, buf, sizeof(buf), &key);
 
-	if (strtab_get(&g->class_index, name, strlen(name), idx)) {
+	if (strtab_get(&g->class_index, key, len, idx)) {
 		if (kind && !g->classes[*idx].kind)
 			g->classes[*idx].kind = kind;
 		return 0;
@@ -75,10 +121,22 @@ static int intern_class(struct mgraph *g, const char *name, const char *kind,
 	*idx = g->nclasses;
 	g->classes[*idx].name = name;
 	g->classes[*idx].kind = kind;
-	if (strtab_put(&g->class_index, name, strlen(name), *idx))
+	g->classes[*idx].proc = proc;
+	if (strtab_put(&g->class_index, key, len, *idx))
 		return -1;
 	g->nclasses++;
 	return 0;
+}
+
+/* The merged class of a name as one process used it. */
+static bool find_class(const struct mgraph *g, const char *name, const struct rproc *proc,
+		       size_t *idx)
+{
+	char buf[512];
+	const char *key;
+	size_t len = class_key(name, &proc, buf, sizeof(buf), &key);
+
+	return strtab_get(&g->class_index, key, len, idx);
 }
 
 static bool find_medge(const struct mgraph *g, size_t from, size_t to,
@@ -118,8 +176,8 @@ static int add_occurrence(struct mgraph *g, const struct redge *re)
 	struct medge *e;
 	unsigned bit;
 
-	if (intern_class(g, re->from, NULL, &from) ||
-	    intern_class(g, re->to, NULL, &to))
+	if (intern_class(g, re->from, NULL, re->proc, &from) ||
+	    intern_class(g, re->to, NULL, re->proc, &to))
 		return -1;
 	if (find_medge(g, from, to, &idx))
 		e = &g->edges[idx];
@@ -172,7 +230,8 @@ static int build_graph(struct report *r)
 	size_t i, k, idx;
 
 	for (i = 0; i < r->nclasses; i++)
-		if (intern_class(g, r->classes[i].name, r->classes[i].kind, &idx))
+		if (intern_class(g, r->classes[i].name, r->classes[i].kind, r->classes[i].proc,
+				 &idx))
 			return -1;
 	for (i = 0; i < r->nedges; i++)
 		if (add_occurrence(g, &r->edges[i]))
@@ -200,6 +259,12 @@ const char *class_kind(const struct report *r, const char *name)
 		return "fence";
 	if (!strcmp(name, "mmu_notifier"))
 		return "mmu_notifier";
+	/* a class of one process only is keyed by process: its kind is in
+	 * its name */
+	if (!strncmp(name, "rwlock@", 7))
+		return "rwlock";
+	if (!strncmp(name, "spin@", 5))
+		return "spin";
 	return "mutex";
 }
 
@@ -247,6 +312,45 @@ const struct rstack *finding_site_stack(const struct rfinding *f)
 		if (f->cycle[i - 1].stack.n)
 			return &f->cycle[i - 1].stack;
 	return &f->stack;
+}
+
+/* ---- fingerprints, the runtime's way (fingerprint.h) ---- */
+
+static void fp_item(struct fdep_fp_item *it, const struct redge *e)
+{
+	size_t i;
+
+	memset(it, 0, sizeof(*it));
+	it->name = e->from;
+	for (i = 0; i < e->stack.n && it->nfuncs < FDEP_FP_FRAMES; i++)
+		if (fdep_fp_module_counts(e->stack.frames[i].module))
+			fdep_fp_add_function(it, e->stack.frames[i].function);
+}
+
+void cycle_fingerprint(const char *kind, const struct redge *edges,
+		       const struct redge *const *ptrs, size_t n, char fp[17])
+{
+	struct fdep_fp_item items[64];
+	size_t i;
+
+	if (n > 64)
+		n = 64;
+	for (i = 0; i < n; i++)
+		fp_item(&items[i], ptrs ? ptrs[i] : &edges[i]);
+	/* one item (a finding of one place) has one rotation */
+	fdep_fingerprint(kind, items, n, true, fp);
+}
+
+void finding_fingerprint_v1(const struct rfinding *f, char fp[17])
+{
+	const char *names[64];
+	size_t n = 0, i;
+
+	for (i = 0; i < f->ncycle && n < 64; i++)
+		names[n++] = f->cycle[i].from;
+	if (!n)
+		names[n++] = f->subject ? f->subject : "?";
+	fdep_fingerprint_v1(f->kind, names, n, fp);
 }
 
 /* ---- findings read: one per fingerprint ---- */
@@ -647,18 +751,25 @@ static int add_merged(struct report *r, const struct cycle *c,
 static int consider_cycle(struct report *r, struct cycle *c, struct strtab *seen)
 {
 	const char **names = malloc(c->n * sizeof(*names)), *kind;
+	const struct redge **proof = malloc(c->n * sizeof(*proof));
 	char fp[17];
 	size_t i;
 
-	if (!names)
+	if (!names || !proof) {
+		free(names);
+		free(proof);
 		return -1;
+	}
 	for (i = 0; i < c->n; i++)
 		r->graph.edges[c->edges[i]].explained = true;
 	cycle_rotate(&r->graph, c);
 	cycle_names(&r->graph, c, names);
 	kind = cycle_kind(r, names, c->n);
-	fdep_fingerprint(kind, names, c->n, fp);
+	for (i = 0; i < c->n; i++)
+		proof[i] = r->graph.edges[c->edges[i]].first[c->bits[i]];
+	cycle_fingerprint(kind, NULL, proof, c->n, fp);
 	free(names);
+	free(proof);
 	if (strtab_get(seen, fp, 16, NULL))
 		return 0;
 	if (strtab_put(seen, fp, 16, r->nfindings))
@@ -716,9 +827,8 @@ static void mark_cycle_edges(struct report *r)
 		for (k = 0; k < r->findings[i].ncycle; k++) {
 			const struct redge *e = &r->findings[i].cycle[k];
 
-			if (strtab_get(&g->class_index, e->from, strlen(e->from), &from) &&
-			    strtab_get(&g->class_index, e->to, strlen(e->to), &to) &&
-			    find_medge(g, from, to, &idx))
+			if (find_class(g, e->from, e->proc, &from) &&
+			    find_class(g, e->to, e->proc, &to) && find_medge(g, from, to, &idx))
 				g->edges[idx].on_cycle = g->edges[idx].explained = true;
 		}
 	}

@@ -209,7 +209,7 @@ static void put_result(FILE *out, const struct strtab *rules,
 	put_message(out, f);
 	fputs(",\n          \"locations\": [", out);
 	put_location(out, stack_site(finding_site_stack(f)), NULL, o);
-	fprintf(out, "],\n          \"partialFingerprints\": {\"fencedep/v1\": \"%s\"}, "
+	fprintf(out, "],\n          \"partialFingerprints\": {\"fencedep/v2\": \"%s\"}, "
 		     "\"baselineState\": \"%s\", \"occurrenceCount\": %ld",
 		f->fp, f->baselined ? "unchanged" : "new", f->count);
 	if (f->ncycle)

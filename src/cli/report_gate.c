@@ -3,7 +3,11 @@
  * the baseline marks the ones already known, and what is left is new.
  *
  * A baseline file holds one fingerprint a line; "#" starts a comment that
- * runs to the end of the line, blank lines are ignored.
+ * runs to the end of the line, blank lines are ignored.  The comment line
+ * "# fencedep baseline version 2" says its fingerprints are of version 2
+ * (fingerprint.h); a file without it is of version 1, whose lines are
+ * matched against the version-1 fingerprint of each finding, and the
+ * command says how many matched and that the file should be written again.
  */
 #include "report_model.h"
 
@@ -89,13 +93,33 @@ void report_suppress(struct report *r, const struct suppress_set *set)
 	}
 }
 
+/* Version-1 lines are kept under "v1" + fingerprint, and their number
+ * under V1_COUNT. */
+#define V1_COUNT "version-1 lines"
+
 void report_apply_baseline(struct report *r, const struct strtab *baseline)
 {
-	size_t i;
+	size_t i, nv1 = 0, matched = 0;
+	char key[2 + FDEP_FINGERPRINT_LEN + 1] = "v1";
 
-	for (i = 0; i < r->nfindings; i++)
-		r->findings[i].baselined =
-			strtab_get(baseline, r->findings[i].fp, 16, NULL);
+	strtab_get(baseline, V1_COUNT, strlen(V1_COUNT), &nv1);
+	for (i = 0; i < r->nfindings; i++) {
+		struct rfinding *f = &r->findings[i];
+
+		f->baselined = strtab_get(baseline, f->fp, 16, NULL);
+		if (f->baselined || !nv1)
+			continue;
+		finding_fingerprint_v1(f, key + 2);
+		f->baselined = strtab_get(baseline, key, sizeof(key) - 1, NULL);
+		matched += f->baselined;
+	}
+	if (nv1)
+		fprintf(stderr,
+			"fencedep report: the baseline has %zu version-1 fingerprint%s (written "
+			"before fingerprints named the functions that prove a finding); %zu "
+			"finding%s matched by class names alone: write it again with "
+			"--write-baseline\n",
+			nv1, nv1 == 1 ? "" : "s", matched, matched == 1 ? "" : "s");
 }
 
 void report_count(struct report *r)
@@ -134,14 +158,35 @@ static bool blank(char c)
 	return c == ' ' || c == '\t' || c == '\r';
 }
 
+#define VERSION_LINE "# fencedep baseline version "
+
 int baseline_parse(const char *buf, size_t len, struct strtab *fps,
 		   struct read_error *err)
 {
-	size_t pos = 0, end, a, b;
-	unsigned line = 0;
+	size_t pos = 0, end, a, b, nv1 = 0;
+	unsigned line = 0, version = 1;
+	char key[2 + FDEP_FINGERPRINT_LEN] = "v1";
 
 	memset(err, 0, sizeof(*err));
-	for (; pos < len; pos = end + 1) {
+	for (pos = 0; pos < len; pos = end + 1) {
+		for (end = pos; end < len && buf[end] != '\n'; end++)
+			;
+		line++;
+		if (end - pos > strlen(VERSION_LINE) &&
+		    !memcmp(buf + pos, VERSION_LINE, strlen(VERSION_LINE))) {
+			version = (unsigned)strtoul(buf + pos + strlen(VERSION_LINE), NULL, 10);
+			if (version < 1 || version > FDEP_FINGERPRINT_VERSION) {
+				err->line = line;
+				err->col = (unsigned)strlen(VERSION_LINE) + 1;
+				snprintf(err->msg, sizeof(err->msg),
+					 "baseline version %u: this fencedep reads versions 1 to %d",
+					 version, FDEP_FINGERPRINT_VERSION);
+				return -1;
+			}
+		}
+	}
+	line = 0;
+	for (pos = 0; pos < len; pos = end + 1) {
 		for (end = pos; end < len && buf[end] != '\n'; end++)
 			;
 		line++;
@@ -157,7 +202,20 @@ int baseline_parse(const char *buf, size_t len, struct strtab *fps,
 			;
 		if (b < end && buf[b] != '#')
 			goto bad;
-		if (strtab_put(fps, buf + a, 16, 0)) {
+		if (version == 1)
+			memcpy(key + 2, buf + a, FDEP_FINGERPRINT_LEN);
+		if (version == 1 ? strtab_put(fps, key, sizeof(key), 0)
+				 : strtab_put(fps, buf + a, 16, 0)) {
+			snprintf(err->msg, sizeof(err->msg), "out of memory");
+			return -1;
+		}
+		nv1 += version == 1;
+	}
+	if (nv1) {
+		size_t old = 0;
+
+		strtab_get(fps, V1_COUNT, strlen(V1_COUNT), &old);
+		if (strtab_put(fps, V1_COUNT, strlen(V1_COUNT), old + nv1)) {
 			snprintf(err->msg, sizeof(err->msg), "out of memory");
 			return -1;
 		}
@@ -183,7 +241,8 @@ int baseline_write(FILE *out, const struct report *r)
 	size_t i;
 
 	fprintf(out, "# fencedep baseline: one finding fingerprint a line.\n"
-		     "# Findings listed here do not fail `fencedep report --baseline`.\n");
+		     "# Findings listed here do not fail `fencedep report --baseline`.\n"
+		     VERSION_LINE "%d\n", FDEP_FINGERPRINT_VERSION);
 	for (i = 0; i < r->nfindings; i++) {
 		const struct rfinding *f = &r->findings[i];
 

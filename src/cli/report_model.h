@@ -72,6 +72,7 @@ struct rheld {
 struct rfinding {
 	const char *kind, *title;
 	char fp[17];
+	const char *subject;		/* "class": what a finding of one place is about */
 	long count;
 	bool has_thread;
 	long tid;
@@ -91,6 +92,9 @@ struct rfinding {
 
 struct rclass {
 	const char *name, *kind;
+	const struct rproc *proc;	/* read from; in the merged graph, NULL
+					 * unless the name means a lock of this
+					 * process only (class_name_global) */
 };
 
 /* The merged graph: one node per class name, one edge per class pair. */
@@ -150,8 +154,19 @@ bool edge_type_valid(const char *type);
 /* Deduplicate the findings read and add the cycles found across processes. */
 int report_merge(struct report *r);
 const char *class_kind(const struct report *r, const char *name);
+/* Does the class name mean the same lock in every process? */
+bool class_name_global(const char *name);
 const char *cycle_kind(const struct report *r, const char *const *names, size_t n);
 const char *kind_title(const char *kind);
+/*
+ * The fingerprint of the cycle of n edges (edges[i], or *ptrs[i] when ptrs
+ * is not NULL) or, for n == 1 and no cycle, of a finding of one place, as
+ * the runtime computes it (fingerprint.h).
+ */
+void cycle_fingerprint(const char *kind, const struct redge *edges,
+		       const struct redge *const *ptrs, size_t n, char fp[17]);
+/* The fingerprint version 1 gave the finding (for old baselines). */
+void finding_fingerprint_v1(const struct rfinding *f, char fp[17]);
 /* The stack of the acquisition that closed a finding. */
 const struct rstack *finding_site_stack(const struct rfinding *f);
 

@@ -407,6 +407,7 @@ static int read_class_item(struct reader *rd, const json_t *v, size_t i)
 	if (!r->classes)
 		return oom(rd);
 	c = &r->classes[r->nclasses];
+	c->proc = rd->proc;
 	if (expect_object(rd, v, ctx) ||
 	    field_str(rd, v, ctx, "name", true, &c->name) ||
 	    field_str(rd, v, ctx, "kind", false, &c->kind))
@@ -498,21 +499,17 @@ static bool fingerprint_valid(const char *fp)
 }
 
 /*
- * A finding without a fingerprint gets one the runtime's way: its kind and
- * the class names of its cycle, else of its held locks.
+ * A finding without a fingerprint gets one the runtime's way: its kind,
+ * its cycle (or its class), and the functions of their stacks.
  */
 static void default_fingerprint(struct rfinding *f)
 {
-	const char *names[64];
-	size_t n = 0, i;
-
-	for (i = 0; i < f->ncycle && n < 64; i++)
-		names[n++] = f->cycle[i].from;
-	for (i = 0; !f->ncycle && i < f->nheld && n < 64; i++)
-		names[n++] = f->held[i].cls;
-	if (!n && f->stack.n && f->stack.frames[0].function)
-		names[n++] = f->stack.frames[0].function;
-	fdep_fingerprint(f->kind, names, n, f->fp);
+	if (f->ncycle) {
+		cycle_fingerprint(f->kind, f->cycle, NULL, f->ncycle, f->fp);
+		return;
+	}
+	struct redge one = { .from = f->subject ? f->subject : "?", .stack = f->stack };
+	cycle_fingerprint(f->kind, &one, NULL, 1, f->fp);
 }
 
 static int read_finding_fields(struct reader *rd, const json_t *v,
@@ -525,6 +522,7 @@ static int read_finding_fields(struct reader *rd, const json_t *v,
 	    field_str(rd, v, ctx, "kind", true, &f->kind) ||
 	    field_str(rd, v, ctx, "title", false, &f->title) ||
 	    field_str(rd, v, ctx, "fingerprint", false, &fp) ||
+	    field_str(rd, v, ctx, "class", false, &f->subject) ||
 	    field_long(rd, v, ctx, "count", 1, &f->count) ||
 	    read_thread(rd, v, ctx, f) || read_cycle(rd, v, ctx, f) ||
 	    read_held(rd, v, ctx, f) || read_stack(rd, v, ctx, &f->stack))

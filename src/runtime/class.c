@@ -346,22 +346,30 @@ static void name_site(char *buf, size_t size, const char *kind, const char *wher
 		name_cat_uint(buf, size, name_cat(buf, size, n, "#"), seq);
 }
 
+/*
+ * A class's name: a static lock's symbol (or module and offset), else
+ * "kind@site" under classes=site and "kind@site#n" for the n-th lock made
+ * at that site under classes=instance.  A site is named with its line
+ * (stack_site_name), read from line tables, which only report writers
+ * read: a lock event (try) names only static locks, and leaves the rest to
+ * the first report that needs the name.
+ */
 static const char *class_name_mode(struct lock_class *c, bool try)
 {
 	const char *name = atomic_load(&c->name);
-	const char *sym = NULL, *where = NULL;
-	char buf[512];
+	const char *sym = NULL;
+	char buf[512], where[400];
 
 	if (name)
 		return name;
 	/* only static storage has symbols: a heap lock is named by its site */
-	if (c->addr && c->addr_static && stack_object_name_try(c->addr, &sym, try) < 0)
+	if (c->addr && c->addr_static && stack_object_name_try(c->addr, kind_names[c->kind], &sym, try) < 0)
 		return NULL;
 	if (!sym) {
-		if (stack_function_try(c->site, &where, try) < 0)
+		if (try)
 			return NULL;
-		name_site(buf, sizeof(buf), kind_names[c->kind], where ? where : "?",
-			  c->addr ? c->site_seq : 0);
+		stack_site_name(c->site, where, sizeof(where));
+		name_site(buf, sizeof(buf), kind_names[c->kind], where, c->addr ? c->site_seq : 0);
 	}
 	/* the symbol comes in runtime memory already */
 	char *n = sym ? (char *)sym : rt_strdup(buf);

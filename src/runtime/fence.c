@@ -149,6 +149,15 @@ bool fence_pending(const void *addr)
 	return pending;
 }
 
+struct lock_class *fence_class_at(const void *addr)
+{
+	rt_lock(&fence_lock);
+	struct fence *f = fence_find(addr);
+	struct lock_class *c = f ? f->cls : NULL;
+	rt_unlock(&fence_lock);
+	return c;
+}
+
 static void fence_unlink(struct fence *victim)
 {
 	struct fence **pp = &fence_hash[fence_key(victim->addr) & (fence_hash_size - 1)];

@@ -12,6 +12,8 @@ struct finding {
 	const char *title;
 	const char *detail;
 	char fingerprint[17];
+	char exact[17];        /* kind and whole class names: tells apart two
+				* findings of one fingerprint (fingerprint.h) */
 	uint32_t count;
 	pid_t tid;
 	char thread_name[32];
@@ -49,6 +51,8 @@ extern struct finding *findings_head;
 int report_out(bool may_open);
 
 void report_text(struct rt_buf *b, const struct finding *f);
+/* The classes and edges the JSON report lists (report_lock held). */
+void report_listed_counts(size_t *classes, size_t *edges);
 void report_frames_text(struct rt_buf *b, uint32_t stack, const char *indent);
 const char *hold_mode_name(int mode);
 

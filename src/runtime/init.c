@@ -222,11 +222,29 @@ void rt_init(void)
 	atomic_store(&rt_fast, !rt_watchdog_ns);
 }
 
+/*
+ * The arguments as the program got them, copied before its main() runs: a
+ * program may write over its own (pigz clears them, a daemon sets its
+ * title there), and the report names the command that was run.
+ */
+static void argv_capture(int argc, char **argv)
+{
+	char **copy = argc > 0 && argv ? rt_alloc((size_t)argc * sizeof(*copy)) : NULL;
+
+	rt_argc = 0;
+	rt_argv = copy;
+	for (int i = 0; copy && i < argc; i++) {
+		copy[i] = rt_strdup(argv[i] ? argv[i] : "");
+		if (!copy[i])
+			break;
+		rt_argc = i + 1;
+	}
+}
+
 __attribute__((constructor(101))) static void rt_constructor(int argc, char **argv, char **envp)
 {
-	rt_argc = argc;
-	rt_argv = argv;
 	tls_busy = 1;
+	argv_capture(argc, argv);
 	rt_init();
 	tls_busy = 0;
 }

@@ -135,6 +135,9 @@ struct instance *instance_get_slow(const void *addr, int type, uintptr_t site)
 	if (!in) {
 		/* a lock never initialised (statically) is its own class even by site */
 		bool by_site = rt_opt.classes == CLASSES_SITE && (type & IT_FROM_INIT) && site;
+		/* the site of an init call is the first caller outside wrappers */
+		if ((type & IT_FROM_INIT) && site)
+			site = stack_init_site(site);
 		type &= ~IT_FROM_INIT;
 		bool in_static = stack_addr_is_static(addr);
 		struct lock_class *c = type == IT_ANNOTATED || type == IT_WWCTX

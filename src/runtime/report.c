@@ -72,12 +72,28 @@ static void thread_name(pid_t tid, char *out, size_t len)
 		*nl = 0;
 }
 
+/* The functions of a stack that a fingerprint keeps (fingerprint.h). */
+static void fp_functions(struct fdep_fp_item *it, uint32_t stack)
+{
+	uintptr_t pcs[STACK_MAX];
+	uint32_t n = stack_get(stack, pcs, STACK_MAX);
+	struct frame fr;
+
+	for (uint32_t i = 0; i < n && it->nfuncs < FDEP_FP_FRAMES; i++) {
+		stack_symbolize(pcs[i], &fr);
+		if (fdep_fp_module_counts(fr.module))
+			fdep_fp_add_function(it, fr.function);
+	}
+}
+
 /* Fill the stored finding from what the engine found. */
 static void finding_fill(struct finding *f, struct rt_thread *t, const struct finding_in *in)
 {
 	const char *names[CYCLE_MAX];
+	struct fdep_fp_item items[CYCLE_MAX];
 	size_t n = 0;
 
+	memset(items, 0, sizeof(items));
 	f->kind = in->kind;
 	f->sig = in->sig;
 	f->title = in->title;
@@ -98,16 +114,21 @@ static void finding_fill(struct finding *f, struct rt_thread *t, const struct fi
 			f->cycle[i].type = in->cycle->e[i].type;
 			f->cycle[i].primed = in->cycle->e[i].primed;
 			f->cycle[i].stack = in->cycle->e[i].stack;
+			items[n].name = f->cycle[i].from;
+			fp_functions(&items[n], f->cycle[i].stack);
 			names[n++] = f->cycle[i].from;
 		}
 	}
 	for (int i = 0; i < 2; i++) {
 		f->subject[i] = in->subject[i] ? class_name(in->subject[i]) : NULL;
 		if (f->subject[i] && !in->cycle)
-			names[n++] = f->subject[i];
+			items[n].name = names[n] = f->subject[i], n++;
 	}
 	if (!in->cycle && !n)
-		names[n++] = "?";
+		items[n].name = names[n] = "?", n++;
+	/* a finding of one place: the functions of where it happened */
+	if (!in->cycle)
+		fp_functions(&items[0], in->stack);
 	for (uint32_t i = 0; t && i < t->depth && f->nheld < FINDING_HELD_MAX; i++) {
 		struct held *h = &t->held[i];
 		f->held[f->nheld].cls = class_name(h->cls);
@@ -123,7 +144,10 @@ static void finding_fill(struct finding *f, struct rt_thread *t, const struct fi
 	}
 	for (uint32_t i = 0; i < in->nnotes; i++)
 		f->notes[f->nnotes++] = (typeof(f->notes[0])){ in->notes[i].label, in->notes[i].stack };
-	fdep_fingerprint(kind_names[f->kind], names, n, f->fingerprint);
+	fdep_fingerprint(kind_names[f->kind], items, n, in->cycle != NULL, f->fingerprint);
+	/* the exact classes: two findings of one fingerprint are one only when
+	 * they are about the same locks */
+	fdep_fingerprint_v1(kind_names[f->kind], names, n, f->exact);
 }
 
 /*
@@ -202,7 +226,7 @@ void report_finding(struct rt_thread *t, const struct finding_in *in)
 	finding_fill(f, t, in);
 	rt_lock(&report_lock);
 	for (struct finding *o = findings_head; o; o = o->next) {
-		if (!strcmp(o->fingerprint, f->fingerprint)) {
+		if (!strcmp(o->fingerprint, f->fingerprint) && !strcmp(o->exact, f->exact)) {
 			o->count++;
 			rt_unlock(&report_lock);
 			rt_free(f->dump, f->dump_len);
@@ -316,10 +340,13 @@ void report_fork(int phase)
 	}
 }
 
+/* The statistics line of verbosity=2, as fencedep(1) shows it: the same
+ * names and numbers as the JSON report's "stats" (report_lock held). */
 void report_stats_line(void)
 {
-	char line[256];
+	char line[320];
 	uint64_t acq = 0, hits = 0;
+	size_t classes, edges;
 
 	acq = atomic_load(&stats_acquisitions_done);
 	hits = atomic_load(&stats_chain_hits_done);
@@ -329,10 +356,11 @@ void report_stats_line(void)
 		hits += t->chain_hits + t->fast_hits;
 	}
 	rt_unlock(&threads_lock);
+	report_listed_counts(&classes, &edges);
 	int n = snprintf(line, sizeof(line),
-			 "fencedep: %zu findings (%zu suppressed), %u classes, %zu edges, %zu chains, "
-			 "%llu acquisitions, %llu chain hits\n",
-			 nunsuppressed, nsuppressed, class_live(), graph_edge_count(), chain_count(),
+			 "fencedep: stats: findings=%zu suppressed=%zu classes=%zu edges=%zu "
+			 "chains=%zu acquisitions=%llu chain_hits=%llu\n",
+			 nunsuppressed, nsuppressed, classes, edges, chain_count(),
 			 (unsigned long long)acq, (unsigned long long)hits);
 	write_all(report_out(true), line, (size_t)n);
 }

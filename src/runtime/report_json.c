@@ -142,6 +142,10 @@ static void snap_edge(struct edge *e, void *arg)
 	s->e[s->n++] = (struct edge_snap){ e->from, e->to, e->types, e->primed, e->stack };
 }
 
+/* The classes and edges the graph part lists, for the statistics, which
+ * must agree with the lists (as of the same rendering). */
+static size_t listed_classes, listed_edges;
+
 static void json_class(struct lock_class *c, void *arg)
 {
 	struct rt_buf *b = arg;
@@ -149,6 +153,7 @@ static void json_class(struct lock_class *c, void *arg)
 
 	if (!name || c->dead)
 		return; /* never part of an edge, or gone with its lock */
+	listed_classes++;
 	buf_puts(b, b->data[b->len - 1] == '[' ? "\n    {\"name\": " : ",\n    {\"name\": ");
 	buf_json_str(b, name);
 	buf_printf(b, ", \"kind\": \"%s\"}", class_kind_name(c->kind));
@@ -168,6 +173,7 @@ static void json_edges(struct rt_buf *b)
 				continue;
 			buf_puts(b, first ? "\n    {\"from\": " : ",\n    {\"from\": ");
 			first = false;
+			listed_edges++;
 			/* named here if the lock event could not name it then */
 			buf_json_str(b, class_name(s.e[i].from));
 			buf_puts(b, ", \"to\": ");
@@ -189,6 +195,7 @@ static void json_graph(struct rt_buf *b)
 {
 	struct rt_buf edges = { 0 };
 
+	listed_classes = listed_edges = 0;
 	json_edges(&edges);
 	buf_puts(b, " ],\n \"classes\": [");
 	class_for_each(json_class, b);
@@ -225,6 +232,18 @@ static const struct rt_buf *graph_rendered(bool final)
 	return &graph_part;
 }
 
+void report_listed_counts(size_t *classes, size_t *edges)
+{
+	/* without a JSON report the graph was never listed: list it now */
+	if (!rt_opt.json_path || !rt_opt.json_path[0]) {
+		struct rt_buf scratch = { 0 };
+		json_graph(&scratch);
+		buf_release(&scratch);
+	}
+	*classes = listed_classes;
+	*edges = listed_edges;
+}
+
 /* The document around the graph part: head (up to the findings' end) and
  * tail (the statistics). */
 static void json_head(struct rt_buf *b)
@@ -254,10 +273,11 @@ static void json_tail(struct rt_buf *b)
 		hits += t->chain_hits + t->fast_hits;
 	}
 	rt_unlock(&threads_lock);
+	/* classes and edges as listed: an edge once per type it was seen with */
 	buf_printf(b,
-		   "],\n \"stats\": {\"classes\": %u, \"edges\": %zu, \"chains\": %zu, "
+		   "],\n \"stats\": {\"classes\": %zu, \"edges\": %zu, \"chains\": %zu, "
 		   "\"acquisitions\": %llu, \"chain_hits\": %llu}}\n",
-		   class_live(), graph_edge_count(), chain_count(), (unsigned long long)acq,
+		   listed_classes, listed_edges, chain_count(), (unsigned long long)acq,
 		   (unsigned long long)hits);
 }
 

@@ -475,6 +475,8 @@ static inline bool fence_path_live(const struct fence *f, const void *addr, uint
 	       atomic_load(&f->state) != FS_SIGNALLED;
 }
 bool fence_pending(const void *addr);
+/* The class of the fence at addr, NULL when none is known there. */
+struct lock_class *fence_class_at(const void *addr);
 void fence_forget_range(const void *start, size_t len);
 void fence_exit_check(void);
 void fence_dump(struct rt_buf *b, bool in_signal);
@@ -520,17 +522,26 @@ struct frame {
 	const char *module;
 	uintptr_t offset;
 	const char *function;
+	uintptr_t fn_offset; /* pc - the function's start */
 	const char *file;
 	int line;
 };
 /* Symbolise pc (cached; strings live as long as the process). */
 void stack_symbolize(uintptr_t pc, struct frame *f);
-/* Name of a static object at addr ("queue_lock"), or NULL. */
+/* Name of a static object at addr ("queue_lock", or "object@prog+0x4010"
+ * in a stripped module; the _try form says the kind), or NULL. */
 const char *stack_object_name(const void *addr);
 /* With try set, these return -1 at once when another thread symbolises. */
 int stack_function_try(uintptr_t pc, const char **function, bool try);
-int stack_object_name_try(const void *addr, const char **out, bool try);
+int stack_object_name_try(const void *addr, const char *kind, const char **out, bool try);
 bool stack_pc_in_runtime(uintptr_t pc);
+/* The code at pc as a class names it ("fn:line", "fn+0x1c", "prog+0x1234");
+ * reads line tables: from report writers, never from a lock event. */
+size_t stack_site_name(uintptr_t pc, char *buf, size_t size);
+/* The init site of a lock whose init call returns to pc: pc, or, when pc
+ * is in a function that wraps lock creation (its name says mutex or lock),
+ * the first call site outside such wrappers, a few frames up at most. */
+uintptr_t stack_init_site(uintptr_t pc);
 /* Is addr in a loaded module's static storage (.data, .bss)? */
 bool stack_addr_is_static(const void *addr);
 /* In a read-only segment of a loaded module (a string literal)? */

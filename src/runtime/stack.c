@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define UNW_LOCAL_ONLY
@@ -304,6 +305,109 @@ uint32_t stack_capture_site_slow(struct rt_thread *t, uintptr_t ip)
 	return id;
 }
 
+/*
+ * Init sites behind wrappers (fencedep(7), CLASSES OF INTERPOSED LOCKS).
+ * Many programs create every lock through one function of their own
+ * (sqlite's mutex allocator, uv_mutex_init, glib's g_rec_mutex_impl_new):
+ * the caller of pthread_mutex_init is then the same for all of them, and
+ * a class by site would put unrelated locks together.  A function whose
+ * name says it makes locks is a wrapper; the site is the first call site
+ * outside wrappers, at most SITE_WRAPPERS frames up.  Which functions are
+ * wrappers is decided once per code address and kept in a table read
+ * without a lock.
+ */
+#define SITE_WRAPPERS 4
+#define WRAP_SLOTS 4096
+enum { WRAP_UNKNOWN, WRAP_NO, WRAP_YES };
+static _Atomic uintptr_t wrap_pc[WRAP_SLOTS];
+static _Atomic uint64_t wrap_gen[WRAP_SLOTS]; /* rt_unload_gen + 1 when decided */
+static _Atomic uint8_t wrap_state[WRAP_SLOTS];
+
+static bool has_word(const char *s, const char *w)
+{
+	size_t n = strlen(w);
+
+	for (const char *p = s; *p; p++) {
+		if (strncasecmp(p, w, n))
+			continue;
+		/* "lock" in block, clock, flock is not a lock */
+		if (!strcmp(w, "lock") && p > s && strchr("bcfBCF", p[-1]))
+			continue;
+		return true;
+	}
+	return false;
+}
+
+static bool name_makes_locks(const char *fn)
+{
+	/* and a run-once helper (pthread_once, V8's CallOnce, C++ call_once):
+	 * the lazy initialisation of a static lock is made in its caller */
+	return fn && (has_word(fn, "mutex") || has_word(fn, "lock") || has_word(fn, "mtx") ||
+		      has_word(fn, "spin") || has_word(fn, "once"));
+}
+
+static int wrap_lookup(uintptr_t pc)
+{
+	unsigned k = (unsigned)((pc * 0x9e3779b97f4a7c15ull) >> 52) % WRAP_SLOTS;
+	uint64_t gen = atomic_load(&rt_unload_gen) + 1;
+	int state = WRAP_UNKNOWN;
+
+	for (unsigned i = 0; i < 8; i++, k = (k + 1) % WRAP_SLOTS) {
+		uintptr_t p = atomic_load(&wrap_pc[k]);
+		if (p == pc) {
+			if (atomic_load(&wrap_gen[k]) == gen)
+				return atomic_load(&wrap_state[k]);
+			break;
+		}
+		if (!p)
+			break;
+	}
+	const char *fn = NULL;
+	/* a lock event may not wait for the symbol lock (stack_function_try) */
+	for (int tries = 0; tries < 64; tries++) {
+		if (stack_function_try(pc, &fn, true) == 0) {
+			state = name_makes_locks(fn) ? WRAP_YES : WRAP_NO;
+			break;
+		}
+		sched_yield();
+	}
+	if (state == WRAP_UNKNOWN)
+		return WRAP_NO; /* undecided: not kept, asked again next time */
+	k = (unsigned)((pc * 0x9e3779b97f4a7c15ull) >> 52) % WRAP_SLOTS;
+	for (unsigned i = 0; i < 8; i++, k = (k + 1) % WRAP_SLOTS) {
+		uintptr_t expected = 0;
+		if (atomic_load(&wrap_pc[k]) == pc ||
+		    atomic_compare_exchange_strong(&wrap_pc[k], &expected, pc)) {
+			atomic_store(&wrap_gen[k], 0);
+			atomic_store(&wrap_state[k], (uint8_t)state);
+			atomic_store(&wrap_gen[k], gen);
+			break;
+		}
+	}
+	return state;
+}
+
+uintptr_t stack_init_site(uintptr_t pc)
+{
+	void *raw[SITE_WRAPPERS + 32];
+
+	if (!pc || wrap_lookup(pc) != WRAP_YES)
+		return pc;
+	unwind_enter();
+	int got = unw_backtrace(raw, (int)(sizeof(raw) / sizeof(raw[0])));
+	atomic_fetch_sub(&unwinders, 1);
+	int i = 0;
+	while (i < got && (uintptr_t)raw[i] != pc)
+		i++;
+	uintptr_t site = pc;
+	for (int d = 1; d <= SITE_WRAPPERS && i + d < got; d++) {
+		site = (uintptr_t)raw[i + d];
+		if (wrap_lookup(site) != WRAP_YES)
+			break;
+	}
+	return site;
+}
+
 uint32_t stack_get(uint32_t id, uintptr_t *pcs, uint32_t max)
 {
 	uint32_t n = 0;
@@ -443,6 +547,7 @@ static void symbolize_locked(uintptr_t pc, struct frame *f)
 	GElf_Sym sym;
 	const char *name = dwfl_module_addrinfo(m, at, &off, &sym, NULL, NULL, NULL);
 	f->function = intern_str(name);
+	f->fn_offset = name ? off + (pc - at) : 0;
 	Dwfl_Line *line = dwfl_module_getsrc(m, at);
 	if (line) {
 		int lineno = 0;
@@ -547,7 +652,21 @@ int stack_function_try(uintptr_t pc, const char **function, bool try)
 }
 
 
-int stack_object_name_try(const void *addr, const char **out, bool try)
+/* The base name of a module's path. */
+static const char *path_base(const char *path)
+{
+	const char *slash = path ? strrchr(path, '/') : NULL;
+
+	return slash ? slash + 1 : path;
+}
+
+/*
+ * The name of a static lock: its symbol ("queue_lock", "devices+0x40"),
+ * or, in a module without one (stripped), its kind, the module and the
+ * offset in it ("mutex@prog+0x4010"): the same from run to run, and never
+ * the same in two different modules.
+ */
+int stack_object_name_try(const void *addr, const char *kind, const char **out, bool try)
 {
 	const char *result = NULL;
 	char buf[512];
@@ -558,6 +677,8 @@ int stack_object_name_try(const void *addr, const char **out, bool try)
 	if (m) {
 		GElf_Off off;
 		GElf_Sym sym;
+		Dwarf_Addr start = 0;
+		const char *modname = dwfl_module_info(m, NULL, &start, NULL, NULL, NULL, NULL, NULL);
 		const char *name = dwfl_module_addrinfo(m, (GElf_Addr)(uintptr_t)addr, &off, &sym,
 							NULL, NULL, NULL);
 		if (name && GELF_ST_TYPE(sym.st_info) == STT_OBJECT) {
@@ -566,6 +687,10 @@ int stack_object_name_try(const void *addr, const char **out, bool try)
 			else
 				snprintf(buf, sizeof(buf), "%s", name);
 			result = rt_strdup(buf);
+		} else if (modname) {
+			snprintf(buf, sizeof(buf), "%s@%s+%#lx", kind, path_base(modname),
+				 (unsigned long)((uintptr_t)addr - start));
+			result = rt_strdup(buf);
 		}
 	}
 	sym_leave();
@@ -573,11 +698,38 @@ int stack_object_name_try(const void *addr, const char **out, bool try)
 	return 0;
 }
 
+/*
+ * Where the code at pc is, for the name of a class made there: "fn:line"
+ * with line tables, "fn+0xoff" with a symbol alone, "module+0xoff" in a
+ * stripped module; never an address, which moves from run to run.
+ */
+size_t stack_site_name(uintptr_t pc, char *buf, size_t size)
+{
+	struct frame f;
+	char num[32];
+	size_t n;
+
+	stack_symbolize(pc, &f);
+	if (f.function && f.line > 0) {
+		n = name_cat(buf, size, 0, f.function);
+		return name_cat_uint(buf, size, name_cat(buf, size, n, ":"), (uint32_t)f.line);
+	}
+	if (f.function) {
+		snprintf(num, sizeof(num), "+%#lx", (unsigned long)f.fn_offset);
+		return name_cat(buf, size, name_cat(buf, size, 0, f.function), num);
+	}
+	if (f.module) {
+		snprintf(num, sizeof(num), "+%#lx", (unsigned long)f.offset);
+		return name_cat(buf, size, name_cat(buf, size, 0, path_base(f.module)), num);
+	}
+	return name_cat(buf, size, 0, "?");
+}
+
 const char *stack_object_name(const void *addr)
 {
 	const char *name = NULL;
 
-	stack_object_name_try(addr, &name, false);
+	stack_object_name_try(addr, "object", &name, false);
 	return name;
 }
 

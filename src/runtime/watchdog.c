@@ -133,24 +133,50 @@ void dump_state(struct rt_buf *b, bool in_signal)
 	fence_dump(b, in_signal);
 }
 
-/* A tracked wait past the limit: one hang finding with every thread's state. */
+/* The class of what a thread waits for, or NULL (a condition variable). */
+static struct lock_class *waited_class(const void *obj, int kind)
+{
+	if (kind == WAIT_FENCE)
+		return fence_class_at(obj);
+	struct instance *in = instance_find(obj);
+	return in ? in->cls : NULL;
+}
+
+#define HUNG_MAX 8
+
+/*
+ * A tracked wait past the limit: a hang finding with every thread's state.
+ * A hang is identified by what its threads wait for: the fingerprint hashes
+ * the classes (the first two by name) that the hung thread and every other
+ * thread waiting for more than half the limit wait for.  The threads of
+ * one deadlock pass the limit at slightly different moments; each sees the
+ * same waits, so a deadlock on two mutexes is one finding, counted per
+ * thread, and a hang on another lock or fence is another.
+ */
 static void check_hangs(void)
 {
 	struct rt_thread *hung = NULL;
+	const void *objs[HUNG_MAX];
+	int kinds[HUNG_MAX], n = 0;
 	uint64_t now = rt_now_ns();
 
 	rt_lock(&threads_lock);
-	for (struct rt_thread *t = threads_list; t && !hung; t = t->next) {
+	for (struct rt_thread *t = threads_list; t; t = t->next) {
 		const void *w = atomic_load(&t->wait_obj);
 		/* a fence wait lasts until the fence signals */
 		if (w && t->wait_kind == WAIT_FENCE && !fence_pending(w)) {
 			atomic_store(&t->wait_obj, NULL);
 			continue;
 		}
-		if (w && !t->wait_reported &&
-		    now - t->wait_start_ns > rt_watchdog_ns) {
+		if (!w || now - t->wait_start_ns <= rt_watchdog_ns / 2)
+			continue;
+		if (!hung && !t->wait_reported && now - t->wait_start_ns > rt_watchdog_ns) {
 			t->wait_reported = true;
 			hung = t;
+		}
+		if (n < HUNG_MAX) {
+			objs[n] = w;
+			kinds[n++] = t->wait_kind;
 		}
 	}
 	rt_unlock(&threads_lock);
@@ -161,11 +187,25 @@ static void check_hangs(void)
 	char detail[160];
 	snprintf(detail, sizeof(detail), "thread %d waited more than %ld s for a %s",
 		 (int)hung->tid, (long)rt_opt.watchdog, wait_names[hung->wait_kind]);
+	struct lock_class *waited[2] = { NULL, NULL };
+	for (int i = 0; i < n; i++) {
+		struct lock_class *c = waited_class(objs[i], kinds[i]);
+		if (!c || c == waited[0] || c == waited[1])
+			continue;
+		/* keep the two smallest names: the same two whatever the order */
+		if (!waited[0] || strcmp(class_name(c), class_name(waited[0])) < 0) {
+			waited[1] = waited[0];
+			waited[0] = c;
+		} else if (!waited[1] || strcmp(class_name(c), class_name(waited[1])) < 0) {
+			waited[1] = c;
+		}
+	}
 	struct finding_in f = {
 		.kind = FK_HANG,
 		.title = "a tracked wait lasted longer than the watchdog allows",
 		.detail = detail,
-		.dump = b.data, /* one hang per process: later ones are counted */
+		.subject = { waited[0], waited[1] },
+		.dump = b.data,
 	};
 	report_finding(hung, &f);
 	buf_release(&b);

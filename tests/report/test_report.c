@@ -199,12 +199,17 @@ static bool bool_at(json_t *v, const char *p)
 	return json_is_true(s);
 }
 
-static void fingerprint_of(const char *kind, const char *a, const char *b,
-			   char out[17])
+/* The fingerprint of the cycle a -> b -> a whose dependencies were taken
+ * in functions fa and fb. */
+static void fingerprint_of(const char *kind, const char *a, const char *fa, const char *b,
+			   const char *fb, char out[17])
 {
-	const char *names[2] = { a, b };
+	struct fdep_fp_item items[2] = {
+		{ .name = a, .funcs = { fa }, .nfuncs = 1 },
+		{ .name = b, .funcs = { fb }, .nfuncs = 1 },
+	};
 
-	fdep_fingerprint(kind, names, 2, out);
+	fdep_fingerprint(kind, items, 2, true, out);
 }
 
 /* ---- merging across processes ---- */
@@ -215,13 +220,13 @@ Test(report, abba_across_two_processes_is_lock_order_inversion)
 			      data("abba_b.json"), NULL);
 	char fp[17];
 
-	fingerprint_of("lock-order-inversion", "ledger_lock", "accounts_lock", fp);
+	fingerprint_of("lock-order-inversion", "ledger_lock", "audit", "accounts_lock", "transfer", fp);
 	cr_assert_eq(r.status, 1, "stderr: %s", r.err);
 	cr_assert_not_null(r.json);
 	cr_assert_eq(len_at(r.json, "findings"), 1);
 	cr_assert_str_eq(str_at(r.json, "findings[0].kind"), "lock-order-inversion");
 	cr_assert_str_eq(str_at(r.json, "findings[0].fingerprint"), fp);
-	cr_assert_str_eq(fp, "c206ab949bcf149a");
+	cr_assert_str_eq(fp, "9af88dfb8550776e");
 	cr_assert(bool_at(r.json, "findings[0].merged"));
 	cr_assert_eq(len_at(r.json, "findings[0].cycle"), 2);
 	cr_assert_str_eq(str_at(r.json, "findings[0].cycle[0].from"), "accounts_lock");
@@ -387,7 +392,7 @@ Test(report, json_output_reads_back)
 	s = report("-f", "json", tmp("merged.json"), NULL);
 	cr_assert_eq(s.status, 1, "stderr: %s", s.err);
 	cr_assert_eq(len_at(s.json, "findings"), 1);
-	cr_assert_str_eq(str_at(s.json, "findings[0].fingerprint"), "c206ab949bcf149a");
+	cr_assert_str_eq(str_at(s.json, "findings[0].fingerprint"), "9af88dfb8550776e");
 	run_free(&r);
 	run_free(&s);
 }
@@ -461,7 +466,7 @@ Test(report, sarif_has_the_required_structure)
 	rule = num_at(res, "ruleIndex");
 	cr_assert_str_eq(str_at(json_array_get(rules, rule), "id"), "lock-order-inversion");
 	cr_assert_str_eq(str_at(res, "level"), "error");
-	cr_assert_str_eq(str_at(res, "partialFingerprints.fencedep/v1"), "c206ab949bcf149a");
+	cr_assert_str_eq(str_at(res, "partialFingerprints.fencedep/v2"), "9af88dfb8550776e");
 	cr_assert_str_eq(str_at(res, "baselineState"), "new");
 	/* located at the acquisition that closed the cycle */
 	cr_assert_str_eq(str_at(res, "locations[0].physicalLocation.artifactLocation.uri"),
@@ -629,7 +634,7 @@ Test(report, baseline_write_and_read_round_trip)
 
 	cr_assert_eq(w.status, 0, "stderr: %s", w.err);
 	base = slurp(tmp("base.txt"));
-	cr_assert_not_null(strstr(base, "\nc206ab949bcf149a\n"));
+	cr_assert_not_null(strstr(base, "\n9af88dfb8550776e\n"));
 	cr_assert_not_null(strstr(base, "\n8dbc7a7f0d96aa0c\n"));
 	cr_assert_not_null(strstr(base, "# lock-order-inversion: possible circular locking dependency"));
 	same = report("--baseline", tmp("base.txt"), data("abba_a.json"),
@@ -650,11 +655,41 @@ Test(report, baseline_in_sarif_marks_unchanged)
 {
 	struct run r;
 
-	write_file(tmp("b.txt"), "# known\nc206ab949bcf149a  # abba\n\n");
+	write_file(tmp("b.txt"), "# known\n# fencedep baseline version 2\n9af88dfb8550776e  # abba\n");
 	r = report("-f", "sarif", "--baseline", tmp("b.txt"), data("abba_a.json"),
 		   data("abba_b.json"), NULL);
 	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_str_eq(r.err, "");
 	cr_assert_str_eq(str_at(r.json, "runs[0].results[0].baselineState"), "unchanged");
+	run_free(&r);
+}
+
+Test(report, version_1_baseline_matches_by_class_names_and_says_so)
+{
+	struct run r, other;
+
+	/* written before version 2: no version line, the kind-and-names hash */
+	write_file(tmp("b1.txt"), "# known\nc206ab949bcf149a  # abba\n\n");
+	r = report("--baseline", tmp("b1.txt"), data("abba_a.json"), data("abba_b.json"), NULL);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert(strstr(r.err, "1 version-1 fingerprint") && strstr(r.err, "1 finding matched") &&
+		  strstr(r.err, "--write-baseline"), "stderr: %s", r.err);
+	/* the same line read as version 2 matches nothing */
+	write_file(tmp("b2.txt"), "# fencedep baseline version 2\nc206ab949bcf149a\n");
+	other = report("--baseline", tmp("b2.txt"), data("abba_a.json"), data("abba_b.json"), NULL);
+	cr_assert_eq(other.status, 1, "stderr: %s", other.err);
+	run_free(&r);
+	run_free(&other);
+}
+
+Test(report, baseline_of_a_later_version_is_an_error)
+{
+	struct run r;
+
+	write_file(tmp("b3.txt"), "# fencedep baseline version 3\n9af88dfb8550776e\n");
+	r = report("--baseline", tmp("b3.txt"), data("abba_a.json"), NULL);
+	cr_assert_eq(r.status, 2);
+	cr_assert(strstr(r.err, ":1:") && strstr(r.err, "baseline version 3"), "stderr: %s", r.err);
 	run_free(&r);
 }
 
@@ -882,14 +917,55 @@ Test(report, fingerprint_is_rotation_invariant_fnv1a)
 	const char *rev[] = { "a", "c", "b" };
 	char x[17], y[17], z[17];
 
-	fdep_fingerprint("lock-order-inversion", abc, 3, x);
-	fdep_fingerprint("lock-order-inversion", rot, 3, y);
-	fdep_fingerprint("lock-order-inversion", rev, 3, z);
+	fdep_fingerprint_v1("lock-order-inversion", abc, 3, x);
+	fdep_fingerprint_v1("lock-order-inversion", rot, 3, y);
+	fdep_fingerprint_v1("lock-order-inversion", rev, 3, z);
 	cr_assert_str_eq(x, y);
 	cr_assert_str_neq(x, z, "direction matters");
 	/* FNV-1a 64 of "hang\n": no names */
-	fdep_fingerprint("hang", NULL, 0, x);
+	fdep_fingerprint_v1("hang", NULL, 0, x);
 	cr_assert_str_eq(x, "81bee369305804e9");
+}
+
+static void fp2(const char *a, const char *fa, const char *b, const char *fb, char out[17])
+{
+	struct fdep_fp_item it[2] = {
+		{ .name = a, .funcs = { fa }, .nfuncs = fa != NULL },
+		{ .name = b, .funcs = { fb }, .nfuncs = fb != NULL },
+	};
+
+	fdep_fingerprint("lock-order-inversion", it, 2, true, out);
+}
+
+Test(report, fingerprint_v2_keeps_functions_drops_lines_offsets_ranks)
+{
+	char x[17], y[17];
+
+	/* a rotation is the same cycle */
+	fp2("a", "f", "b", "g", x);
+	fp2("b", "g", "a", "f", y);
+	cr_assert_str_eq(x, y);
+	/* where in the source or the binary moves with a rebuild: not kept */
+	fp2("mutex@init:12#3", "f", "cache_lock+0x40", "g", x);
+	fp2("mutex@init+0x1c#1", "f", "cache_lock", "g", y);
+	cr_assert_str_eq(x, y);
+	/* nor the compiler's clone suffixes or symbol versions */
+	fp2("a", "f.constprop.0", "b", "g@@GLIBC_2.34", y);
+	fp2("a", "f", "b", "g", x);
+	cr_assert_str_eq(x, y);
+	/* another function proving an edge is another bug */
+	fp2("a", "f", "b", "h", y);
+	cr_assert_str_neq(x, y);
+	/* as is a stripped program's module in a class name */
+	fp2("mutex@prog-a+0x4010", NULL, "b", NULL, x);
+	fp2("mutex@prog-b+0x4010", NULL, "b", NULL, y);
+	cr_assert_str_neq(x, y);
+	/* a name that only looks like a suffix keeps what is not one */
+	char n[FDEP_FP_NAME_MAX];
+	fdep_fp_name("queue:lock", n);
+	cr_assert_str_eq(n, "queue:lock");
+	fdep_fp_name("mutex@main:42#7", n);
+	cr_assert_str_eq(n, "mutex@main");
 }
 
 Test(report, glob_matches_like_fnmatch)
