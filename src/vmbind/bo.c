@@ -184,6 +184,7 @@ static void evict_work(struct evict_job *ej)
 		dma_fence_put(ej->waits[i]);
 	}
 	mem_free_pages(ej->npages, ej->pages);
+	mem_evicting(-(int)ej->npages);
 	atomic_fetch_add(&evictions_done, 1);
 	dma_fence_signal(&ej->base);
 	fdep_signalling_end(cookie);
@@ -284,6 +285,7 @@ void bo_evict(struct gem_object *obj)
 	if (!obj->resident)
 		return;
 	ej = evict_job_create(obj);
+	mem_evicting((int)ej->npages);
 	obj->resident = false;
 
 	list_for_each_entry(vm_bo, &obj->vm_bo_list, obj_link) {

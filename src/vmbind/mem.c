@@ -21,6 +21,7 @@ static struct {
 	unsigned budget;
 	_Atomic uint32_t *gen;
 	atomic_uint in_use;
+	atomic_uint evicting; /* in use, but queued to be freed by an eviction job */
 } pool;
 
 void mem_init(unsigned total_pages, unsigned budget_pages)
@@ -49,9 +50,16 @@ unsigned mem_in_use(void)
 	return atomic_load(&pool.in_use);
 }
 
+/* Pages an eviction job will free count as gone: reclaim does not evict
+ * more while the worker catches up. */
 bool mem_over_budget(unsigned slack)
 {
-	return atomic_load(&pool.in_use) + slack > pool.budget;
+	return atomic_load(&pool.in_use) - atomic_load(&pool.evicting) + slack > pool.budget;
+}
+
+void mem_evicting(int delta)
+{
+	atomic_fetch_add(&pool.evicting, (unsigned)delta);
 }
 
 void mem_alloc_pages(unsigned n, struct pte *out)

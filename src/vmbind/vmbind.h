@@ -315,6 +315,8 @@ void mem_alloc_pages(unsigned n, struct pte *out);
 void mem_free_pages(unsigned n, struct pte *pages);
 bool mem_page_valid(struct pte p);
 bool mem_over_budget(unsigned slack);
+/* pages queued to an eviction job (+n), freed by it (-n) */
+void mem_evicting(int delta);
 unsigned mem_in_use(void);
 
 /* ---- core mm (mm.c) --------------------------------------------------- */
