@@ -106,6 +106,23 @@ Test(signals, sigsegv_handler_that_siglongjmps_is_silent)
 	expect("segv", "bad-unlock-balance", 0, "segv handled\n");
 }
 
+Test(signals, handler_running_only_inside_sigsuspend_is_silent)
+{
+	expect("sigsuspend", "signal-unsafe-lock", 0, "sigsuspend handled\n");
+}
+
+/* The inner handler's lock is IN-SIGWINCH; that the outer handler holds M
+ * there makes no edge M -> L (it did not take L), and is no finding. */
+Test(signals, nested_handler_lock_taken_with_its_signal_deliverable)
+{
+	struct harness_run r;
+
+	expect("nested", "signal-unsafe-lock", 1, "nested handled\n");
+	run_sig("nested", &r);
+	cr_expect(strstr(r.log, "taken in a SIGWINCH handler"), "%s", r.log);
+	harness_free(&r);
+}
+
 Test(signals, malloc_in_a_handler_is_signal_unsafe_call)
 {
 	struct harness_run r;

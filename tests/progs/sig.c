@@ -18,7 +18,14 @@
  *                     thread in sigwait, which then takes L, as main does;
  *                     a handler that takes L is installed but never runs
  *   segv              clean: a SIGSEGV handler siglongjmps out of faults,
- *                     between locks taken in one order
+ *                     between locks taken in one order; main allocates
+ *                     after (nothing of the handler is left)
+ *   sigsuspend        clean: SIGUSR2 is blocked but while main waits in
+ *                     sigsuspend(), where the handler runs and takes L; main
+ *                     takes L between waits (a daemon's safe pattern)
+ *   nested            a SIGWINCH handler, running on top of a SIGUSR2
+ *                     handler that holds M, takes L; main takes L with
+ *                     SIGWINCH deliverable: signal-unsafe-lock
  *   malloc            a SIGUSR2 handler allocates: signal-unsafe-call
  *   longjmp-busy      a SIGALRM handler siglongjmps out of a thread blocked
  *                     in pthread_mutex_lock; the thread then takes A, B in
@@ -113,6 +120,15 @@ static void on_post(int sig)
 	sem_post(&sem);
 	if (write(-1, "", 0) < 0)
 		hits = hits + 1;
+}
+
+/* holds M while a SIGWINCH handler runs on top */
+static void on_usr2_nest(int sig)
+{
+	(void)sig;
+	pthread_mutex_lock(&M);
+	raise(SIGWINCH);
+	pthread_mutex_unlock(&M);
 }
 
 static void on_malloc(int sig)
@@ -334,8 +350,26 @@ int main(int argc, char **argv)
 		}
 		pthread_mutex_lock(&L);
 		pthread_mutex_lock(&M);
+		char *volatile p = malloc(32);
+		free(p);
 		pthread_mutex_unlock(&M);
 		pthread_mutex_unlock(&L);
+	} else if (!strcmp(mode, "sigsuspend")) {
+		sigset_t orig;
+		install(SIGUSR2, on_lock_L, 0);
+		block(SIGUSR2, SIG_BLOCK);
+		pthread_sigmask(SIG_BLOCK, NULL, &orig);
+		sigdelset(&orig, SIGUSR2);
+		for (int i = 0; i < 5; i++) {
+			take(&L);
+			kill(getpid(), SIGUSR2); /* pending until sigsuspend */
+			sigsuspend(&orig);
+		}
+	} else if (!strcmp(mode, "nested")) {
+		install(SIGUSR2, on_usr2_nest, 0);
+		install(SIGWINCH, on_lock_L, 0);
+		raise(SIGUSR2);
+		take(&L);
 	} else if (!strcmp(mode, "malloc")) {
 		install(SIGUSR2, on_malloc, 0);
 		raise(SIGUSR2);
