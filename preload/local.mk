@@ -2,4 +2,4 @@
 libfencedep_la_SOURCES += preload/preload.h preload/resolve.c preload/locks.c \
 	preload/cond.c preload/malloc.c preload/thread.c preload/signal.c
 # The lock libraries beyond pthreads.
-libfencedep_la_SOURCES += preload/glib.c
+libfencedep_la_SOURCES += preload/glib.c preload/gomp.c

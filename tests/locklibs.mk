@@ -8,6 +8,13 @@ tests_progs_glib_locks_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
 tests_progs_glib_locks_LDADD = $(GLIB_LIBS)
 endif
 
+if HAVE_OPENMP
+check_PROGRAMS += tests/progs/omp-locks
+tests_progs_omp_locks_SOURCES = tests/progs/omp-locks.c
+tests_progs_omp_locks_CFLAGS = $(AM_CFLAGS) $(OPENMP_CFLAGS)
+tests_progs_omp_locks_LDFLAGS = $(OPENMP_CFLAGS)
+endif
+
 if HAVE_CRITERION
 check_PROGRAMS += tests/test_locklibs
 TESTS += tests/test_locklibs

@@ -214,3 +214,160 @@ Test(glib, installed_gdbus_peer_test_clean_same_results)
 {
 	glib_installed(ARGV(GLIB_TEST("gdbus-peer")));
 }
+
+/* ---- OpenMP ---- */
+
+#define NEED_OMP(prog) need(prog, "the compiler had no OpenMP (gcc -fopenmp, libgomp1)")
+
+static void omp_case(const char *mode, const char *kind, int n)
+{
+	struct harness_run r;
+
+	NEED_OMP("omp-locks");
+	run(NULL, ARGV("omp-locks", (char *)mode), &r);
+	expect_findings(&r, kind, n);
+	cr_expect_str_eq(r.out, "done\n");
+	harness_free(&r);
+}
+
+Test(openmp, lock_inversion_reported_by_symbol)
+{
+	struct harness_run r;
+
+	NEED_OMP("omp-locks");
+	run(NULL, ARGV("omp-locks", "lock-bug"), &r);
+	expect_findings(&r, "lock-order-inversion", 1);
+	expect_cycle_of(&r, "a", "b");
+	harness_free(&r);
+}
+
+Test(openmp, locks_in_one_order_are_silent)
+{
+	omp_case("lock-clean", "lock-order-inversion", 0);
+}
+
+Test(openmp, relocked_nest_lock_inversion_reported)
+{
+	struct harness_run r;
+
+	NEED_OMP("omp-locks");
+	run(NULL, ARGV("omp-locks", "nest-bug"), &r);
+	expect_findings(&r, "lock-order-inversion", 1);
+	expect_cycle_of(&r, "n", "a");
+	harness_free(&r);
+}
+
+Test(openmp, relocked_nest_lock_in_one_order_is_silent)
+{
+	omp_case("nest-clean", "lock-order-inversion", 0);
+}
+
+Test(openmp, named_critical_is_a_class_of_its_name)
+{
+	struct harness_run r;
+
+	NEED_OMP("omp-locks");
+	run(NULL, ARGV("omp-locks", "critical-bug"), &r);
+	expect_findings(&r, "lock-order-inversion", 1);
+	expect_cycle_of(&r, "omp_critical@alpha", "a");
+	harness_free(&r);
+}
+
+Test(openmp, named_critical_in_one_order_is_silent)
+{
+	omp_case("critical-clean", "lock-order-inversion", 0);
+}
+
+Test(openmp, unnamed_critical_is_one_class)
+{
+	struct harness_run r;
+
+	NEED_OMP("omp-locks");
+	run(NULL, ARGV("omp-locks", "unnamed-bug"), &r);
+	expect_findings(&r, "lock-order-inversion", 1);
+	expect_cycle_of(&r, "omp_critical", "a");
+	harness_free(&r);
+}
+
+Test(openmp, unnamed_critical_in_one_order_is_silent)
+{
+	omp_case("unnamed-clean", "lock-order-inversion", 0);
+}
+
+Test(openmp, nested_named_criticals_in_one_order_are_silent)
+{
+	omp_case("criticals", "lock-order-inversion", 0);
+}
+
+Test(openmp, critical_entered_again_inside_itself_is_recursive_locking)
+{
+	struct harness_run r;
+
+	NEED_OMP("omp-locks");
+	harness_timeout_s = 3;
+	cr_assert_eq(harness_run(NULL, ARGV("omp-locks", "reenter"), &r), 0);
+	harness_timeout_s = 0;
+	cr_expect_eq(r.status, KILLED, "expected to deadlock (status %d)", r.status);
+	cr_expect_eq(harness_count(r.json, "recursive-locking"), 1, "%s", r.log);
+	cr_expect_eq(harness_findings(r.json), 1, "%s", r.log);
+	harness_free(&r);
+}
+
+Test(openmp, test_lock_adds_no_edge)
+{
+	omp_case("test", "lock-order-inversion", 0);
+}
+
+/* A catalogue and an older translation of it in `dir`: 600 messages of six
+ * words, the translated ones with one word spelled otherwise, so that
+ * msgmerge's fuzzy search (its OpenMP loop) has work. */
+static void write_catalogues(const char *dir)
+{
+	static const char *const words[] = { "alpha", "bravo", "charlie", "delta",
+					     "echo",  "golf",  "hotel",   "india" };
+	char path[256];
+
+	for (int po = 0; po < 2; po++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, po ? "old.po" : "new.pot");
+		FILE *f = fopen(path, "w");
+		cr_assert_not_null(f, "%s", path);
+		fprintf(f, "msgid \"\"\nmsgstr \"\"\n\"Content-Type: text/plain; charset=UTF-8\\n\"\n\n");
+		for (unsigned i = 0; i < 600; i += po ? 2 : 1) {
+			unsigned s = i * 2654435761u + 1;
+			fprintf(f, "msgid \"");
+			for (int w = 0; w < 6; w++, s = s * 1103515245u + 12345u) {
+				const char *word = words[(s >> 16) % 8];
+				fprintf(f, "%s ", po && !strcmp(word, "alpha") ? "alfa" : word);
+			}
+			fprintf(f, "%u\"\nmsgstr \"%s%u\"\n\n", i, po ? "T " : "", i);
+		}
+		cr_assert_eq(fclose(f), 0);
+	}
+}
+
+/* gettext's msgmerge runs its fuzzy search in an OpenMP parallel loop. */
+Test(openmp, msgmerge_clean_same_output)
+{
+	struct harness_run native, checked;
+	char dir[] = "/tmp/fdep-omp-XXXXXX", po[64], pot[64];
+
+	need("/usr/bin/msgmerge", "install gettext");
+	cr_assert_not_null(mkdtemp(dir));
+	write_catalogues(dir);
+	snprintf(po, sizeof(po), "%s/old.po", dir);
+	snprintf(pot, sizeof(pot), "%s/new.pot", dir);
+	char *const argv[] = { "/usr/bin/msgmerge", "-q", po, pot, "-o", "-", NULL };
+	harness_timeout_s = 60;
+	cr_assert_eq(harness_run_opts(0, NULL, argv, &native), 0);
+	cr_assert_eq(harness_run(NULL, argv, &checked), 0);
+	harness_timeout_s = 0;
+	cr_assert_eq(native.status, 0, "msgmerge natively: status %d\n%s", native.status, native.err);
+	cr_expect(strstr(native.out, "#, fuzzy"), "no fuzzy match to search for:\n%s", native.out);
+	expect_findings(&checked, "lock-order-inversion", 0);
+	cr_expect_str_eq(checked.out, native.out);
+	harness_free(&native);
+	harness_free(&checked);
+	unlink(po);
+	unlink(pot);
+	rmdir(dir);
+}
