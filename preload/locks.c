@@ -179,6 +179,24 @@ static void mutex_relock_failed(const void *m)
 	thread_leave();
 }
 
+/*
+ * This thread holds a mutex at m's address, yet glibc's own lock word says
+ * m is not locked: the one it holds was abandoned locked (a stack slot
+ * left by a returned function, memory reused without free) and m is a new
+ * mutex at the same address (PTHREAD_MUTEX_INITIALIZER).  The stale entry
+ * and the old instance go; m is a new lock, not a relock.
+ */
+static bool mutex_stale_hold(struct rt_thread *t, pthread_mutex_t *m, uintptr_t ip)
+{
+	struct held *h = held_find(t, m);
+
+	if (likely(!h) || m->__data.__lock || m->__data.__owner)
+		return false;
+	held_remove(t, h);
+	instance_forget_range(m, sizeof(*m), ip);
+	return true;
+}
+
 static __attribute__((noinline)) int mutex_lock_slow(pthread_mutex_t *m, uintptr_t ip)
 {
 	struct rt_thread *t = thread_enter();
@@ -186,6 +204,8 @@ static __attribute__((noinline)) int mutex_lock_slow(pthread_mutex_t *m, uintptr
 
 	if (t) {
 		struct instance *in = mutex_instance(t, m, ip, 0);
+		if (in && unlikely(mutex_stale_hold(t, m, ip)))
+			in = mutex_instance(t, m, ip, 0);
 		relock = in && mutex_relock(t, in, m);
 		if (!relock)
 			tracked = lock_before(t, m, in, HM_EXCLUSIVE, 0, ip);

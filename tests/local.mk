@@ -38,11 +38,13 @@ TEST_PROGS = tests/progs/fdep-script tests/progs/hang tests/progs/churn \
 	tests/progs/rel-spawn tests/progs/rel-clone tests/progs/rel-signal \
 	tests/progs/rel-dlopen tests/progs/rel-alloc tests/progs/rel-cxx tests/progs/fence-names \
 	tests/progs/rel-report tests/progs/rel-capacity tests/progs/rel-secure \
-	tests/progs/sites
+	tests/progs/sites tests/progs/mutex-life
 TEST_PROGS += tests/progs/sig
 tests_progs_sig_SOURCES = tests/progs/sig.c
 tests_progs_sig_LDADD = -lpthread
 check_PROGRAMS += $(TEST_PROGS)
+tests_progs_mutex_life_SOURCES = tests/progs/mutex-life.c
+tests_progs_mutex_life_LDADD = -lpthread
 # class names and fingerprints by init site, merging, site mode
 tests_progs_sites_SOURCES = tests/progs/sites.c
 tests_progs_sites_LDADD = -lpthread

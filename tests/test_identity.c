@@ -378,3 +378,35 @@ Test(identity, stats_agree_with_the_lists_and_the_stats_line)
 	cr_expect(strstr(r.log, want), "want '%s' in\n%s", want, r.log);
 	harness_free(&r);
 }
+
+/* ---- 12, 13: mutexes whose holder is gone ---- */
+
+Test(identity, robust_mutex_whose_owner_died_is_the_recovery_path)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("mutex-life", "robust-died"), &r);
+	expect_findings(&r, "lock-held-at-thread-exit", 0);
+	cr_expect_str_eq(r.out, "lock after its owner died: EOWNERDEAD\n");
+	harness_free(&r);
+}
+
+Test(identity, default_mutex_held_at_thread_exit_is_still_reported)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("mutex-life", "normal-died"), &r);
+	expect_findings(&r, "lock-held-at-thread-exit", 1);
+	harness_free(&r);
+}
+
+Test(identity, new_mutex_in_a_stack_slot_of_an_abandoned_locked_one_is_no_recursion)
+{
+	struct harness_run r;
+
+	/* the mutex's own lock word says it is not locked: a new object */
+	run(NULL, ARGV("mutex-life", "stack-reuse"), &r);
+	cr_assert_str_eq(r.out, "slot reused\n", "the premise: one stack slot");
+	expect_findings(&r, "recursive-locking", 0);
+	harness_free(&r);
+}

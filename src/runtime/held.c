@@ -442,12 +442,29 @@ bool rt_release_slow(struct rt_thread *t, const void *inst, uintptr_t ip)
 	return true;
 }
 
+/*
+ * A robust mutex (PTHREAD_MUTEX_ROBUST) whose owner ends holding it is the
+ * designed recovery path: the next locker gets EOWNERDEAD and makes it
+ * consistent.  The kind is read from the mutex itself, still alive.
+ */
+#define GLIBC_MUTEX_ROBUST 16 /* glibc's robust bit of __data.__kind */
+
+static bool held_robust_mutex(const struct held *h)
+{
+	struct instance *in = instance_find(h->instance);
+
+	return in && in->type == IT_MUTEX &&
+	       (((const pthread_mutex_t *)h->instance)->__data.__kind & GLIBC_MUTEX_ROBUST);
+}
+
 void thread_exit_check(struct rt_thread *t)
 {
 	ww_exit_check(t);
 	for (uint32_t i = 0; i < t->depth; i++) {
 		struct held *h = &t->held[i];
 		if (h->flags & (HF_PATH | HF_SECTION | HF_WWCTX | HF_RECLAIM))
+			continue;
+		if (held_robust_mutex(h))
 			continue;
 		struct finding_in f = {
 			.kind = FK_LOCK_HELD_AT_THREAD_EXIT,
