@@ -410,3 +410,32 @@ Test(identity, new_mutex_in_a_stack_slot_of_an_abandoned_locked_one_is_no_recurs
 	expect_findings(&r, "recursive-locking", 0);
 	harness_free(&r);
 }
+
+/* ---- 6: the stack that proves each type ---- */
+
+Test(identity, a_cycle_shows_the_write_that_proves_its_exclusive_edge)
+{
+	struct harness_run r;
+
+	/* proof_rw -> proof_m was first seen under a read lock, later under a
+	 * write lock; only the write makes the cycle with a reader */
+	run(NULL, ARGV("sites", "rw-proof"), &r);
+	expect_findings(&r, "lock-order-inversion", 1);
+	const char *e = strstr(r.json, "{\"from\": \"proof_rw\", \"to\": \"proof_m\", \"type\": \"EN\"");
+	cr_assert(e, "%s", r.log);
+	const char *end = strstr(e, "}]}");
+	cr_assert(end);
+	const char *w = strstr(e, "writer_then_m"), *rd = strstr(e, "reader_then_m");
+	cr_expect(w && w < end, "the write's stack: %s", r.log);
+	cr_expect(!rd || rd > end, "not the read's: %s", r.log);
+	harness_free(&r);
+}
+
+Test(identity, readers_under_a_lock_and_around_it_make_no_cycle)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("sites", "rw-readers"), &r);
+	expect_findings(&r, "lock-order-inversion", 0);
+	harness_free(&r);
+}

@@ -95,8 +95,8 @@ static void edge_hash_grow(void)
 					       offsetof(struct edge, hnext), edge_node_hash);
 }
 
-static struct edge *edge_new(struct lock_class *a, struct lock_class *b, uint32_t stack,
-			     const uint32_t *gates, uint16_t ngates, bool primed)
+static struct edge *edge_new(struct lock_class *a, struct lock_class *b, int type,
+			     uint32_t stack, const uint32_t *gates, uint16_t ngates, bool primed)
 {
 	if (nedges >= edge_hash_size)
 		edge_hash_grow();
@@ -108,6 +108,7 @@ static struct edge *edge_new(struct lock_class *a, struct lock_class *b, uint32_
 	e->from = a;
 	e->to = b;
 	e->stack = stack;
+	e->type_stack[edge_type_index(type)] = stack;
 	e->primed = primed;
 	if (ngates) {
 		e->gates = rt_alloc(ngates * sizeof(uint32_t));
@@ -218,7 +219,7 @@ static void cycle_fill(struct cycle *cyc, uint32_t i, struct lock_class *prev,
 		cyc->e[pos].to = e->to;
 		cyc->e[pos].type = (uint8_t)bit;
 		cyc->e[pos].primed = e->primed;
-		cyc->e[pos].stack = e->stack;
+		cyc->e[pos].stack = e->type_stack[edge_type_index(bit)];
 	}
 }
 
@@ -415,8 +416,9 @@ bool graph_add_edge(struct lock_class *prev, struct lock_class *next, int type,
 		if (!e->types)
 			ndead--; /* a dead class taken again by a stale held entry */
 		e->types |= (uint8_t)type;
+		e->type_stack[edge_type_index(type)] = stack;
 	} else {
-		e = edge_new(prev, next, stack, gates, ngates, primed);
+		e = edge_new(prev, next, type, stack, gates, ngates, primed);
 		if (!e)
 			return false;
 		e->types = (uint8_t)type;

@@ -119,7 +119,7 @@ struct edge_snap {
 	struct lock_class *from, *to;
 	uint8_t types;
 	bool primed;
-	uint32_t stack;
+	uint32_t stack[4]; /* per type */
 };
 
 struct snap {
@@ -139,7 +139,8 @@ static void snap_edge(struct edge *e, void *arg)
 		s->e = n;
 		s->cap = cap;
 	}
-	s->e[s->n++] = (struct edge_snap){ e->from, e->to, e->types, e->primed, e->stack };
+	s->e[s->n] = (struct edge_snap){ e->from, e->to, e->types, e->primed, { 0 } };
+	memcpy(s->e[s->n++].stack, e->type_stack, sizeof(e->type_stack));
 }
 
 /* The classes and edges the graph part lists, for the statistics, which
@@ -180,7 +181,7 @@ static void json_edges(struct rt_buf *b)
 			buf_json_str(b, class_name(s.e[i].to));
 			buf_printf(b, ", \"type\": \"%s\", \"primed\": %s, \"stack\": ",
 				   edge_type_name(bit), s.e[i].primed ? "true" : "false");
-			json_frames(b, s.e[i].stack);
+			json_frames(b, s.e[i].stack[edge_type_index(bit)]);
 			buf_puts(b, "}");
 		}
 	}

@@ -395,6 +395,10 @@ struct edge {
 	struct edge *next_in;
 	struct edge *hnext;
 	uint32_t stack;   /* where `to` was first acquired with `from` held */
+	uint32_t type_stack[4]; /* the same, per type (edge_type_index): a
+				 * cycle shows the stack that proves the type
+				 * it uses (a read acquisition cannot prove
+				 * -(EN)->) */
 	uint8_t types;    /* ET_* seen */
 	bool primed;
 	bool reported;    /* closed a reported cycle: later cycles through it repeat it */
@@ -432,6 +436,11 @@ bool graph_class_unused(struct lock_class *c);
 /* Visit every edge (graph_lock held by the caller). */
 void graph_for_each_edge(void (*fn)(struct edge *, void *), void *arg);
 int edge_type(int holder_mode, int acquirer_mode);
+/* ET_ER, ET_EN, ET_SR, ET_SN as 0..3. */
+static inline unsigned edge_type_index(int type_bit)
+{
+	return (unsigned)__builtin_ctz((unsigned)type_bit);
+}
 const char *edge_type_name(int type_bit);
 
 /* ------------------------------------------------------------------ */

@@ -22,6 +22,10 @@
  *                      in the other
  *   sites argv-rewrite clears its arguments (as pigz does), then nests two
  *                      static locks
+ *   sites rw-proof     proof_m taken under proof_rw read, then under it
+ *                      written, then proof_rw read under proof_m: the
+ *                      cycle needs the write (-(EN)->), not the read
+ *   sites rw-readers   the same without the write: readers only, no cycle
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -152,6 +156,39 @@ static __attribute__((noinline)) pthread_mutex_t *my_mutex_new(void)
 	return m;
 }
 
+static pthread_rwlock_t proof_rw = PTHREAD_RWLOCK_INITIALIZER;
+static pthread_mutex_t proof_m = PTHREAD_MUTEX_INITIALIZER;
+
+static __attribute__((noinline)) void *reader_then_m(void *arg)
+{
+	(void)arg;
+	pthread_rwlock_rdlock(&proof_rw);
+	pthread_mutex_lock(&proof_m);
+	pthread_mutex_unlock(&proof_m);
+	pthread_rwlock_unlock(&proof_rw);
+	return NULL;
+}
+
+static __attribute__((noinline)) void *writer_then_m(void *arg)
+{
+	(void)arg;
+	pthread_rwlock_wrlock(&proof_rw);
+	pthread_mutex_lock(&proof_m);
+	pthread_mutex_unlock(&proof_m);
+	pthread_rwlock_unlock(&proof_rw);
+	return NULL;
+}
+
+static __attribute__((noinline)) void *m_then_reader(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&proof_m);
+	pthread_rwlock_rdlock(&proof_rw);
+	pthread_rwlock_unlock(&proof_rw);
+	pthread_mutex_unlock(&proof_m);
+	return NULL;
+}
+
 static void lock_pair_ordered(struct obj *p, struct obj *q)
 {
 	if (p > q) {
@@ -208,6 +245,11 @@ int main(int argc, char **argv)
 		obj_init(o2);
 		lock_pair_ordered(o1, o2);
 		lock_pair_ordered(o2, o1);
+	} else if (!strcmp(mode, "rw-proof") || !strcmp(mode, "rw-readers")) {
+		run(reader_then_m);
+		if (!strcmp(mode, "rw-proof"))
+			run(writer_then_m);
+		run(m_then_reader);
 	} else if (!strcmp(mode, "argv-rewrite")) {
 		for (int i = 0; i < argc; i++)
 			memset(argv[i], 0, strlen(argv[i]));
