@@ -443,3 +443,185 @@ Test(hostile, cross_process_chain_of_100_classes_in_order_is_clean)
 {
 	long_merged_cycle(100, false);
 }
+
+/* ---- 2. exec() after a finding ---- */
+
+static int count_in(const char *text, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = text; p && (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+/*
+ * The first image reports an inversion and execs a clean program: its
+ * report stays (the new image writes a file of its own), and the process
+ * exits with the finding status, which a CI gate sees.  The variable that
+ * carries it is gone from the new image's environment.
+ */
+Test(hostile, exec_after_a_finding_keeps_report_and_status)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("rel-hostile", "exec", "/usr/bin/env"), &r);
+	cr_expect_eq(r.status, FINDING_EXIT, "status %d\nstderr: %s", r.status, r.err);
+	cr_expect_eq(r.nreports, 2, "one report per image: %d", r.nreports);
+	cr_expect_eq(harness_count(r.json, "lock-order-inversion"), 1, "%s", r.json);
+	cr_expect_eq(count_in(r.out, "FENCEDEP_EXEC"), 0, "the environment shows it:\n%s", r.out);
+	harness_free(&r);
+}
+
+/* Through the command, and fencedep report over what it left. */
+Test(hostile, exec_after_a_finding_fails_the_command_and_the_report)
+{
+	char dir[] = "/tmp/fdep-exec-XXXXXX";
+
+	cr_assert_not_null(mkdtemp(dir));
+	int st = sh("'%s' --json-path=%s/r -- %s exec %s nothing >%s/out 2>%s/err",
+		    getenv("FDEP_CLI"), dir, harness_prog("rel-hostile"), harness_prog("rel-hostile"),
+		    dir, dir);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == FINDING_EXIT, "status %d", st);
+	cr_expect_eq(sh("grep -qx done %s/out", dir), 0);
+	st = sh("'%s' report %s/r.*.json >/dev/null 2>&1", getenv("FDEP_CLI"), dir);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 1, "fencedep report: status %d", st);
+	sh("rm -rf %s", dir);
+}
+
+Test(hostile, exec_without_a_finding_is_clean)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("rel-hostile", "exec-clean", (char *)harness_prog("rel-hostile"), "nothing"),
+	    &r);
+	cr_expect_eq(r.status, 0, "status %d\nstderr: %s", r.status, r.err);
+	cr_expect_str_eq(r.out, "done\n");
+	cr_expect_eq(harness_findings(r.json), 0, "%s", r.log);
+	harness_free(&r);
+}
+
+/* A child is another process: the parent's finding is not its status. */
+Test(hostile, child_exec_does_not_inherit_the_parents_finding)
+{
+	struct harness_run r;
+	char prog[4096];
+
+	snprintf(prog, sizeof(prog), "%s", harness_prog("rel-hostile"));
+	run(NULL, ARGV("rel-hostile", "fork-exec", prog, "nothing"), &r);
+	cr_expect_str_eq(r.out, "done\nchild 0\n", "stderr: %s", r.err);
+	cr_expect_eq(r.status, FINDING_EXIT, "status %d", r.status);
+	cr_expect_eq(harness_count(r.json, "lock-order-inversion"), 1, "%s", r.json);
+	harness_free(&r);
+}
+
+/* ---- 3. one pid, two processes (pid namespaces) ---- */
+
+Test(hostile, same_pid_in_two_namespaces_keeps_both_reports)
+{
+	char dir[] = "/tmp/fdep-pidns-XXXXXX";
+
+	if (sh("unshare -pf true >/dev/null 2>&1"))
+		cr_skip_test("cannot make a pid namespace here");
+	cr_assert_not_null(mkdtemp(dir));
+	/* both programs are pid 1 in their namespace; unshare is not checked */
+	for (int i = 0; i < 2; i++) {
+		int st = sh("unshare -pf env LD_PRELOAD='%s' FENCEDEP_OPTIONS=json_path=%s/r:log_path=%s/log "
+			    "%s inversion >/dev/null 2>&1",
+			    getenv("FENCEDEP_LIBRARY"), dir, dir, harness_prog("rel-hostile"));
+		cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == FINDING_EXIT, "run %d: status %d", i, st);
+	}
+	cr_expect_eq(sh("test -f %s/r.1.json && test -f %s/r.1.1.json", dir, dir), 0,
+		     "not two reports for pid 1");
+	cr_expect_eq(sh("test $(cat %s/r.*.json | grep -c '\"kind\": \"lock-order-inversion\"') = 2",
+			dir),
+		     0, "both findings are not there");
+	cr_expect_eq(sh("test $(cat %s/log.*.log | grep -c 'lock-order-inversion:') = 2", dir), 0,
+		     "both logs are not there");
+	sh("rm -rf %s", dir);
+}
+
+/* ---- 6. report files in a shared directory ---- */
+
+/*
+ * In a sticky world-writable directory, files planted (by root, another
+ * user) at every name the process is about to use: a log anyone may write
+ * to, a "no findings" report at its JSON name, a FIFO at its temporary
+ * file's name and at the next log name.  The process, run as nobody, writes
+ * into none of them, blocks on none, and still leaves its finding in a
+ * report and a log of its own, saying so in one line.
+ */
+Test(hostile, planted_report_files_are_never_written_or_opened)
+{
+	char dir[] = "/tmp/fdep-shared-XXXXXX";
+	static const char fake[] = "{\"tool\": \"fencedep\", \"schema\": 1, \"version\": \"0\", "
+				   "\"pid\": 1, \"argv\": [], \"findings\": [], \"classes\": [], "
+				   "\"edges\": []}";
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to plant files as another user");
+	if (sh("command -v setpriv >/dev/null 2>&1"))
+		cr_skip_test("setpriv is not installed");
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_eq(sh("chmod 1777 %s", dir), 0);
+	int st = sh("cd %s && printf 'attacker\\n' >log.$$.log && chmod 666 log.$$.log && "
+		    "printf '%%s\\n' '%s' >r.$$.json && chmod 644 r.$$.json && "
+		    "mkfifo -m 666 r.$$.json.tmp log.$$.1.log || exit 1; "
+		    "{ sleep 30; kill -9 $$; } >/dev/null 2>&1 & exec setpriv --reuid=nobody --regid=nogroup --clear-groups "
+		    "env LD_PRELOAD='%s' FENCEDEP_OPTIONS=json_path=%s/r:log_path=%s/log "
+		    "%s inversion >out 2>err",
+		    dir, fake, getenv("FENCEDEP_LIBRARY"), dir, dir, harness_prog("rel-hostile"));
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == FINDING_EXIT, "status %d (137: it hung)", st);
+	cr_expect_eq(sh("grep -qx done %s/out", dir), 0, "the program did not finish");
+	/* the planted files are as they were (grep skips the FIFOs) */
+	cr_expect_eq(sh("cd %s && for f in log.*.log; do if test -f $f && grep -q attacker $f; then "
+			"test \"$(cat $f)\" = attacker || exit 1; fi; done",
+			dir),
+		     0, "the planted log was written to");
+	cr_expect_eq(sh("cd %s && for f in r.*.json; do if test -f $f && grep -q '\"pid\": 1,' $f; then "
+			"test \"$(cat $f)\" = '%s' || exit 1; fi; done",
+			dir, fake),
+		     0, "the planted report changed");
+	/* and the process's own, owned by it, hold the finding */
+	cr_expect_eq(sh("cd %s && test $(find . -name 'r.*.json' -user nobody | xargs cat | "
+			"grep -c '\"kind\": \"lock-order-inversion\"') = 1",
+			dir),
+		     0, "no report of the process's own with its finding");
+	cr_expect_eq(sh("cd %s && test $(find . -name 'log.*.log' -user nobody | xargs cat | "
+			"grep -c 'lock-order-inversion:') = 1",
+			dir),
+		     0, "no log of the process's own with its finding");
+	cr_expect_eq(sh("test $(wc -l < %s/err) = 1 && grep -q 'is not this user' %s/err", dir, dir),
+		     0, "not one line on stderr");
+	sh("rm -rf %s", dir);
+}
+
+/* A FIFO at the log's name: the process neither blocks nor writes to it. */
+Test(hostile, fifo_at_the_log_name_does_not_block)
+{
+	char dir[] = "/tmp/fdep-fifo-XXXXXX";
+
+	cr_assert_not_null(mkdtemp(dir));
+	int st = sh("cd %s && mkfifo log.$$.log r.$$.json || exit 1; "
+		    "{ sleep 30; kill -9 $$; } >/dev/null 2>&1 & exec env LD_PRELOAD='%s' FENCEDEP_OPTIONS=json_path=%s/r:log_path=%s/log "
+		    "%s inversion >out 2>err",
+		    dir, getenv("FENCEDEP_LIBRARY"), dir, dir, harness_prog("rel-hostile"));
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == FINDING_EXIT, "status %d (137: it hung)", st);
+	cr_expect_eq(sh("cd %s && test -p log.$(ls r.*.1.json | cut -d. -f2).log && cat log.*.1.log | grep -q "
+			"lock-order-inversion: && cat r.*.1.json | grep -q lock-order-inversion",
+			dir),
+		     0, "the reports are not beside the FIFOs");
+	sh("rm -rf %s", dir);
+}
+
+/* A fork child and its parent, the log's name reused by nothing: each
+ * writes to its own log (and the parent goes on in the log it made). */
+Test(hostile, log_reopened_is_the_one_created)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("rel-fds", "closefrom"), &r);
+	cr_expect_eq(count_in(r.log, "fencedep: lock-order-inversion:"), 2, "log:\n%s", r.log);
+	cr_expect_eq(r.status, FINDING_EXIT, "status %d", r.status);
+	harness_free(&r);
+}

@@ -41,6 +41,10 @@ struct finding {
 	uint32_t nnotes;
 	char *dump;
 	size_t dump_len;
+	/* its JSON text, rendered once (report_json.c): the count, which
+	 * changes, goes in at json_count_at */
+	char *json;
+	size_t json_len, json_count_at;
 	struct finding *next;
 };
 

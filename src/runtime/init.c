@@ -121,6 +121,21 @@ static void load_suppressions(const char *path)
 	rt_free(buf, cap);
 }
 
+/* What the image before this one reported (preload/exec.c); the variable
+ * is removed at once, so that the program and its children never see it. */
+static void exec_findings_take(bool secure)
+{
+	const char *v = getenv(RT_EXEC_FINDINGS_ENV);
+	char *end;
+
+	if (!v)
+		return;
+	long pid = strtol(v, &end, 10);
+	if (!secure && *end == ':' && pid == (long)getpid())
+		rt_exec_findings = strtoul(end + 1, NULL, 10);
+	unsetenv(RT_EXEC_FINDINGS_ENV);
+}
+
 static void fork_all(int phase)
 {
 	/* the order in which the runtime nests its locks */
@@ -171,6 +186,7 @@ static void fork_child(void)
 		return;
 	}
 	fork_all(FORK_CHILD);
+	report_fork_child();
 	thread_fork_child();
 	rt_pid = getpid();
 	watchdog_fork_child();
@@ -201,6 +217,7 @@ void rt_init(void)
 	}
 	options_defaults();
 	const char *env = getauxval(AT_SECURE) ? NULL : getenv("FENCEDEP_OPTIONS");
+	exec_findings_take(getauxval(AT_SECURE));
 	if (env && options_parse(env, err, sizeof(err)))
 		rt_fatal_config("FENCEDEP_OPTIONS: %s", err);
 	if (options_check(err, sizeof(err)))
@@ -263,7 +280,7 @@ __attribute__((destructor)) static void rt_destructor(void)
 		 * the runtime, whose locks it may hold half-way through an
 		 * update: the findings are written already, the exit status is
 		 * all that is left */
-		if (report_unsuppressed() && rt_opt.exitcode) {
+		if ((report_unsuppressed() || rt_exec_findings) && rt_opt.exitcode) {
 			fflush(NULL); /* as exit() would: the runtime uses no stdio */
 			_exit((int)rt_opt.exitcode);
 		}
@@ -278,7 +295,7 @@ __attribute__((destructor)) static void rt_destructor(void)
 	if (rt_opt.verbosity > 1)
 		report_stats_line();
 	report_fork(FORK_PARENT);
-	if (report_unsuppressed() && rt_opt.exitcode) {
+	if ((report_unsuppressed() || rt_exec_findings) && rt_opt.exitcode) {
 		fflush(NULL);
 		_exit((int)rt_opt.exitcode);
 	}

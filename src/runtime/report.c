@@ -20,6 +20,7 @@ static struct finding **findings_tail = &findings_head;
 static int report_fd = 2;
 static struct rt_lock report_lock = RT_LOCK_INIT;
 static size_t nunsuppressed, nsuppressed;
+size_t rt_exec_findings;
 struct suppress_set rt_suppressions;
 
 static const char *const kind_names[FK_COUNT] = {
@@ -263,32 +264,76 @@ size_t report_unsuppressed(void)
 }
 
 /*
- * The log file is opened once, at start (it must still open after a chroot
- * or a drop of privileges), under a high number.  A program may close every
- * descriptor it did not open (a daemon, closefrom() before exec) and have a
- * file of its own under that number later: before each write, report_out()
- * checks that the descriptor is still the log, and opens the log again when
- * it is not.
+ * Report files are created, never opened: a report directory may be
+ * shared (/tmp) and anyone may have put a file, a FIFO or a link at the
+ * name a process will use.  report_create() makes a new file with O_EXCL
+ * (no link followed, no FIFO opened, O_NONBLOCK in case) under the first
+ * free name of PREFIX.<pid>EXT, PREFIX.<pid>.1EXT, PREFIX.<pid>.2EXT ...:
+ * the new image of a process after exec() and a process of the same pid in
+ * another pid namespace thus never write over another's report.  Returns
+ * the descriptor and the name (runtime memory, *name_size bytes), or -1.
  */
+int report_create(const char *prefix, const char *ext, char **name, size_t *name_size)
+{
+	size_t size = strlen(prefix) + strlen(ext) + 48;
+	char *path = rt_alloc(size);
+	struct stat st;
+	int pid = (int)getpid();
+
+	if (!path)
+		return -1;
+	for (unsigned n = 0; n < 10000; n++) {
+		if (n)
+			snprintf(path, size, "%s.%d.%u%s", prefix, pid, n, ext);
+		else
+			snprintf(path, size, "%s.%d%s", prefix, pid, ext);
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+			      0600);
+		if (fd < 0 && errno == EEXIST) {
+			static bool warned;
+			if (n == 0 && !warned && lstat(path, &st) == 0 && st.st_uid != geteuid()) {
+				warned = true;
+				rt_warn("'%s' exists and is not this user's: reports go beside it", path);
+			}
+			continue;
+		}
+		if (fd < 0)
+			break;
+		if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+			close(fd); /* cannot be: O_EXCL created it */
+			errno = EPERM;
+			break;
+		}
+		*name = path;
+		*name_size = size;
+		return fd;
+	}
+	int e = errno;
+	rt_free(path, size);
+	errno = e;
+	return -1;
+}
+
+/*
+ * The text log, PATH.<pid>.log, is created at start (it must still open
+ * after a chroot or a drop of privileges) under a high descriptor number.
+ * A program may close every descriptor it did not open (a daemon,
+ * closefrom() before exec) and have a file of its own under that number
+ * later: before each write, report_out() checks that the descriptor is
+ * still the log, and opens the log again by its name when it is not -
+ * the very file it created (same device and inode), or else a new one.
+ */
+static char *log_name;
+static size_t log_name_size;
 static dev_t log_dev;
 static ino_t log_ino;
+static bool log_warned;
 
-static int open_log(const char *path)
+static int log_high(int fd)
 {
-	char full[4096];
 	struct stat st;
-
-	if (!strcmp(path, "stderr"))
-		return 2;
-	if (!strcmp(path, "stdout"))
-		return 1;
-	snprintf(full, sizeof(full), "%s.%d.log", path, (int)getpid());
-	int fd = open(full, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		rt_warn("cannot open log_path '%s': %s; reporting on stderr", full, strerror(errno));
-		return 2;
-	}
 	int high = fcntl(fd, F_DUPFD_CLOEXEC, 512);
+
 	if (high >= 0) {
 		close(fd);
 		fd = high;
@@ -298,6 +343,61 @@ static int open_log(const char *path)
 		log_ino = st.st_ino;
 	}
 	return fd;
+}
+
+/* The log again, by the name this process created it under. */
+static int log_reopen(void)
+{
+	struct stat st;
+	int fd;
+
+	if (!log_name)
+		return -1;
+	fd = open(log_name, O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) || st.st_dev != log_dev || st.st_ino != log_ino) {
+		close(fd);
+		return -1;
+	}
+	return log_high(fd);
+}
+
+/* The log's descriptor, -1 (errno set) when it cannot be created. */
+static int open_log(const char *path)
+{
+	int fd;
+
+	if (!strcmp(path, "stderr"))
+		return 2;
+	if (!strcmp(path, "stdout"))
+		return 1;
+	fd = log_reopen();
+	if (fd >= 0)
+		return fd;
+	if (log_name)
+		rt_free(log_name, log_name_size);
+	log_name = NULL;
+	fd = report_create(path, ".log", &log_name, &log_name_size);
+	if (fd < 0)
+		return -1;
+	fcntl(fd, F_SETFL, O_APPEND);
+	return log_high(fd);
+}
+
+/* After start: a log that cannot be created is said once, and stderr
+ * takes the reports. */
+static int open_log_or_stderr(const char *path)
+{
+	int fd = open_log(path);
+
+	if (fd >= 0)
+		return fd;
+	if (!log_warned)
+		rt_warn("cannot create the log '%s.%d.log': %s; reporting on stderr", path,
+			(int)getpid(), strerror(errno));
+	log_warned = true;
+	return 2;
 }
 
 /* Is report_fd still the log file this process opened? */
@@ -315,28 +415,44 @@ int report_out(bool may_open)
 		return report_fd;
 	if (!may_open)
 		return 2; /* a signal handler: no open(), stderr */
-	report_fd = open_log(rt_opt.log_path); /* the old number is the program's now */
+	report_fd = open_log_or_stderr(rt_opt.log_path); /* the old number is the program's */
 	return report_fd;
 }
 
+/* At start, a report that cannot be created is a configuration error
+ * (status 2, before the program runs), as a file that cannot be read. */
 void report_init(void)
 {
 	report_fd = open_log(rt_opt.log_path);
+	if (report_fd < 0)
+		rt_fatal_config("log_path: cannot create '%s.%d.log': %s", rt_opt.log_path,
+				(int)getpid(), strerror(errno));
+	report_json_init();
 }
 
-/* The child of fork() reports for itself, from scratch. */
 void report_fork(int phase)
 {
 	rt_lock_fork(&report_lock, phase);
-	if (phase != FORK_CHILD)
-		return;
+}
+
+/* The child of fork() reports for itself, from scratch, in files of its
+ * own: once every runtime lock is usable again (creating a file's name
+ * allocates). */
+void report_fork_child(void)
+{
 	findings_head = NULL;
 	findings_tail = &findings_head;
 	nunsuppressed = nsuppressed = 0;
+	rt_exec_findings = 0;
+	report_json_fork_child();
 	if (report_fd > 2) {
 		if (log_is_ours())
 			close(report_fd);
-		report_fd = open_log(rt_opt.log_path);
+		if (log_name)
+			rt_free(log_name, log_name_size);
+		log_name = NULL;
+		log_warned = false;
+		report_fd = open_log_or_stderr(rt_opt.log_path);
 	}
 }
 

@@ -1,7 +1,12 @@
 /*
- * report_json.c - the JSON report (schema 1), one file per process,
- * PATH.<pid>.json, rewritten whole through a temporary file and rename() on
- * every new finding and at exit, so it is valid at every moment.
+ * report_json.c - the JSON report (schema 1) of each process.
+ *
+ * Each file is rewritten whole through a temporary file and rename(), so
+ * that it is a valid report at every moment, whatever kills the process.
+ * What a rewrite costs is bounded: a finding is rendered once, and a file
+ * holds at most JSON_CHUNK findings - the next ones go to a new file,
+ * PATH.<pid>.<n>.json (report_create), itself a whole report.  At exit the
+ * findings are joined into the first file and the others removed.
  */
 #include "config.h"
 
@@ -41,13 +46,16 @@ static void json_frames(struct rt_buf *b, uint32_t stack)
 	buf_puts(b, "]");
 }
 
-static void json_finding(struct rt_buf *b, const struct finding *f)
+/* The finding's text but for its count, which goes at *count_at. */
+static void json_finding(struct rt_buf *b, const struct finding *f, size_t *count_at)
 {
 	buf_puts(b, "    {\"kind\": ");
 	buf_json_str(b, finding_kind_name(f->kind));
 	buf_puts(b, ", \"title\": ");
 	buf_json_str(b, f->title);
-	buf_printf(b, ", \"fingerprint\": \"%s\", \"count\": %u,\n", f->fingerprint, f->count);
+	buf_printf(b, ", \"fingerprint\": \"%s\", \"count\": ", f->fingerprint);
+	*count_at = b->len;
+	buf_puts(b, ",\n");
 	buf_printf(b, "     \"thread\": {\"tid\": %d, \"name\": ", (int)f->tid);
 	buf_json_str(b, f->thread_name);
 	if (f->thread_site) {
@@ -219,12 +227,17 @@ static void json_graph(struct rt_buf *b)
 static struct rt_buf graph_part;
 static uint64_t graph_part_at, graph_part_cost;
 
+static bool graph_due(void)
+{
+	return !graph_part.data || graph_part.failed ||
+	       rt_now_ns() - graph_part_at >= 10 * graph_part_cost;
+}
+
 static const struct rt_buf *graph_rendered(bool final)
 {
 	uint64_t now = rt_now_ns();
 
-	if (final || !graph_part.data || graph_part.failed ||
-	    now - graph_part_at >= 10 * graph_part_cost) {
+	if (final || graph_due()) {
 		buf_release(&graph_part);
 		json_graph(&graph_part);
 		graph_part_at = rt_now_ns();
@@ -245,8 +258,8 @@ void report_listed_counts(size_t *classes, size_t *edges)
 	*edges = listed_edges;
 }
 
-/* The document around the graph part: head (up to the findings' end) and
- * tail (the statistics). */
+/* The document around the findings and the graph part: head (up to the
+ * findings) and tail (the statistics). */
 static void json_head(struct rt_buf *b)
 {
 	buf_printf(b, "{\"tool\": \"fencedep\", \"schema\": 1, \"version\": \"%s\", \"pid\": %d,\n",
@@ -258,10 +271,6 @@ static void json_head(struct rt_buf *b)
 		buf_json_str(b, rt_argv[i]);
 	}
 	buf_puts(b, "],\n \"findings\": [\n");
-	for (struct finding *f = findings_head; f; f = f->next) {
-		json_finding(b, f);
-		buf_puts(b, f->next ? ",\n" : "\n");
-	}
 }
 
 static void json_tail(struct rt_buf *b)
@@ -282,39 +291,228 @@ static void json_tail(struct rt_buf *b)
 		   (unsigned long long)hits);
 }
 
-/* Called with report_lock held. */
+/* ---- the files ---- */
+
+#define JSON_CHUNK 32
+
+/* One file of the report: the findings from first, n of them. */
+struct json_file {
+	char *path;
+	size_t path_size;
+	struct finding *first;
+	size_t n;
+	struct json_file *next;
+};
+
+static struct json_file *files, *current; /* all, in order; the one growing */
+static bool json_warned;
+
+static void json_warn(const char *what, const char *path)
+{
+	/* rewritten on every finding: said once per process */
+	if (!json_warned)
+		rt_warn("cannot write the JSON report '%s': %s: %s", path, what, strerror(errno));
+	json_warned = true;
+}
+
+/* A new file of the report, created empty; NULL when it cannot be. */
+static struct json_file *json_file_new(void)
+{
+	struct json_file *jf = rt_alloc(sizeof(*jf));
+	int fd;
+
+	if (!jf)
+		return NULL;
+	fd = report_create(rt_opt.json_path, ".json", &jf->path, &jf->path_size);
+	if (fd < 0) {
+		rt_free(jf, sizeof(*jf));
+		return NULL;
+	}
+	close(fd);
+	struct json_file **tail = &files;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = jf;
+	return jf;
+}
+
+/* The finding's text, rendered once and kept (rendered each time when
+ * memory is short). */
+static bool json_text(struct finding *f, struct rt_buf *tmp, const char **text, size_t *len,
+		      size_t *count_at)
+{
+	if (!f->json) {
+		tmp->len = 0;
+		json_finding(tmp, f, count_at);
+		if (tmp->failed || !tmp->data)
+			return false;
+		f->json = rt_alloc(tmp->len);
+		if (!f->json) {
+			*text = tmp->data;
+			*len = tmp->len;
+			return true;
+		}
+		memcpy(f->json, tmp->data, tmp->len);
+		f->json_len = tmp->len;
+		f->json_count_at = *count_at;
+	}
+	*text = f->json;
+	*len = f->json_len;
+	*count_at = f->json_count_at;
+	return true;
+}
+
+/* Write n findings from first into fd, as the findings array's items. */
+static bool json_write_findings(int fd, struct finding *first, size_t n)
+{
+	struct rt_buf tmp = { 0 };
+	bool ok = true;
+	size_t i = 0;
+
+	for (struct finding *f = first; f && i < n && ok; f = f->next, i++) {
+		const char *text;
+		size_t len, at;
+		char count[24];
+
+		if (!json_text(f, &tmp, &text, &len, &at)) {
+			ok = false;
+			break;
+		}
+		int cn = snprintf(count, sizeof(count), "%u", f->count);
+		ok = write_all(fd, text, at) && write_all(fd, count, (size_t)cn) &&
+		     write_all(fd, text + at, len - at) &&
+		     write_all(fd, i + 1 < n && f->next ? ",\n" : "\n", i + 1 < n && f->next ? 2 : 1);
+	}
+	buf_release(&tmp);
+	return ok;
+}
+
+/*
+ * Write the file jf whole, with n findings from first: a temporary file
+ * of a name no one else has (O_EXCL), renamed over jf's.  The file there
+ * is then ours whatever was put at the name in between.
+ */
+static bool json_write_file(struct json_file *jf, struct finding *first, size_t n, bool final)
+{
+	static const struct rt_buf no_graph = {
+		.data = (char *)" ],\n \"classes\": [],\n \"edges\": [",
+		.len = sizeof(" ],\n \"classes\": [],\n \"edges\": [") - 1,
+	};
+	struct rt_buf head = { 0 }, tail = { 0 };
+	size_t size = jf->path_size + 32;
+	char *tmp = rt_alloc(size);
+	int fd = -1;
+	bool ok = false;
+	/* the graph and the statistics are the first file's */
+	bool first_file = jf == files;
+
+	json_head(&head);
+	const struct rt_buf *graph = first_file ? graph_rendered(final) : &no_graph;
+	if (first_file)
+		json_tail(&tail);
+	else
+		buf_puts(&tail, "],\n \"stats\": {\"classes\": 0, \"edges\": 0, \"chains\": 0, "
+				"\"acquisitions\": 0, \"chain_hits\": 0}}\n");
+	if (!tmp || head.failed || !head.data || graph->failed || !graph->data || tail.failed ||
+	    !tail.data) {
+		errno = ENOMEM;
+		json_warn("out of memory", jf->path);
+		goto out;
+	}
+	for (unsigned k = 0; k < 100 && fd < 0; k++) {
+		snprintf(tmp, size, k ? "%s.%u.tmp" : "%s.tmp", jf->path, k);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+			  0600);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
+	if (fd < 0) {
+		json_warn("cannot create a temporary file beside it", jf->path);
+		goto out;
+	}
+	ok = write_all(fd, head.data, head.len) && json_write_findings(fd, first, n) &&
+	     write_all(fd, graph->data, graph->len) && write_all(fd, tail.data, tail.len);
+	close(fd);
+	if (!ok) {
+		json_warn("cannot write", jf->path);
+		unlink(tmp);
+	} else if (rename(tmp, jf->path)) {
+		json_warn("cannot rename the temporary file over it", jf->path);
+		unlink(tmp);
+		ok = false;
+	}
+out:
+	rt_free(tmp, size);
+	buf_release(&head);
+	buf_release(&tail);
+	return ok;
+}
+
+void report_json_init(void)
+{
+	if (!rt_opt.json_path || !rt_opt.json_path[0])
+		return;
+	current = json_file_new();
+	if (!current)
+		rt_fatal_config("json_path: cannot create '%s.%d.json': %s", rt_opt.json_path,
+				(int)getpid(), strerror(errno));
+	if (!json_write_file(current, NULL, 0, false))
+		rt_fatal_config("json_path: cannot write '%s'", current->path);
+}
+
+void report_json_fork_child(void)
+{
+	/* the parent's files are the parent's: the lists stay with it */
+	files = current = NULL;
+	json_warned = false;
+}
+
+/*
+ * Called with report_lock held: at each new finding (the last on the
+ * list), and at exit (final).
+ */
 void report_write_json(bool final)
 {
-	char path[4096], tmp[4200];
-	struct rt_buf head = { 0 }, tail = { 0 };
+	struct finding *last = NULL;
 
 	if (!rt_opt.json_path || !rt_opt.json_path[0])
 		return;
-	snprintf(path, sizeof(path), "%s.%d.json", rt_opt.json_path, (int)getpid());
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	json_head(&head);
-	const struct rt_buf *graph = graph_rendered(final);
-	json_tail(&tail);
-	if (head.failed || !head.data || graph->failed || !graph->data || tail.failed || !tail.data)
-		goto out;
-	unlink(tmp);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		/* rewritten on every finding: say it once per process */
-		static bool warned;
-		if (!warned)
-			rt_warn("cannot write the JSON report '%s': %s", path, strerror(errno));
-		warned = true;
-		goto out;
+	for (struct finding *f = findings_head; f; f = f->next)
+		last = f;
+	if (final) {
+		/* every finding into the first file, the others removed */
+		size_t n = 0;
+		for (struct finding *f = findings_head; f; f = f->next)
+			n++;
+		if (!files && !json_file_new()) {
+			json_warn("cannot create it", rt_opt.json_path);
+			return;
+		}
+		if (!json_write_file(files, findings_head, n, true))
+			return;
+		for (struct json_file *jf = files->next; jf; jf = jf->next)
+			unlink(jf->path);
+		files->next = NULL;
+		files->first = findings_head;
+		files->n = n;
+		current = files;
+		return;
 	}
-	bool whole = write_all(fd, head.data, head.len) && write_all(fd, graph->data, graph->len) &&
-		     write_all(fd, tail.data, tail.len);
-	close(fd);
-	if (whole)
-		rename(tmp, path);
-	else
-		unlink(tmp);
-out:
-	buf_release(&head);
-	buf_release(&tail);
+	if (!last)
+		return;
+	if (!current || current->n >= JSON_CHUNK) {
+		struct json_file *jf = json_file_new();
+		if (!jf) {
+			json_warn("cannot create it", rt_opt.json_path);
+			return;
+		}
+		current = jf;
+	}
+	if (!current->n)
+		current->first = last;
+	current->n++;
+	json_write_file(current, current->first, current->n, false);
+	/* the graph grows too: the first file again when its time is due */
+	if (current != files && files && graph_due())
+		json_write_file(files, files->first, files->n, false);
 }

@@ -52,6 +52,12 @@ void fence_fork(int phase);
 void stack_fork(int phase);
 void prime_fork(int phase);
 void report_fork(int phase);
+void report_fork_child(void);
+/* Findings the earlier images of this process reported before they exec'd
+ * this one (preload/exec.c passes them in RT_EXEC_FINDINGS_ENV): they set
+ * the exit status as this image's own do. */
+#define RT_EXEC_FINDINGS_ENV "FENCEDEP_EXEC_FINDINGS"
+extern size_t rt_exec_findings;
 
 void *rt_alloc(size_t size);  /* zeroed; NULL once memory has run out */
 void rt_free(void *p, size_t size);
@@ -618,6 +624,12 @@ bool write_all(int fd, const char *p, size_t n);
 uint64_t rt_now_ns(void);
 void report_init(void);
 void report_stats_line(void);
+/* Create a new report file PREFIX.<pid>[.<n>]EXT with O_EXCL (report.c). */
+int report_create(const char *prefix, const char *ext, char **name, size_t *name_size);
+/* The JSON report's first file, created at start; a fork child's files
+ * are its own (report_json.c). */
+void report_json_init(void);
+void report_json_fork_child(void);
 
 /* ------------------------------------------------------------------ */
 /* Process life (init.c).                                              */

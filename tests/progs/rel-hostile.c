@@ -9,6 +9,13 @@
  *   rel-hostile exec PROG [ARGS...]
  *        one lock-order inversion, then exec PROG: the new image of the
  *        same process
+ *   rel-hostile exec-clean PROG [ARGS...]
+ *        no finding, then exec PROG
+ *   rel-hostile fork-exec PROG [ARGS...]
+ *        one lock-order inversion, then a child that execs PROG; prints
+ *        "child <its status>"
+ *   rel-hostile many N
+ *        N distinct lock-order inversions, printing "found <i>" after each
  *   rel-hostile inversion
  *        one lock-order inversion, exit 0
  *   rel-hostile nothing
@@ -18,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "nest.h"
@@ -85,6 +93,37 @@ int main(int argc, char **argv)
 		execv(argv[2], argv + 2);
 		perror("execv");
 		return 127;
+	}
+	if (argc >= 3 && !strcmp(argv[1], "exec-clean")) {
+		execv(argv[2], argv + 2);
+		perror("execv");
+		return 127;
+	}
+	if (argc >= 3 && !strcmp(argv[1], "fork-exec")) {
+		inversion();
+		fflush(stdout);
+		pid_t pid = fork();
+		if (pid == 0) {
+			execv(argv[2], argv + 2);
+			_exit(127);
+		}
+		int st;
+		waitpid(pid, &st, 0);
+		printf("child %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+		return 0;
+	}
+	if (argc == 3 && !strcmp(argv[1], "many")) {
+		int n = atoi(argv[2]);
+		for (int i = 0; i < n; i++) {
+			pthread_mutex_t *m = malloc(2 * sizeof(*m));
+			pthread_mutex_init(&m[0], NULL);
+			pthread_mutex_init(&m[1], NULL);
+			nest(&m[0], &m[1]);
+			nest(&m[1], &m[0]);
+			printf("found %d\n", i + 1);
+			fflush(stdout);
+		}
+		return 0;
 	}
 	if (argc == 2 && !strcmp(argv[1], "inversion")) {
 		inversion();
