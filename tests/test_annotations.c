@@ -93,6 +93,73 @@ Test(annotations, hostile_names_are_sanitised_in_text_and_json)
 	harness_free(&r);
 }
 
+Test(annotations, text_report_ends_with_summary_and_a_suppression_that_works)
+{
+	struct harness_run r = script("+A +B -B -A +B +A -A -B"), s;
+	const char *sum = strstr(r.log, "\nSUMMARY: fencedep: lock-order-inversion B -> A -> B /");
+	const char *line = strstr(r.log, "\nsuppress it with the line: lock-order-inversion:fingerprint:");
+	char rule[128], path[] = "/tmp/fdep-sup-XXXXXX", opts[256];
+	FILE *f;
+	int fd;
+
+	cr_assert_not_null(sum, "%s", r.log);
+	cr_expect_not_null(strstr(sum, "fdep-script.c:"), "%s", sum);
+	cr_assert_not_null(line, "%s", r.log);
+	cr_assert_eq(sscanf(line, "\nsuppress it with the line: %127s", rule), 1);
+	fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	f = fdopen(fd, "w");
+	fprintf(f, "%s\n", rule);
+	fclose(f);
+	snprintf(opts, sizeof(opts), "suppressions=%s", path);
+	s = script_opts(1, opts, "+A +B -B -A +B +A -A -B");
+	cr_expect_eq(s.status, 0, "the pasted line suppresses it: %s", s.log);
+	cr_expect_null(strstr(s.log, "lock-order-inversion"), "%s", s.log);
+	unlink(path);
+	harness_free(&r);
+	harness_free(&s);
+}
+
+Test(annotations, text_report_hides_thread_start_frames_unless_verbose)
+{
+	struct harness_run r = script("spawn +A +B -B -A join spawn +B +A -A -B join");
+	struct harness_run v = script_opts(1, "verbosity=3",
+					   "spawn +A +B -B -A join spawn +B +A -A -B join");
+
+	cr_assert_not_null(strstr(r.log, "lock-order-inversion"), "%s", r.log);
+	cr_expect_null(strstr(r.log, "start_thread"), "%s", r.log);
+	cr_expect_null(strstr(r.log, "thread_start"), "%s", r.log);
+	cr_expect_null(strstr(r.log, "clone"), "%s", r.log);
+	cr_expect_not_null(strstr(v.log, "start_thread"), "%s", v.log);
+	harness_free(&r);
+	harness_free(&v);
+}
+
+Test(annotations, chain_of_three_and_paths_joined_with_the_compile_directory)
+{
+	struct harness_run r = script("+A +B -B -A +B +C -C -B +C +A -A -C");
+
+	cr_assert_not_null(strstr(r.log, "Chain exists of:\n    "), "%s", r.log);
+	cr_expect_not_null(strstr(r.log, "A --> "), "%s", r.log);
+	/* the program is built out of tree: DWARF has ../tests/progs/fdep-script.c */
+	cr_expect_null(strstr(r.log, " ../tests/"), "relative path in: %s", r.log);
+	cr_expect_null(strstr(r.json, "\"file\": \"../tests/"), "relative path in: %s", r.json);
+	cr_expect_not_null(strstr(r.json, "/tests/progs/fdep-script.c\""), "%s", r.json);
+	harness_free(&r);
+}
+
+Test(annotations, held_lock_frames_keep_file_and_line_in_json)
+{
+	struct harness_run r = script("+A +B -B -A +B +A -A -B");
+	const char *held = strstr(r.json, "\"held\": [{\"class\": ");
+
+	cr_assert_not_null(held, "%s", r.json);
+	cr_expect(strstr(held, "\"file\": \"") && strstr(held, "\"line\": ") &&
+		  strstr(held, "\"file\": \"") < strstr(held, "],\n"),
+		  "a held lock's frame has file and line: %.400s", held);
+	harness_free(&r);
+}
+
 Test(annotations, json_report_follows_schema_1)
 {
 	struct harness_run r = script("+A +B -B -A +B +A -A -B");

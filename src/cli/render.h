@@ -22,6 +22,7 @@
 struct render_opts {
 	bool cycles_only;	/* dot: only the edges of reported cycles */
 	const char *srcroot;	/* sarif: make file paths under it relative */
+	bool verbose;		/* text, html: also thread start frames */
 };
 
 typedef int (*render_fn)(FILE *out, const struct report *r,
@@ -39,8 +40,16 @@ void frame_describe(const struct rframe *f, char *buf, size_t len);
 void proc_describe(const struct rproc *p, char *buf, size_t len);
 /* A JSON string literal, quotes included. */
 void json_put_string(FILE *out, const char *s);
-/* The frame where an acquisition happened: the first with a file and line,
- * else the first with a function, else NULL. */
+/* The frame where an acquisition happened, in the program: the first
+ * frame outside the runtime and libc with a file and line, else the first
+ * such frame, else the first with a file and line or a function, else
+ * NULL. */
 const struct rframe *stack_site(const struct rstack *s);
+/* A thread or process start frame (the runtime's, libc's): not shown
+ * unless verbose. */
+bool frame_hidden(const struct rframe *f);
+/* "SUMMARY: fencedep: KIND A -> B -> A FILE:LINE in FUNCTION": the line
+ * ending each finding, in the runtime's text report too. */
+void finding_summary(const struct rfinding *f, char *buf, size_t len);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "kinds.h"
 #include "sanitize.h"
 
 #define SVG_W 520
@@ -102,14 +103,46 @@ static const char css[] =
 	"font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12.5px}"
 	"ol.stack li{margin:1px 0}.fn{font-weight:600}.mod{color:#7a8194}.src{color:#234a9c}"
 	"h4{margin:14px 0 4px;font-size:13px;color:#4a5163}"
+	"details.lib{margin:2px 0 0 28px;font-size:12px;color:#7a8194}"
+	"details.lib ol.stack{padding-left:0}"
+	".summary{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12.5px;"
+	"background:#f6f7f9;border-radius:6px;padding:8px 12px;margin:12px 0 0;"
+	"overflow-wrap:anywhere}"
+	".help{margin:0 0 10px}"
+	".legend{color:#5b6275;font-size:12.5px;margin:0 0 16px}"
+	".legend span{display:inline-block;width:12px;height:12px;border-radius:6px;"
+	"border:1px solid #4a5163;vertical-align:-2px;margin:0 4px 0 10px}"
 	"footer{color:#6c7386;font-size:12px;padding:0 32px 24px}"
 	"footer li{font-family:ui-monospace,Menlo,Consolas,monospace}";
 
 /* ---- stacks ---- */
 
+static void put_frame(FILE *out, const struct rframe *f, size_t i)
+{
+	fprintf(out, "<li value=\"%zu\"><span class=\"fn\">", i);
+	esc(out, f->function ? f->function : "??");
+	fputs("</span>", out);
+	if (f->module) {
+		fputs(" <span class=\"mod\">(", out);
+		esc(out, f->module);
+		fputc('+', out);
+		esc(out, f->offset ? f->offset : "0x0");
+		fputs(")</span>", out);
+	}
+	if (f->file) {
+		fputs(" <span class=\"src\">", out);
+		esc(out, f->file);
+		if (f->line > 0)
+			fprintf(out, ":%ld", f->line);
+		fputs("</span>", out);
+	}
+	fputs("</li>\n", out);
+}
+
+/* The program's frames; the thread start frames folded below them. */
 static void put_stack(FILE *out, const struct rstack *s)
 {
-	size_t i;
+	size_t i, hidden = 0;
 
 	if (!s->n) {
 		fputs("<p class=\"who\">(no stack recorded)</p>\n", out);
@@ -117,31 +150,34 @@ static void put_stack(FILE *out, const struct rstack *s)
 	}
 	fputs("<ol class=\"stack\" start=\"0\">\n", out);
 	for (i = 0; i < s->n; i++) {
-		const struct rframe *f = &s->frames[i];
-
-		fputs("<li><span class=\"fn\">", out);
-		esc(out, f->function ? f->function : "??");
-		fputs("</span>", out);
-		if (f->module) {
-			fputs(" <span class=\"mod\">(", out);
-			esc(out, f->module);
-			fputc('+', out);
-			esc(out, f->offset ? f->offset : "0x0");
-			fputs(")</span>", out);
-		}
-		if (f->file) {
-			fputs(" <span class=\"src\">", out);
-			esc(out, f->file);
-			if (f->line > 0)
-				fprintf(out, ":%ld", f->line);
-			fputs("</span>", out);
-		}
-		fputs("</li>\n", out);
+		if (frame_hidden(&s->frames[i]))
+			hidden++;
+		else
+			put_frame(out, &s->frames[i], i);
 	}
 	fputs("</ol>\n", out);
+	if (!hidden)
+		return;
+	fprintf(out, "<details class=\"lib\"><summary>%zu thread start frame%s "
+		     "(fencedep, libc)</summary><ol class=\"stack\">\n",
+		hidden, hidden == 1 ? "" : "s");
+	for (i = 0; i < s->n; i++)
+		if (frame_hidden(&s->frames[i]))
+			put_frame(out, &s->frames[i], i);
+	fputs("</ol></details>\n", out);
 }
 
 /* ---- the cycle as a picture ---- */
+
+/*
+ * Did dependency k close the cycle?  A process stores the acquisition
+ * that closed it first; a primed order was never acquired, and a cycle
+ * found by merging was closed by no one.
+ */
+static bool closes(const struct rfinding *f, size_t k)
+{
+	return k == 0 && !f->merged && !f->cycle[0].primed;
+}
 
 struct pt {
 	double x, y;
@@ -302,7 +338,7 @@ static void put_svg(FILE *out, const struct report *r, const struct rfinding *f)
 		     "<path d=\"M0,0 L10,5 L0,10 z\" fill=\"#c0392b\"/></marker></defs>\n",
 		SVG_W, SVG_H, SVG_W, SVG_H);
 	for (k = 0; k < f->ncycle; k++)
-		put_arrow(out, &f->cycle[k], k, f->ncycle, k + 1 == f->ncycle);
+		put_arrow(out, &f->cycle[k], k, f->ncycle, closes(f, k));
 	for (k = 0; k < f->ncycle; k++)
 		put_node(out, r, f->cycle[k].from, k, f->ncycle);
 	fputs("</svg>\n", out);
@@ -315,7 +351,7 @@ static void put_dep(FILE *out, const struct rfinding *f, size_t k)
 	const struct redge *e = &f->cycle[k];
 	char buf[512];
 
-	fprintf(out, "<div class=\"dep%s\"><h3>", k + 1 == f->ncycle ? " closing" : "");
+	fprintf(out, "<div class=\"dep%s\"><h3>", closes(f, k) ? " closing" : "");
 	esc(out, e->from);
 	fprintf(out, " -(%s)-&gt; ", e->type);
 	esc(out, e->to);
@@ -330,7 +366,7 @@ static void put_dep(FILE *out, const struct rfinding *f, size_t k)
 		fputs(" &middot; ", out);
 		esc(out, buf);
 	}
-	if (k + 1 == f->ncycle)
+	if (closes(f, k))
 		fputs(" &middot; <b>closes the cycle</b>", out);
 	fputs("</p>\n", out);
 	put_stack(out, &e->stack);
@@ -383,6 +419,8 @@ static void put_held(FILE *out, const struct rfinding *f)
 static void put_finding(FILE *out, const struct report *r,
 			const struct rfinding *f, size_t id)
 {
+	const struct kind_info *info = kind_lookup(f->kind);
+	char buf[2048];
 	size_t k;
 
 	fprintf(out, "<section class=\"finding%s\" id=\"f%zu\">\n<h2><code>",
@@ -392,6 +430,11 @@ static void put_finding(FILE *out, const struct report *r,
 	esc(out, f->title);
 	fputs("</h2>\n", out);
 	put_meta(out, f);
+	if (info) {
+		fputs("<p class=\"help\">", out);
+		esc(out, info->help);
+		fputs("</p>\n", out);
+	}
 	if (f->ncycle) {
 		fputs("<div class=\"cycle\"><div>", out);
 		put_svg(out, r, f);
@@ -405,7 +448,12 @@ static void put_finding(FILE *out, const struct report *r,
 		fputs("<h4>Stack</h4>\n", out);
 		put_stack(out, &f->stack);
 	}
-	fputs("</section>\n", out);
+	finding_summary(f, buf, sizeof(buf));
+	fputs("<p class=\"summary\">", out);
+	esc(out, buf);
+	fputs("<br>suppress it with the line: ", out);
+	esc(out, f->kind);
+	fprintf(out, ":fingerprint:%s</p>\n</section>\n", f->fp);
 }
 
 static void put_toc(FILE *out, const struct report *r)
@@ -436,9 +484,15 @@ static void put_footer(FILE *out, const struct report *r)
 
 	fputs("<footer><p>Reports read:</p><ul>\n", out);
 	for (i = 0; i < r->nprocs; i++) {
-		proc_describe(r->procs[i], buf, sizeof(buf));
+		const struct rproc *p = r->procs[i];
+		int k;
+
+		proc_describe(p, buf, sizeof(buf));
 		fputs("<li>", out);
 		esc(out, buf);
+		for (k = 0; k < NSTATS; k++)
+			fprintf(out, "%s%s %ld", k ? ", " : ": ", report_stat_names[k],
+				p->stats[k]);
 		fputs("</li>\n", out);
 	}
 	fprintf(out, "</ul><p>fencedep %s</p></footer>\n", PACKAGE_VERSION);
@@ -463,6 +517,14 @@ int render_html(FILE *out, const struct report *r, const struct render_opts *o)
 		      "merged graph.</p>\n", out);
 	else
 		put_toc(out, r);
+	if (shown)
+		fputs("<p class=\"legend\">Classes:<span style=\"background:#eceef3\"></span>lock"
+		      "<span style=\"background:#fde3c2\"></span>fence"
+		      "<span style=\"background:#d4e7f7\"></span>reclaim or notifier"
+		      " &middot; A -(XY)-&gt; B: B taken while A held; X how A is held "
+		      "(E exclusive, S shared), Y how B is taken (R recursive read, N otherwise)"
+		      " &middot; the red arrow closed the cycle; a dashed one is a primed "
+		      "(documented) order</p>\n", out);
 	for (i = 0; i < r->nfindings; i++)
 		if (finding_shown(&r->findings[i]))
 			put_finding(out, r, &r->findings[i], i);

@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "frames.h"
 #include "sanitize.h"
 
 void frame_describe(const struct rframe *f, char *buf, size_t len)
@@ -41,10 +42,28 @@ void proc_describe(const struct rproc *p, char *buf, size_t len)
 		snprintf(buf + n, len - n, " in %s", text_safe(p->path));
 }
 
+bool frame_hidden(const struct rframe *f)
+{
+	return frame_is_start(f->module, f->function);
+}
+
+static bool frame_in_program(const struct rframe *f)
+{
+	return !frame_is_runtime(f->module) && !frame_is_libc(f->module) &&
+	       !frame_is_start(f->module, f->function);
+}
+
 const struct rframe *stack_site(const struct rstack *s)
 {
 	size_t i;
 
+	for (i = 0; i < s->n; i++)
+		if (frame_in_program(&s->frames[i]) && s->frames[i].file &&
+		    s->frames[i].line > 0)
+			return &s->frames[i];
+	for (i = 0; i < s->n; i++)
+		if (frame_in_program(&s->frames[i]) && s->frames[i].function)
+			return &s->frames[i];
 	for (i = 0; i < s->n; i++)
 		if (s->frames[i].file && s->frames[i].line > 0)
 			return &s->frames[i];
@@ -54,6 +73,8 @@ const struct rframe *stack_site(const struct rstack *s)
 	return NULL;
 }
 
+static bool verbose;
+
 static void put_stack(FILE *out, const struct rstack *s, const char *indent)
 {
 	char buf[1024];
@@ -62,6 +83,8 @@ static void put_stack(FILE *out, const struct rstack *s, const char *indent)
 	if (!s->n)
 		fprintf(out, "%s(no stack)\n", indent);
 	for (i = 0; i < s->n; i++) {
+		if (!verbose && frame_hidden(&s->frames[i]))
+			continue;
 		frame_describe(&s->frames[i], buf, sizeof(buf));
 		fprintf(out, "%s#%zu %s\n", indent, i, buf);
 	}
@@ -72,7 +95,15 @@ static void put_cycle(FILE *out, const struct rfinding *f)
 	char buf[512];
 	size_t i;
 
+	if (f->ncycle >= 3) {
+		fputs("\n  Chain exists of:\n    ", out);
+		for (i = 0; i < f->ncycle; i++)
+			fprintf(out, "%s --> ", text_safe(f->cycle[i].from));
+		fprintf(out, "%s\n", text_safe(f->cycle[0].from));
+	}
 	fprintf(out, "\n  the dependency cycle:\n");
+	fputs("  (A -(XY)-> B: B taken while A held; X how A is held, E exclusive or "
+	      "S shared;\n   Y how B is taken, R recursive read or N otherwise)\n", out);
 	for (i = 0; i < f->ncycle; i++) {
 		const struct redge *e = &f->cycle[i];
 
@@ -123,8 +154,31 @@ static void put_origin(FILE *out, const struct rfinding *f)
 	fputc('\n', out);
 }
 
+void finding_summary(const struct rfinding *f, char *buf, size_t len)
+{
+	const struct rframe *site = stack_site(finding_site_stack(f));
+	size_t n, i;
+
+	n = snprintf(buf, len, "SUMMARY: fencedep: %s", text_safe(f->kind));
+	for (i = 0; i < f->ncycle && n < len; i++)
+		n += snprintf(buf + n, len - n, " %s ->", text_safe(f->cycle[i].from));
+	if (f->ncycle && n < len)
+		n += snprintf(buf + n, len - n, " %s", text_safe(f->cycle[0].from));
+	else if (!f->ncycle && f->nheld && n < len)
+		n += snprintf(buf + n, len - n, " %s", text_safe(f->held[0].cls));
+	if (site && site->file && site->line > 0 && n < len)
+		n += snprintf(buf + n, len - n, " %s:%ld", text_safe(site->file), site->line);
+	else if (site && site->module && n < len)
+		n += snprintf(buf + n, len - n, " (%s+%s)", text_safe(site->module),
+			      site->offset ? text_safe(site->offset) : "0x0");
+	if (site && site->function && n < len)
+		snprintf(buf + n, len - n, " in %s", text_safe(site->function));
+}
+
 static void put_finding(FILE *out, const struct rfinding *f)
 {
+	char summary[2048];
+
 	fprintf(out, "fencedep: %s: %s\n", text_safe(f->kind), text_safe(f->title));
 	fprintf(out, "  fingerprint %s, seen %ld time%s, %s\n", f->fp, f->count,
 		f->count == 1 ? "" : "s",
@@ -137,13 +191,16 @@ static void put_finding(FILE *out, const struct rfinding *f)
 		fprintf(out, "\n  stack:\n");
 		put_stack(out, &f->stack, "    ");
 	}
-	fputc('\n', out);
+	finding_summary(f, summary, sizeof(summary));
+	fprintf(out, "\n%s\nsuppress it with the line: %s:fingerprint:%s\n\n",
+		summary, text_safe(f->kind), f->fp);
 }
 
 int render_text(FILE *out, const struct report *r, const struct render_opts *o)
 {
 	size_t i;
 
+	verbose = o->verbose;
 	for (i = 0; i < r->nfindings; i++)
 		if (finding_shown(&r->findings[i]))
 			put_finding(out, &r->findings[i]);

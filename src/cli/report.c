@@ -57,7 +57,10 @@ static void usage(FILE *out)
 	      "      --suppressions FILE   hide findings matching kind:pattern rules\n"
 	      "      --cycles-only         dot: only the edges of reported cycles\n"
 	      "      --srcroot DIR         sarif: file paths relative to DIR\n"
+	      "  -v, --verbose             text, html: also the thread start frames\n"
+	      "                            of the runtime and libc\n"
 	      "  -h, --help                show this help\n"
+	      "  -V, --version             show the version\n"
 	      "\n"
 	      "FILE may be - for standard input.  Exit status: 0 nothing new,\n"
 	      "1 new findings, 2 bad usage or input.\n", out);
@@ -111,7 +114,9 @@ static const struct option long_options[] = {
 	{ "suppressions", required_argument, NULL, OPT_SUPPRESSIONS },
 	{ "cycles-only", no_argument, NULL, OPT_CYCLES_ONLY },
 	{ "srcroot", required_argument, NULL, OPT_SRCROOT },
+	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -152,8 +157,14 @@ static int parse_option(struct report_args *a, int c)
 	case OPT_SRCROOT:
 		a->opts.srcroot = optarg;
 		return 0;
+	case 'v':
+		a->opts.verbose = true;
+		return 0;
 	case 'h':
 		usage(stdout);
+		return -1;
+	case 'V':
+		printf("fencedep report %s\n", PACKAGE_VERSION);
 		return -1;
 	case ':':
 		return usage_error("option '%s' needs an argument", optopt_name());
@@ -171,7 +182,7 @@ static int parse_args(struct report_args *a, int argc, char **argv)
 	optind = 0;		/* restart getopt: report_main may run twice */
 	opterr = 0;
 	opt_argv = argv;
-	while ((c = getopt_long(argc, argv, ":f:o:h", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":f:o:hvV", long_options, NULL)) != -1) {
 		ret = parse_option(a, c);
 		if (ret)
 			return ret;

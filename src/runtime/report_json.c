@@ -102,6 +102,11 @@ static void json_finding(struct rt_buf *b, const struct finding *f, size_t *coun
 			buf_puts(b, ", \"function\": ");
 			buf_json_str(b, fr.function);
 		}
+		if (fr.file) {
+			buf_puts(b, ", \"file\": ");
+			buf_json_str(b, fr.file);
+			buf_printf(b, ", \"line\": %d", fr.line);
+		}
 		buf_puts(b, "}]}");
 	}
 	buf_puts(b, "],\n     \"stack\": ");

@@ -8,6 +8,13 @@
 #include <unistd.h>
 
 #include "finding.h"
+#include "frames.h"
+
+/* The runtime's and libc's thread start frames are shown at verbosity=3. */
+static bool frame_shown(const struct frame *f)
+{
+	return rt_opt.verbosity >= 3 || !frame_is_start(f->module, f->function);
+}
 
 void report_frames_text(struct rt_buf *b, uint32_t stack, const char *indent)
 {
@@ -21,6 +28,8 @@ void report_frames_text(struct rt_buf *b, uint32_t stack, const char *indent)
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		stack_symbolize(pcs[i], &f);
+		if (!frame_shown(&f))
+			continue;
 		buf_printf(b, "%s#%u %s (%s+%#lx)", indent, i, f.function ? f.function : "??",
 			   f.module ? f.module : "??", (unsigned long)f.offset);
 		if (f.file)
@@ -165,6 +174,60 @@ static void text_signal_scenario(struct rt_buf *b, const struct finding *f)
 	buf_puts(b, "\n   *** DEADLOCK ***\n");
 }
 
+/*
+ * The closing lines, as sanitizers end theirs: one line to grep, with the
+ * classes and the place in the program, and the suppression that hides
+ * this finding, ready to paste.
+ */
+static void text_summary(struct rt_buf *b, const struct finding *f)
+{
+	uintptr_t pcs[STACK_MAX];
+	uint32_t n = stack_get(f->ncycle ? f->cycle[0].stack : f->stack, pcs, STACK_MAX);
+	struct frame fr, site = { 0 };
+	bool found = false;
+
+	/* the first frame in the program: not the runtime's, not libc's */
+	for (uint32_t i = 0; i < n && !found; i++) {
+		stack_symbolize(pcs[i], &fr);
+		if (frame_is_runtime(fr.module) || frame_is_libc(fr.module))
+			continue;
+		if (!site.pc)
+			site = fr;
+		if (fr.file) {
+			site = fr;
+			found = true;
+		}
+	}
+	buf_printf(b, "\nSUMMARY: fencedep: %s", finding_kind_name(f->kind));
+	if (f->ncycle) {
+		for (uint32_t i = 0; i < f->ncycle; i++)
+			buf_printf(b, " %s ->", f->cycle[i].from);
+		buf_printf(b, " %s", f->cycle[0].from);
+	} else if (f->subject[0]) {
+		buf_printf(b, " %s", f->subject[0]);
+	}
+	if (site.file)
+		buf_printf(b, " %s:%d", site.file, site.line);
+	else if (site.pc)
+		buf_printf(b, " (%s+%#lx)", site.module ? site.module : "??",
+			   (unsigned long)site.offset);
+	if (site.function)
+		buf_printf(b, " in %s", site.function);
+	buf_printf(b, "\nsuppress it with the line: %s:fingerprint:%s\n",
+		   finding_kind_name(f->kind), f->fingerprint);
+}
+
+/* lockdep's "Chain exists of:" for a cycle of three locks or more. */
+static void text_chain(struct rt_buf *b, const struct finding *f)
+{
+	if (f->ncycle < 3)
+		return;
+	buf_puts(b, "\n  Chain exists of:\n    ");
+	for (uint32_t i = 0; i < f->ncycle; i++)
+		buf_printf(b, "%s --> ", f->cycle[i].from);
+	buf_printf(b, "%s\n", f->cycle[0].from);
+}
+
 static void text_raw(struct rt_buf *b, const struct finding *f)
 {
 	buf_puts(b, "\n======================================================\n");
@@ -184,10 +247,13 @@ static void text_raw(struct rt_buf *b, const struct finding *f)
 	if (explanations[f->kind])
 		buf_printf(b, "  %s\n", explanations[f->kind]);
 	if (f->ncycle) {
+		text_chain(b, f);
 		buf_printf(b, "\n  the cycle (%u edges", f->cycle_total);
 		if (f->cycle_total > f->ncycle)
 			buf_printf(b, "; the first %u shown", f->ncycle);
 		buf_puts(b, "):\n");
+		buf_puts(b, "  (A -(XY)-> B: B taken while A held; X how A is held, E exclusive or "
+			    "S shared;\n   Y how B is taken, R recursive read or N otherwise)\n");
 		for (uint32_t i = 0; i < f->ncycle; i++) {
 			buf_printf(b, "\n  %s -(%s)-> %s", f->cycle[i].from,
 				   edge_type_name(f->cycle[i].type), f->cycle[i].to);
@@ -220,6 +286,7 @@ static void text_raw(struct rt_buf *b, const struct finding *f)
 	if (f->kind == FK_SIGNAL_UNSAFE_LOCK && f->subject[0])
 		text_signal_scenario(b, f);
 	buf_printf(b, "\n  fingerprint %s\n", f->fingerprint);
+	text_summary(b, f);
 	buf_puts(b, "======================================================\n");
 }
 

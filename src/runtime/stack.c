@@ -530,6 +530,46 @@ static const char *intern_str(const char *s)
 	return s ? rt_strdup(s) : NULL;
 }
 
+/*
+ * DWARF records a file as the compiler was given it, relative to the
+ * directory it ran in (../src/x.c for an out-of-tree build): join the two
+ * and drop "." and "dir/.." so that the path names the file wherever the
+ * report is read.  The result goes to out (size n); file itself when it
+ * is absolute or the directory is unknown.
+ */
+static const char *join_comp_dir(const char *dir, const char *file, char *out, size_t n)
+{
+	size_t len = 0, seg;
+	const char *p;
+
+	if (!file || file[0] == '/' || !dir || dir[0] != '/')
+		return file;
+	if (strlen(dir) + strlen(file) + 2 > n)
+		return file;
+	/* out holds a normalised absolute path without the trailing "/" */
+	for (int part = 0; part < 2; part++) {
+		for (p = part ? file : dir; *p; p += seg) {
+			while (*p == '/')
+				p++;
+			seg = strcspn(p, "/");
+			if (!seg || (seg == 1 && p[0] == '.'))
+				continue;
+			if (seg == 2 && p[0] == '.' && p[1] == '.') {
+				while (len && out[len - 1] != '/')
+					len--;
+				if (len)
+					len--;
+				continue;
+			}
+			out[len++] = '/';
+			memcpy(out + len, p, seg);
+			len += seg;
+		}
+	}
+	out[len] = '\0';
+	return len ? out : file;
+}
+
 static void symbolize_locked(uintptr_t pc, struct frame *f)
 {
 	uintptr_t at = pc ? pc - 1 : 0; /* return addresses point past the call */
@@ -552,7 +592,9 @@ static void symbolize_locked(uintptr_t pc, struct frame *f)
 	if (line) {
 		int lineno = 0;
 		const char *file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
-		f->file = intern_str(file);
+		char path[4096];
+		f->file = intern_str(join_comp_dir(dwfl_line_comp_dir(line), file, path,
+						   sizeof(path)));
 		f->line = lineno;
 	}
 }

@@ -1318,3 +1318,135 @@ Test(report, glob_is_linear_on_a_long_name, .timeout = 60)
 	cr_assert_lt(b.ru_utime.tv_sec - a.ru_utime.tv_sec, 2);
 	free(name);
 }
+
+/* ---- reading the report: summary, frames shown, closing edge ---- */
+
+/* A process that saw the whole cycle, closing edge first; its stacks end
+ * in the runtime's and libc's thread start. */
+static void write_closed_cycle(void)
+{
+	static const char start[] =
+		"{\"pc\":\"0x7f01\",\"module\":\"/usr/lib/libfencedep.so.0\",\"offset\":\"0x1f0c\","
+		"\"function\":\"thread_start\",\"file\":\"/src/fencedep/preload/thread.c\",\"line\":48},"
+		"{\"pc\":\"0x7f02\",\"module\":\"/usr/lib/x86_64-linux-gnu/libc.so.6\",\"offset\":\"0x891f5\","
+		"\"function\":\"start_thread\",\"file\":\"./nptl/pthread_create.c\",\"line\":442},"
+		"{\"pc\":\"0x7f03\",\"module\":\"/usr/lib/x86_64-linux-gnu/libc.so.6\",\"offset\":\"0x1098ec\","
+		"\"function\":\"__clone3\"}";
+	char buf[4096];
+
+	snprintf(buf, sizeof(buf),
+		 "{\"tool\":\"fencedep\",\"schema\":1,\"pid\":5,\"argv\":[\"./bank\"],"
+		 "\"findings\":[{\"kind\":\"lock-order-inversion\",\"title\":\"possible circular "
+		 "locking dependency\",\"fingerprint\":\"00112233aabbccdd\",\"count\":1,"
+		 "\"cycle\":[{\"from\":\"B\",\"to\":\"A\",\"type\":\"EN\",\"stack\":["
+		 "{\"pc\":\"0x1\",\"module\":\"/bin/bank\",\"offset\":\"0x1\",\"function\":\"backward\","
+		 "\"file\":\"/src/bank.c\",\"line\":44},%s]},"
+		 "{\"from\":\"A\",\"to\":\"C\",\"type\":\"EN\",\"stack\":["
+		 "{\"pc\":\"0x2\",\"module\":\"/bin/bank\",\"offset\":\"0x2\",\"function\":\"forward\","
+		 "\"file\":\"/src/bank.c\",\"line\":37},%s]},"
+		 "{\"from\":\"C\",\"to\":\"B\",\"type\":\"SR\",\"stack\":["
+		 "{\"pc\":\"0x3\",\"module\":\"/bin/bank\",\"offset\":\"0x3\",\"function\":\"audit\","
+		 "\"file\":\"/src/bank.c\",\"line\":51},%s]}],"
+		 "\"stack\":[{\"pc\":\"0x1\",\"module\":\"/bin/bank\",\"offset\":\"0x1\","
+		 "\"function\":\"backward\",\"file\":\"/src/bank.c\",\"line\":44},%s]}]}",
+		 start, start, start, start);
+	write_file(tmp("closed.json"), buf);
+}
+
+Test(report, text_ends_each_finding_with_summary_and_suppression)
+{
+	struct run r, sup;
+
+	write_closed_cycle();
+	r = report(tmp("closed.json"), NULL);
+	cr_assert_eq(r.status, 1, "stderr: %s", r.err);
+	cr_assert_not_null(strstr(r.out, "\nSUMMARY: fencedep: lock-order-inversion B -> A -> C -> B "
+				  "/src/bank.c:44 in backward\n"
+				  "suppress it with the line: lock-order-inversion:fingerprint:"
+				  "00112233aabbccdd\n"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "Chain exists of:\n    B --> A --> C --> B\n"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "X how A is held, E exclusive or S shared"));
+	/* the suppression line given works as it is */
+	write_file(tmp("sup"), "lock-order-inversion:fingerprint:00112233aabbccdd\n");
+	sup = report("--suppressions", tmp("sup"), tmp("closed.json"), NULL);
+	cr_assert_eq(sup.status, 0, "%s", sup.out);
+	run_free(&r);
+	run_free(&sup);
+}
+
+Test(report, thread_start_frames_are_hidden_unless_verbose)
+{
+	struct run r, v;
+
+	write_closed_cycle();
+	r = report(tmp("closed.json"), NULL);
+	v = report("-v", tmp("closed.json"), NULL);
+	cr_assert_not_null(strstr(r.out, "#0 backward"));
+	cr_assert_null(strstr(r.out, "thread_start"), "%s", r.out);
+	cr_assert_null(strstr(r.out, "start_thread"));
+	cr_assert_null(strstr(r.out, "__clone3"));
+	cr_assert_not_null(strstr(v.out, "#1 thread_start"), "%s", v.out);
+	cr_assert_not_null(strstr(v.out, "#2 start_thread"));
+	cr_assert_not_null(strstr(v.out, "#3 __clone3"));
+	run_free(&r);
+	run_free(&v);
+}
+
+Test(report, html_marks_the_closing_edge_and_folds_thread_start)
+{
+	struct run r, merged, reclaim;
+	const char *closing, *first;
+
+	write_closed_cycle();
+	r = report("-f", "html", tmp("closed.json"), NULL);
+	closing = strstr(r.out, "<div class=\"dep closing\"><h3>");
+	first = strstr(r.out, "<div class=\"dep");
+	cr_assert_not_null(closing, "%s", r.out);
+	cr_assert_eq(closing, first, "the first dependency closed the cycle");
+	cr_assert(!strncmp(closing + strlen("<div class=\"dep closing\"><h3>"), "B -(EN)-&gt; A", 14));
+	cr_assert_null(strstr(strstr(r.out, "closes the cycle") + 1, "closes the cycle"),
+		       "only one dependency closes the cycle");
+	cr_assert_not_null(strstr(r.out, "<details class=\"lib\"><summary>3 thread start frames"));
+	cr_assert_not_null(strstr(r.out, "SUMMARY: fencedep: lock-order-inversion B -&gt; A"));
+	cr_assert_not_null(strstr(r.out, "Two or more locks are taken in opposite orders"),
+			   "the kind's fix hint");
+	cr_assert_not_null(strstr(r.out, "class=\"legend\""));
+	cr_assert_not_null(strstr(r.out, "acquisitions 0"), "per-process statistics");
+	/* a cycle found by merging was closed by no one */
+	merged = report("-f", "html", data("abba_a.json"), data("abba_b.json"), NULL);
+	cr_assert_null(strstr(merged.out, "closes the cycle"));
+	cr_assert_null(strstr(merged.out, "dep closing"));
+	reclaim = report("-f", "html", data("fence_a.json"), data("fence_b.json"), NULL);
+	cr_assert_null(strstr(reclaim.out, "dep closing"));
+	run_free(&r);
+	run_free(&merged);
+	run_free(&reclaim);
+}
+
+Test(report, sarif_locates_in_the_program_not_the_runtime_or_libc)
+{
+	write_file(tmp("s1.json"), "{\"tool\":\"fencedep\",\"schema\":1,\"pid\":1,\"findings\":[{"
+		   "\"kind\":\"lock-held-at-thread-exit\",\"held\":[{\"class\":\"A\"}],\"stack\":["
+		   "{\"pc\":\"0x1\",\"module\":\"/usr/lib/libfencedep.so.0\",\"offset\":\"0x1\","
+		   "\"function\":\"thread_start\",\"file\":\"preload/thread.c\",\"line\":48},"
+		   "{\"pc\":\"0x2\",\"module\":\"/usr/lib/x86_64-linux-gnu/libc.so.6\",\"offset\":\"0x2\","
+		   "\"function\":\"start_thread\",\"file\":\"./nptl/pthread_create.c\",\"line\":442},"
+		   "{\"pc\":\"0x3\",\"module\":\"/usr/bin/stripped\",\"offset\":\"0x3\","
+		   "\"function\":\"worker\"}]}]}");
+	struct run r = report("-f", "sarif", tmp("s1.json"), NULL);
+	json_t *loc;
+
+	cr_assert_eq(r.status, 1, "stderr: %s", r.err);
+	loc = path(r.json, "runs[0].results[0].locations[0]");
+	cr_assert_null(json_object_get(loc, "physicalLocation"), "not preload/thread.c");
+	cr_assert_str_eq(str_at(loc, "logicalLocations[0].name"), "worker");
+	run_free(&r);
+}
+
+Test(report, version_option)
+{
+	struct run r = report("--version", NULL);
+
+	cr_assert_eq(r.status, 0);
+	run_free(&r);
+}

@@ -1,0 +1,60 @@
+/*
+ * frames.h - which frames of a stack a report shows by default: not the
+ * runtime's own (its thread start) nor the C library's thread and process
+ * start, which every stack ends with and no one needs to read.  Shared by
+ * the runtime's text report and `fencedep report`.
+ */
+#ifndef FDEP_FRAMES_H
+#define FDEP_FRAMES_H
+
+#include <stdbool.h>
+#include <string.h>
+
+/* The file name of path. */
+static inline const char *frame_basename(const char *path)
+{
+	const char *slash = path ? strrchr(path, '/') : NULL;
+
+	return slash ? slash + 1 : path;
+}
+
+static inline bool frame_module_is(const char *module, const char *prefix)
+{
+	const char *base = frame_basename(module);
+
+	return base && !strncmp(base, prefix, strlen(prefix));
+}
+
+/* A frame of the runtime (libfencedep.so). */
+static inline bool frame_is_runtime(const char *module)
+{
+	return frame_module_is(module, "libfencedep.so");
+}
+
+/* A frame of the C library or the dynamic loader. */
+static inline bool frame_is_libc(const char *module)
+{
+	return frame_module_is(module, "libc.so") || frame_module_is(module, "libc-") ||
+	       frame_module_is(module, "libpthread") || frame_module_is(module, "ld-linux");
+}
+
+/* A thread or process start frame, hidden unless asked for. */
+static inline bool frame_is_start(const char *module, const char *function)
+{
+	static const char *const starts[] = {
+		"start_thread", "__clone3", "__clone", "clone", "clone3",
+		"__libc_start_call_main", "__libc_start_main_impl",
+		"__libc_start_main", "_start",
+	};
+
+	if (frame_is_runtime(module))
+		return true;	/* the runtime is no one's code to read */
+	if (!function)
+		return false;
+	for (size_t i = 0; i < sizeof(starts) / sizeof(starts[0]); i++)
+		if (!strcmp(function, starts[i]))
+			return true;
+	return false;
+}
+
+#endif
