@@ -218,6 +218,9 @@ EXTRA_DIST += tests/test_setup.sh tests/summarize.sh tests/summary
 # the pkg-config files: fencedep needs no library, fencedep-runtime links it
 TESTS += tests/test_pkgconfig.sh
 EXTRA_DIST += tests/test_pkgconfig.sh
+# the bash completion, sourced and asked as bash asks it
+TESTS += tests/test_completion.sh
+EXTRA_DIST += tests/test_completion.sh
 # Long runs of the real programs and vmbind-stress (not part of check):
 # make soak [SOAK_SECONDS=N]
 SOAK_SECONDS = 3600
