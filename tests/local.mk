@@ -221,6 +221,9 @@ EXTRA_DIST += tests/test_pkgconfig.sh
 # the bash completion, sourced and asked as bash asks it
 TESTS += tests/test_completion.sh
 EXTRA_DIST += tests/test_completion.sh
+# fencedep(1)'s text example against a real run
+TESTS += tests/test_man_examples.sh
+EXTRA_DIST += tests/test_man_examples.sh
 # Long runs of the real programs and vmbind-stress (not part of check):
 # make soak [SOAK_SECONDS=N]
 SOAK_SECONDS = 3600
