@@ -13,7 +13,8 @@
 enum vmb_bug vmb_active_bug = BUG_NONE;
 
 const struct vmb_bug_desc vmb_bugs[BUG_COUNT] = {
-#define BUG(id, n, m, e, r, ...) [id] = { .name = n, .mistake = m, .expect = e, .rule = r, __VA_ARGS__ }
+#define BUG(id, n, m, e, r, ...) \
+	[id] = { .name = n, .mistake = m, .expect = e, .rule = r, __VA_ARGS__ }
 	BUG(BUG_NONE, "none", "no mistake", "nothing", ""),
 	BUG(BUG_GUP_UNDER_RESV, "gup-under-resv",
 	    "get_user_pages (mmap_lock) inside exec after locking the VM resv",

@@ -144,8 +144,12 @@ void dma_fence_enable_sw_signaling(struct dma_fence *f)
 	first = !f->signaling_enabled;
 	f->signaling_enabled = true;
 	fence_unlock(f);
-	if (first)
+	if (first) {
+		/* atomic context too: the kernel calls it under the fence's lock */
+		fdep_acquire(&fence_cb_section, "dma_fence_cb", FDEP_SPIN | FDEP_TRY);
 		f->ops->enable_signaling(f);
+		fdep_release(&fence_cb_section);
+	}
 }
 
 int dma_fence_add_callback(struct dma_fence *f, struct dma_fence_cb *cb, dma_fence_func_t func)

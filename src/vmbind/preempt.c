@@ -12,6 +12,7 @@
  * fences, and it may not allocate.
  */
 #include <stdlib.h>
+#include <time.h>
 
 #include "vmbind.h"
 
@@ -20,26 +21,29 @@ atomic_ullong preempt_count;
 struct preempt_fence {
 	struct dma_fence base;
 	struct gpu_vm *vm;
-	struct list_head link;
+	struct preempt_fence *next; /* on the work list */
 };
 
 static struct {
-	pthread_mutex_t lock; /* the work list; a leaf */
+	pthread_mutex_t lock; /* the worker's sleep; a leaf */
 	pthread_cond_t cond;
-	struct list_head work;
-	bool stop;
+	_Atomic(struct preempt_fence *) work; /* pushed in atomic context */
+	atomic_bool stop;
 	pthread_t thread;
 } pq;
 
+/* enable_signaling runs in atomic context (the kernel calls it under the
+ * fence's spinlock): queue the work without a sleeping lock. */
 static void preempt_fence_enable(struct dma_fence *f)
 {
 	struct preempt_fence *pf = container_of(f, struct preempt_fence, base);
+	struct preempt_fence *head = atomic_load(&pq.work);
 
 	dma_fence_get(f);
-	pthread_mutex_lock(&pq.lock);
-	list_add_tail(&pf->link, &pq.work);
+	do
+		pf->next = head;
+	while (!atomic_compare_exchange_weak(&pq.work, &head, pf));
 	pthread_cond_signal(&pq.cond);
-	pthread_mutex_unlock(&pq.lock);
 }
 
 static void preempt_fence_release(struct dma_fence *f)
@@ -61,7 +65,6 @@ struct dma_fence *preempt_fence_create(struct gpu_vm *vm)
 	dma_fence_init(&pf->base, &preempt_fence_ops, vm->preempt_context,
 		       atomic_fetch_add(&vm->preempt_seqno, 1) + 1);
 	pf->vm = vm;
-	INIT_LIST_HEAD(&pf->link);
 	return &pf->base;
 }
 
@@ -88,25 +91,52 @@ static void preempt_work(struct preempt_fence *pf)
 	fdep_signalling_end(cookie);
 }
 
+/* The work pushed since the last look, oldest first. */
+static struct preempt_fence *preempt_take_work(void)
+{
+	struct preempt_fence *pf = atomic_exchange(&pq.work, NULL), *fifo = NULL;
+
+	while (pf) {
+		struct preempt_fence *next = pf->next;
+
+		pf->next = fifo;
+		fifo = pf;
+		pf = next;
+	}
+	return fifo;
+}
+
 static void *preempt_main(void *arg)
 {
 	(void)arg;
-	pthread_mutex_lock(&pq.lock);
 	for (;;) {
-		struct preempt_fence *pf;
+		struct preempt_fence *pf = preempt_take_work();
+		struct timespec ts;
 
-		while (list_empty(&pq.work) && !pq.stop)
-			pthread_cond_wait(&pq.cond, &pq.lock);
-		if (list_empty(&pq.work))
-			break;
-		pf = list_first_entry(&pq.work, struct preempt_fence, link);
-		list_del_init(&pf->link);
-		pthread_mutex_unlock(&pq.lock);
-		preempt_work(pf);
-		dma_fence_put(&pf->base);
-		pthread_mutex_lock(&pq.lock);
+		if (!pf) {
+			if (atomic_load(&pq.stop))
+				break;
+			/* the push signals without the mutex: look again within 1 ms */
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 1000000;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_mutex_lock(&pq.lock);
+			if (!atomic_load(&pq.work) && !atomic_load(&pq.stop))
+				pthread_cond_timedwait(&pq.cond, &pq.lock, &ts);
+			pthread_mutex_unlock(&pq.lock);
+			continue;
+		}
+		while (pf) {
+			struct preempt_fence *next = pf->next;
+
+			preempt_work(pf);
+			dma_fence_put(&pf->base);
+			pf = next;
+		}
 	}
-	pthread_mutex_unlock(&pq.lock);
 	return NULL;
 }
 
@@ -115,7 +145,8 @@ void preempt_init(void)
 	pthread_mutex_init(&pq.lock, NULL);
 	fdep_lock_class(&pq.lock, "preempt_wq->lock", 0);
 	pthread_cond_init(&pq.cond, NULL);
-	INIT_LIST_HEAD(&pq.work);
+	atomic_init(&pq.work, NULL);
+	atomic_init(&pq.stop, false);
 	if (pthread_create(&pq.thread, NULL, preempt_main, NULL))
 		vmb_fatal(1, "cannot start the preempt worker");
 }
@@ -123,7 +154,7 @@ void preempt_init(void)
 void preempt_fini(void)
 {
 	pthread_mutex_lock(&pq.lock);
-	pq.stop = true;
+	atomic_store(&pq.stop, true);
 	pthread_cond_broadcast(&pq.cond);
 	pthread_mutex_unlock(&pq.lock);
 	pthread_join(pq.thread, NULL);

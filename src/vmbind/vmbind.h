@@ -181,7 +181,8 @@ struct dma_fence_ops {
 	/* the checker's fence class: one per queue (bind, exec, eviction,
 	 * preempt), so that waits between queues are checked */
 	const char *fence_class;
-	/* called once, outside the fence's lock, when someone starts to wait */
+	/* called once, when someone starts to wait; in atomic context, as the
+	 * kernel calls it under the fence's lock */
 	void (*enable_signaling)(struct dma_fence *f);
 	void (*release)(struct dma_fence *f);
 };
