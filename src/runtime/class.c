@@ -8,6 +8,7 @@
  * the lock's symbol for a static lock ("queue_lock"), else
  * "<kind>@<init site>#<n>", so names stay the same from run to run.
  */
+#include <sched.h>
 #include <string.h>
 
 #include "runtime.h"
@@ -161,6 +162,19 @@ static void ncache_put(const char *name, unsigned subclass, struct lock_class *c
 	t->ncache[i].cls = c;
 }
 
+/*
+ * A named class is in the table before its primed edges are in the graph;
+ * another thread that finds it then waits for them, or an edge it adds at
+ * once could close a cycle the long way round (through fs_reclaim, say)
+ * instead of through the primed edge: another finding kind.
+ */
+static struct lock_class *class_primed(struct lock_class *c)
+{
+	while (unlikely(atomic_load_explicit(&c->unprimed, memory_order_acquire)))
+		sched_yield();
+	return c;
+}
+
 struct lock_class *class_intern(const char *name, unsigned subclass, int kind)
 {
 	char full[256];
@@ -169,7 +183,7 @@ struct lock_class *class_intern(const char *name, unsigned subclass, int kind)
 	if (c) {
 		if (c->kind == CK_MAP && kind != CK_MAP)
 			c->kind = (uint8_t)kind;
-		return c;
+		return class_primed(c);
 	}
 
 	size_t n = name_cat(full, sizeof(full), 0, name);
@@ -186,11 +200,12 @@ struct lock_class *class_intern(const char *name, unsigned subclass, int kind)
 				c->kind = (uint8_t)kind;
 			rt_unlock(&class_lock);
 			ncache_put(name, subclass, c);
-			return c;
+			return class_primed(c);
 		}
 	}
 	c = class_new(kind);
 	if (c) {
+		atomic_store_explicit(&c->unprimed, true, memory_order_relaxed);
 		c->named = true;
 		c->subclass = (uint8_t)subclass;
 		atomic_store(&c->name, rt_strdup(full));
@@ -202,6 +217,7 @@ struct lock_class *class_intern(const char *name, unsigned subclass, int kind)
 	if (c) {
 		ncache_put(name, subclass, c);
 		prime_class_created(c);
+		atomic_store_explicit(&c->unprimed, false, memory_order_release);
 	}
 	return c;
 }
@@ -396,4 +412,10 @@ const char *class_name_try(struct lock_class *c)
 void class_fork(int phase)
 {
 	rt_lock_fork(&class_lock, phase);
+	/* a thread that was priming a class is gone in the child: no one would
+	 * ever mark it, and class_intern would wait for ever */
+	if (phase == FORK_CHILD)
+		for (uint32_t i = 0; i < nclasses; i++)
+			if (classes[i])
+				atomic_store(&classes[i]->unprimed, false);
 }

@@ -181,6 +181,7 @@ struct lock_class {
 	bool dead;                  /* its only instance was freed or destroyed */
 	bool compact;               /* graph.c: on the list of classes with dead edges */
 	bool addr_static;           /* addr is in a module's static storage (has a symbol) */
+	_Atomic bool unprimed;      /* named, its primed edges not yet recorded */
 };
 
 struct lock_class *class_get(uint32_t id);
