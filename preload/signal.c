@@ -672,6 +672,45 @@ static void leave_frames(struct __jmp_buf_tag *env)
 	errno = saved_errno;
 }
 
+/*
+ * Handler frames left by a way this file does not see (setcontext, an
+ * exception unwound through the signal frame): the code that runs now is
+ * not above them on their stack.  Checked where a handler's state would
+ * be recorded (a new chain in a handler, a call from one); the thread is
+ * entered (t) or about to be.
+ */
+void sig_frames_check(struct rt_thread *t)
+{
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	int keep = st.depth < FRAMES_MAX ? st.depth : FRAMES_MAX;
+
+	while (keep > 0) {
+		const struct sig_frame *fr = &st.f[keep - 1];
+		bool on_alt_now = fr->on_alt && sp >= fr->alt_lo && sp < fr->alt_hi;
+		if ((fr->on_alt ? on_alt_now : true) && sp < fr->sp)
+			break;
+		keep--;
+	}
+	if (keep == st.depth || keep >= FRAMES_MAX)
+		return;
+	sigset_t cur;
+	uint64_t blocked = REAL(pthread_sigmask)(SIG_BLOCK, NULL, &cur) == 0 ? set_bits(&cur)
+									   : st.blocked;
+	struct sig_frame *fr = &st.f[keep];
+	int busy = tls_busy;
+	st.lost = 0;
+	if (!fr->busy) {
+		frame_restore(t, fr, blocked);
+	} else {
+		/* it interrupted the runtime: nothing of the thread's state was
+		 * switched, only the frames go */
+		st.depth = keep;
+		st.blocked = blocked;
+		tls_private_heap = (tls_private_heap & ~PH_SIGNAL) | (fr->private_heap & PH_SIGNAL);
+	}
+	tls_busy = busy;
+}
+
 RT_EXPORT void siglongjmp(sigjmp_buf env, int val)
 {
 	leave_frames(env);
@@ -728,7 +767,9 @@ static const char *unsafe_detail(const char *what, int sig)
 
 void sig_unsafe_call(const char *what, uintptr_t ip)
 {
-	if (st.depth <= 0 || st.depth > FRAMES_MAX)
+	if (st.depth > 0 && !tls_busy)
+		sig_frames_check(tls_thread);
+	if (st.depth <= 0 || st.depth > FRAMES_MAX || !(tls_private_heap & PH_SIGNAL))
 		return;
 	int sig = st.f[st.depth - 1].sig;
 	struct rt_thread *t = thread_enter();

@@ -123,6 +123,12 @@ Test(signals, nested_handler_lock_taken_with_its_signal_deliverable)
 	harness_free(&r);
 }
 
+/* Left by setcontext(): the frame is found stale by its stack pointer. */
+Test(signals, handler_left_by_setcontext_leaves_nothing_behind)
+{
+	expect("escape", "signal-unsafe-call", 0, "escape handled\n");
+}
+
 Test(signals, malloc_in_a_handler_is_signal_unsafe_call)
 {
 	struct harness_run r;

@@ -379,6 +379,8 @@ void rt_acquire_slow(struct rt_thread *t, struct lock_class *c, const void *inst
 	};
 
 	t->acquisitions++;
+	if (unlikely(t->sig_in))
+		sig_frames_check(t);
 	if (unlikely(t->sig_gen != atomic_load_explicit(&sig_handled_gen, memory_order_relaxed)))
 		sig_refresh(t);
 	if (unlikely(paths_stale(t)))

@@ -683,6 +683,8 @@ void sig_usage_held(struct rt_thread *t, uint64_t newly, uintptr_t ip);
 void sig_report(struct rt_thread *t, const struct sig_finding *sf);
 /* Anything but an async-signal-safe call in a handler: reported. */
 void sig_unsafe_call(const char *what, uintptr_t ip);
+/* Drop handler frames the thread is no longer running on top of. */
+void sig_frames_check(struct rt_thread *t);
 extern _Atomic uint64_t sig_in_any;
 
 #include "hot.h"

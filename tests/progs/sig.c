@@ -26,6 +26,8 @@
  *   nested            a SIGWINCH handler, running on top of a SIGUSR2
  *                     handler that holds M, takes L; main takes L with
  *                     SIGWINCH deliverable: signal-unsafe-lock
+ *   escape            clean: a handler leaves by setcontext(), which the
+ *                     runtime does not interpose; main then allocates
  *   malloc            a SIGUSR2 handler allocates: signal-unsafe-call
  *   longjmp-busy      a SIGALRM handler siglongjmps out of a thread blocked
  *                     in pthread_mutex_lock; the thread then takes A, B in
@@ -50,6 +52,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 static pthread_mutex_t L = PTHREAD_MUTEX_INITIALIZER;
@@ -129,6 +132,15 @@ static void on_usr2_nest(int sig)
 	pthread_mutex_lock(&M);
 	raise(SIGWINCH);
 	pthread_mutex_unlock(&M);
+}
+
+static ucontext_t back;
+static volatile sig_atomic_t escaped;
+
+static void on_escape(int sig)
+{
+	(void)sig;
+	setcontext(&back);
 }
 
 static void on_malloc(int sig)
@@ -370,6 +382,17 @@ int main(int argc, char **argv)
 		install(SIGWINCH, on_lock_L, 0);
 		raise(SIGUSR2);
 		take(&L);
+	} else if (!strcmp(mode, "escape")) {
+		install(SIGUSR2, on_escape, 0);
+		getcontext(&back);
+		if (!escaped) {
+			escaped = 1;
+			raise(SIGUSR2);
+		}
+		char *volatile p = malloc(48);
+		free(p);
+		take(&L);
+		hits = 1;
 	} else if (!strcmp(mode, "malloc")) {
 		install(SIGUSR2, on_malloc, 0);
 		raise(SIGUSR2);
