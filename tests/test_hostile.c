@@ -625,3 +625,65 @@ Test(hostile, log_reopened_is_the_one_created)
 	cr_expect_eq(r.status, FINDING_EXIT, "status %d", r.status);
 	harness_free(&r);
 }
+
+/* ---- 5. the watchdog: no false hang ---- */
+
+static void expect_hangs(const char *opts, char *const argv[], int hangs)
+{
+	struct harness_run r;
+
+	run(opts, argv, &r);
+	cr_expect_str_eq(r.out, "done\n", "%s: stderr: %s", argv[1], r.err);
+	cr_expect_eq(harness_count(r.json, "hang"), hangs, "%s %s:\n%s", argv[1], opts, r.log);
+	cr_expect_eq(harness_findings(r.json), hangs, "%s %s:\n%s", argv[1], opts, r.log);
+	cr_expect_eq(r.status, hangs ? FINDING_EXIT : 0, "%s: status %d", argv[1], r.status);
+	cr_expect_eq(count_in(r.log, "18446744"), 0, "a wrapped duration:\n%s", r.log);
+	harness_free(&r);
+}
+
+/* Four threads hand a token around under watchdog=1, ten runs of 1.5 s:
+ * waits begin while the monitor looks, never a hang (4 runs in 5 were
+ * one, with a duration of 18446744073.7 s). */
+Test(hostile, condvar_pingpong_under_watchdog_is_never_a_hang)
+{
+	for (int i = 0; i < 10; i++)
+		expect_hangs("watchdog=1", ARGV("rel-hostile", "pingpong", "4", "1500"), 0);
+}
+
+/* An idle worker waiting 2.5 s for work, holding nothing, while the main
+ * thread runs (sleeps outside tracked waits): not a hang at watchdog=1. */
+Test(hostile, idle_worker_waiting_for_work_is_not_a_hang)
+{
+	expect_hangs("watchdog=1", ARGV("rel-hostile", "idle-waiter", "2500"), 0);
+}
+
+/* Every thread waits on a condition no one signals: a hang. */
+Test(hostile, every_thread_in_a_condition_wait_is_a_hang)
+{
+	expect_hangs("watchdog=1", ARGV("rel-hostile", "stalled", "3000"), 1);
+}
+
+/* A waiter that holds a lock through a long condition wait: a hang, even
+ * with another thread free to run. */
+Test(hostile, condition_wait_holding_a_lock_is_a_hang)
+{
+	expect_hangs("watchdog=1", ARGV("rel-hostile", "waits-holding", "3000"), 1);
+}
+
+/* The clean VM_BIND model, four threads, under watchdog=2 (2 runs in 8
+ * reported a hang). */
+Test(hostile, vmbind_model_under_watchdog_is_clean, .timeout = 120)
+{
+	char stress[4096];
+
+	snprintf(stress, sizeof(stress), "%s/../../src/vmbind/vmbind-stress", harness_prog("."));
+	if (access(stress, X_OK))
+		cr_skip_test("no %s", stress);
+	for (int i = 0; i < 2; i++) {
+		struct harness_run r;
+		run("watchdog=2", ARGV(stress, "--threads", "4", "--seconds", "5"), &r);
+		cr_expect_eq(harness_findings(r.json), 0, "run %d:\n%s", i, r.log);
+		cr_expect_eq(r.status, 0, "run %d: status %d\n%s", i, r.status, r.err);
+		harness_free(&r);
+	}
+}

@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -98,7 +99,7 @@ static void dump_thread(struct rt_buf *b, struct rt_thread *t, bool in_signal, u
 		struct instance *in = in_signal ? NULL : instance_find(w);
 		buf_printf(b, "    waiting for %s %s%s%p for %.1f s\n", wait_names[t->wait_kind],
 			   in && in->cls ? name_of(in->cls, false) : "", in && in->cls ? " " : "", w,
-			   (double)(now - t->wait_start_ns) / 1e9);
+			   (double)(now > t->wait_start_ns ? now - t->wait_start_ns : 0) / 1e9);
 	}
 	if (!t->depth)
 		buf_puts(b, "    holds nothing\n");
@@ -145,6 +146,40 @@ static struct lock_class *waited_class(const void *obj, int kind)
 #define HUNG_MAX 8
 
 /*
+ * How long t has waited so far.  The clock is read after the start: a
+ * wait that began while this check walked the threads has waited 0, never
+ * a negative time wrapped to 584 years.
+ */
+static uint64_t waited_ns(const struct rt_thread *t)
+{
+	uint64_t start = t->wait_start_ns;
+	uint64_t now = rt_now_ns();
+
+	return now > start ? now - start : 0;
+}
+
+/*
+ * Which waits are hangs by themselves past the limit: waiting for a lock
+ * or a fence, and any wait of a thread that holds something (a lock, a
+ * signalling path, reclaim) while it waits.  A thread that waits for an
+ * event (a condition, say) holding nothing is idle: a server's worker
+ * waiting for work.  It is a hang only when no thread of the process can
+ * run: every one in a tracked wait past the limit (check_hangs).
+ */
+static bool wait_is_a_hang_alone(const struct rt_thread *t)
+{
+	switch (t->wait_kind) {
+	case WAIT_MUTEX:
+	case WAIT_RWLOCK:
+	case WAIT_SPIN:
+	case WAIT_FENCE:
+		return true;
+	default:
+		return t->depth > 0;
+	}
+}
+
+/*
  * A tracked wait past the limit: a hang finding with every thread's state.
  * A hang is identified by what its threads wait for: the fingerprint hashes
  * the classes (the first two by name) that the hung thread and every other
@@ -153,32 +188,69 @@ static struct lock_class *waited_class(const void *obj, int kind)
  * same waits, so a deadlock on two mutexes is one finding, counted per
  * thread, and a hang on another lock or fence is another.
  */
+/* The threads of the process, the monitor included (-1 if unknown). */
+static int process_threads(void)
+{
+	char buf[4096];
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	const char *p = strstr(buf, "\nThreads:");
+	return p ? atoi(p + 9) : -1;
+}
+
 static void check_hangs(void)
 {
-	struct rt_thread *hung = NULL;
+	struct rt_thread *hung = NULL, *idle = NULL;
 	const void *objs[HUNG_MAX];
 	int kinds[HUNG_MAX], n = 0;
-	uint64_t now = rt_now_ns();
+	int nstalled = 0; /* threads in a tracked wait past the limit */
+	int nthreads = process_threads(); /* before: one made since may run */
 
 	rt_lock(&threads_lock);
 	for (struct rt_thread *t = threads_list; t; t = t->next) {
 		const void *w = atomic_load(&t->wait_obj);
+		if (t->dead)
+			continue;
 		/* a fence wait lasts until the fence signals */
 		if (w && t->wait_kind == WAIT_FENCE && !fence_pending(w)) {
 			atomic_store(&t->wait_obj, NULL);
-			continue;
+			w = NULL;
 		}
-		if (!w || now - t->wait_start_ns <= rt_watchdog_ns / 2)
+		if (!w)
 			continue;
-		if (!hung && !t->wait_reported && now - t->wait_start_ns > rt_watchdog_ns) {
-			t->wait_reported = true;
-			hung = t;
+		uint64_t d = waited_ns(t);
+		if (d > rt_watchdog_ns)
+			nstalled++;
+		if (d <= rt_watchdog_ns / 2)
+			continue;
+		if (d > rt_watchdog_ns && !t->wait_reported) {
+			if (wait_is_a_hang_alone(t)) {
+				if (!hung)
+					hung = t;
+			} else if (!idle) {
+				idle = t;
+			}
 		}
 		if (n < HUNG_MAX) {
 			objs[n] = w;
 			kinds[n++] = t->wait_kind;
 		}
 	}
+	/* an idle waiter is a hang only when nothing else can run either:
+	 * every thread of the process but the monitor (threads the runtime
+	 * has not met, or that block elsewhere, may still run) */
+	if (!hung && idle && nstalled == nthreads - 1)
+		hung = idle;
+	if (hung)
+		hung->wait_reported = true;
 	rt_unlock(&threads_lock);
 	if (!hung)
 		return;

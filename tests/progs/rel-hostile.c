@@ -16,6 +16,18 @@
  *        "child <its status>"
  *   rel-hostile many N
  *        N distinct lock-order inversions, printing "found <i>" after each
+ *   rel-hostile pingpong THREADS MS
+ *        THREADS threads pass a token around a ring (one mutex, a
+ *        condition per thread) for MS milliseconds: clean
+ *   rel-hostile idle-waiter MS
+ *        a worker waits, holding nothing, for work that the main thread
+ *        (asleep, outside any tracked wait) hands it after MS ms: clean
+ *   rel-hostile stalled MS
+ *        the worker and the main thread both wait on conditions no one
+ *        signals, for MS ms (timed waits): nothing can run, a hang
+ *   rel-hostile waits-holding MS
+ *        the worker holds a mutex while it waits MS ms on a condition no
+ *        one signals; the main thread sleeps: a hang
  *   rel-hostile inversion
  *        one lock-order inversion, exit 0
  *   rel-hostile nothing
@@ -25,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -71,6 +84,129 @@ static int deep_ring(int n, int depth, int bug)
 		pthread_create(&t, NULL, ring_thread, &s);
 		pthread_join(t, NULL);
 	}
+	puts("done");
+	return 0;
+}
+
+/* ---- the watchdog ---- */
+
+static pthread_mutex_t pp_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pp_cond[16];
+static int pp_turn, pp_threads, pp_stop;
+
+static void *pp_thread(void *arg)
+{
+	int me = (int)(long)arg;
+
+	pthread_mutex_lock(&pp_lock);
+	while (!pp_stop) {
+		while (pp_turn != me && !pp_stop)
+			pthread_cond_wait(&pp_cond[me], &pp_lock);
+		pp_turn = (me + 1) % pp_threads;
+		pthread_cond_signal(&pp_cond[pp_turn]);
+	}
+	pthread_mutex_unlock(&pp_lock);
+	return NULL;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts))
+		;
+}
+
+static int pingpong(int threads, int ms)
+{
+	pthread_t t[16];
+
+	pp_threads = threads < 2 ? 2 : threads > 16 ? 16 : threads;
+	for (int i = 0; i < pp_threads; i++)
+		pthread_cond_init(&pp_cond[i], NULL);
+	for (int i = 0; i < pp_threads; i++)
+		pthread_create(&t[i], NULL, pp_thread, (void *)(long)i);
+	sleep_ms(ms);
+	pthread_mutex_lock(&pp_lock);
+	pp_stop = 1;
+	for (int i = 0; i < pp_threads; i++)
+		pthread_cond_signal(&pp_cond[i]);
+	pthread_mutex_unlock(&pp_lock);
+	for (int i = 0; i < pp_threads; i++)
+		pthread_join(t[i], NULL);
+	puts("done");
+	return 0;
+}
+
+static pthread_mutex_t w_lock = PTHREAD_MUTEX_INITIALIZER, w_held = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t w_cond = PTHREAD_COND_INITIALIZER, w_never = PTHREAD_COND_INITIALIZER;
+static int w_work, w_ms;
+
+static void *idle_worker(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&w_lock);
+	while (!w_work)
+		pthread_cond_wait(&w_cond, &w_lock);
+	pthread_mutex_unlock(&w_lock);
+	return NULL;
+}
+
+/* A condition no one signals, waited for ms (a timed wait, so that the
+ * program ends). */
+static void wait_never(int ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&w_lock);
+	while (pthread_cond_timedwait(&w_never, &w_lock, &ts) == 0)
+		;
+	pthread_mutex_unlock(&w_lock);
+}
+
+static void *stalled_worker(void *arg)
+{
+	(void)arg;
+	wait_never(w_ms);
+	return NULL;
+}
+
+static void *holding_worker(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&w_held);
+	wait_never(w_ms);
+	pthread_mutex_unlock(&w_held);
+	return NULL;
+}
+
+static int watchdog_case(const char *mode, int ms)
+{
+	pthread_t t;
+
+	w_ms = ms;
+	if (!strcmp(mode, "idle-waiter")) {
+		pthread_create(&t, NULL, idle_worker, NULL);
+		sleep_ms(ms);
+		pthread_mutex_lock(&w_lock);
+		w_work = 1;
+		pthread_cond_signal(&w_cond);
+		pthread_mutex_unlock(&w_lock);
+	} else if (!strcmp(mode, "stalled")) {
+		pthread_create(&t, NULL, stalled_worker, NULL);
+		wait_never(ms);
+	} else {
+		pthread_create(&t, NULL, holding_worker, NULL);
+		sleep_ms(ms + 200);
+	}
+	pthread_join(t, NULL);
 	puts("done");
 	return 0;
 }
@@ -125,6 +261,11 @@ int main(int argc, char **argv)
 		}
 		return 0;
 	}
+	if (argc == 4 && !strcmp(argv[1], "pingpong"))
+		return pingpong(atoi(argv[2]), atoi(argv[3]));
+	if (argc == 3 && (!strcmp(argv[1], "idle-waiter") || !strcmp(argv[1], "stalled") ||
+			  !strcmp(argv[1], "waits-holding")))
+		return watchdog_case(argv[1], atoi(argv[2]));
 	if (argc == 2 && !strcmp(argv[1], "inversion")) {
 		inversion();
 		puts("done");
