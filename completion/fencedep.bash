@@ -30,10 +30,13 @@ _fencedep_report()
 	--srcroot)
 		COMPREPLY=($(compgen -d -- "$cur"))
 		return;;
+	--color)
+		COMPREPLY=($(compgen -W "auto always never" -- "$cur"))
+		return;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "-f --format -o --output --baseline
-			--write-baseline --suppressions --cycles-only --srcroot -v
+			--write-baseline --suppressions --cycles-only --srcroot --color -v
 			--verbose -h --help -V --version" -- "$cur"))
 	else
 		COMPREPLY=($(compgen -f -X '!*.json' -- "$cur") $(compgen -d -- "$cur"))

@@ -224,6 +224,9 @@ EXTRA_DIST += tests/test_completion.sh
 # fencedep(1)'s text example against a real run
 TESTS += tests/test_man_examples.sh
 EXTRA_DIST += tests/test_man_examples.sh
+# the HTML report in headless Chromium (skipped without it)
+TESTS += tests/test_html_browser.sh
+EXTRA_DIST += tests/test_html_browser.sh
 # Long runs of the real programs and vmbind-stress (not part of check):
 # make soak [SOAK_SECONDS=N]
 SOAK_SECONDS = 3600

@@ -160,6 +160,31 @@ Test(annotations, held_lock_frames_keep_file_and_line_in_json)
 	harness_free(&r);
 }
 
+Test(annotations, color_always_colours_the_log_and_auto_leaves_files_alone)
+{
+	struct harness_run c = script_opts(1, "color=always", "+A +B -B -A +B +A -A -B");
+	struct harness_run a = script("+A +B -B -A +B +A -A -B");
+
+	cr_expect_not_null(strstr(c.log, "\033[1;31mfencedep: lock-order-inversion:"), "%s", c.log);
+	cr_expect_not_null(strstr(c.log, "\033[1mSUMMARY: fencedep:"), "%s", c.log);
+	cr_expect_null(strchr(a.log, '\033'), "a log file is not a terminal: %s", a.log);
+	harness_free(&c);
+	harness_free(&a);
+}
+
+Test(annotations, help_option_prints_the_options_and_the_program_runs)
+{
+	struct harness_run r = script_opts(1, "help=1:verbosity=2", "+A -A");
+
+	cr_expect_str_eq(r.out, "done\n");
+	cr_expect_eq(r.status, 0);
+	cr_expect_not_null(strstr(r.err, "fencedep: runtime options"), "%s", r.err);
+	cr_expect_not_null(strstr(r.err, "  verbosity "), "%s", r.err);
+	cr_expect_not_null(strstr(r.err, "(default 1, now 2)"), "%s", r.err);
+	cr_expect_not_null(strstr(r.err, "  color "), "%s", r.err);
+	harness_free(&r);
+}
+
 Test(annotations, json_report_follows_schema_1)
 {
 	struct harness_run r = script("+A +B -B -A +B +A -A -B");

@@ -23,6 +23,7 @@ struct render_opts {
 	bool cycles_only;	/* dot: only the edges of reported cycles */
 	const char *srcroot;	/* sarif: make file paths under it relative */
 	bool verbose;		/* text, html: also thread start frames */
+	int color;		/* text: 0 auto, 1 always, 2 never */
 };
 
 typedef int (*render_fn)(FILE *out, const struct report *r,

@@ -7,6 +7,10 @@
 
 #include "frames.h"
 #include "sanitize.h"
+#include "textcolor.h"
+
+#include <stdlib.h>
+#include <unistd.h>
 
 void frame_describe(const struct rframe *f, char *buf, size_t len)
 {
@@ -196,11 +200,60 @@ static void put_finding(FILE *out, const struct rfinding *f)
 		summary, text_safe(f->kind), f->fp);
 }
 
+static int render_plain(FILE *out, const struct report *r);
+
+/* --color=auto: a terminal whose TERM is set and not "dumb". */
+static bool use_color(FILE *out, int color)
+{
+	const char *term = getenv("TERM");
+
+	if (color)
+		return color == 1;
+	return isatty(fileno(out)) && term && *term && strcmp(term, "dumb");
+}
+
+/*
+ * The text is rendered plain (every string from input sanitised), then
+ * coloured line by line as the runtime colours its own.
+ */
 int render_text(FILE *out, const struct report *r, const struct render_opts *o)
+{
+	char *text = NULL, *p, *nl;
+	size_t len = 0;
+	const char *c;
+	FILE *mem;
+	int ret;
+
+	verbose = o->verbose;
+	if (!use_color(out, o->color))
+		return render_plain(out, r);
+	mem = open_memstream(&text, &len);
+	if (!mem)
+		return render_plain(out, r);
+	ret = render_plain(mem, r);
+	if (fclose(mem) || ret) {
+		free(text);
+		return -1;
+	}
+	for (p = text; p < text + len; p = nl + 1) {
+		nl = memchr(p, '\n', text + len - p);
+		if (!nl)
+			nl = text + len;
+		c = text_line_color(p, nl - p);
+		fputs(c ? c : "", out);
+		fwrite(p, 1, nl - p, out);
+		fputs(c ? TEXT_COLOR_OFF : "", out);
+		if (nl < text + len)
+			fputc('\n', out);
+	}
+	free(text);
+	return ferror(out) ? -1 : 0;
+}
+
+static int render_plain(FILE *out, const struct report *r)
 {
 	size_t i;
 
-	verbose = o->verbose;
 	for (i = 0; i < r->nfindings; i++)
 		if (finding_shown(&r->findings[i]))
 			put_finding(out, &r->findings[i]);

@@ -57,6 +57,7 @@ static void usage(FILE *out)
 	      "      --suppressions FILE   hide findings matching kind:pattern rules\n"
 	      "      --cycles-only         dot: only the edges of reported cycles\n"
 	      "      --srcroot DIR         sarif: file paths relative to DIR\n"
+	      "      --color WHEN          text: auto (a terminal), always or never\n"
 	      "  -v, --verbose             text, html: also the thread start frames\n"
 	      "                            of the runtime and libc\n"
 	      "  -h, --help                show this help\n"
@@ -104,7 +105,7 @@ static int add_suppressions(struct report_args *a, const char *path)
 }
 
 enum { OPT_BASELINE = 256, OPT_WRITE_BASELINE, OPT_SUPPRESSIONS,
-	OPT_CYCLES_ONLY, OPT_SRCROOT };
+	OPT_CYCLES_ONLY, OPT_SRCROOT, OPT_COLOR };
 
 static const struct option long_options[] = {
 	{ "format", required_argument, NULL, 'f' },
@@ -115,6 +116,8 @@ static const struct option long_options[] = {
 	{ "cycles-only", no_argument, NULL, OPT_CYCLES_ONLY },
 	{ "srcroot", required_argument, NULL, OPT_SRCROOT },
 	{ "verbose", no_argument, NULL, 'v' },
+	{ "color", required_argument, NULL, OPT_COLOR },
+	{ "colour", required_argument, NULL, OPT_COLOR },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -159,6 +162,16 @@ static int parse_option(struct report_args *a, int c)
 		return 0;
 	case 'v':
 		a->opts.verbose = true;
+		return 0;
+	case OPT_COLOR:
+		if (!strcmp(optarg, "auto"))
+			a->opts.color = 0;
+		else if (!strcmp(optarg, "always"))
+			a->opts.color = 1;
+		else if (!strcmp(optarg, "never"))
+			a->opts.color = 2;
+		else
+			return usage_error("--color: '%s' is not auto, always or never", optarg);
 		return 0;
 	case 'h':
 		usage(stdout);

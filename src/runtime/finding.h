@@ -60,4 +60,8 @@ void report_listed_counts(size_t *classes, size_t *edges);
 void report_frames_text(struct rt_buf *b, uint32_t stack, const char *indent);
 const char *hold_mode_name(int mode);
 
+/* report_text.c: the text report's colours (color=) */
+bool report_colored(void);
+void report_colorize(struct rt_buf *b, const char *s, size_t n);
+
 #endif

@@ -222,6 +222,8 @@ void rt_init(void)
 		rt_fatal_config("FENCEDEP_OPTIONS: %s", err);
 	if (options_check(err, sizeof(err)))
 		rt_fatal_config("FENCEDEP_OPTIONS: %s", err);
+	if (rt_opt.help)
+		options_help(2);
 	options_paths_absolute();
 	if (rt_opt.suppressions[0])
 		load_suppressions(rt_opt.suppressions);

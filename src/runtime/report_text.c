@@ -4,11 +4,32 @@
  * held, and for a cycle the possible unsafe scenario, two columns wide.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "finding.h"
 #include "frames.h"
+#include "textcolor.h"
+
+/* The name of choice i of "a|b|c" (a static copy, for help=1). */
+static const char *enum_name(const char *choices, long i)
+{
+	static char name[64];
+	const char *p = choices;
+	size_t n;
+
+	while (i-- > 0 && (p = strchr(p, '|')))
+		p++;
+	if (!p)
+		return "?";
+	n = strcspn(p, "|");
+	if (n >= sizeof(name))
+		n = sizeof(name) - 1;
+	memcpy(name, p, n);
+	name[n] = '\0';
+	return name;
+}
 
 /* The runtime's and libc's thread start frames are shown at verbosity=3. */
 static bool frame_shown(const struct frame *f)
@@ -297,10 +318,96 @@ static void text_raw(struct rt_buf *b, const struct finding *f)
  */
 void report_text(struct rt_buf *b, const struct finding *f)
 {
-	struct rt_buf raw = { 0 };
+	struct rt_buf raw = { 0 }, safe = { 0 };
 
 	text_raw(&raw, f);
 	if (raw.data)
-		buf_put_text(b, raw.data, raw.len);
+		buf_put_text(report_colored() ? &safe : b, raw.data, raw.len);
+	if (safe.data)
+		report_colorize(b, safe.data, safe.len);
 	buf_release(&raw);
+	buf_release(&safe);
+}
+
+/*
+ * color=auto: colour when the log is the terminal (stderr or stdout, not
+ * a file) and TERM is set and not "dumb", as the sanitizers decide.
+ */
+bool report_colored(void)
+{
+	const char *term;
+	int fd;
+
+	if (rt_opt.color == 1)
+		return true;
+	if (rt_opt.color == 2)
+		return false;
+	if (!strcmp(rt_opt.log_path, "stderr"))
+		fd = 2;
+	else if (!strcmp(rt_opt.log_path, "stdout"))
+		fd = 1;
+	else
+		return false;
+	term = getenv("TERM");
+	return isatty(fd) && term && *term && strcmp(term, "dumb");
+}
+
+/*
+ * Colour whole lines of text that buf_put_text has made safe: it holds
+ * no escape of its own, so these are the only ones.
+ */
+void report_colorize(struct rt_buf *b, const char *s, size_t n)
+{
+	size_t i = 0, e;
+	const char *c;
+
+	while (i < n) {
+		const char *nl = memchr(s + i, '\n', n - i);
+
+		e = nl ? (size_t)(nl - s) : n;
+		c = text_line_color(s + i, e - i);
+		if (c)
+			buf_puts(b, c);
+		buf_put_text(b, s + i, e - i);
+		if (c)
+			buf_puts(b, TEXT_COLOR_OFF);
+		if (nl)
+			buf_puts(b, "\n");
+		i = e + 1;
+	}
+}
+
+void options_help(int fd)
+{
+	struct rt_buf b = { 0 };
+
+	buf_puts(&b, "fencedep: runtime options (FENCEDEP_OPTIONS=key=value:key=value):\n");
+#define OPT_STRING(n, d, h) \
+	buf_printf(&b, "  %-16s %s (default \"%s\", now \"%s\")\n", #n, h, d, rt_opt.n);
+#define OPT_INT(n, d, lo, hi, h) \
+	buf_printf(&b, "  %-16s %s (default %d, now %ld)\n", #n, h, d, rt_opt.n);
+#define OPT_BOOL(n, d, h) \
+	buf_printf(&b, "  %-16s %s (default %d, now %d)\n", #n, h, d, (int)rt_opt.n);
+#define OPT_ENUM(n, d, c, h) \
+	buf_printf(&b, "  %-16s %s: %s (default %s, now %s)\n", #n, h, c, d, \
+		   enum_name(c, rt_opt.n));
+#include "options.def"
+#undef OPT_STRING
+#undef OPT_INT
+#undef OPT_BOOL
+#undef OPT_ENUM
+	if (b.data) {
+		const char *p = b.data;
+		size_t left = b.len;
+
+		while (left) {
+			ssize_t w = write(fd, p, left);
+
+			if (w <= 0)
+				break;
+			p += w;
+			left -= (size_t)w;
+		}
+	}
+	buf_release(&b);
 }

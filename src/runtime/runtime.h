@@ -134,6 +134,8 @@ struct rt_options {
 extern struct rt_options rt_opt;
 /* Parse "k=v:k=v" into rt_opt; on error fill err and return -1. */
 int options_parse(const char *text, char *err, size_t errlen);
+/* help=1: every option, its meaning and default, and its value now, to fd. */
+void options_help(int fd);
 /* log_path and json_path made absolute against the current directory. */
 void options_paths_absolute(void);
 /* What one option's range cannot say (dump_signal must be a signal the

@@ -616,7 +616,7 @@ Test(report, dot_highlights_the_cycle_edges)
 	cr_assert_not_null(strstr(r.out, "label=\"accounts_lock\""));
 	cr_assert_not_null(strstr(r.out, "label=\"A\""));
 	cr_assert_not_null(strstr(r.out, "[label=\"EN\", color=\"#c0392b\""));
-	cr_assert_not_null(strstr(r.out, "[label=\"EN\"];"), "the A->B edge, plain");
+	cr_assert_not_null(strstr(r.out, "[label=\"EN\", tooltip="), "the A->B edge, plain");
 	cr_assert_null(strstr(c.out, "label=\"A\""));
 	cr_assert_not_null(strstr(c.out, "label=\"ledger_lock\""));
 	run_free(&r);
@@ -1449,4 +1449,41 @@ Test(report, version_option)
 
 	cr_assert_eq(r.status, 0);
 	run_free(&r);
+}
+
+/* ---- DOT and colour ---- */
+
+Test(report, dot_has_a_legend_a_colour_per_finding_and_tooltips)
+{
+	struct run r = report("-f", "dot", data("abba_a.json"), data("abba_b.json"),
+			      data("fence_a.json"), data("fence_b.json"), NULL);
+
+	cr_assert_eq(r.status, 1, "stderr: %s", r.err);
+	cr_assert_not_null(strstr(r.out, "subgraph cluster_legend {"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "legend_fence [label=\"fence\", shape=octagon"));
+	cr_assert_not_null(strstr(r.out, "color=\"#c0392b\""), "the first finding's colour");
+	cr_assert_not_null(strstr(r.out, "color=\"#2471a3\""), "the second finding's colour");
+	cr_assert_not_null(strstr(r.out, "tooltip=\"lock-order-inversion: ledger.c:77 in audit\""),
+			   "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "tooltip=\"mutex\""));
+	run_free(&r);
+}
+
+Test(report, text_colour_only_when_asked_or_on_a_terminal)
+{
+	struct run always = report("--color=always", data("abba_a.json"), data("abba_b.json"), NULL);
+	struct run never = report("--color=never", data("abba_a.json"), data("abba_b.json"), NULL);
+	struct run file = report(data("abba_a.json"), data("abba_b.json"), NULL);
+	struct run bad = report("--color=sometimes", data("abba_a.json"), NULL);
+
+	cr_assert_not_null(strstr(always.out, "\033[1;31mfencedep: lock-order-inversion:"),
+			   "%s", always.out);
+	cr_assert_not_null(strstr(always.out, "\033[1mSUMMARY: fencedep:"));
+	cr_assert_null(strchr(never.out, '\033'));
+	cr_assert_null(strchr(file.out, '\033'), "auto: a file gets no colour");
+	cr_assert_eq(bad.status, 2);
+	run_free(&always);
+	run_free(&never);
+	run_free(&file);
+	run_free(&bad);
 }
