@@ -131,6 +131,12 @@ demo)
 	;;
 test)
 	install_missing $BUILD_PKGS $TEST_PKGS
+	# the SARIF validator (official 2.1.0 schema), from npm
+	if ! command -v sarif-multitool >/dev/null 2>&1; then
+		say "installing @microsoft/sarif-multitool from npm: validates the SARIF report"
+		npm install -g --silent @microsoft/sarif-multitool >/dev/null 2>&1 ||
+			say "could not install @microsoft/sarif-multitool: its test will be skipped"
+	fi
 	configure_and_build
 	# no stale result may be counted: a test that does not run this time
 	# (its program failed to build) must not show last time's result

@@ -227,6 +227,9 @@ EXTRA_DIST += tests/test_man_examples.sh
 # the HTML report in headless Chromium (skipped without it)
 TESTS += tests/test_html_browser.sh
 EXTRA_DIST += tests/test_html_browser.sh
+# the SARIF against the official 2.1.0 schema (skipped without the validator)
+TESTS += tests/test_sarif_schema.sh
+EXTRA_DIST += tests/test_sarif_schema.sh
 # Long runs of the real programs and vmbind-stress (not part of check):
 # make soak [SOAK_SECONDS=N]
 SOAK_SECONDS = 3600

@@ -536,7 +536,7 @@ Test(hostile, same_pid_in_two_namespaces_keeps_both_reports)
 	cr_expect_eq(sh("test $(cat %s/r.*.json | grep -c '\"kind\": \"lock-order-inversion\"') = 2",
 			dir),
 		     0, "both findings are not there");
-	cr_expect_eq(sh("test $(cat %s/log.*.log | grep -c 'lock-order-inversion:') = 2", dir), 0,
+	cr_expect_eq(sh("test $(cat %s/log.*.log | grep -c 'fencedep: lock-order-inversion:') = 2", dir), 0,
 		     "both logs are not there");
 	sh("rm -rf %s", dir);
 }
@@ -588,7 +588,7 @@ Test(hostile, planted_report_files_are_never_written_or_opened)
 			dir),
 		     0, "no report of the process's own with its finding");
 	cr_expect_eq(sh("cd %s && test $(find . -name 'log.*.log' -user nobody | xargs cat | "
-			"grep -c 'lock-order-inversion:') = 1",
+			"grep -c 'fencedep: lock-order-inversion:') = 1",
 			dir),
 		     0, "no log of the process's own with its finding");
 	cr_expect_eq(sh("test $(wc -l < %s/err) = 1 && grep -q 'is not this user' %s/err", dir, dir),
