@@ -663,6 +663,7 @@ static void leave_frames(struct __jmp_buf_tag *env)
 		struct held *h = held_find(t, fr->parked);
 		if (h && h == &t->held[t->depth - 1])
 			held_remove(t, h);
+		wait_end(t); /* the watchdog's record of the wait, too */
 		rt_tls.parked = NULL;
 		tls_busy = 0;
 	} else if (!fr->busy) {

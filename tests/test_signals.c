@@ -168,6 +168,20 @@ Test(signals, dump_signal_is_hidden_from_the_program_and_survives_it)
 	harness_free(&r);
 }
 
+/* The wait the jump abandoned is over for the watchdog too. */
+Test(signals, siglongjmp_out_of_a_lock_wait_is_no_hang)
+{
+	struct harness_run r;
+
+	harness_timeout_s = 30;
+	cr_assert_eq(harness_run("watchdog=1", ARGV("sig", "longjmp-linger"), &r), 0);
+	harness_timeout_s = 0;
+	cr_expect_eq(harness_findings(r.json), 0, "%s", r.log);
+	cr_expect_eq(r.status, 0, "status %d\nstderr: %s", r.status, r.err);
+	cr_expect_str_eq(r.out, "lingered\n");
+	harness_free(&r);
+}
+
 Test(signals, program_sees_its_own_handlers_and_masks)
 {
 	struct harness_run r;

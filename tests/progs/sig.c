@@ -39,6 +39,8 @@
  *                     natively: SIG_DFL, then the program's own handler
  *   usr1-dump         the program's SIGUSR1 handler and then SIG_DFL again:
  *                     under the runtime, raise(SIGUSR1) dumps its state
+ *   longjmp-linger    the same jump, then 3 seconds of sleep: under a
+ *                     watchdog, the abandoned wait is no hang
  *   api               the program sees its own handlers: old handlers,
  *                     signal(), SA_SIGINFO, SA_RESETHAND, SA_NODEFER,
  *                     SIG_IGN, SIG_DFL
@@ -396,7 +398,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "malloc")) {
 		install(SIGUSR2, on_malloc, 0);
 		raise(SIGUSR2);
-	} else if (!strcmp(mode, "longjmp-busy")) {
+	} else if (!strcmp(mode, "longjmp-busy") || !strcmp(mode, "longjmp-linger")) {
 		pthread_t h, o;
 		sem_init(&holding, 0, 0);
 		sem_init(&release, 0, 0);
@@ -411,6 +413,11 @@ int main(int argc, char **argv)
 		}
 		sem_post(&release);
 		pthread_join(h, NULL);
+		if (!strcmp(mode, "longjmp-linger")) {
+			sleep(3);
+			puts("lingered");
+			return 0;
+		}
 		pthread_create(&o, NULL, a_then_b, NULL);
 		pthread_join(o, NULL);
 		pthread_mutex_lock(&B);
