@@ -244,7 +244,7 @@ static struct lock_class *critical_class(const void *key, uintptr_t ip)
 		name_cat(name, sizeof(name), len, sym + n);
 		return class_intern(name, 0, CK_MUTEX);
 	}
-	return class_for_instance(key, ip, CK_MUTEX, false, stack_addr_is_static(key));
+	return class_for_instance(key, ip, CK_MUTEX, false, stack_addr_is_static(key), false);
 }
 
 /* The instance of a section's lock, given its class the first time. */

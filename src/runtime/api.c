@@ -38,7 +38,7 @@ static struct lock_class *annotated_class(struct rt_thread *t, const void *lock,
 		return c;
 	}
 	if (!in->cls)
-		in->cls = class_for_instance(lock, ip, kind, false, in->in_static);
+		in->cls = class_for_instance(lock, ip, kind, false, in->in_static, false);
 	if (sub && in->cls && in->cls->named)
 		return class_intern(atomic_load(&in->cls->name), sub, in->cls->kind);
 	return in->cls;

@@ -35,6 +35,7 @@ struct site_count {
 	uint32_t kind;
 	uint32_t count;
 	struct lock_class *cls; /* the site's class, for classes=site */
+	struct lock_class *shadow; /* its class in the site graph (classes=instance) */
 };
 static struct site_count *sites;
 static uint32_t sites_size, nsites;
@@ -299,7 +300,7 @@ static struct site_count *site_get(uintptr_t site, int kind)
 }
 
 struct lock_class *class_for_instance(const void *addr, uintptr_t site, int kind, bool by_site,
-				      bool addr_static)
+				      bool addr_static, bool from_init)
 {
 	struct lock_class *c = NULL;
 
@@ -312,6 +313,7 @@ struct lock_class *class_for_instance(const void *addr, uintptr_t site, int kind
 		if (c) {
 			c->addr = by_site ? NULL : addr;
 			c->addr_static = !by_site && addr_static;
+			c->site_init = !by_site && !addr_static && from_init;
 			c->site = site;
 			c->site_seq = sc ? ++sc->count : 0;
 			if (by_site && sc)
@@ -320,6 +322,32 @@ struct lock_class *class_for_instance(const void *addr, uintptr_t site, int kind
 	}
 	rt_unlock(&class_lock);
 	return c;
+}
+
+/*
+ * The site graph (fencedep(7), CLASSES OF INTERPOSED LOCKS): under
+ * classes=instance every dependency between two heap locks is also recorded
+ * between the classes of their init sites, as kernel lockdep records it,
+ * so that two objects of one type locked a->b in one and b->a in the other
+ * are predicted to deadlock.  A site class stands for all the locks made
+ * at its site; static locks, named classes and locks never initialised by
+ * a call are their own class there.
+ */
+struct lock_class *class_shadow(struct lock_class *c)
+{
+	struct lock_class *s = NULL;
+
+	if (!c->site_init)
+		return c;
+	rt_lock(&class_lock);
+	struct site_count *sc = site_get(c->site, c->kind);
+	if (sc && !sc->shadow && (sc->shadow = class_new(c->kind))) {
+		sc->shadow->site = c->site;
+		sc->shadow->shadow = 1;
+	}
+	s = sc ? sc->shadow : NULL;
+	rt_unlock(&class_lock);
+	return s ? s : c;
 }
 
 /*

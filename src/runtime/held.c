@@ -255,9 +255,15 @@ static const char *cycle_title(const struct cycle *cyc, int kind)
 static void report_cycle(struct rt_thread *t, const struct cycle *cyc, uint32_t stack)
 {
 	int kind = cycle_kind(cyc);
+	bool by_site = false;
+	for (uint32_t i = 0; i < cyc->n; i++)
+		by_site |= cyc->e[i].from->shadow;
 	struct finding_in f = {
 		.kind = kind,
 		.title = cycle_title(cyc, kind),
+		.detail = by_site ? "predicted across objects: locks made at these init sites "
+				    "were taken in these orders by different objects"
+				  : NULL,
 		.cycle = cyc,
 		.stack = stack,
 	};
@@ -343,6 +349,20 @@ static void validate_chain(struct rt_thread *t, struct lock_class *c, int mode, 
 		return;
 	}
 
+	/* the same dependencies between init sites (class_shadow) */
+	struct lock_class *sfrom[PENDING_MAX], *sc = c;
+	uint32_t sgates[PENDING_MAX];
+	bool by_site = rt_opt.classes == CLASSES_INSTANCE && nfrom;
+	if (by_site) {
+		sc = class_shadow(c);
+		for (uint32_t i = 0; i < nfrom; i++)
+			sfrom[i] = class_shadow(from[i]);
+		for (uint16_t j = 0; j < ngates; j++) {
+			struct lock_class *g = class_get(gates[j]);
+			sgates[j] = g ? class_shadow(g)->id : gates[j];
+		}
+	}
+
 	struct cycle cyc, spare;
 	struct sig_finding sf;
 	bool found = false;
@@ -356,6 +376,20 @@ static void validate_chain(struct rt_thread *t, struct lock_class *c, int mode, 
 			if (gates[j] != from[i]->id)
 				g[ng++] = gates[j];
 		if (graph_add_edge(from[i], c, types[i], stack, g, ng, false, found ? &spare : &cyc))
+			found = true;
+	}
+	/* site to site; two locks of one site nested (parent and child, two
+	 * objects in address order) are no dependency between sites.  A cycle
+	 * of the instances themselves, found above, is the one shown. */
+	for (uint32_t i = 0; by_site && i < nfrom; i++) {
+		if (sfrom[i] == sc || (sfrom[i] == from[i] && sc == c))
+			continue;
+		uint32_t g[PENDING_MAX];
+		uint16_t ng = 0;
+		for (uint16_t j = 0; j < ngates; j++)
+			if (sgates[j] != sfrom[i]->id && sgates[j] != sc->id)
+				g[ng++] = sgates[j];
+		if (graph_add_edge(sfrom[i], sc, types[i], stack, g, ng, false, found ? &spare : &cyc))
 			found = true;
 	}
 	if (unlikely(t->sig_in || t->sig_deliv))

@@ -135,6 +135,7 @@ struct instance *instance_get_slow(const void *addr, int type, uintptr_t site)
 	if (!in) {
 		/* a lock never initialised (statically) is its own class even by site */
 		bool by_site = rt_opt.classes == CLASSES_SITE && (type & IT_FROM_INIT) && site;
+		bool from_init = (type & IT_FROM_INIT) && site;
 		/* the site of an init call is the first caller outside wrappers */
 		if ((type & IT_FROM_INIT) && site)
 			site = stack_init_site(site);
@@ -143,7 +144,7 @@ struct instance *instance_get_slow(const void *addr, int type, uintptr_t site)
 		struct lock_class *c = type == IT_ANNOTATED || type == IT_WWCTX
 					       ? NULL
 					       : class_for_instance(addr, site, kind_of_type(type),
-								    by_site, in_static);
+								    by_site, in_static, from_init);
 		struct instance *n = rt_alloc(sizeof(*n));
 		if (!n)
 			return NULL;

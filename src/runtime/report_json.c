@@ -144,6 +144,10 @@ static void snap_edge(struct edge *e, void *arg)
 {
 	struct snap *s = arg;
 
+	/* the site graph is the runtime's own prediction: not for merging */
+	if (e->from->shadow || e->to->shadow)
+		return;
+
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 256;
 		struct edge_snap *n = rt_realloc_array(s->e, s->cap, cap, sizeof(*n));
@@ -165,8 +169,8 @@ static void json_class(struct lock_class *c, void *arg)
 	struct rt_buf *b = arg;
 	const char *name = atomic_load(&c->name);
 
-	if (!name || c->dead)
-		return; /* never part of an edge, or gone with its lock */
+	if (!name || c->dead || c->shadow)
+		return; /* never part of an edge, gone with its lock, or of the site graph */
 	listed_classes++;
 	buf_puts(b, b->data[b->len - 1] == '[' ? "\n    {\"name\": " : ",\n    {\"name\": ");
 	buf_json_str(b, name);

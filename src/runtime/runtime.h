@@ -118,7 +118,7 @@ void buf_release(struct rt_buf *b);
 /* ------------------------------------------------------------------ */
 /* Options (options.c, generated from options.def).                    */
 
-enum opt_classes { CLASSES_INSTANCE, CLASSES_SITE };
+enum opt_classes { CLASSES_INSTANCE, CLASSES_SITE, CLASSES_EXACT };
 
 struct rt_options {
 #define OPT_STRING(name, def, help) const char *name;
@@ -182,8 +182,11 @@ struct lock_class {
 	uint16_t bfs_mark[2];       /* graph.c: visited generation per state */
 	bool dead;                  /* its only instance was freed or destroyed */
 	bool compact;               /* graph.c: on the list of classes with dead edges */
-	bool addr_static;           /* addr is in a module's static storage (has a symbol) */
 	_Atomic bool unprimed;      /* named, its primed edges not yet recorded */
+	/* set when the class is made, read-only after: */
+	uint8_t addr_static : 1;    /* addr is in a module's static storage (has a symbol) */
+	uint8_t site_init : 1;      /* a heap lock's class, its site an init call's */
+	uint8_t shadow : 1;         /* the site class of the site graph (class_shadow) */
 };
 
 struct lock_class *class_get(uint32_t id);
@@ -199,7 +202,10 @@ void class_release(struct lock_class *c);
 void class_for_each(void (*fn)(struct lock_class *, void *), void *arg);
 /* An anonymous class for one instance (classes=instance) or init site. */
 struct lock_class *class_for_instance(const void *addr, uintptr_t site, int kind, bool by_site,
-				      bool addr_static);
+				      bool addr_static, bool from_init);
+/* The class of c in the site graph (classes=instance): the class of its
+ * init site for a heap lock made by an init call, c itself otherwise. */
+struct lock_class *class_shadow(struct lock_class *c);
 /* The class's name, computing it (symbol, init site) when needed. */
 const char *class_name(struct lock_class *c);
 /* The same, or NULL when naming would wait (from inside a lock event). */

@@ -143,8 +143,6 @@ static struct lock_class *waited_class(const void *obj, int kind)
 	return in ? in->cls : NULL;
 }
 
-#define HUNG_MAX 8
-
 /*
  * How long t has waited so far.  The clock is read after the start: a
  * wait that began while this check walked the threads has waited 0, never
@@ -179,15 +177,6 @@ static bool wait_is_a_hang_alone(const struct rt_thread *t)
 	}
 }
 
-/*
- * A tracked wait past the limit: a hang finding with every thread's state.
- * A hang is identified by what its threads wait for: the fingerprint hashes
- * the classes (the first two by name) that the hung thread and every other
- * thread waiting for more than half the limit wait for.  The threads of
- * one deadlock pass the limit at slightly different moments; each sees the
- * same waits, so a deadlock on two mutexes is one finding, counted per
- * thread, and a hang on another lock or fence is another.
- */
 /* The threads of the process, the monitor included (-1 if unknown). */
 static int process_threads(void)
 {
@@ -206,11 +195,18 @@ static int process_threads(void)
 	return p ? atoi(p + 9) : -1;
 }
 
+/*
+ * A tracked wait past the limit: a hang finding with every thread's state.
+ * A hang is identified by what the hung thread waits for (the class of the
+ * lock or fence, in its fingerprint): each thread of a deadlock on two
+ * mutexes is its own finding, the same ones in every run (grouping the
+ * threads that passed the limit at one look was not: under load they pass
+ * it at different looks), and a thread that hangs again on the same class
+ * is counted.
+ */
 static void check_hangs(void)
 {
 	struct rt_thread *hung = NULL, *idle = NULL;
-	const void *objs[HUNG_MAX];
-	int kinds[HUNG_MAX], n = 0;
 	int nstalled = 0; /* threads in a tracked wait past the limit */
 	int nthreads = process_threads(); /* before: one made since may run */
 
@@ -229,8 +225,6 @@ static void check_hangs(void)
 		uint64_t d = waited_ns(t);
 		if (d > rt_watchdog_ns)
 			nstalled++;
-		if (d <= rt_watchdog_ns / 2)
-			continue;
 		if (d > rt_watchdog_ns && !t->wait_reported) {
 			if (wait_is_a_hang_alone(t)) {
 				if (!hung)
@@ -239,16 +233,14 @@ static void check_hangs(void)
 				idle = t;
 			}
 		}
-		if (n < HUNG_MAX) {
-			objs[n] = w;
-			kinds[n++] = t->wait_kind;
-		}
 	}
 	/* an idle waiter is a hang only when nothing else can run either:
 	 * every thread of the process but the monitor (threads the runtime
 	 * has not met, or that block elsewhere, may still run) */
 	if (!hung && idle && nstalled == nthreads - 1)
 		hung = idle;
+	const void *obj = hung ? atomic_load(&hung->wait_obj) : NULL;
+	int kind = hung ? hung->wait_kind : 0;
 	if (hung)
 		hung->wait_reported = true;
 	rt_unlock(&threads_lock);
@@ -259,24 +251,11 @@ static void check_hangs(void)
 	char detail[160];
 	snprintf(detail, sizeof(detail), "thread %d waited more than %ld s for a %s",
 		 (int)hung->tid, (long)rt_opt.watchdog, wait_names[hung->wait_kind]);
-	struct lock_class *waited[2] = { NULL, NULL };
-	for (int i = 0; i < n; i++) {
-		struct lock_class *c = waited_class(objs[i], kinds[i]);
-		if (!c || c == waited[0] || c == waited[1])
-			continue;
-		/* keep the two smallest names: the same two whatever the order */
-		if (!waited[0] || strcmp(class_name(c), class_name(waited[0])) < 0) {
-			waited[1] = waited[0];
-			waited[0] = c;
-		} else if (!waited[1] || strcmp(class_name(c), class_name(waited[1])) < 0) {
-			waited[1] = c;
-		}
-	}
 	struct finding_in f = {
 		.kind = FK_HANG,
 		.title = "a tracked wait lasted longer than the watchdog allows",
 		.detail = detail,
-		.subject = { waited[0], waited[1] },
+		.subject = { obj ? waited_class(obj, kind) : NULL },
 		.dump = b.data,
 	};
 	report_finding(hung, &f);
