@@ -174,7 +174,7 @@ Test(signals, siglongjmp_out_of_a_lock_wait_is_no_hang)
 	struct harness_run r;
 
 	harness_timeout_s = 30;
-	cr_assert_eq(harness_run("watchdog=1", ARGV("sig", "longjmp-linger"), &r), 0);
+	cr_assert_eq(harness_run("watchdog=3", ARGV("sig", "longjmp-linger"), &r), 0);
 	harness_timeout_s = 0;
 	cr_expect_eq(harness_findings(r.json), 0, "%s", r.log);
 	cr_expect_eq(r.status, 0, "status %d\nstderr: %s", r.status, r.err);

@@ -39,8 +39,8 @@
  *                     natively: SIG_DFL, then the program's own handler
  *   usr1-dump         the program's SIGUSR1 handler and then SIG_DFL again:
  *                     under the runtime, raise(SIGUSR1) dumps its state
- *   longjmp-linger    the same jump, then 3 seconds of sleep: under a
- *                     watchdog, the abandoned wait is no hang
+ *   longjmp-linger    the same jump (after 1 s), then 6 s of sleep: under a
+ *                     3 s watchdog, the abandoned wait is no hang
  *   api               the program sees its own handlers: old handlers,
  *                     signal(), SA_SIGINFO, SA_RESETHAND, SA_NODEFER,
  *                     SIG_IGN, SIG_DFL
@@ -414,7 +414,7 @@ int main(int argc, char **argv)
 		sem_post(&release);
 		pthread_join(h, NULL);
 		if (!strcmp(mode, "longjmp-linger")) {
-			sleep(3);
+			sleep(6);
 			puts("lingered");
 			return 0;
 		}
