@@ -23,6 +23,8 @@
  * an exec job waits for the bind jobs that map its memory
  * (drm-vm-bind-async.rst), so no bind job may wait for an exec fence.
  */
+#include <errno.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -34,11 +36,11 @@ atomic_ullong sched_timeouts;
 
 static struct {
 	pthread_mutex_t lock; /* queues; never held while allocating or waiting */
-	pthread_cond_t cond;
+	sem_t wake;           /* posted by sched_kick() */
 	struct list_head entities;
 	struct list_head running;
 	_Atomic(struct sched_job *) done; /* pushed by fence callbacks */
-	atomic_bool kick;                 /* a callback asked for a new look */
+	atomic_bool kick;                 /* a new look was asked for since the last */
 	bool stop;
 	pthread_t thread;
 	uint64_t hw_context;
@@ -70,11 +72,12 @@ static const struct dma_fence_ops hw_fence_ops[] = {
 	[JOB_CLEAR] = { .name = "hw_fence", .fence_class = "bind_fence" },
 };
 
-/* Wake the scheduler from any context: no lock, so a fence callback may. */
+/* Wake the scheduler from any context: no lock, so a fence callback may.
+ * One post per look asked for, so the scheduler never misses one. */
 static void sched_kick(void)
 {
-	atomic_store(&sched.kick, true);
-	pthread_cond_broadcast(&sched.cond);
+	if (!atomic_exchange(&sched.kick, true))
+		sem_post(&sched.wake);
 }
 
 void sched_entity_init(struct sched_entity *e)
@@ -158,7 +161,7 @@ void sched_entity_push_job(struct sched_job *job)
 	list_add_tail(&job->link, &e->queue);
 	atomic_fetch_add(&e->queued, 1);
 	fdep_fence_handoff(job->finished);
-	pthread_cond_broadcast(&sched.cond);
+	sched_kick();
 	pthread_mutex_unlock(&sched.lock);
 }
 
@@ -202,7 +205,7 @@ void sched_entity_resume(struct sched_entity *e, struct dma_fence *barrier)
 	e->suspended = false;
 	old = e->barrier;
 	e->barrier = dma_fence_get(barrier);
-	pthread_cond_broadcast(&sched.cond);
+	sched_kick();
 	pthread_mutex_unlock(&sched.lock);
 	dma_fence_put(old);
 }
@@ -228,7 +231,7 @@ static void sched_dep_signaled(struct dma_fence *f, struct dma_fence_cb *cb)
 	if (vmb_bug(BUG_MUTEX_IN_FENCE_CALLBACK)) {
 		/* the mistake: a sleeping lock in atomic context */
 		pthread_mutex_lock(&sched.lock);
-		pthread_cond_broadcast(&sched.cond);
+		sched_kick();
 		pthread_mutex_unlock(&sched.lock);
 		return;
 	}
@@ -439,13 +442,17 @@ static void *sched_main(void *arg)
 		}
 		if (atomic_load(&sched.kick))
 			continue;
+		/* asleep until kicked, or until the next look for timeouts */
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 1000000;
+		ts.tv_nsec += 10000000;
 		if (ts.tv_nsec >= 1000000000L) {
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;
 		}
-		pthread_cond_timedwait(&sched.cond, &sched.lock, &ts);
+		pthread_mutex_unlock(&sched.lock);
+		while (sem_timedwait(&sched.wake, &ts) && errno == EINTR)
+			;
+		pthread_mutex_lock(&sched.lock);
 	}
 	pthread_mutex_unlock(&sched.lock);
 	fdep_signalling_end(cookie);
@@ -456,7 +463,7 @@ void sched_init(void)
 {
 	pthread_mutex_init(&sched.lock, NULL);
 	fdep_lock_class(&sched.lock, "drm_sched->lock", 0);
-	pthread_cond_init(&sched.cond, NULL);
+	sem_init(&sched.wake, 0, 0);
 	INIT_LIST_HEAD(&sched.entities);
 	INIT_LIST_HEAD(&sched.running);
 	atomic_init(&sched.done, NULL);
@@ -477,7 +484,7 @@ void sched_fini(void)
 {
 	pthread_mutex_lock(&sched.lock);
 	sched.stop = true;
-	pthread_cond_broadcast(&sched.cond);
+	sched_kick();
 	pthread_mutex_unlock(&sched.lock);
 	pthread_join(sched.thread, NULL);
 	/* every job has finished: the GPU is idle */
