@@ -77,12 +77,12 @@ _fencedep()
 		COMPREPLY=("${COMPREPLY[@]/#/$head}")
 		compopt -o nospace 2>/dev/null
 		return;;
-	--log-path=*|--json-path=*|--library=*)
+	--log-path=*|--json-path=*|--library=*|--suppressions=*)
 		COMPREPLY=($(compgen -f -- "${cur#*=}"))
 		return;;
 	-*)
 		COMPREPLY=($(compgen -W "--error-exitcode= --log-path= --json-path=
-			--library= --options= --gdb --help --version" -- "$cur"))
+			--library= --options= --suppressions= --gdb --help --version" -- "$cur"))
 		[[ ${COMPREPLY[0]} == *= ]] && compopt -o nospace 2>/dev/null
 		return;;
 	esac

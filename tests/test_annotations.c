@@ -185,6 +185,32 @@ Test(annotations, help_option_prints_the_options_and_the_program_runs)
 	harness_free(&r);
 }
 
+Test(annotations, print_suppressions_lists_the_rules_that_matched)
+{
+	char path[] = "/tmp/fdep-psup-XXXXXX", opts[256];
+	int fd = mkstemp(path);
+	struct harness_run r, quiet;
+	FILE *f;
+
+	cr_assert_geq(fd, 0);
+	f = fdopen(fd, "w");
+	fputs("# not this one\nhang:nothing\nlock-order-inversion:B\nrecursive-locking:C\n", f);
+	fclose(f);
+	snprintf(opts, sizeof(opts), "suppressions=%s:print_suppressions=1", path);
+	r = script_opts(1, opts, "+A +B -B -A +B +A -A -B +C +C -C -C");
+	cr_expect_eq(r.status, 0, "%s", r.log);
+	cr_expect_not_null(strstr(r.log, "fencedep: suppressions used:\n"), "%s", r.log);
+	cr_expect_not_null(strstr(r.log, "      1 lock-order-inversion:B (line 3)\n"), "%s", r.log);
+	cr_expect_not_null(strstr(r.log, "      1 recursive-locking:C (line 4)\n"), "%s", r.log);
+	cr_expect_null(strstr(r.log, "hang:nothing"), "a rule that hid nothing: %s", r.log);
+	snprintf(opts, sizeof(opts), "suppressions=%s", path);
+	quiet = script_opts(1, opts, "+A +B -B -A +B +A -A -B");
+	cr_expect_null(strstr(quiet.log, "suppressions used"), "off by default: %s", quiet.log);
+	unlink(path);
+	harness_free(&r);
+	harness_free(&quiet);
+}
+
 Test(annotations, json_report_follows_schema_1)
 {
 	struct harness_run r = script("+A +B -B -A +B +A -A -B");

@@ -54,6 +54,41 @@ Test(cli, clean_program_keeps_its_exit_status)
 	harness_free(&r);
 }
 
+Test(cli, suppressions_option_hides_matching_findings)
+{
+	char path[] = "/tmp/fdep-cli-sup-XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f;
+
+	cr_assert_geq(fd, 0);
+	f = fdopen(fd, "w");
+	fputs("lock-order-inversion:B\n", f);
+	fclose(f);
+	char *spaced[] = { NULL, "--suppressions", path, script_prog(), "+A", "+B", "-B", "-A",
+			   "+B", "+A", "-A", "-B", NULL };
+	struct harness_run r = run(spaced);
+	char opt[64];
+
+	cr_expect_eq(r.status, 0, "%s", r.err);
+	cr_expect_str_eq(r.err, "");
+	cr_expect_str_eq(r.out, "done\n");
+	harness_free(&r);
+	snprintf(opt, sizeof(opt), "--suppressions=%s", path);
+	char *joined[] = { NULL, opt, script_prog(), "+A", "+B", "-B", "-A", "+B", "+A", "-A",
+			   "-B", NULL };
+	r = run(joined);
+	cr_expect_eq(r.status, 0, "%s", r.err);
+	harness_free(&r);
+	/* a rule that matches nothing leaves the finding */
+	f = fopen(path, "w");
+	fputs("lock-order-inversion:no_such_lock\n", f);
+	fclose(f);
+	r = run(spaced);
+	cr_expect_eq(r.status, 66);
+	harness_free(&r);
+	unlink(path);
+}
+
 Test(cli, error_exitcode_sets_the_status)
 {
 	char *argv[] = { NULL, "--error-exitcode=9", script_prog(), "+A", "+A", "-A", "-A", NULL };

@@ -31,6 +31,7 @@ static void usage(FILE *out)
 	      "  --log-path=PATH     text report to PATH.<pid>.log (default stderr)\n"
 	      "  --json-path=PATH    JSON report to PATH.<pid>.json\n"
 	      "  --library=PATH      the runtime library to preload (default: the installed one)\n"
+	      "  --suppressions=FILE hide the findings matching the kind:pattern rules of FILE\n"
 	      "  --options=STRING    more runtime options, key=value:key=value\n"
 	      "  --gdb               run PROGRAM under gdb, stopping at the first finding\n"
 	      "  --help, --version\n\n"
@@ -197,6 +198,10 @@ int main(int argc, char **argv)
 				return 2;
 		} else if ((v = value_of(a, "--json-path"))) {
 			if (opts_add_value(&opts, "--json-path", "json_path", v))
+				return 2;
+		} else if ((v = value_of(a, "--suppressions")) ||
+			   (!strcmp(a, "--suppressions") && i + 1 < argc && (v = argv[++i]))) {
+			if (opts_add_value(&opts, "--suppressions", "suppressions", v))
 				return 2;
 		} else if ((v = value_of(a, "--library"))) {
 			libopt = v;

@@ -297,6 +297,8 @@ __attribute__((destructor)) static void rt_destructor(void)
 	if (rt_opt.verbosity > 1)
 		report_stats_line();
 	report_fork(FORK_PARENT);
+	if (rt_opt.print_suppressions)
+		report_suppressions_used();	/* takes report_lock: after its release */
 	if ((report_unsuppressed() || rt_exec_findings) && rt_opt.exitcode) {
 		fflush(NULL);
 		_exit((int)rt_opt.exitcode);

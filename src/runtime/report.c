@@ -157,9 +157,58 @@ static void finding_fill(struct finding *f, struct rt_thread *t, const struct fi
  * that what is kept at once is bounded by one stack whatever the length of
  * the cycle or the depth of its stacks.
  */
+/* The rule that hid the last finding suppressed (report_lock held). */
+static const struct suppress_rule *rule_matched;
+/* Per rule of rt_suppressions: how many findings it hid (print_suppressions). */
+static unsigned long *rule_hits;
+
 static bool strings_suppressed(const struct finding *f, const char *const *s, size_t n)
 {
-	return suppress_match(&rt_suppressions, kind_names[f->kind], s, n) != NULL;
+	const struct suppress_rule *r = suppress_match(&rt_suppressions, kind_names[f->kind], s, n);
+
+	if (r)
+		rule_matched = r;
+	return r != NULL;
+}
+
+static void count_rule_hit(void)
+{
+	size_t i;
+
+	if (!rule_matched || !rt_opt.print_suppressions)
+		return;
+	if (!rule_hits)
+		rule_hits = rt_alloc(rt_suppressions.n * sizeof(*rule_hits));
+	i = (size_t)(rule_matched - rt_suppressions.rules);
+	if (rule_hits && i < rt_suppressions.n)
+		rule_hits[i]++;
+}
+
+void report_suppressions_used(void)
+{
+	struct rt_buf b = { 0 };
+
+	rt_lock(&report_lock);
+	for (size_t i = 0; rule_hits && i < rt_suppressions.n; i++) {
+		const struct suppress_rule *r = &rt_suppressions.rules[i];
+
+		if (!rule_hits[i])
+			continue;
+		if (!b.len)
+			buf_puts(&b, "fencedep: suppressions used:\n  count rule (line of the file)\n");
+		buf_printf(&b, "  %5lu %s:%s (line %u)\n", rule_hits[i], r->kind ? r->kind : "*",
+			   r->pattern, r->line);
+	}
+	rt_unlock(&report_lock);
+	if (b.data) {
+		struct rt_buf safe = { 0 };
+
+		buf_put_text(&safe, b.data, b.len);
+		if (safe.data)
+			write_all(report_out(true), safe.data, safe.len);
+		buf_release(&safe);
+	}
+	buf_release(&b);
 }
 
 static bool stack_suppressed(const struct finding *f, uint32_t stack)
@@ -235,7 +284,9 @@ void report_finding(struct rt_thread *t, const struct finding_in *in)
 			return;
 		}
 	}
+	rule_matched = NULL;
 	if (finding_suppressed(f)) {
+		count_rule_hit();
 		nsuppressed++;
 		rt_unlock(&report_lock);
 		rt_free(f->dump, f->dump_len);

@@ -633,6 +633,8 @@ bool write_all(int fd, const char *p, size_t n);
 uint64_t rt_now_ns(void);
 void report_init(void);
 void report_stats_line(void);
+/* print_suppressions=1: the rules that hid findings, with counts. */
+void report_suppressions_used(void);
 /* Create a new report file PREFIX.<pid>[.<n>]EXT with O_EXCL (report.c). */
 int report_create(const char *prefix, const char *ext, char **name, size_t *name_size);
 /* The JSON report's first file, created at start; a fork child's files
