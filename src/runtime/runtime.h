@@ -351,6 +351,9 @@ struct rt_thread {
 	uint8_t wait_kind;
 	bool wait_reported;
 	uint64_t wait_start_ns;
+	/* a fence waited for (fdep_fence_wait) whose wait then blocks in an
+	 * event wait, e.g. the condition that implements the fence */
+	_Atomic(const void *) wait_fence;
 	uintptr_t create_site;
 	bool dead;
 	/* signal context (signal.c): entries below sig_floor belong to the code

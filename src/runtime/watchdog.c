@@ -36,6 +36,10 @@ uint64_t rt_now_ns(void)
 
 void wait_begin(struct rt_thread *t, const void *obj, int kind)
 {
+	/* the waits that follow a fence wait (a lock, the condition that
+	 * stands for the fence) are part of it until the fence signals */
+	if (kind == WAIT_FENCE)
+		atomic_store_explicit(&t->wait_fence, obj, memory_order_relaxed);
 	t->wait_kind = (uint8_t)kind;
 	t->wait_start_ns = rt_now_ns();
 	t->wait_reported = false;
@@ -164,7 +168,7 @@ static uint64_t waited_ns(const struct rt_thread *t)
  * waiting for work.  It is a hang only when no thread of the process can
  * run: every one in a tracked wait past the limit (check_hangs).
  */
-static bool wait_is_a_hang_alone(const struct rt_thread *t)
+static bool wait_is_a_hang_alone(struct rt_thread *t)
 {
 	switch (t->wait_kind) {
 	case WAIT_MUTEX:
@@ -173,8 +177,18 @@ static bool wait_is_a_hang_alone(const struct rt_thread *t)
 	case WAIT_FENCE:
 		return true;
 	default:
-		return t->depth > 0;
+		break;
 	}
+	if (t->depth > 0)
+		return true;
+	/* waiting, in the end, for a fence (fdep_fence_wait, then blocked
+	 * in the condition that stands for it) */
+	const void *f = atomic_load_explicit(&t->wait_fence, memory_order_relaxed);
+	if (f && !fence_pending(f)) {
+		atomic_store_explicit(&t->wait_fence, NULL, memory_order_relaxed);
+		f = NULL;
+	}
+	return f != NULL;
 }
 
 /* The threads of the process, the monitor included (-1 if unknown). */
