@@ -21,7 +21,7 @@
 
 struct render_opts {
 	bool cycles_only;	/* dot: only the edges of reported cycles */
-	const char *srcroot;	/* sarif: make file paths under it relative */
+	const char *srcroot;	/* sarif, github: make file paths under it relative */
 	bool verbose;		/* text, html: also thread start frames */
 	int color;		/* text: 0 auto, 1 always, 2 never */
 };
@@ -34,6 +34,7 @@ int render_json(FILE *out, const struct report *r, const struct render_opts *o);
 int render_sarif(FILE *out, const struct report *r, const struct render_opts *o);
 int render_html(FILE *out, const struct report *r, const struct render_opts *o);
 int render_dot(FILE *out, const struct report *r, const struct render_opts *o);
+int render_github(FILE *out, const struct report *r, const struct render_opts *o);
 
 /* "function (module+0xoff) file:line" for one frame, as text. */
 void frame_describe(const struct rframe *f, char *buf, size_t len);

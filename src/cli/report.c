@@ -30,6 +30,7 @@ struct report_args {
 	const char **suppressions;
 	size_t nsuppressions;
 	struct render_opts opts;
+	bool exit_zero;
 	char **files;
 	size_t nfiles;
 };
@@ -40,7 +41,7 @@ static const struct {
 } formats[] = {
 	{ "text", render_text }, { "json", render_json },
 	{ "sarif", render_sarif }, { "html", render_html },
-	{ "dot", render_dot },
+	{ "dot", render_dot }, { "github", render_github },
 };
 
 static void usage(FILE *out)
@@ -49,15 +50,17 @@ static void usage(FILE *out)
 	      "Merge the JSON reports of fencedep runs (one per process), find\n"
 	      "the cycles no single process saw, and render the findings.\n"
 	      "\n"
-	      "  -f, --format FORMAT       text (default), json, sarif, html or dot\n"
+	      "  -f, --format FORMAT       text (default), json, sarif, html, dot or github\n"
 	      "  -o, --output FILE         write there instead of standard output\n"
 	      "      --baseline FILE       findings whose fingerprint is listed (or that a\n"
 	      "                            JSON report lists) are not new\n"
 	      "      --write-baseline FILE write the fingerprints of the findings shown\n"
 	      "      --suppressions FILE   hide findings matching kind:pattern rules\n"
 	      "      --cycles-only         dot: only the edges of reported cycles\n"
-	      "      --srcroot DIR         sarif: file paths relative to DIR\n"
+	      "      --srcroot DIR         sarif, github: file paths relative to DIR\n"
 	      "      --color WHEN          text: auto (a terminal), always or never\n"
+	      "      --exit-zero           exit 0 even when findings are new (bad input\n"
+	      "                            still exits 2)\n"
 	      "  -v, --verbose             text, html: also the thread start frames\n"
 	      "                            of the runtime and libc\n"
 	      "  -h, --help                show this help\n"
@@ -89,7 +92,7 @@ static int set_format(struct report_args *a, const char *name)
 			return 0;
 		}
 	}
-	return usage_error("unknown format '%s' (text, json, sarif, html or dot)", name);
+	return usage_error("unknown format '%s' (text, json, sarif, html, dot or github)", name);
 }
 
 static int add_suppressions(struct report_args *a, const char *path)
@@ -105,7 +108,7 @@ static int add_suppressions(struct report_args *a, const char *path)
 }
 
 enum { OPT_BASELINE = 256, OPT_WRITE_BASELINE, OPT_SUPPRESSIONS,
-	OPT_CYCLES_ONLY, OPT_SRCROOT, OPT_COLOR };
+	OPT_CYCLES_ONLY, OPT_SRCROOT, OPT_COLOR, OPT_EXIT_ZERO };
 
 static const struct option long_options[] = {
 	{ "format", required_argument, NULL, 'f' },
@@ -118,6 +121,7 @@ static const struct option long_options[] = {
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "color", required_argument, NULL, OPT_COLOR },
 	{ "colour", required_argument, NULL, OPT_COLOR },
+	{ "exit-zero", no_argument, NULL, OPT_EXIT_ZERO },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -172,6 +176,9 @@ static int parse_option(struct report_args *a, int c)
 			a->opts.color = 2;
 		else
 			return usage_error("--color: '%s' is not auto, always or never", optarg);
+		return 0;
+	case OPT_EXIT_ZERO:
+		a->exit_zero = true;
 		return 0;
 	case 'h':
 		usage(stdout);
@@ -482,7 +489,7 @@ static int run(struct report *r, const struct report_args *a,
 			return EXIT_BAD;
 		return EXIT_CLEAN;
 	}
-	return r->nnew ? EXIT_NEW : EXIT_CLEAN;
+	return r->nnew && !a->exit_zero ? EXIT_NEW : EXIT_CLEAN;
 }
 
 int report_main(int argc, char **argv)

@@ -7,7 +7,7 @@ REPORT_SOURCES = \
 	src/cli/sanitize.c src/cli/sanitize.h src/runtime/utf8.h \
 	src/cli/kinds.c src/cli/kinds.h src/cli/render.h \
 	src/cli/render_text.c src/cli/render_json.c src/cli/render_sarif.c \
-	src/cli/render_html.c src/cli/render_dot.c \
+	src/cli/render_html.c src/cli/render_dot.c src/cli/render_github.c \
 	src/runtime/fingerprint.c src/runtime/fingerprint.h \
 	src/runtime/suppress.c src/runtime/suppress.h
 
