@@ -9,11 +9,16 @@
  */
 #include "config.h"
 
+#include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "report.h"
@@ -156,6 +161,125 @@ static const char *value_of(const char *arg, const char *flag)
 	return strncmp(arg, flag, n) == 0 && arg[n] == '=' ? arg + n + 1 : NULL;
 }
 
+/* The file execvp would run for name, in path (NULL: not found). */
+static const char *find_program(const char *name, char *path, size_t len)
+{
+	const char *dirs = getenv("PATH");
+
+	if (strchr(name, '/'))
+		return snprintf(path, len, "%s", name) < (int)len ? path : NULL;
+	if (!dirs)
+		dirs = "/bin:/usr/bin";
+	for (const char *d = dirs;; d++) {
+		size_t n = strcspn(d, ":");
+		snprintf(path, len, "%.*s%s%s", (int)n, d, n ? "/" : "", name);
+		if (access(path, X_OK) == 0)
+			return path;
+		d += n;
+		if (!*d)
+			return NULL;
+	}
+}
+
+/* An ELF executable without an interpreter: the loader, which does the
+ * preloading, never runs for it. */
+static int statically_linked(const char *path)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), interp = 0;
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(ph)) {
+		close(fd);
+		return 0;
+	}
+	for (unsigned i = 0; i < eh.e_phnum && !interp; i++) {
+		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + (Elf64_Off)i * sizeof(ph))) !=
+		    sizeof(ph))
+			break;
+		interp = ph.p_type == PT_INTERP;
+	}
+	close(fd);
+	return !interp;
+}
+
+/* Why the runtime may not get into the program, as far as the file says. */
+static const char *likely_reason(const char *prog)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (!find_program(prog, path, sizeof(path)) || stat(path, &st))
+		return "";
+	if (((st.st_mode & S_ISUID) && st.st_uid != geteuid()) ||
+	    ((st.st_mode & S_ISGID) && st.st_gid != getegid()))
+		return ": it is setuid or setgid, and the loader ignores LD_PRELOAD for it";
+	if (statically_linked(path))
+		return ": it is statically linked";
+	return " (it cleared LD_PRELOAD, or the loader refused the runtime)";
+}
+
+/*
+ * Warn when the runtime does not get into the program.  The program keeps
+ * this process (its pid, signals and exit status are its own), so the
+ * watching is done by a grandchild, which the program never sees as its
+ * child: it holds the read end of a pipe whose write end the program
+ * inherits, named in FENCEDEP_ACK.  The runtime writes one byte there and
+ * closes it as it starts (select.c); when the pipe closes without it (the
+ * program and whatever inherited the pipe are gone), the program ran
+ * unchecked and the watcher says so, once, on standard error.  Returns the
+ * write end, or -1 when the watching cannot be set up (then nothing warns).
+ */
+static int watch_for_runtime(const char *prog)
+{
+	int p[2];
+	struct stat st;
+	char env[128];
+
+	if (pipe(p))
+		return -1;
+	if (fcntl(p[0], F_SETFD, FD_CLOEXEC) || fstat(p[1], &st))
+		goto fail;
+	snprintf(env, sizeof(env), "%d:%llu:%llu", p[1], (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino);
+	const char *reason = likely_reason(prog);
+	pid_t child = fork();
+	if (child < 0)
+		goto fail;
+	if (child == 0) {
+		if (fork() != 0)
+			_exit(0);
+		/* the watcher: no stdin or stdout of the program's kept open */
+		int null = open("/dev/null", O_RDWR);
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+		}
+		close(p[1]);
+		signal(SIGPIPE, SIG_IGN);
+		char c = 0;
+		ssize_t n;
+		while ((n = read(p[0], &c, 1)) < 0 && errno == EINTR)
+			;
+		if (n == 0)
+			fprintf(stderr, "fencedep: warning: %s ran without the checker%s; "
+					"nothing was checked\n", prog, reason);
+		_exit(0);
+	}
+	close(p[0]);
+	while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+		;
+	setenv("FENCEDEP_ACK", env, 1);
+	return p[1];
+fail:
+	close(p[0]);
+	close(p[1]);
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts opts = { 0 };
@@ -265,7 +389,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fencedep: cannot set LD_PRELOAD: %s\n", strerror(errno));
 		return 2;
 	}
+	int ack = watch_for_runtime(argv[i]);
 	execvp(argv[i], argv + i);
-	fprintf(stderr, "fencedep: cannot run '%s': %s\n", argv[i], strerror(errno));
-	return errno == ENOENT ? 127 : 126;
+	int err = errno;
+	if (ack >= 0 && write(ack, "x", 1) < 0) {
+		/* the watcher is gone */
+	}
+	fprintf(stderr, "fencedep: cannot run '%s': %s\n", argv[i], strerror(err));
+	return err == ENOENT ? 127 : 126;
 }

@@ -225,6 +225,13 @@ void rt_init(void)
 	if (rt_opt.help)
 		options_help(2);
 	options_paths_absolute();
+	rt_ack_command();
+	if (!rt_program_selected()) {
+		/* only=/exclude=: this program runs untouched */
+		atomic_store(&rt_fast, false);
+		atomic_store(&rt_state, RT_DISABLED);
+		return;
+	}
 	if (rt_opt.suppressions[0])
 		load_suppressions(rt_opt.suppressions);
 	stack_init();

@@ -11,7 +11,7 @@ libfencedep_la_SOURCES = \
 	src/runtime/report_json.c src/runtime/init.c src/runtime/watchdog.c \
 	src/runtime/fingerprint.c src/runtime/fingerprint.h \
 	src/runtime/suppress.c src/runtime/suppress.h \
-	src/runtime/sigusage.c
+	src/runtime/sigusage.c src/runtime/select.c
 libfencedep_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden \
 	-ftls-model=initial-exec $(LIBUNWIND_CFLAGS) $(LIBDW_CFLAGS)
 libfencedep_la_LIBADD = $(LIBUNWIND_LIBS) $(LIBDW_LIBS)

@@ -145,6 +145,9 @@ int options_check(char *err, size_t errlen);
  * in runtime memory (free with rt_free(p, *cap)); NULL with errno set. */
 char *rt_read_file(const char *path, size_t *len, size_t *cap);
 void options_defaults(void);
+/* select.c: only= and exclude= against this program; the command's handshake. */
+bool rt_program_selected(void);
+void rt_ack_command(void);
 
 /* ------------------------------------------------------------------ */
 /* Classes (class.c).                                                   */
