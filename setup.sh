@@ -30,7 +30,8 @@ clang:the_fuzzers libclang-rt-14-dev:the_fuzzers
 chromium:renders_the_HTML_report_in_a_headless_browser
 libglib2.0-dev:the_GLib_lock_tests libglib2.0-tests:GLib's_own_tests_run_under_the_checker
 libgomp1:the_OpenMP_lock_tests gettext:an_OpenMP_program_(msgmerge)_run_under_the_checker
-libpython3.11-testsuite:Python's_threading_tests_run_under_the_checker"
+libpython3.11-testsuite:Python's_threading_tests_run_under_the_checker
+meson:the_meson_test_--wrapper_example cmake:the_ctest_example"
 
 say() {
 	echo "setup.sh: $*"

@@ -230,6 +230,21 @@ EXTRA_DIST += tests/test_html_browser.sh
 # the SARIF against the official 2.1.0 schema (skipped without the validator)
 TESTS += tests/test_sarif_schema.sh
 EXTRA_DIST += tests/test_sarif_schema.sh
+# `fencedep report --exit-zero` and -f github
+TESTS += tests/test_report_ci.sh
+EXTRA_DIST += tests/test_report_ci.sh
+# the command's warning when the runtime did not get in; only=, exclude=
+TESTS += tests/test_select.sh
+EXTRA_DIST += tests/test_select.sh
+check_PROGRAMS += tests/progs/static-hello
+tests_progs_static_hello_SOURCES = tests/progs/static-hello.c
+tests_progs_static_hello_LDFLAGS = -all-static
+# fencedep in the test harnesses of other projects: a sample automake,
+# meson and CMake project each (tests/harness), built and tested with the
+# system's tools (skipped when they are not installed)
+TESTS += tests/test_harness_automake.sh tests/test_harness_meson.sh tests/test_harness_ctest.sh
+EXTRA_DIST += tests/test_harness_automake.sh tests/test_harness_meson.sh \
+	tests/test_harness_ctest.sh tests/harness
 # Long runs of the real programs and vmbind-stress (not part of check):
 # make soak [SOAK_SECONDS=N]
 SOAK_SECONDS = 3600
