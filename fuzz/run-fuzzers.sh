@@ -21,7 +21,7 @@ cflags="-g -O1 -I$top/include -I$top/src/cli -I$top/src/runtime"
 cli_sources="src/cli/report.c src/cli/report_read.c src/cli/report_gate.c
 	src/cli/merge.c src/cli/strtab.c src/cli/sanitize.c src/cli/kinds.c
 	src/cli/render_text.c src/cli/render_json.c src/cli/render_sarif.c
-	src/cli/render_html.c src/cli/render_dot.c
+	src/cli/render_html.c src/cli/render_dot.c src/cli/render_github.c
 	src/runtime/fingerprint.c src/runtime/suppress.c"
 
 skip() {
