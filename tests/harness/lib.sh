@@ -2,6 +2,9 @@
 # sample project (tests/harness/NAME) with the two test programs, in a
 # temporary directory, and fencedep first in PATH.
 set -u
+# a make of its own: not the variables (TESTS=...) and jobserver of the
+# make check that runs this test
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
 src=${FDEP_SRCDIR:?}/tests/harness
 cli=${FDEP_CLI:?}
 fail=0
