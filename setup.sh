@@ -146,6 +146,16 @@ test)
 	status=0
 	make -j"$jobs" check || status=$?
 	[ $status -eq 0 ] || [ ! -f "$build/test-suite.log" ] || tail -n 60 "$build/test-suite.log"
+	# what was skipped, and why (a criterion case's reason, or the first
+	# line of a plain test's log)
+	for trs in $(find "$build" -name '*.trs' | sort); do
+		log=${trs%.trs}.log
+		grep -h '^\[SKIP\] ' "$log" | grep -v ': Test is disabled$' | sed 's/^\[SKIP\] /skipped: /'
+		if grep -q '^:test-result: SKIP' "$trs"; then
+			t=${log#"$build"/}
+			echo "skipped: ${t%.log}: $(head -n 1 "$log")"
+		fi
+	done
 	line=$(sh "$top/tests/summarize.sh" "$build") || {
 		say "no test ran: make check failed before running them (the errors are above)" >&2
 		exit 1
