@@ -171,7 +171,10 @@ install)
 	install_missing $BUILD_PKGS
 	configure_and_build
 	sudo=""
-	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then
+		sudo=sudo
+	fi
+	say "installing into $(sed -n 's/^prefix = //p' "$build/Makefile")"
 	$sudo make -s install
 	;;
 *)
