@@ -15,7 +15,7 @@ check "LOG_COMPILER: make check fails" $? 2
 check "LOG_COMPILER: t_bad fails with the finding's status" \
 	"$(grep -h '^FAIL\|^PASS' t_bad.log t_good.log | tr '\n' ' ')" \
 	"FAIL t_bad (exit status: 66) PASS t_good (exit status: 0) "
-check "LOG_COMPILER: the finding is in t_bad.log" "$(grep -c 'fencedep: lock-order-inversion' t_bad.log)" 1
+check "LOG_COMPILER: the finding is in t_bad.log" "$(grep -c '^fencedep: lock-order-inversion' t_bad.log)" 1
 check "LOG_COMPILER: the program's output is its own" "$(grep -c '^t_bad ran' t_bad.log)" 1
 check "LOG_COMPILER: reports from the tests only" "$(reporters fencedep)" "t_bad t_good"
 check "LOG_COMPILER: fencedep report" "$(report_of fencedep)" "1 lock-order-inversion "
@@ -27,7 +27,7 @@ rm -rf fd2 && mkdir fd2
 fencedep --json-path="$PWD/fd2/run" --error-exitcode=0 --options='only=t_*' -- \
 	make -s check LOG_COMPILER= AM_LOG_FLAGS= >check2.log 2>&1
 check "only=: make check passes" $? 0
-check "only=: the finding is in t_bad.log" "$(grep -c 'fencedep: lock-order-inversion' t_bad.log)" 1
+check "only=: the finding is in t_bad.log" "$(grep -c '^fencedep: lock-order-inversion' t_bad.log)" 1
 check "only=: reports from the tests only" "$(reporters fd2/run)" "t_bad t_good"
 check "only=: fencedep report" "$(report_of fd2/run)" "1 lock-order-inversion "
 exit $fail

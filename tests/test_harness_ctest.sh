@@ -19,7 +19,7 @@ for way in launcher environment; do
 	check "$way: ctest fails" $? 8
 	check "$way: t_good passes" "$(grep -c 'Test  *#[0-9]*: t_good \.* *Passed' "ctest-$way.log")" 1
 	check "$way: t_bad fails" "$(grep -c 'Test  *#[0-9]*: t_bad \.*\*\*\*Failed' "ctest-$way.log")" 1
-	check "$way: the finding is in ctest's output" "$(grep -c 'fencedep: lock-order-inversion' "ctest-$way.log")" 1
+	check "$way: the finding is in ctest's output" "$(grep -c '^fencedep: lock-order-inversion' "ctest-$way.log")" 1
 	check "$way: reports from the tests only" "$(reporters "fd-$way/run")" "t_bad t_good"
 	check "$way: fencedep report" "$(report_of "fd-$way/run")" "1 lock-order-inversion "
 done

@@ -11,7 +11,7 @@ check "meson test fails" $? 1
 log=build/meson-logs/testlog-fencedep.txt
 [ -f "$log" ] || log=build/meson-logs/testlog.txt
 check "t_bad fails with the finding's status" "$(grep -c ' t_bad  *FAIL .*exit status 66$' test.log)" 1
-check "the finding is in the test log" "$(grep -c 'fencedep: lock-order-inversion' "$log")" 1
+check "the finding is in the test log" "$(grep -c '^fencedep: lock-order-inversion' "$log")" 1
 check "t_good passes" "$(grep -c ' t_good  *OK ' test.log)" 1
 check "reports from the tests only" "$(reporters fd/run)" "t_bad t_good"
 check "fencedep report" "$(report_of fd/run)" "1 lock-order-inversion "
