@@ -766,6 +766,33 @@ static const char *unsafe_detail(const char *what, int sig)
 	return copy ? copy : "a call that is not async-signal-safe, in a signal handler";
 }
 
+/*
+ * Call sites already reported, by site, signal and call: a handler that
+ * allocates on every signal costs a stack capture once, not each time (a
+ * fast timer's handler slowed so would starve the code it interrupts).
+ */
+#define SEEN_SITES 256
+static _Atomic uintptr_t seen_sites[SEEN_SITES];
+
+static bool site_seen(uintptr_t key)
+{
+	unsigned i = (unsigned)((key * 0x9e3779b97f4a7c15ull) >> 56);
+
+	for (unsigned n = 0; n < 8; n++, i = (i + 1) % SEEN_SITES) {
+		uintptr_t k = atomic_load_explicit(&seen_sites[i], memory_order_relaxed);
+		if (k == key)
+			return true;
+		if (!k) {
+			uintptr_t expected = 0;
+			if (atomic_compare_exchange_strong(&seen_sites[i], &expected, key))
+				return false;
+			if (expected == key)
+				return true;
+		}
+	}
+	return false; /* the set is full around here: report, deduplicated later */
+}
+
 void sig_unsafe_call(const char *what, uintptr_t ip)
 {
 	if (st.depth > 0 && !tls_busy)
@@ -773,6 +800,8 @@ void sig_unsafe_call(const char *what, uintptr_t ip)
 	if (st.depth <= 0 || st.depth > FRAMES_MAX || !(tls_private_heap & PH_SIGNAL))
 		return;
 	int sig = st.f[st.depth - 1].sig;
+	if (tls_busy || site_seen((ip ^ ((uintptr_t)sig << 1) ^ ((uintptr_t)what[0] << 9)) | 1))
+		return;
 	struct rt_thread *t = thread_enter();
 
 	if (!t)
