@@ -687,3 +687,19 @@ Test(hostile, vmbind_model_under_watchdog_is_clean, .timeout = 120)
 		harness_free(&r);
 	}
 }
+
+/* ---- 4. out of memory after a finding ---- */
+
+/* The runtime runs out of memory and turns itself off after a finding:
+ * the finding is in the report and still sets the exit status. */
+Test(hostile, out_of_memory_after_a_finding_keeps_it_and_the_status)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("rel-hostile", "oom-after-finding"), &r);
+	cr_expect_str_eq(r.out, "found\ndone\n", "stderr: %s", r.err);
+	cr_expect_eq(count_in(r.err, "out of memory"), 1, "stderr:\n%s", r.err);
+	cr_expect_eq(harness_count(r.json, "lock-order-inversion"), 1, "%s", r.json);
+	cr_expect_eq(r.status, FINDING_EXIT, "status %d\nstderr: %s", r.status, r.err);
+	harness_free(&r);
+}

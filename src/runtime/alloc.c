@@ -80,6 +80,7 @@ static struct rt_lock alloc_lock = RT_LOCK_INIT;
 static struct free_block *free_lists[NCLASSES];
 static char *region_cur, *region_end;
 static _Atomic bool out_of_memory;
+_Atomic bool rt_oom_disabled;
 
 static void *map_pages(size_t len)
 {
@@ -142,6 +143,7 @@ void rt_out_of_memory(const char *what)
 		return;
 	rt_warn("out of memory for %s: checking stops here, the program runs on", what);
 	atomic_store(&rt_fast, false);
+	atomic_store(&rt_oom_disabled, true);
 	atomic_store(&rt_state, RT_DISABLED);
 }
 

@@ -181,6 +181,7 @@ static void fork_child(void)
 {
 	if (fork_unlocked) {
 		atomic_store(&rt_fast, false);
+		atomic_store(&rt_oom_disabled, false); /* the parent's findings are not its */
 		atomic_store(&rt_state, RT_DISABLED);
 		tls_busy--;
 		return;
@@ -282,8 +283,16 @@ __attribute__((constructor(101))) static void rt_constructor(int argc, char **ar
  */
 __attribute__((destructor)) static void rt_destructor(void)
 {
-	if (atomic_load(&rt_state) != RT_READY)
+	if (atomic_load(&rt_state) != RT_READY) {
+		/* out of memory after a finding: it is written, and it still
+		 * sets the status */
+		if (atomic_load(&rt_oom_disabled) &&
+		    (report_unsuppressed() || rt_exec_findings) && rt_opt.exitcode) {
+			fflush(NULL);
+			_exit((int)rt_opt.exitcode);
+		}
 		return;
+	}
 	if (tls_busy) {
 		/* exit() from a signal handler that interrupted this thread in
 		 * the runtime, whose locks it may hold half-way through an

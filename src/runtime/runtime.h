@@ -653,6 +653,9 @@ void report_json_fork_child(void);
 
 enum rt_state { RT_UNINIT, RT_INITIALIZING, RT_READY, RT_DISABLED };
 extern _Atomic int rt_state;
+/* The runtime turned itself off for want of memory (alloc.c): the findings
+ * made before still set the exit status (init.c). */
+extern _Atomic bool rt_oom_disabled;
 /* The inline fast paths may run: RT_READY, and no watchdog to tell. */
 extern _Atomic bool rt_fast;
 void rt_init(void);

@@ -28,6 +28,10 @@
  *   rel-hostile waits-holding MS
  *        the worker holds a mutex while it waits MS ms on a condition no
  *        one signals; the main thread sleeps: a hang
+ *   rel-hostile oom-after-finding
+ *        one lock-order inversion, then the address space is limited to
+ *        what is mapped plus 1 MiB and 400,000 mutexes are locked: the
+ *        runtime runs out of memory
  *   rel-hostile inversion
  *        one lock-order inversion, exit 0
  *   rel-hostile nothing
@@ -38,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -219,6 +224,43 @@ static void inversion(void)
 	nest(&b, &a);
 }
 
+static size_t mapped_now(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	size_t kb = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmSize:", 7))
+			kb = strtoul(line + 7, NULL, 10);
+	if (f)
+		fclose(f);
+	return kb * 1024;
+}
+
+static int oom_after_finding(void)
+{
+	enum { NLOCKS = 400000 };
+	pthread_mutex_t *locks = calloc(NLOCKS, sizeof(*locks));
+
+	inversion();
+	puts("found");
+	fflush(stdout);
+	struct rlimit rl = { mapped_now() + (1 << 20), 0 };
+	rl.rlim_max = rl.rlim_cur;
+	if (setrlimit(RLIMIT_AS, &rl)) {
+		perror("setrlimit");
+		return 1;
+	}
+	for (int i = 0; i < NLOCKS; i++) {
+		pthread_mutex_init(&locks[i], NULL);
+		pthread_mutex_lock(&locks[i]);
+		pthread_mutex_unlock(&locks[i]);
+	}
+	puts("done");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 5 && !strcmp(argv[1], "deep-ring"))
@@ -266,6 +308,8 @@ int main(int argc, char **argv)
 	if (argc == 3 && (!strcmp(argv[1], "idle-waiter") || !strcmp(argv[1], "stalled") ||
 			  !strcmp(argv[1], "waits-holding")))
 		return watchdog_case(argv[1], atoi(argv[2]));
+	if (argc == 2 && !strcmp(argv[1], "oom-after-finding"))
+		return oom_after_finding();
 	if (argc == 2 && !strcmp(argv[1], "inversion")) {
 		inversion();
 		puts("done");
