@@ -708,6 +708,32 @@ static const char *path_base(const char *path)
  * offset in it ("mutex@prog+0x4010"): the same from run to run, and never
  * the same in two different modules.
  */
+/* The first mapped address of the module whose segments hold addr. */
+struct module_find {
+	uintptr_t addr, start;
+};
+
+static int module_find_one(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct module_find *mf = arg;
+	uintptr_t first = 0;
+
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type != PT_LOAD)
+			continue;
+		if (!first)
+			first = lo;
+		if (mf->addr >= lo && mf->addr < lo + ph->p_memsz) {
+			mf->start = first;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int stack_object_name_try(const void *addr, const char *kind, const char **out, bool try)
 {
 	const char *result = NULL;
@@ -716,6 +742,14 @@ int stack_object_name_try(const void *addr, const char *kind, const char **out, 
 	if (!sym_enter(try))
 		return -1;
 	Dwfl_Module *m = module_of((uintptr_t)addr);
+	if (!m) {
+		/* libdw's module ends with the last file-backed page: the rest
+		 * of a .bss longer than that is the module's all the same */
+		struct module_find mf = { (uintptr_t)addr, 0 };
+		dl_iterate_phdr(module_find_one, &mf);
+		if (mf.start)
+			m = module_of(mf.start);
+	}
 	if (m) {
 		GElf_Off off;
 		GElf_Sym sym;
