@@ -73,6 +73,13 @@ void fdep_fence_destroy(const void *fence) FDEP_WEAK;
 bool fdep_signalling_begin(void) FDEP_WEAK;
 void fdep_signalling_end(bool cookie) FDEP_WEAK;
 
+/* Events: waits the runtime cannot see (eventfd, pipes, futexes, a
+ * program's own completions).  Call fdep_event_wait() before blocking and
+ * fdep_event_signal() when the event happens. */
+void fdep_event_init(const void *ev, const char *event_class) FDEP_WEAK;
+void fdep_event_wait(const void *ev) FDEP_WEAK;
+void fdep_event_signal(const void *ev) FDEP_WEAK;
+
 /* Documented orders. */
 void fdep_prime(const char *first_class, const char *second_class) FDEP_WEAK;
 
@@ -120,6 +127,9 @@ void fdep_prime(const char *first_class, const char *second_class) FDEP_WEAK;
 #define fdep_fence_destroy(...) FDEP__CALL(fdep_fence_destroy, __VA_ARGS__)
 #define fdep_signalling_begin() (fdep_signalling_begin ? fdep_signalling_begin() : false)
 #define fdep_signalling_end(...) FDEP__CALL(fdep_signalling_end, __VA_ARGS__)
+#define fdep_event_init(...) FDEP__CALL(fdep_event_init, __VA_ARGS__)
+#define fdep_event_wait(...) FDEP__CALL(fdep_event_wait, __VA_ARGS__)
+#define fdep_event_signal(...) FDEP__CALL(fdep_event_signal, __VA_ARGS__)
 #define fdep_prime(...) FDEP__CALL(fdep_prime, __VA_ARGS__)
 #endif
 

@@ -4,17 +4,30 @@
  * A wait is a blocking operation, so it is checked against spinning locks.
  * A wait is also a cancellation point: a cancelled waiter holds the mutex
  * again when its cleanup handlers run.
+ *
+ * The condition variable is an event (event.c): an untimed wait records
+ * held -> cond (without the mutex, which the wait releases), a signal or a
+ * broadcast cond -> what the signaller holds.  Timed waits record nothing:
+ * they cannot block forever.  Waiting with a mutex the thread does not hold
+ * makes glibc unlock it all the same: a bad unlock.
  */
 #include "preload.h"
 
+REAL_DECL(int, pthread_cond_init, pthread_cond_t *, const pthread_condattr_t *);
+REAL_DECL(int, pthread_cond_destroy, pthread_cond_t *);
 REAL_DECL(int, pthread_cond_wait, pthread_cond_t *, pthread_mutex_t *);
 REAL_DECL(int, pthread_cond_timedwait, pthread_cond_t *, pthread_mutex_t *,
 	  const struct timespec *);
 REAL_DECL(int, pthread_cond_clockwait, pthread_cond_t *, pthread_mutex_t *, clockid_t,
 	  const struct timespec *);
+REAL_DECL(int, pthread_cond_signal, pthread_cond_t *);
+REAL_DECL(int, pthread_cond_broadcast, pthread_cond_t *);
 
-/* Before the wait: the mutex leaves the held stack.  Returns its mode. */
-static bool wait_before(pthread_mutex_t *m, uintptr_t ip)
+/*
+ * Before the wait: the mutex leaves the held stack, and an untimed wait is
+ * a wait for the cond's event.  Returns whether the mutex was held.
+ */
+static bool wait_before(pthread_cond_t *c, pthread_mutex_t *m, bool timed, uintptr_t ip)
 {
 	struct rt_thread *t = thread_enter();
 
@@ -22,6 +35,14 @@ static bool wait_before(pthread_mutex_t *m, uintptr_t ip)
 		return false;
 	rt_blocking_allowed(t, "a condition wait while a spinning lock is held", ip);
 	bool held = rt_release(t, m, ip);
+	/* glibc records the owner of every kind of mutex: a mutex this thread
+	 * locked where the runtime did not see it is not reported */
+	if (!held && m->__data.__owner != t->tid)
+		rt_report_bad_unlock(t, m, ip);
+	if (!timed && (t->depth || t->nctx))
+		event_wait(t, event_class(t, c, IT_COND, ip), ip);
+	if (t->depth)
+		event_waited(t, c, false);
 	thread_leave();
 	return held;
 }
@@ -59,31 +80,111 @@ static void cond_wait_done(void *arg)
 	wait_after(w->m, w->held, w->ip);
 }
 
-#define COND_WAIT(c, m, call) \
+#define COND_WAIT(c, m, timed, ip_, call) \
 	({ \
-		struct cond_wait w_ = { (m), NULL, false, RT_CALLER }; \
+		struct cond_wait w_ = { (m), NULL, false, (ip_) }; \
 		int r_; \
-		w_.held = wait_before((m), w_.ip); \
-		w_.watched = rt_watch_begin((c), WAIT_COND); \
+		w_.held = wait_before((c), (m), (timed), w_.ip); \
+		w_.watched = rt_watch_begin_at((c), WAIT_COND, NULL, w_.ip); \
 		pthread_cleanup_push(cond_wait_done, &w_); \
 		r_ = (call); \
 		pthread_cleanup_pop(1); \
 		r_; \
 	})
 
+int preload_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, uintptr_t ip)
+{
+	return COND_WAIT(c, m, false, ip, REAL_V(pthread_cond_wait, "GLIBC_2.3.2")(c, m));
+}
+
+int preload_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *ts,
+			   uintptr_t ip)
+{
+	return COND_WAIT(c, m, true, ip,
+			 REAL_V(pthread_cond_timedwait, "GLIBC_2.3.2")(c, m, ts));
+}
+
 RT_EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
 {
-	return COND_WAIT(c, m, REAL_V(pthread_cond_wait, "GLIBC_2.3.2")(c, m));
+	return preload_cond_wait(c, m, RT_CALLER);
 }
 
 RT_EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
 				     const struct timespec *ts)
 {
-	return COND_WAIT(c, m, REAL_V(pthread_cond_timedwait, "GLIBC_2.3.2")(c, m, ts));
+	return preload_cond_timedwait(c, m, ts, RT_CALLER);
 }
 
 RT_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk,
 				     const struct timespec *ts)
 {
-	return COND_WAIT(c, m, REAL(pthread_cond_clockwait)(c, m, clk, ts));
+	return COND_WAIT(c, m, true, RT_CALLER, REAL(pthread_cond_clockwait)(c, m, clk, ts));
+}
+
+/* A signal or broadcast: cond -> what the thread holds. */
+void preload_cond_signal(pthread_cond_t *c, uintptr_t ip)
+{
+	struct rt_thread *t = thread_peek();
+
+	/* nothing held: the signal is only remembered, for dumps */
+	if (likely(t) && !t->depth) {
+		event_note_signal(t, c, ip);
+		return;
+	}
+	if (!(t = thread_enter()))
+		return;
+	uint32_t skip = event_signal_skip(t, c, false);
+	event_signal(t, t->depth > skip ? event_class(t, c, IT_COND, ip) : NULL, c, skip, ip);
+	thread_leave();
+}
+
+RT_EXPORT int pthread_cond_signal(pthread_cond_t *c)
+{
+	preload_cond_signal(c, RT_CALLER);
+	return REAL_V(pthread_cond_signal, "GLIBC_2.3.2")(c);
+}
+
+RT_EXPORT int pthread_cond_broadcast(pthread_cond_t *c)
+{
+	preload_cond_signal(c, RT_CALLER);
+	return REAL_V(pthread_cond_broadcast, "GLIBC_2.3.2")(c);
+}
+
+/* A new condition variable at c: a new event (classes=site: of its site). */
+void preload_cond_init(pthread_cond_t *c, uintptr_t ip)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (!t)
+		return;
+	if (instance_may_contain(c, sizeof(*c)))
+		instance_forget_range(c, sizeof(*c), ip);
+	instance_get(t, c, IT_COND | IT_FROM_INIT, ip);
+	thread_leave();
+}
+
+void preload_object_gone(const void *obj, size_t len, uintptr_t ip)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (!t)
+		return;
+	if (instance_may_contain(obj, len))
+		instance_forget_range(obj, len, ip);
+	thread_leave();
+}
+
+RT_EXPORT int pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *attr)
+{
+	int r = REAL_V(pthread_cond_init, "GLIBC_2.3.2")(c, attr);
+
+	if (r == 0)
+		preload_cond_init(c, RT_CALLER);
+	return r;
+}
+
+RT_EXPORT int pthread_cond_destroy(pthread_cond_t *c)
+{
+	preload_object_gone(c, sizeof(*c), RT_CALLER);
+	return REAL_V(pthread_cond_destroy, "GLIBC_2.3.2")(c);
 }

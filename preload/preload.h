@@ -98,4 +98,40 @@ static inline __attribute__((always_inline)) bool plain_pop_fast(const void *loc
 	return likely(t && !tls_busy) && rt_release_top(t, lock);
 }
 
+/* A wait for an event, for the watchdog and dumps: its class (or NULL to
+ * look the object up) and the site of the wait. */
+static inline struct rt_thread *rt_watch_begin_at(const void *obj, int kind,
+						  struct lock_class *cls, uintptr_t ip)
+{
+	struct rt_thread *t = tls_thread;
+
+	if (likely(!rt_watchdog_ns) || !t || t->dead || tls_busy)
+		return NULL;
+	wait_begin_at(t, obj, kind, cls, ip);
+	return t;
+}
+
+/* Waits and events, shared by the pthread and C11 interposers (cond.c,
+ * waits.c, c11.c): each takes the program's call site. */
+int preload_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, uintptr_t ip);
+int preload_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *ts,
+			   uintptr_t ip);
+void preload_cond_signal(pthread_cond_t *c, uintptr_t ip);
+void preload_cond_init(pthread_cond_t *c, uintptr_t ip);
+/* The object at obj is destroyed: a new one there is a new instance. */
+void preload_object_gone(const void *obj, size_t len, uintptr_t ip);
+int preload_once(pthread_once_t *once, void (*init)(void), uintptr_t ip);
+/* A join of th: a wait for its exit (join_begin before the real call,
+ * join_done with its result after). */
+void preload_join_begin(pthread_t th, uintptr_t ip);
+void preload_join_done(pthread_t th, int r);
+/* The thread's state once it runs (thread.c): its creation site and the
+ * class of its exit; and its end. */
+void preload_thread_begin(uintptr_t site, struct lock_class *life);
+void preload_thread_end(void);
+/* The class of a thread's exit, by its pthread_t, for joins (waits.c);
+ * it goes when the thread is joined, or has both ended and been detached. */
+void waits_thread_created(pthread_t th, struct lock_class *life, bool detached);
+void waits_thread_exited(pthread_t self);
+
 #endif

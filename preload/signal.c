@@ -157,7 +157,8 @@ static uint64_t deliverable(uint64_t blocked)
 }
 
 /* Where chain keys start in the current context: 0 outside handlers with
- * nothing deliverable, as without signals. */
+ * nothing deliverable, as without signals.  The callers mix in the thread's
+ * event contexts (t->seed, event.c). */
 static uint64_t base_key(uint64_t deliv)
 {
 	uint64_t h = deliv;
@@ -194,7 +195,7 @@ static void context_changed(struct rt_thread *t, uintptr_t ip)
 	if (deliv == t->sig_deliv)
 		return;
 	t->sig_deliv = deliv;
-	rebase(t, base_key(deliv));
+	rebase(t, base_key(deliv) ^ t->seed);
 	if (newly && t->depth > t->sig_floor)
 		sig_usage_held(t, newly, ip);
 }
@@ -369,7 +370,7 @@ static void trampoline(int sig, siginfo_t *info, void *ucv)
 			t->sig_in = (uint8_t)sig;
 			t->sig_deliv = deliverable(in_handler);
 			t->sig_gen = atomic_load(&sig_handled_gen);
-			t->key = base_key(t->sig_deliv);
+			t->key = base_key(t->sig_deliv) ^ t->seed;
 			tls_busy = 0;
 		}
 		tls_private_heap |= PH_SIGNAL;
@@ -411,7 +412,7 @@ static void frame_restore(struct rt_thread *t, struct sig_frame *fr, uint64_t bl
 	} else {
 		/* the handler left locks held, or released some of the code it
 		 * interrupted: the keys above the floor again */
-		rebase(t, base_key(fr->deliv));
+		rebase(t, base_key(fr->deliv) ^ t->seed);
 	}
 	if (deliverable(blocked) != fr->deliv && !busy)
 		context_changed(t, 0);

@@ -20,16 +20,38 @@ struct start {
 	void *(*fn)(void *);
 	void *arg;
 	uintptr_t site;
+	struct lock_class *life; /* thread@<creation site> */
 };
 
-static void thread_end_check(void)
+void preload_thread_end(void)
 {
 	struct rt_thread *t = thread_enter();
 
 	if (!t)
 		return;
 	thread_exit_check(t);
+	/* what runs after this (key destructors) leads to no exit of the
+	 * thread's any more: its class may go from here on */
+	bool life = t->nctx != 0;
+	event_context_leave_all(t);
 	thread_leave();
+	if (life)
+		waits_thread_exited(pthread_self());
+}
+
+void preload_thread_begin(uintptr_t site, struct lock_class *life)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (t) {
+		t->create_site = site;
+		/* the mask it began with, when signals have handlers */
+		if (atomic_load_explicit(&sig_handled, memory_order_relaxed))
+			sig_refresh(t);
+		/* its whole life leads to its exit, which joiners wait for */
+		event_context_enter(t, life, false);
+		thread_leave();
+	}
 }
 
 static void *thread_start(void *p)
@@ -37,16 +59,9 @@ static void *thread_start(void *p)
 	struct start s = *(struct start *)p;
 
 	rt_free(p, sizeof(s));
-	struct rt_thread *t = thread_enter();
-	if (t) {
-		t->create_site = s.site;
-		/* the mask it began with, when signals have handlers */
-		if (atomic_load_explicit(&sig_handled, memory_order_relaxed))
-			sig_refresh(t);
-		thread_leave();
-	}
+	preload_thread_begin(s.site, s.life);
 	void *r = s.fn(s.arg);
-	thread_end_check();
+	preload_thread_end();
 	return r;
 }
 
@@ -61,16 +76,27 @@ RT_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
 		s = rt_alloc(sizeof(*s));
 	if (!s)
 		return REAL(pthread_create)(th, attr, fn, arg);
-	*s = (struct start){ fn, arg, RT_CALLER };
+	*s = (struct start){ fn, arg, RT_CALLER, NULL };
+	struct rt_thread *t = thread_enter();
+	if (t) {
+		s->life = event_thread_class(s, s->site);
+		thread_leave();
+	}
+	struct lock_class *life = s->life; /* s is the new thread's once it runs */
+	int detached = PTHREAD_CREATE_JOINABLE;
+	if (attr)
+		pthread_attr_getdetachstate(attr, &detached);
 	int r = REAL(pthread_create)(th, attr, thread_start, s);
 	if (r)
 		rt_free(s, sizeof(*s));
+	else if (life)
+		waits_thread_created(*th, life, detached == PTHREAD_CREATE_DETACHED);
 	return r;
 }
 
 RT_EXPORT void pthread_exit(void *ret)
 {
-	thread_end_check();
+	preload_thread_end();
 	REAL(pthread_exit)(ret);
 	__builtin_unreachable();
 }

@@ -38,7 +38,8 @@ TEST_PROGS = tests/progs/fdep-script tests/progs/hang tests/progs/churn \
 	tests/progs/rel-spawn tests/progs/rel-clone tests/progs/rel-signal \
 	tests/progs/rel-dlopen tests/progs/rel-alloc tests/progs/rel-cxx tests/progs/fence-names \
 	tests/progs/rel-report tests/progs/rel-capacity tests/progs/rel-secure \
-	tests/progs/sites tests/progs/mutex-life
+	tests/progs/sites tests/progs/mutex-life \
+	tests/progs/waits
 TEST_PROGS += tests/progs/sig
 tests_progs_sig_SOURCES = tests/progs/sig.c
 tests_progs_sig_LDADD = -lpthread
@@ -114,6 +115,8 @@ tests_progs_mutex_kinds_SOURCES = tests/progs/mutex-kinds.c
 tests_progs_lock_class_SOURCES = tests/progs/lock-class.c
 tests_progs_lock_class_LDADD = -lpthread
 tests_progs_mutex_kinds_LDADD = -lpthread
+tests_progs_waits_SOURCES = tests/progs/waits.c
+tests_progs_waits_LDADD = -lpthread
 tests_progs_spin_SOURCES = tests/progs/spin.c
 tests_progs_spin_LDADD = -lpthread
 # reliability scenarios run by tests/test_reliability.c
@@ -170,7 +173,7 @@ tests_progs_libfname_b_la_LDFLAGS = -module -avoid-version -rpath /nowhere
 
 if HAVE_CRITERION
 CRITERION_SUITES = tests/test_graph tests/test_annotations tests/test_fences tests/test_cli tests/test_debug \
-	tests/test_preload tests/test_realprogs tests/test_reliability tests/test_identity
+	tests/test_preload tests/test_realprogs tests/test_reliability tests/test_identity tests/test_waits
 CRITERION_SUITES += tests/test_signals
 tests_test_signals_SOURCES = tests/test_signals.c
 tests_test_signals_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
@@ -195,6 +198,9 @@ tests_test_fences_LDADD = tests/libharness.la $(CRITERION_LIBS)
 tests_test_preload_SOURCES = tests/test_preload.c
 tests_test_preload_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_test_preload_LDADD = tests/libharness.la $(CRITERION_LIBS)
+tests_test_waits_SOURCES = tests/test_waits.c
+tests_test_waits_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_test_waits_LDADD = tests/libharness.la $(CRITERION_LIBS)
 tests_test_realprogs_SOURCES = tests/test_realprogs.c
 tests_test_realprogs_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_test_realprogs_LDADD = tests/libharness.la $(CRITERION_LIBS)

@@ -69,6 +69,13 @@ const struct kind_info kind_table[] = {
 	  "as async-signal-safe. Set a flag or post a semaphore in the handler and do "
 	  "the work elsewhere.",
 	  "error" },
+	{ "event-lock-inversion",
+	  "lock held while waiting for an event whose signaller needs it",
+	  "A thread holds a lock while it waits for an event (a condition variable, "
+	  "a semaphore, a thread's exit, a barrier, a once routine) that the thread "
+	  "making it happen can only reach by taking that lock. Release the lock "
+	  "before waiting, or signal without it.",
+	  "error" },
 };
 
 const size_t kind_count = sizeof(kind_table) / sizeof(kind_table[0]);

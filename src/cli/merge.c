@@ -270,8 +270,9 @@ const char *class_kind(const struct report *r, const char *name)
 
 const char *cycle_kind(const struct report *r, const char *const *names, size_t n)
 {
-	bool fence = false, reclaim = false, notifier = false;
-	size_t i;
+	static const char *const events[] = { "cond", "sem", "thread", "barrier", "once", "event" };
+	bool fence = false, reclaim = false, notifier = false, event = false;
+	size_t i, j;
 
 	for (i = 0; i < n; i++) {
 		const char *kind = class_kind(r, names[i]);
@@ -279,6 +280,8 @@ const char *cycle_kind(const struct report *r, const char *const *names, size_t 
 		fence |= !strcmp(kind, "fence");
 		reclaim |= !strcmp(kind, "reclaim") || !strcmp(names[i], "fs_reclaim");
 		notifier |= !strcmp(kind, "mmu_notifier");
+		for (j = 0; j < sizeof(events) / sizeof(events[0]); j++)
+			event |= !strcmp(kind, events[j]);
 	}
 	/* as the runtime (held.c): the notifier context without fs_reclaim
 	 * is reclaim, but not an allocation on a signalling path */
@@ -288,6 +291,8 @@ const char *cycle_kind(const struct report *r, const char *const *names, size_t 
 		return "fence-lock-inversion";
 	if (reclaim || notifier)
 		return "reclaim-lock-inversion";
+	if (event)
+		return "event-lock-inversion";
 	return "lock-order-inversion";
 }
 

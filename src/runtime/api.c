@@ -157,3 +157,50 @@ RT_EXPORT void fdep_prime(const char *first, const char *second)
 		prime_pair(first, second, false);
 	thread_leave();
 }
+
+/*
+ * Events of the program's own (fencedep(7), "Waits and events"): an eventfd,
+ * a pipe, a futex, a completion.  The class is the name given at init, else
+ * the object's own, named after its first use.
+ */
+RT_EXPORT void fdep_event_init(const void *ev, const char *event_class_name)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (!t)
+		return;
+	struct instance *in = instance_get(t, ev, IT_EVENT, RT_CALLER);
+	if (in && event_class_name) {
+		struct lock_class *c = class_intern(event_class_name, 0, CK_EVENT);
+		if (c) {
+			in->type = IT_EVENT;
+			in->cls = c;
+		}
+	}
+	thread_leave();
+}
+
+RT_EXPORT void fdep_event_wait(const void *ev)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (!t)
+		return;
+	if (t->depth || t->nctx)
+		event_wait(t, event_class(t, ev, IT_EVENT, RT_CALLER), RT_CALLER);
+	if (t->depth)
+		event_waited(t, ev, false);
+	thread_leave();
+}
+
+RT_EXPORT void fdep_event_signal(const void *ev)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (!t)
+		return;
+	uint32_t skip = t->depth ? event_signal_skip(t, ev, false) : 0;
+	event_signal(t, t->depth > skip ? event_class(t, ev, IT_EVENT, RT_CALLER) : NULL, ev,
+		     skip, RT_CALLER);
+	thread_leave();
+}

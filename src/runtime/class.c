@@ -44,6 +44,8 @@ static const char *const kind_names[] = {
 	[CK_MUTEX] = "mutex", [CK_RWLOCK] = "rwlock", [CK_SPIN] = "spin",
 	[CK_WW] = "ww", [CK_MAP] = "map", [CK_FENCE] = "fence",
 	[CK_RECLAIM] = "reclaim", [CK_MMU_NOTIFIER] = "mmu_notifier",
+	[CK_COND] = "cond", [CK_SEM] = "sem", [CK_THREAD] = "thread",
+	[CK_BARRIER] = "barrier", [CK_ONCE] = "once", [CK_EVENT] = "event",
 };
 
 const char *class_kind_name(int kind)

@@ -193,7 +193,8 @@ bool rt_blocking_allowed(struct rt_thread *t, const char *what, uintptr_t ip)
 }
 
 /* Classify a cycle by what it goes through (fencedep(7), "Finding kinds"):
- * fs_reclaim and mmu_notifier count as reclaim, fence classes as fences. */
+ * fs_reclaim and mmu_notifier count as reclaim, fence classes as fences,
+ * and a cycle through an event with neither is an event-lock inversion. */
 /* What a cycle goes through: CK_* bits of its classes. */
 static unsigned cycle_contents(const struct cycle *cyc)
 {
@@ -221,6 +222,9 @@ int cycle_kind(const struct cycle *cyc)
 		return FK_FENCE_LOCK_INVERSION;
 	if (alloc || (k & (1u << CK_MMU_NOTIFIER)))
 		return FK_RECLAIM_LOCK_INVERSION;
+	if (k & ((1u << CK_COND) | (1u << CK_SEM) | (1u << CK_THREAD) | (1u << CK_BARRIER) |
+		 (1u << CK_ONCE) | (1u << CK_EVENT)))
+		return FK_EVENT_LOCK_INVERSION;
 	return FK_LOCK_ORDER_INVERSION;
 }
 
@@ -247,12 +251,14 @@ static const char *cycle_title(const struct cycle *cyc, int kind)
 		if (to == CK_RECLAIM && from == CK_MMU_NOTIFIER)
 			return "memory allocated in the mmu notifier context, which reclaim waits for";
 		return "lock held across allocation is taken in reclaim";
+	case FK_EVENT_LOCK_INVERSION:
+		return "lock held while waiting for an event whose signaller needs it";
 	default:
 		return "possible circular locking dependency";
 	}
 }
 
-static void report_cycle(struct rt_thread *t, const struct cycle *cyc, uint32_t stack)
+void rt_report_cycle(struct rt_thread *t, const struct cycle *cyc, uint32_t stack)
 {
 	int kind = cycle_kind(cyc);
 	bool by_site = false;
@@ -300,17 +306,23 @@ static bool same_class_ok(const struct held *h, int mode, unsigned hflags, const
 
 /*
  * Validate a chain the cache has not seen: the held stack (less the entries
- * of class `skip`) followed by c.
+ * of class `skip`) followed by c.  Below the bottom of the stack are the
+ * thread's event contexts (event.c), recursive-read holders of their event
+ * classes: a walk that reaches the bottom through trylocks alone adds an
+ * edge from each of them too.  A wait for an event (`wait`) has no gate
+ * locks: holding the gate while waiting for the event is itself what keeps
+ * the signaller out.
  */
 static void validate_chain(struct rt_thread *t, struct lock_class *c, int mode, unsigned hflags,
-			   const void *nest, uintptr_t ip, uint64_t key, struct lock_class *skip)
+			   const void *nest, uintptr_t ip, uint64_t key, struct lock_class *skip,
+			   bool wait)
 {
 	struct lock_class *from[PENDING_MAX];
 	uint8_t types[PENDING_MAX];
 	uint32_t gates[PENDING_MAX];
 	uint16_t ngates = 0;
 	uint32_t nfrom = 0;
-	bool recursion = false;
+	bool recursion = false, deferred = false;
 	uint32_t stack = stack_capture(ip);
 
 	/* names are given while the lock's module is surely loaded; a name that
@@ -327,21 +339,44 @@ static void validate_chain(struct rt_thread *t, struct lock_class *c, int mode, 
 		/* a ww acquire context serialises nothing: each transaction has
 		 * its own, so it is never a gate */
 		if (h->mode == HM_EXCLUSIVE && !(h->flags & (HF_TRY | HF_WWCTX)) &&
-		    ngates < PENDING_MAX)
+		    ngates < PENDING_MAX && !wait)
 			gates[ngates++] = h->cls->id;
 	}
 	if (!(hflags & HF_TRY) && !recursion) {
+		bool bottom = true;
 		for (uint32_t i = t->depth; i-- > t->sig_floor && nfrom < PENDING_MAX;) {
 			struct held *h = &t->held[i];
 			if (h->cls == skip || (h->flags & HF_MERGED))
+				continue;
+			/* a ww acquire context keeps no other thread out: nothing
+			 * that happens elsewhere waits for it */
+			if (wait && (h->flags & HF_WWCTX))
 				continue;
 			if (h->cls != c) {
 				class_name_try(h->cls);
 				from[nfrom] = h->cls;
 				types[nfrom++] = (uint8_t)edge_type(h->mode, mode);
 			}
-			if (!(h->flags & HF_TRY))
+			if (!(h->flags & HF_TRY)) {
+				bottom = false;
 				break;
+			}
+		}
+		/* contexts hold off neither fences nor reclaim (fencedep(7)) */
+		bool ctx_ok = c->kind != CK_FENCE && c->kind != CK_RECLAIM &&
+			      c->kind != CK_MMU_NOTIFIER;
+		for (uint32_t i = 0; bottom && ctx_ok && i < t->nctx && nfrom < PENDING_MAX; i++) {
+			if (t->ctx[i] == c)
+				continue;
+			int type = edge_type(HM_RECURSIVE, mode);
+			if (t->ctx_deferred & (1u << i)) {
+				event_context_defer(t, t->ctx[i], c, type, stack);
+				deferred = true;
+				continue;
+			}
+			class_name_try(t->ctx[i]);
+			from[nfrom] = t->ctx[i];
+			types[nfrom++] = (uint8_t)type;
 		}
 	}
 	if (recursion) {
@@ -352,7 +387,10 @@ static void validate_chain(struct rt_thread *t, struct lock_class *c, int mode, 
 	/* the same dependencies between init sites (class_shadow) */
 	struct lock_class *sfrom[PENDING_MAX], *sc = c;
 	uint32_t sgates[PENDING_MAX];
-	bool by_site = rt_opt.classes == CLASSES_INSTANCE && nfrom;
+	bool by_site = rt_opt.classes == CLASSES_INSTANCE && nfrom && !class_kind_is_event(c->kind);
+	/* events are matched by instance only: their signals have no site edges */
+	for (uint32_t i = 0; by_site && i < nfrom; i++)
+		by_site = !class_kind_is_event(from[i]->kind);
 	if (by_site) {
 		sc = class_shadow(c);
 		for (uint32_t i = 0; i < nfrom; i++)
@@ -396,10 +434,15 @@ static void validate_chain(struct rt_thread *t, struct lock_class *c, int mode, 
 		sig_usage_acquire(t, c, stack, &sf);
 	for (uint32_t i = 0; i < nfrom && unlikely(atomic_load_explicit(&sig_in_any, memory_order_relaxed)); i++)
 		sig_usage_edge(from[i], c, &sf);
-	chain_insert(key);
+	/* a chain with edges kept back is this thread's alone: another thread
+	 * in the same contexts keeps back edges of its own */
+	if (deferred)
+		t->ccache[chain_key_nonzero(key) & (CCACHE_SIZE - 1)] = chain_key_nonzero(key);
+	else
+		chain_insert(key);
 	rt_unlock(&graph_lock);
 	if (found)
-		report_cycle(t, &cyc, stack);
+		rt_report_cycle(t, &cyc, stack);
 	if (unlikely(sf.found))
 		sig_report(t, &sf);
 }
@@ -438,7 +481,7 @@ void rt_acquire_slow(struct rt_thread *t, struct lock_class *c, const void *inst
 	if (likely(chain_seen(t, key)))
 		t->chain_hits++;
 	else
-		validate_chain(t, c, mode, hflags, nest, ip, key, NULL);
+		validate_chain(t, c, mode, hflags, nest, ip, key, NULL, false);
 	if (held_push(t, &h))
 		t->key = key;
 }
@@ -451,7 +494,7 @@ void rt_check_acquire(struct rt_thread *t, struct lock_class *c, int mode,
 		held_sweep_paths(t);
 	uint64_t key = t->key;
 	if (skip) {
-		key = 0;
+		key = t->depth ? t->held[0].prev_key : t->key;
 		for (uint32_t i = 0; i < t->depth; i++) {
 			struct held *h = &t->held[i];
 			if (h->cls != skip && !(h->flags & HF_MERGED))
@@ -462,7 +505,95 @@ void rt_check_acquire(struct rt_thread *t, struct lock_class *c, int mode,
 	if (likely(chain_seen(t, key)))
 		t->chain_hits++;
 	else
-		validate_chain(t, c, mode, 0, NULL, ip, key, skip);
+		validate_chain(t, c, mode, 0, NULL, ip, key, skip, false);
+}
+
+void rt_check_wait(struct rt_thread *t, struct lock_class *e, uintptr_t ip)
+{
+	t->acquisitions++;
+	if (unlikely(paths_stale(t)))
+		held_sweep_paths(t);
+	uint64_t key = chain_step(t->key, e, HM_EXCLUSIVE, 0);
+	if (likely(chain_seen(t, key)))
+		t->chain_hits++;
+	else
+		validate_chain(t, e, HM_EXCLUSIVE, 0, NULL, ip, key, NULL, true);
+}
+
+/*
+ * Event e happens (event.c): e -> every lock the thread holds, above the
+ * `skip` bottom entries, as if each were acquired under e held for reading
+ * (the signaller needs them for e to happen).  A trylock holds nothing up,
+ * so no edge goes to it.  The chain cache keeps signals already seen under
+ * the same held stack, keyed apart from every acquisition.
+ */
+#define SIGNAL_SALT 0x5be1c0de5a17ull
+
+void rt_check_signal(struct rt_thread *t, struct lock_class *e, uint32_t skip, uintptr_t ip)
+{
+	uint64_t key = t->key;
+
+	if (unlikely(paths_stale(t)))
+		held_sweep_paths(t);
+	/* a handler's signal does not need what the code it interrupted holds */
+	if (skip < t->sig_floor)
+		skip = t->sig_floor;
+	if (skip > t->depth)
+		skip = t->depth;
+	if (skip) {
+		key = t->held[0].prev_key; /* the empty stack's (depth >= skip > 0) */
+		for (uint32_t i = skip; i < t->depth; i++)
+			if (!(t->held[i].flags & HF_MERGED))
+				key = chain_step(key, t->held[i].cls, t->held[i].mode, t->held[i].flags);
+	}
+	key = chain_step(key ^ SIGNAL_SALT, e, HM_RECURSIVE, HF_TRY);
+	if (likely(chain_seen(t, key)))
+		return;
+
+	struct lock_class *to[PENDING_MAX];
+	uint8_t types[PENDING_MAX];
+	uint32_t n = 0;
+	for (uint32_t i = skip; i < t->depth && n < PENDING_MAX; i++) {
+		struct held *h = &t->held[i];
+		if ((h->flags & (HF_TRY | HF_MERGED | HF_WWCTX)) || h->cls == e)
+			continue;
+		/* a class of many locks: holding one keeps no waiter out */
+		if (h->cls->named || !h->cls->addr)
+			continue;
+		class_name_try(h->cls);
+		to[n] = h->cls;
+		types[n++] = (uint8_t)edge_type(HM_RECURSIVE, h->mode);
+	}
+	uint32_t stack = n ? stack_capture(ip) : 0;
+	if (n)
+		class_name_try(e);
+	struct cycle cyc, spare;
+	bool found = false;
+	rt_lock(&graph_lock);
+	for (uint32_t i = 0; i < n; i++)
+		if (graph_add_edge(e, to[i], types[i], stack, NULL, 0, false, found ? &spare : &cyc))
+			found = true;
+	chain_insert(key);
+	rt_unlock(&graph_lock);
+	if (found)
+		rt_report_cycle(t, &cyc, stack);
+}
+
+/*
+ * Push a trylock entry with no check at all: a trylock adds no edge into
+ * itself, and this push must not unwind the stack (a once routine, which
+ * must run before anything the unwinder may call does).
+ */
+void rt_push_try_unchecked(struct rt_thread *t, struct lock_class *c, const void *inst, int mode,
+			   unsigned hflags, uintptr_t ip)
+{
+	struct held h = {
+		.cls = c, .instance = inst, .ip = ip, .prev_key = t->key,
+		.mode = (uint8_t)mode, .flags = (uint8_t)(hflags | HF_TRY),
+	};
+
+	if (held_push(t, &h))
+		t->key = chain_step(h.prev_key, c, mode, h.flags);
 }
 
 bool rt_release_slow(struct rt_thread *t, const void *inst, uintptr_t ip)
@@ -498,7 +629,7 @@ void thread_exit_check(struct rt_thread *t)
 	ww_exit_check(t);
 	for (uint32_t i = 0; i < t->depth; i++) {
 		struct held *h = &t->held[i];
-		if (h->flags & (HF_PATH | HF_SECTION | HF_WWCTX | HF_RECLAIM))
+		if (h->flags & (HF_PATH | HF_SECTION | HF_WWCTX | HF_RECLAIM | HF_EVENTCTX))
 			continue;
 		if (held_robust_mutex(h))
 			continue;

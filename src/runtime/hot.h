@@ -187,7 +187,8 @@ static inline bool rt_push_fast(struct rt_thread *t, struct lock_class *c, const
 	uint64_t key = chain_step(prev, c, mode, hflags);
 	/* a chain of one lock has nothing to validate, unless it starts from
 	 * a signal context (preload/signal.c): then the usage bits do.  The key
-	 * of a held stack is 0 when it is empty and no signal context is set
+	 * of a held stack is 0 when it is empty and no signal context (nor event
+	 * context, event.c) is set
 	 * (and otherwise 0 only with odds of 2^-64): testing it, already in a
 	 * register, costs less than testing depth did */
 	if (prev && !chain_seen(t, key))

@@ -117,6 +117,16 @@ static int kind_of_type(int type)
 		return CK_RWLOCK;
 	case IT_SPIN:
 		return CK_SPIN;
+	case IT_COND:
+		return CK_COND;
+	case IT_SEM:
+		return CK_SEM;
+	case IT_BARRIER:
+		return CK_BARRIER;
+	case IT_ONCE:
+		return CK_ONCE;
+	case IT_EVENT:
+		return CK_EVENT;
 	default:
 		return CK_MAP;
 	}

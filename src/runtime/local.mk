@@ -5,7 +5,7 @@ libfencedep_la_SOURCES = \
 	src/runtime/utf8.h src/runtime/frames.h src/runtime/textcolor.h \
 	src/runtime/alloc.c src/runtime/table.c src/runtime/options.c src/runtime/class.c \
 	src/runtime/instance.c src/runtime/held.c src/runtime/chain.c \
-	src/runtime/graph.c src/runtime/prime.c src/runtime/fence.c \
+	src/runtime/graph.c src/runtime/prime.c src/runtime/fence.c src/runtime/event.c \
 	src/runtime/reclaim.c src/runtime/ww.c src/runtime/api.c \
 	src/runtime/stack.c src/runtime/report.c src/runtime/report_text.c \
 	src/runtime/report_json.c src/runtime/init.c src/runtime/watchdog.c \

@@ -42,6 +42,7 @@ static const char *const kind_names[FK_COUNT] = {
 	[FK_HANG] = "hang",
 	[FK_SIGNAL_UNSAFE_LOCK] = "signal-unsafe-lock",
 	[FK_SIGNAL_UNSAFE_CALL] = "signal-unsafe-call",
+	[FK_EVENT_LOCK_INVERSION] = "event-lock-inversion",
 };
 
 const char *finding_kind_name(int kind)

@@ -157,6 +157,10 @@ static const char *const explanations[FK_COUNT] = {
 		"a signal handler called a function that POSIX does not list as\n"
 		"  async-signal-safe: if the signal interrupted that function's own work (the\n"
 		"  allocator holding its arena lock), the handler deadlocks or corrupts it.",
+	[FK_EVENT_LOCK_INVERSION] =
+		"a thread waits for an event (a condition variable, a semaphore, a thread's\n"
+		"  exit, a barrier, a once routine) while holding a lock that the thread\n"
+		"  which makes the event happen needs first: neither can go on.",
 	[FK_LOCK_ORDER_INVERSION] =
 		"these locks are taken in opposite orders by different code paths; two\n"
 		"  threads running them at once can each hold what the other waits for.",

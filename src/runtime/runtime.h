@@ -161,8 +161,19 @@ enum class_kind {
 	CK_FENCE,
 	CK_RECLAIM,
 	CK_MMU_NOTIFIER,
+	/* events (event.c): what one thread blocks for and another makes happen */
+	CK_COND,
+	CK_SEM,
+	CK_THREAD,
+	CK_BARRIER,
+	CK_ONCE,
+	CK_EVENT,
 };
 const char *class_kind_name(int kind);
+static inline bool class_kind_is_event(int kind)
+{
+	return kind >= CK_COND && kind <= CK_EVENT;
+}
 
 struct edge;
 
@@ -222,7 +233,8 @@ extern struct lock_class *cls_fs_reclaim, *cls_mmu_notifier, *cls_dma_fence;
 /* ------------------------------------------------------------------ */
 /* Instances: lock address -> class (instance.c).                      */
 
-enum inst_type { IT_ANNOTATED, IT_MUTEX, IT_RWLOCK, IT_SPIN, IT_WWCTX };
+enum inst_type { IT_ANNOTATED, IT_MUTEX, IT_RWLOCK, IT_SPIN, IT_WWCTX,
+		 IT_COND, IT_SEM, IT_BARRIER, IT_ONCE, IT_EVENT };
 /* Or'ed into the type: the site is an init call's (pthread_*_init), so
  * with classes=site the instance joins its site's class. */
 #define IT_FROM_INIT 0x80
@@ -275,6 +287,7 @@ enum held_flags {
 	HF_RECLAIM = 1 << 4, /* fdep_reclaim_begin */
 	HF_MERGED = 1 << 5,  /* same class under a nest lock: no chain step */
 	HF_WWCTX = 1 << 6,   /* a ww acquire context */
+	HF_EVENTCTX = 1 << 7, /* running a once routine (event.c): its context */
 };
 
 struct fence;
@@ -308,6 +321,10 @@ struct ww_ctx {
 #define FCACHE_SIZE 128
 #define ROCACHE_SIZE 4
 #define CCACHE_SIZE 256
+#define EVENT_CTX_MAX 4
+#define WAITHOLD_MAX 8
+#define SIGNAL_RING 8
+#define PENDING_EDGES 32
 
 struct rt_thread {
 	/* the first cache line: what every fast path reads or writes */
@@ -357,6 +374,8 @@ struct rt_thread {
 	/* a fence waited for (fdep_fence_wait) whose wait then blocks in an
 	 * event wait, e.g. the condition that implements the fence */
 	_Atomic(const void *) wait_fence;
+	struct lock_class *wait_cls;  /* the class of an event waited for */
+	uintptr_t wait_ip;            /* where the wait was called */
 	uintptr_t create_site;
 	bool dead;
 	/* signal context (signal.c): entries below sig_floor belong to the code
@@ -367,6 +386,37 @@ struct rt_thread {
 	uint64_t sig_deliv;
 	uint64_t sig_gen; /* sig_handled_gen when sig_deliv was computed */
 	struct rt_thread *next, *prev;
+	/* event.c: the event contexts the thread is in (its own life, barriers
+	 * it takes part in): virtual recursive-read holders under the bottom of
+	 * the held stack, folded into `seed`, the chain key of an empty stack */
+	struct lock_class *ctx[EVENT_CTX_MAX];
+	uint32_t nctx;
+	uint32_t ctx_deferred; /* bit i: ctx[i]'s edges wait for its next event */
+	uint64_t seed;
+	/* edges of deferred contexts, committed when the event happens */
+	struct {
+		struct lock_class *ctx, *to;
+		uint32_t id;    /* to's, to see it is still the same class */
+		uint32_t stack;
+		uint8_t type;
+	} pending[PENDING_EDGES];
+	uint32_t npending;
+	/* the events this thread waited for lately, and what it held then: its
+	 * own signal of one of them under the same locks does not need them
+	 * (a binary semaphore used as a lock, a lock made of a cv) */
+	struct {
+		const void *obj;
+		uint32_t depth;   /* held entries below the wait */
+		uint64_t key;     /* chain key at that depth */
+	} waithold[WAITHOLD_MAX];
+	uint32_t nwaithold;
+	/* the events it signalled lately, for "last signalled by" in dumps */
+	struct {
+		const void *obj;
+		uintptr_t ip;
+		uint64_t ns;
+	} signals[SIGNAL_RING];
+	uint32_t nsignals;
 };
 
 struct rt_thread *thread_enter_slow(void);
@@ -386,12 +436,58 @@ bool rt_release_slow(struct rt_thread *t, const void *inst, uintptr_t ip);
  * skip: a class whose own entries are set aside first (fence wait). */
 void rt_check_acquire(struct rt_thread *t, struct lock_class *c, int mode,
 		      struct lock_class *skip, uintptr_t ip);
+struct cycle;
+/* Report a cycle the graph found, with the kind of what it goes through. */
+void rt_report_cycle(struct rt_thread *t, const struct cycle *cyc, uint32_t stack);
+/* Before blocking for event e: held -> e, with no gate locks. */
+void rt_check_wait(struct rt_thread *t, struct lock_class *e, uintptr_t ip);
+/* Event e happens: e -> what is held above the `skip` bottom entries. */
+void rt_check_signal(struct rt_thread *t, struct lock_class *e, uint32_t skip, uintptr_t ip);
+void rt_push_try_unchecked(struct rt_thread *t, struct lock_class *c, const void *inst, int mode,
+			   unsigned hflags, uintptr_t ip);
 struct held *held_find(struct rt_thread *t, const void *inst);
 void rt_allocation(struct rt_thread *t, uintptr_t ip);
 void rt_report_bad_unlock(struct rt_thread *t, const void *lock, uintptr_t ip);
 void held_remove(struct rt_thread *t, struct held *h);
 void held_sweep_paths(struct rt_thread *t);
 bool rt_blocking_allowed(struct rt_thread *t, const char *what, uintptr_t ip);
+
+/* ------------------------------------------------------------------ */
+/* Waits and events (event.c): cross-release for user-space waits.      */
+
+/* The event class of the object at obj (a cv, a semaphore, ...), by its
+ * instance (or init site under classes=site); itype is an IT_* event type. */
+struct lock_class *event_class(struct rt_thread *t, const void *obj, int itype, uintptr_t site);
+/* The class of a thread's exit, an event: the thread's own, named after
+ * its creation site (key: a unique address while it is made), or its
+ * site's under classes=site.  Gone once the thread is joined, or ends
+ * detached; and the thread leaves its contexts as it ends. */
+struct lock_class *event_thread_class(const void *key, uintptr_t site);
+void event_thread_gone(struct lock_class *c);
+void event_context_leave_all(struct rt_thread *t);
+/* Before blocking for e: every held lock (and context) -> e. */
+void event_wait(struct rt_thread *t, struct lock_class *e, uintptr_t ip);
+/* e happens: e -> every lock held, but the `skip` bottom entries. */
+void event_signal(struct rt_thread *t, struct lock_class *e, const void *obj, uint32_t skip,
+		  uintptr_t ip);
+/* The thread enters the context of event e for the rest of its life.
+ * Deferred: its edges are kept back until the thread's next
+ * event_context_commit(e) (a barrier's next arrival), and dropped if none
+ * comes: what follows the last arrival leads to no arrival. */
+void event_context_enter(struct rt_thread *t, struct lock_class *e, bool deferred);
+void event_context_commit(struct rt_thread *t, struct lock_class *e);
+/* validate_chain (held.c): an edge from a deferred context, kept back. */
+void event_context_defer(struct rt_thread *t, struct lock_class *ctx, struct lock_class *to,
+			 int type, uint32_t stack);
+/* A wait for obj (a semaphore's: counted, one record per wait), and the
+ * held entries a signal of obj by the same thread leaves out: those it held
+ * at its wait and still holds (a post consumes a semaphore's record). */
+void event_waited(struct rt_thread *t, const void *obj, bool counted);
+uint32_t event_signal_skip(struct rt_thread *t, const void *obj, bool consume);
+/* Remember a signal for state dumps (cheap: thread-local). */
+void event_note_signal(struct rt_thread *t, const void *obj, uintptr_t ip);
+/* The thread that signalled obj last, and where: for dumps. */
+bool event_last_signal(const void *obj, pid_t *tid, uintptr_t *ip, uint64_t *ns);
 
 
 /* ------------------------------------------------------------------ */
@@ -518,11 +614,15 @@ void ww_exit_check(struct rt_thread *t);
 /* ------------------------------------------------------------------ */
 /* Hangs and state dumps (watchdog.c).                                  */
 
-enum wait_kind { WAIT_MUTEX = 1, WAIT_RWLOCK, WAIT_SPIN, WAIT_COND, WAIT_FENCE };
+enum wait_kind { WAIT_MUTEX = 1, WAIT_RWLOCK, WAIT_SPIN, WAIT_COND, WAIT_FENCE,
+		 WAIT_SEM, WAIT_JOIN, WAIT_BARRIER, WAIT_ONCE, WAIT_EVENT };
 extern uint64_t rt_watchdog_ns; /* 0: no watchdog */
 void watchdog_init(void);
 void watchdog_fork_child(void);
 void wait_begin(struct rt_thread *t, const void *obj, int kind);
+/* The same for an event: its class (NULL: the object's) and wait site. */
+void wait_begin_at(struct rt_thread *t, const void *obj, int kind, struct lock_class *cls,
+		   uintptr_t ip);
 static inline void wait_end(struct rt_thread *t)
 {
 	if (t)
@@ -602,6 +702,7 @@ enum finding_kind {
 	FK_HANG,
 	FK_SIGNAL_UNSAFE_LOCK,
 	FK_SIGNAL_UNSAFE_CALL,
+	FK_EVENT_LOCK_INVERSION,
 	FK_COUNT
 };
 const char *finding_kind_name(int kind);

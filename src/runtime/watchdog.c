@@ -46,9 +46,19 @@ void wait_begin(struct rt_thread *t, const void *obj, int kind)
 	atomic_store_explicit(&t->wait_obj, obj, memory_order_release);
 }
 
+void wait_begin_at(struct rt_thread *t, const void *obj, int kind, struct lock_class *cls,
+		   uintptr_t ip)
+{
+	t->wait_cls = cls;
+	t->wait_ip = ip;
+	wait_begin(t, obj, kind);
+}
+
 static const char *const wait_names[] = {
 	[WAIT_MUTEX] = "mutex", [WAIT_RWLOCK] = "rwlock", [WAIT_SPIN] = "spinlock",
 	[WAIT_COND] = "condition variable", [WAIT_FENCE] = "fence",
+	[WAIT_SEM] = "semaphore", [WAIT_JOIN] = "thread to exit (join)",
+	[WAIT_BARRIER] = "barrier", [WAIT_ONCE] = "once routine", [WAIT_EVENT] = "event",
 };
 
 /* A class name without symbolising (signal handlers) or with. */
@@ -100,10 +110,31 @@ static void dump_thread(struct rt_buf *b, struct rt_thread *t, bool in_signal, u
 	buf_puts(b, "\n");
 	const void *w = atomic_load(&t->wait_obj);
 	if (w) {
-		struct instance *in = in_signal ? NULL : instance_find(w);
+		bool event = t->wait_kind >= WAIT_COND && t->wait_kind != WAIT_FENCE;
+		struct lock_class *cls = event ? t->wait_cls : NULL;
+		if (!cls && !in_signal) {
+			struct instance *in = instance_find(w);
+			cls = in ? in->cls : NULL;
+		}
 		buf_printf(b, "    waiting for %s %s%s%p for %.1f s\n", wait_names[t->wait_kind],
-			   in && in->cls ? name_of(in->cls, false) : "", in && in->cls ? " " : "", w,
+			   cls ? name_of(cls, in_signal) : "", cls ? " " : "", w,
 			   (double)(now > t->wait_start_ns ? now - t->wait_start_ns : 0) / 1e9);
+		if (event && t->wait_ip) {
+			buf_puts(b, "      waiting at ");
+			dump_pc(b, t->wait_ip, in_signal);
+			buf_puts(b, "\n");
+		}
+		pid_t by;
+		uintptr_t at;
+		uint64_t when;
+		if (event && t->wait_kind != WAIT_JOIN && event_last_signal(w, &by, &at, &when)) {
+			buf_printf(b, "      last signalled by thread %d, %.1f s ago, at ", (int)by,
+				   now > when ? (double)(now - when) / 1e9 : 0.0);
+			dump_pc(b, at, in_signal);
+			buf_puts(b, "\n");
+		} else if (event && t->wait_kind != WAIT_JOIN) {
+			buf_puts(b, "      no live thread signalled it lately\n");
+		}
 	}
 	if (!t->depth)
 		buf_puts(b, "    holds nothing\n");
@@ -115,6 +146,7 @@ static void dump_thread(struct rt_buf *b, struct rt_thread *t, bool in_signal, u
 				   : (h->flags & HF_PATH)    ? "on the signalling path of fence"
 				   : (h->flags & HF_SECTION) ? "in a signalling section of"
 				   : (h->flags & HF_RECLAIM) ? "in reclaim:"
+				   : (h->flags & HF_EVENTCTX) ? "running the routine of"
 							     : "holds";
 		buf_printf(b, "    %s %s (%s) %p, taken at ", what, name_of(h->cls, in_signal),
 			   hold_mode_name(h->mode), h->instance);

@@ -1,0 +1,751 @@
+/*
+ * waits SCENARIO - waits for events (condition variables, semaphores,
+ * joins, barriers, once routines, C11 threads, the program's own events)
+ * against the locks their signallers need.  Each finding scenario is
+ * ordered so that the run itself never deadlocks: the dependency that
+ * closes the cycle is recorded before the thread would block, and the
+ * event then comes from a path that does not need the lock.
+ *
+ * Findings (event-lock-inversion):
+ *   cond      a cv is signalled under A; later a thread waits on it holding A
+ *   sem       a semaphore is posted under A; later waited for holding A
+ *   join      a thread takes A in its life; it is joined with A held
+ *   barrier   a participant takes A in a phase; another arrives holding A
+ *   once      the once routine takes B; a caller holding B waits for it
+ *   event     fdep_event_* on an eventfd: signalled under A, waited holding A
+ *   c11-cond  cond, with mtx_t/cnd_t/thrd_t
+ *   c11-join  join, with thrd_join
+ * Clean twins: cond-clean sem-clean join-clean barrier-clean once-clean
+ *   event-clean c11-clean, and the idioms:
+ *   own-mutex     the waiter holds only the cv's mutex, the signaller too
+ *   pool          a thread pool: tasks under a queue cv, stats lock in
+ *                 tasks, shutdown by broadcast and join
+ *   sem-lock      a binary semaphore used as a lock inside another lock,
+ *                 and alone around another lock
+ *   phases        barrier phases, locks taken and released in each
+ *   timed         timed and try waits holding the lock their signaller takes
+ *   pingpong N    N round trips by cv and by semaphore between two threads
+ * Hang (for the watchdog): hang - blocked for good in a cv wait, a
+ *   sem_wait and a join of the thread in sem_wait.
+ * Misuse (bad-unlock-balance):
+ *   cond-unheld   pthread_cond_wait with an error-checking mutex nobody holds
+ *   cond-foreign  the same mutex held by another thread
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <threads.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fencedep.h"
+
+static pthread_mutex_t lock_a = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t lock_b = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t cv_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static sem_t sem, started;
+static int ready, waiting;
+static int clean;
+
+static void lock(pthread_mutex_t *m)
+{
+	pthread_mutex_lock(m);
+}
+
+static void unlock(pthread_mutex_t *m)
+{
+	pthread_mutex_unlock(m);
+}
+
+/* ---- cond ---- */
+
+static void *cond_waiter(void *arg)
+{
+	(void)arg;
+	if (!clean)
+		lock(&lock_a);
+	lock(&cv_mutex);
+	waiting = 1;
+	while (!ready)
+		pthread_cond_wait(&cv, &cv_mutex);
+	unlock(&cv_mutex);
+	if (!clean)
+		unlock(&lock_a);
+	return NULL;
+}
+
+static int run_cond(void)
+{
+	pthread_t t;
+
+	/* a signal under A: the cv's event needs A */
+	lock(&lock_a);
+	lock(&cv_mutex);
+	pthread_cond_signal(&cv);
+	unlock(&cv_mutex);
+	unlock(&lock_a);
+	pthread_create(&t, NULL, cond_waiter, NULL);
+	/* waiting is set under the mutex the wait releases: seen, the waiter waits */
+	for (;;) {
+		lock(&cv_mutex);
+		if (waiting) {
+			ready = 1;
+			pthread_cond_signal(&cv);
+			unlock(&cv_mutex);
+			break;
+		}
+		unlock(&cv_mutex);
+		sched_yield();
+	}
+	pthread_join(t, NULL);
+	return 0;
+}
+
+/* ---- sem ---- */
+
+static void *sem_waiter(void *arg)
+{
+	(void)arg;
+	lock(&lock_a);
+	sem_wait(&sem); /* posted already: does not block */
+	unlock(&lock_a);
+	return NULL;
+}
+
+static int run_sem(void)
+{
+	pthread_t t;
+
+	sem_init(&sem, 0, 0);
+	if (!clean)
+		lock(&lock_a);
+	sem_post(&sem);
+	if (!clean)
+		unlock(&lock_a);
+	pthread_create(&t, NULL, sem_waiter, NULL);
+	pthread_join(t, NULL);
+	sem_destroy(&sem);
+	return 0;
+}
+
+/* ---- join ---- */
+
+static void *join_worker(void *arg)
+{
+	(void)arg;
+	lock(&lock_a);
+	unlock(&lock_a);
+	sem_post(&started);
+	return NULL;
+}
+
+static int run_join(void)
+{
+	pthread_t t;
+
+	sem_init(&started, 0, 0);
+	pthread_create(&t, NULL, join_worker, NULL);
+	sem_wait(&started);
+	lock(&lock_a);
+	if (clean)
+		unlock(&lock_a);
+	pthread_join(t, NULL);
+	if (!clean)
+		unlock(&lock_a);
+	return 0;
+}
+
+/* ---- barrier ---- */
+
+static pthread_barrier_t barrier;
+
+static void *barrier_taker(void *arg)
+{
+	(void)arg;
+	pthread_barrier_wait(&barrier);
+	/* phase 2: A taken and released, then the arrival */
+	lock(&lock_a);
+	unlock(&lock_a);
+	sem_post(&started);
+	pthread_barrier_wait(&barrier);
+	return NULL;
+}
+
+static int run_barrier(void)
+{
+	pthread_t t;
+
+	sem_init(&started, 0, 0);
+	pthread_barrier_init(&barrier, NULL, 2);
+	pthread_create(&t, NULL, barrier_taker, NULL);
+	pthread_barrier_wait(&barrier);
+	sem_wait(&started);
+	lock(&lock_a);
+	if (clean)
+		unlock(&lock_a);
+	pthread_barrier_wait(&barrier);
+	if (!clean)
+		unlock(&lock_a);
+	pthread_join(t, NULL);
+	pthread_barrier_destroy(&barrier);
+	return 0;
+}
+
+/* ---- once ---- */
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static _Atomic int about_to_wait;
+static _Atomic pid_t main_tid;
+
+/* Is thread tid blocked in a futex call now (/proc/self/task/TID/syscall)? */
+static int in_futex(pid_t tid)
+{
+	char path[64], buf[64] = "";
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	return atoi(buf) == SYS_futex;
+}
+
+static void once_init(void)
+{
+	lock(&lock_b);
+	unlock(&lock_b);
+	if (clean)
+		return;
+	sem_post(&started);
+	/* return only once the main thread waits in pthread_once */
+	while (!atomic_load(&about_to_wait))
+		sched_yield();
+	for (int i = 0; i < 2000; i++) {
+		int r = in_futex(atomic_load(&main_tid));
+		if (r)
+			break;
+		usleep(1000);
+	}
+	usleep(20000);
+}
+
+static void *once_runner(void *arg)
+{
+	(void)arg;
+	pthread_once(&once, once_init);
+	return NULL;
+}
+
+static int run_once(void)
+{
+	pthread_t t;
+
+	sem_init(&started, 0, 0);
+	atomic_store(&main_tid, (pid_t)syscall(SYS_gettid));
+	if (clean) {
+		/* the callers hold nothing; the routine takes B */
+		pthread_create(&t, NULL, once_runner, NULL);
+		pthread_once(&once, once_init);
+		pthread_join(t, NULL);
+		lock(&lock_b);
+		pthread_once(&once, once_init); /* done: no wait */
+		unlock(&lock_b);
+		return 0;
+	}
+	pthread_create(&t, NULL, once_runner, NULL);
+	sem_wait(&started);
+	lock(&lock_b);
+	atomic_store(&about_to_wait, 1);
+	pthread_once(&once, once_init);
+	unlock(&lock_b);
+	pthread_join(t, NULL);
+	return 0;
+}
+
+/* ---- the program's own event: an eventfd ---- */
+
+static int efd;
+
+static void *event_waiter(void *arg)
+{
+	uint64_t v;
+
+	(void)arg;
+	lock(&lock_a);
+	fdep_event_wait(&efd);
+	if (read(efd, &v, sizeof(v)) != sizeof(v))
+		abort();
+	unlock(&lock_a);
+	return NULL;
+}
+
+static int run_event(void)
+{
+	pthread_t t;
+	uint64_t one = 1;
+
+	efd = eventfd(0, 0);
+	fdep_event_init(&efd, "job_done");
+	if (!clean)
+		lock(&lock_a);
+	fdep_event_signal(&efd);
+	if (write(efd, &one, sizeof(one)) != sizeof(one))
+		abort();
+	if (!clean)
+		unlock(&lock_a);
+	pthread_create(&t, NULL, event_waiter, NULL);
+	pthread_join(t, NULL);
+	close(efd);
+	return 0;
+}
+
+/* ---- C11 ---- */
+
+static mtx_t c11_a, c11_m;
+static cnd_t c11_cv;
+static int c11_ready, c11_waiting;
+
+static int c11_waiter(void *arg)
+{
+	(void)arg;
+	if (!clean)
+		mtx_lock(&c11_a);
+	mtx_lock(&c11_m);
+	c11_waiting = 1;
+	while (!c11_ready)
+		cnd_wait(&c11_cv, &c11_m);
+	mtx_unlock(&c11_m);
+	if (!clean)
+		mtx_unlock(&c11_a);
+	return 7;
+}
+
+static _Atomic int c11_taken;
+
+static int c11_taker(void *arg)
+{
+	(void)arg;
+	mtx_lock(&c11_a);
+	mtx_unlock(&c11_a);
+	atomic_store(&c11_taken, 1);
+	return 0;
+}
+
+static once_flag c11_once = ONCE_FLAG_INIT;
+static int c11_once_runs;
+
+static void c11_once_init(void)
+{
+	mtx_lock(&c11_a);
+	c11_once_runs++;
+	mtx_unlock(&c11_a);
+}
+
+static int run_c11(int join)
+{
+	thrd_t t;
+	int res = 0;
+
+	mtx_init(&c11_a, mtx_plain);
+	mtx_init(&c11_m, mtx_plain);
+	cnd_init(&c11_cv);
+	if (join) {
+		thrd_create(&t, c11_taker, NULL);
+		while (!atomic_load(&c11_taken))
+			thrd_yield();
+		mtx_lock(&c11_a);
+		thrd_join(t, &res);
+		mtx_unlock(&c11_a);
+		return res;
+	}
+	mtx_lock(&c11_a);
+	mtx_lock(&c11_m);
+	if (!clean)
+		cnd_signal(&c11_cv);
+	mtx_unlock(&c11_m);
+	mtx_unlock(&c11_a);
+	thrd_create(&t, c11_waiter, NULL);
+	for (;;) {
+		mtx_lock(&c11_m);
+		if (c11_waiting) {
+			c11_ready = 1;
+			cnd_broadcast(&c11_cv);
+			mtx_unlock(&c11_m);
+			break;
+		}
+		mtx_unlock(&c11_m);
+		thrd_yield();
+	}
+	thrd_join(t, &res);
+	call_once(&c11_once, c11_once_init);
+	call_once(&c11_once, c11_once_init);
+	cnd_destroy(&c11_cv);
+	mtx_destroy(&c11_m);
+	mtx_destroy(&c11_a);
+	return res == 7 && c11_once_runs == 1 ? 0 : 1;
+}
+
+/* ---- idioms that must stay clean ---- */
+
+#define POOL_THREADS 4
+#define POOL_TASKS 2000
+static int queue[POOL_TASKS], qhead, qtail, stop;
+static long done_sum;
+static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *pool_worker(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		lock(&cv_mutex);
+		while (qhead == qtail && !stop)
+			pthread_cond_wait(&cv, &cv_mutex);
+		if (qhead == qtail && stop) {
+			unlock(&cv_mutex);
+			return NULL;
+		}
+		int task = queue[qhead++];
+		unlock(&cv_mutex);
+		lock(&stats_lock);
+		done_sum += task;
+		unlock(&stats_lock);
+	}
+}
+
+static int run_pool(void)
+{
+	pthread_t t[POOL_THREADS];
+
+	for (int i = 0; i < POOL_THREADS; i++)
+		pthread_create(&t[i], NULL, pool_worker, NULL);
+	for (int i = 0; i < POOL_TASKS; i++) {
+		lock(&cv_mutex);
+		queue[qtail++] = i;
+		pthread_cond_signal(&cv);
+		unlock(&cv_mutex);
+	}
+	lock(&cv_mutex);
+	stop = 1;
+	pthread_cond_broadcast(&cv);
+	unlock(&cv_mutex);
+	for (int i = 0; i < POOL_THREADS; i++)
+		pthread_join(t[i], NULL);
+	printf("sum %ld\n", done_sum);
+	return done_sum == (long)POOL_TASKS * (POOL_TASKS - 1) / 2 ? 0 : 1;
+}
+
+/* Both sides hold only the cv's mutex: the waiter's is released in the wait. */
+static void *own_mutex_waiter(void *arg)
+{
+	(void)arg;
+	lock(&cv_mutex);
+	waiting = 1;
+	while (!ready)
+		pthread_cond_wait(&cv, &cv_mutex);
+	unlock(&cv_mutex);
+	return NULL;
+}
+
+static int run_own_mutex(void)
+{
+	pthread_t t;
+
+	pthread_create(&t, NULL, own_mutex_waiter, NULL);
+	for (;;) {
+		lock(&cv_mutex);
+		if (waiting) {
+			ready = 1;
+			pthread_cond_signal(&cv);
+			unlock(&cv_mutex);
+			break;
+		}
+		unlock(&cv_mutex);
+		sched_yield();
+	}
+	pthread_join(t, NULL);
+	return 0;
+}
+
+/* A binary semaphore as a lock: under another lock, and around another. */
+static long counter;
+
+static void *sem_lock_user(void *arg)
+{
+	for (int i = 0; i < 2000; i++) {
+		if (arg) {
+			lock(&lock_a);
+			sem_wait(&sem);
+			counter++;
+			sem_post(&sem);
+			unlock(&lock_a);
+		} else {
+			sem_wait(&sem);
+			lock(&lock_b);
+			counter++;
+			unlock(&lock_b);
+			sem_post(&sem);
+		}
+	}
+	return NULL;
+}
+
+static int run_sem_lock(void)
+{
+	pthread_t t[3];
+
+	sem_init(&sem, 0, 1);
+	pthread_create(&t[0], NULL, sem_lock_user, &t);
+	pthread_create(&t[1], NULL, sem_lock_user, &t);
+	pthread_create(&t[2], NULL, sem_lock_user, NULL);
+	for (int i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	sem_destroy(&sem);
+	return counter == 6000 ? 0 : 1;
+}
+
+/* Barrier phases: each phase takes locks and releases them before arriving. */
+static void *phase_worker(void *arg)
+{
+	for (int phase = 0; phase < 50; phase++) {
+		lock(arg ? &lock_a : &lock_b);
+		lock(&stats_lock);
+		counter++;
+		unlock(&stats_lock);
+		unlock(arg ? &lock_a : &lock_b);
+		pthread_barrier_wait(&barrier);
+	}
+	return NULL;
+}
+
+static int run_phases(void)
+{
+	pthread_t t[3];
+
+	pthread_barrier_init(&barrier, NULL, 3);
+	pthread_create(&t[0], NULL, phase_worker, &t);
+	pthread_create(&t[1], NULL, phase_worker, NULL);
+	pthread_create(&t[2], NULL, phase_worker, &t);
+	for (int i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&barrier);
+	return counter == 150 ? 0 : 1;
+}
+
+/* Timed and try waits record nothing, whatever is held. */
+static void *timed_taker(void *arg)
+{
+	(void)arg;
+	lock(&lock_a);
+	unlock(&lock_a);
+	return NULL;
+}
+
+static int run_timed(void)
+{
+	struct timespec ts;
+	pthread_t t;
+
+	sem_init(&sem, 0, 0);
+	lock(&lock_a);
+	lock(&cv_mutex);
+	pthread_cond_signal(&cv);
+	unlock(&cv_mutex);
+	sem_post(&sem);
+	unlock(&lock_a);
+	lock(&lock_a);
+	lock(&cv_mutex);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += 10 * 1000 * 1000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_cond_timedwait(&cv, &cv_mutex, &ts);
+	unlock(&cv_mutex);
+	sem_trywait(&sem);
+	sem_trywait(&sem);
+	sem_timedwait(&sem, &ts);
+	unlock(&lock_a);
+	pthread_create(&t, NULL, timed_taker, NULL);
+	usleep(10000);
+	lock(&lock_a);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 5;
+	int r = pthread_timedjoin_np(t, NULL, &ts);
+	unlock(&lock_a);
+	if (r)
+		pthread_join(t, NULL);
+	sem_destroy(&sem);
+	return 0;
+}
+
+/* Ping-pong: round trips by condition variable, then by semaphore. */
+static int turn, rounds;
+static sem_t ping, pong;
+
+static void *ponger(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < rounds; i++) {
+		lock(&cv_mutex);
+		while (turn != 1)
+			pthread_cond_wait(&cv, &cv_mutex);
+		turn = 0;
+		pthread_cond_signal(&cv);
+		unlock(&cv_mutex);
+	}
+	for (int i = 0; i < rounds; i++) {
+		sem_wait(&ping);
+		sem_post(&pong);
+	}
+	return NULL;
+}
+
+static int run_pingpong(int n)
+{
+	pthread_t t;
+
+	rounds = n;
+	sem_init(&ping, 0, 0);
+	sem_init(&pong, 0, 0);
+	pthread_create(&t, NULL, ponger, NULL);
+	for (int i = 0; i < rounds; i++) {
+		lock(&cv_mutex);
+		turn = 1;
+		pthread_cond_signal(&cv);
+		while (turn != 0)
+			pthread_cond_wait(&cv, &cv_mutex);
+		unlock(&cv_mutex);
+	}
+	for (int i = 0; i < rounds; i++) {
+		sem_post(&ping);
+		sem_wait(&pong);
+	}
+	pthread_join(t, NULL);
+	printf("%d round trips\n", rounds);
+	return 0;
+}
+
+/* ---- misuse: waiting with a mutex the thread does not hold ---- */
+
+static pthread_mutex_t ec;
+
+static void *hold_ec(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&ec);
+	sem_post(&started);
+	sem_wait(&sem);
+	pthread_mutex_unlock(&ec);
+	return NULL;
+}
+
+static int run_cond_unheld(int foreign)
+{
+	pthread_mutexattr_t attr;
+	pthread_t t;
+
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
+	pthread_mutex_init(&ec, &attr);
+	sem_init(&started, 0, 0);
+	sem_init(&sem, 0, 0);
+	if (foreign) {
+		pthread_create(&t, NULL, hold_ec, NULL);
+		sem_wait(&started);
+	}
+	int r = pthread_cond_wait(&cv, &ec); /* an error-checking mutex: EPERM */
+	if (foreign) {
+		sem_post(&sem);
+		pthread_join(t, NULL);
+	}
+	return r == EPERM ? 0 : 1;
+}
+
+/* ---- hang: threads blocked for good in a cv, a semaphore and a join ---- */
+
+static sem_t never;
+
+static void *hang_sem(void *arg)
+{
+	(void)arg;
+	sem_wait(&never);
+	return NULL;
+}
+
+static void *hang_join(void *arg)
+{
+	pthread_join(*(pthread_t *)arg, NULL);
+	return NULL;
+}
+
+static __attribute__((noinline)) int run_hang(void)
+{
+	static pthread_t t1, t2;
+
+	sem_init(&never, 0, 0);
+	pthread_create(&t1, NULL, hang_sem, NULL);
+	pthread_create(&t2, NULL, hang_join, &t1);
+	lock(&cv_mutex);
+	pthread_cond_signal(&cv); /* nobody waits yet: the dump names this signal */
+	while (!ready)
+		pthread_cond_wait(&cv, &cv_mutex);
+	unlock(&cv_mutex);
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	const char *s = argc > 1 ? argv[1] : "";
+	size_t n = strlen(s);
+
+	clean = n > 6 && !strcmp(s + n - 6, "-clean");
+	if (!strncmp(s, "cond-unheld", 11))
+		return run_cond_unheld(0);
+	if (!strncmp(s, "cond-foreign", 12))
+		return run_cond_unheld(1);
+	if (!strncmp(s, "cond", 4))
+		return run_cond();
+	if (!strncmp(s, "sem-lock", 8))
+		return run_sem_lock();
+	if (!strncmp(s, "sem", 3))
+		return run_sem();
+	if (!strncmp(s, "join", 4))
+		return run_join();
+	if (!strncmp(s, "barrier", 7))
+		return run_barrier();
+	if (!strncmp(s, "once", 4))
+		return run_once();
+	if (!strncmp(s, "event", 5))
+		return run_event();
+	if (!strcmp(s, "c11-join"))
+		return run_c11(1);
+	if (!strncmp(s, "c11", 3))
+		return run_c11(0);
+	if (!strcmp(s, "hang"))
+		return run_hang();
+	if (!strcmp(s, "pool"))
+		return run_pool();
+	if (!strcmp(s, "own-mutex"))
+		return run_own_mutex();
+	if (!strcmp(s, "phases"))
+		return run_phases();
+	if (!strcmp(s, "timed"))
+		return run_timed();
+	if (!strcmp(s, "pingpong"))
+		return run_pingpong(argc > 2 ? atoi(argv[2]) : 10000);
+	fprintf(stderr, "usage: waits SCENARIO (see the source)\n");
+	return 2;
+}
