@@ -98,6 +98,10 @@ static void verb(struct rt_buf *b, const char *name, int kind, bool holding)
 		buf_printf(b, holding ? "signal path of %s" : "wait for %s", name);
 	else if (kind == CK_RECLAIM)
 		buf_printf(b, holding ? "reclaim (%s)" : "allocate (%s)", name);
+	else if (kind == CK_THREAD)
+		buf_printf(b, holding ? "run %s, until it exits" : "join(%s)", name);
+	else if (class_kind_is_event(kind))
+		buf_printf(b, holding ? "on the way to signal(%s)" : "wait(%s)", name);
 	else
 		buf_printf(b, "lock(%s)", name);
 }
