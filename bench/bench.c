@@ -12,6 +12,7 @@
  * case measures.
  */
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -244,6 +245,59 @@ static void run_fence(unsigned long n)
 		fence_cycle(&fences[i % FENCES]);
 }
 
+/* --- waits: condition-variable and semaphore ping-pong, create+join --- */
+
+static pthread_mutex_t pp_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pp_cond = PTHREAD_COND_INITIALIZER;
+static int pp_turn;
+
+/* Two workers hand a turn back and forth under one mutex and one cv; an
+ * operation is one handoff by one of them. */
+static void condvar_body(struct worker *w, unsigned long n)
+{
+	for (unsigned long i = 0; i < n; i++) {
+		pthread_mutex_lock(&pp_lock);
+		while (pp_turn != w->idx)
+			pthread_cond_wait(&pp_cond, &pp_lock);
+		pp_turn = !w->idx;
+		pthread_cond_signal(&pp_cond);
+		pthread_mutex_unlock(&pp_lock);
+	}
+}
+
+static sem_t pp_sem[2];
+
+/* The same with two semaphores: worker 0 posts the first and waits for
+ * the second, worker 1 the other way round. */
+static void sem_body(struct worker *w, unsigned long n)
+{
+	for (unsigned long i = 0; i < n; i++) {
+		if (w->idx == 0) {
+			sem_post(&pp_sem[0]);
+			sem_wait(&pp_sem[1]);
+		} else {
+			sem_wait(&pp_sem[0]);
+			sem_post(&pp_sem[1]);
+		}
+	}
+}
+
+static void *thread_empty(void *arg)
+{
+	return arg;
+}
+
+/* A thread created and joined: an operation is both. */
+static void run_create_join(unsigned long n)
+{
+	for (unsigned long i = 0; i < n; i++) {
+		pthread_t t;
+		if (pthread_create(&t, NULL, thread_empty, NULL))
+			die("pthread_create");
+		pthread_join(t, NULL);
+	}
+}
+
 /* --- driver --- */
 
 static const struct bench_case {
@@ -259,6 +313,9 @@ static const struct bench_case {
 	{ "contended", NULL, contended_body, CONTENDED_THREADS },
 	{ "rwlock_read", NULL, rwlock_body, RW_THREADS },
 	{ "fence", run_fence, NULL, 1 },
+	{ "condvar_pingpong", NULL, condvar_body, 2 },
+	{ "sem_pingpong", NULL, sem_body, 2 },
+	{ "create_join", run_create_join, NULL, 1 },
 };
 
 static void usage(void)
@@ -288,6 +345,8 @@ int main(int argc, char **argv)
 
 	if (c->run == run_fence)
 		fence_setup();
+	if (c->body == sem_body && (sem_init(&pp_sem[0], 0, 0) || sem_init(&pp_sem[1], 0, 0)))
+		die("sem_init");
 	if (c->run) {
 		c->run(n / 10 + 1); /* warm-up */
 		t0 = now_ns();
