@@ -275,7 +275,9 @@ static void check_hangs(void)
 			if (wait_is_a_hang_alone(t)) {
 				if (!hung)
 					hung = t;
-			} else if (!idle) {
+			} else if (!idle && t->wait_kind != WAIT_JOIN) {
+				/* a join waits for what its thread waits for:
+				 * that thread's wait is the hang, if any */
 				idle = t;
 			}
 		}
