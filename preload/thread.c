@@ -49,7 +49,8 @@ void preload_thread_begin(uintptr_t site, struct lock_class *life)
 		if (atomic_load_explicit(&sig_handled, memory_order_relaxed))
 			sig_refresh(t);
 		/* its whole life leads to its exit, which joiners wait for */
-		event_context_enter(t, life, false);
+		if (rt_opt.join_life)
+			event_context_enter(t, life, false);
 		thread_leave();
 	}
 }

@@ -71,9 +71,23 @@ Test(waits, sem_posted_without_the_lock_is_silent)
 	scenario("sem-clean", "event-lock-inversion", 0);
 }
 
+static void scenario_opts(const char *opts, const char *name, const char *kind, int n)
+{
+	struct harness_run r;
+
+	run(opts, ARGV((char *)name), &r);
+	expect_findings(&r, kind, n);
+	harness_free(&r);
+}
+
 Test(waits, join_holding_a_lock_the_thread_takes_in_its_life_reports_event_inversion)
 {
-	scenario("join", "event-lock-inversion", 1);
+	scenario_opts("join_life=1", "join", "event-lock-inversion", 1);
+}
+
+Test(waits, join_of_a_thread_done_with_the_lock_is_silent_by_default)
+{
+	scenario("join", "event-lock-inversion", 0);
 }
 
 Test(waits, join_after_releasing_the_lock_is_silent)
@@ -118,7 +132,7 @@ Test(waits, c11_cnd_wait_holding_the_signallers_mtx_reports_event_inversion)
 
 Test(waits, c11_thrd_join_holding_a_mtx_the_thread_takes_reports_event_inversion)
 {
-	scenario("c11-join", "event-lock-inversion", 1);
+	scenario_opts("join_life=1", "c11-join", "event-lock-inversion", 1);
 }
 
 Test(waits, c11_producer_consumer_and_call_once_are_silent)
