@@ -39,7 +39,7 @@ static bool wait_before(pthread_cond_t *c, pthread_mutex_t *m, bool timed, uintp
 	 * locked where the runtime did not see it is not reported */
 	if (!held && m->__data.__owner != t->tid)
 		rt_report_bad_unlock(t, m, ip);
-	if (!timed && (t->depth || t->nctx))
+	if (!timed && (t->depth || t->nctx) && !pylock_gil(c))
 		event_wait(t, event_class(t, c, IT_COND, ip), ip);
 	if (t->depth)
 		event_waited(t, c, false);
@@ -127,7 +127,7 @@ void preload_cond_signal(pthread_cond_t *c, uintptr_t ip)
 	struct rt_thread *t = thread_peek();
 
 	/* nothing held: the signal is only remembered, for dumps */
-	if (likely(t) && !t->depth) {
+	if ((likely(t) && !t->depth) || pylock_gil(c)) {
 		event_note_signal(t, c, ip);
 		return;
 	}

@@ -330,3 +330,212 @@ RT_EXPORT void g_rw_lock_clear(grwlock_t *rw)
 {
 	GLIB_CLEAR(g_rw_lock_clear, rw);
 }
+
+/* ---- GCond, g_once: events (event.c) ---- */
+
+typedef void gcond_t;
+typedef void *(*gthread_func_t)(void *);
+
+REAL_DECL(void, g_cond_init, gcond_t *);
+REAL_DECL(void, g_cond_clear, gcond_t *);
+REAL_DECL(void, g_cond_wait, gcond_t *, gmutex_t *);
+REAL_DECL(int, g_cond_wait_until, gcond_t *, gmutex_t *, int64_t);
+REAL_DECL(void, g_cond_signal, gcond_t *);
+REAL_DECL(void, g_cond_broadcast, gcond_t *);
+REAL_DECL(int, g_once_init_enter, volatile void *);
+REAL_DECL(void, g_once_init_leave, volatile void *, size_t);
+REAL_DECL(void *, g_once_impl, void *, gthread_func_t, void *);
+
+/*
+ * A condition wait, as a pthread one (cond.c): the mutex leaves the held
+ * stack for the wait, and an untimed wait is a wait for the GCond's event.
+ * GLib relocks the mutex from inside itself, unseen: it is pushed back after.
+ * A GMutex has no owner word to tell a mutex this thread holds unseen from
+ * one it does not hold, so no bad unlock is reported here.
+ */
+static bool gcond_wait_before(gcond_t *c, gmutex_t *m, bool timed, uintptr_t ip)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (!t)
+		return false;
+	rt_blocking_allowed(t, "a condition wait while a spinning lock is held", ip);
+	bool held = rt_release(t, m, ip);
+	if (!timed && (t->depth || t->nctx))
+		event_wait(t, event_class(t, c, IT_COND, ip), ip);
+	if (t->depth)
+		event_waited(t, c, false);
+	thread_leave();
+	return held;
+}
+
+static void gcond_wait_after(gmutex_t *m, bool held, uintptr_t ip)
+{
+	struct rt_thread *t;
+
+	if (!held || !(t = thread_enter()))
+		return;
+	struct instance *in = glib_instance(t, m, GL_MUTEX, ip, 0);
+	if (in && in->cls)
+		rt_acquire(t, in->cls, m, HM_EXCLUSIVE, 0, NULL, ip);
+	thread_leave();
+}
+
+RT_EXPORT void g_cond_wait(gcond_t *c, gmutex_t *m)
+{
+	uintptr_t ip = RT_CALLER;
+	bool held = gcond_wait_before(c, m, false, ip);
+	struct rt_thread *watched = rt_watch_begin_at(c, WAIT_COND, NULL, ip);
+
+	REAL(g_cond_wait)(c, m);
+	if (watched)
+		wait_end(watched);
+	gcond_wait_after(m, held, ip);
+}
+
+RT_EXPORT int g_cond_wait_until(gcond_t *c, gmutex_t *m, int64_t end_time)
+{
+	uintptr_t ip = RT_CALLER;
+	bool held = gcond_wait_before(c, m, true, ip);
+	int r = REAL(g_cond_wait_until)(c, m, end_time);
+
+	gcond_wait_after(m, held, ip);
+	return r;
+}
+
+/* A signal or broadcast: the GCond -> what the thread holds. */
+static void gcond_signal(gcond_t *c, uintptr_t ip)
+{
+	struct rt_thread *t = thread_peek();
+
+	if (likely(t) && !t->depth) {
+		event_note_signal(t, c, ip);
+		return;
+	}
+	if (!(t = thread_enter()))
+		return;
+	uint32_t skip = event_signal_skip(t, c, false);
+	event_signal(t, t->depth > skip ? event_class(t, c, IT_COND, ip) : NULL, c, skip, ip);
+	thread_leave();
+}
+
+RT_EXPORT void g_cond_signal(gcond_t *c)
+{
+	gcond_signal(c, RT_CALLER);
+	REAL(g_cond_signal)(c);
+}
+
+RT_EXPORT void g_cond_broadcast(gcond_t *c)
+{
+	gcond_signal(c, RT_CALLER);
+	REAL(g_cond_broadcast)(c);
+}
+
+RT_EXPORT void g_cond_init(gcond_t *c)
+{
+	REAL(g_cond_init)(c);
+	glib_reset(c, RT_CALLER);
+	struct rt_thread *t = thread_enter();
+	if (t) {
+		instance_get(t, c, IT_COND | IT_FROM_INIT, RT_CALLER);
+		thread_leave();
+	}
+}
+
+RT_EXPORT void g_cond_clear(gcond_t *c)
+{
+	glib_reset(c, RT_CALLER);
+	REAL(g_cond_clear)(c);
+}
+
+/*
+ * g_once_init_enter: while the value at location is not set, another
+ * thread may be initialising it, and this one waits for that: held -> the
+ * once's event.  The thread that gets TRUE initialises, in the once's
+ * context (a recursive-read trylock entry of its class, as pthread_once's
+ * routine, waits.c) until its g_once_init_leave: what it takes there is
+ * once -> L.
+ */
+RT_EXPORT int g_once_init_enter(volatile void *location)
+{
+	uintptr_t ip = RT_CALLER;
+	const void *key = (const void *)location;
+	struct rt_thread *t;
+
+	if (*(void *volatile *)location || !(t = thread_enter()))
+		return REAL(g_once_init_enter)(location);
+	struct lock_class *cls = event_class(t, key, IT_ONCE, ip);
+	event_wait(t, cls, ip);
+	thread_leave();
+	struct rt_thread *watched = rt_watch_begin_at(key, WAIT_ONCE, cls, ip);
+	int first = REAL(g_once_init_enter)(location);
+	if (watched)
+		wait_end(watched);
+	if (first && (t = thread_enter())) {
+		if (cls)
+			rt_push_try_unchecked(t, cls, key, HM_RECURSIVE, HF_EVENTCTX, ip);
+		thread_leave();
+	}
+	return first;
+}
+
+static void once_context_leave(const void *key)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (!t)
+		return;
+	struct held *h = held_find(t, key);
+	if (h && (h->flags & HF_EVENTCTX))
+		held_remove(t, h);
+	thread_leave();
+}
+
+RT_EXPORT void g_once_init_leave(volatile void *location, size_t result)
+{
+	once_context_leave((const void *)location);
+	REAL(g_once_init_leave)(location, result);
+}
+
+/* g_once: the routine runs inside the real call, in the once's context. */
+static __thread struct gonce_call {
+	gthread_func_t func;
+	void *once;
+	uintptr_t ip;
+} gonce_current;
+
+static void *gonce_trampoline(void *arg)
+{
+	struct gonce_call c = gonce_current;
+	struct rt_thread *t = thread_enter();
+
+	if (t) {
+		struct lock_class *cls = event_class(t, c.once, IT_ONCE, c.ip);
+		if (cls)
+			rt_push_try_unchecked(t, cls, c.once, HM_RECURSIVE, HF_EVENTCTX, c.ip);
+		thread_leave();
+	}
+	void *r = c.func(arg);
+	once_context_leave(c.once);
+	return r;
+}
+
+/* GOnce's status: G_ONCE_STATUS_READY is 2. */
+#define GONCE_READY 2
+
+RT_EXPORT void *g_once_impl(void *once, gthread_func_t func, void *arg)
+{
+	uintptr_t ip = RT_CALLER;
+	struct rt_thread *t;
+
+	if (*(volatile int *)once == GONCE_READY || !(t = thread_enter()))
+		return REAL(g_once_impl)(once, func, arg);
+	struct lock_class *cls = event_class(t, once, IT_ONCE, ip);
+	event_wait(t, cls, ip);
+	thread_leave();
+	struct gonce_call saved = gonce_current;
+	gonce_current = (struct gonce_call){ func, once, ip };
+	void *r = REAL(g_once_impl)(once, gonce_trampoline, arg);
+	gonce_current = saved;
+	return r;
+}

@@ -134,4 +134,14 @@ void preload_thread_end(void);
 void waits_thread_created(pthread_t th, struct lock_class *life, bool detached);
 void waits_thread_exited(pthread_t self);
 
+/* CPython's locks, semaphores used as locks (pylock.c): hooks of the
+ * semaphore interposers (waits.c). */
+void pylock_init(const void *sem, unsigned value, uintptr_t ip);
+bool pylock_wait_before(const void *sem, bool timed, uintptr_t ip);
+void pylock_wait_after(const void *sem, bool timed, int r, uintptr_t ip);
+bool pylock_trywait_done(const void *sem, uintptr_t ip);
+bool pylock_post(const void *sem, uintptr_t ip);
+/* Is cv one of CPython's own (its GIL's), with Python locks tracked? */
+bool pylock_gil(const void *cv);
+
 #endif

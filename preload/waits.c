@@ -222,6 +222,7 @@ RT_EXPORT int sem_init(sem_t *s, int pshared, unsigned value)
 			instance_get(t, s, IT_SEM | IT_FROM_INIT, RT_CALLER);
 			thread_leave();
 		}
+		pylock_init(s, value, RT_CALLER);
 	}
 	return r;
 }
@@ -249,6 +250,14 @@ RT_EXPORT int sem_wait(sem_t *s)
 	uintptr_t ip = RT_CALLER;
 	struct rt_thread *t = tls_thread, *watched = NULL;
 
+	if (pylock_wait_before(s, false, ip)) {
+		watched = rt_watch_begin_at(s, WAIT_SEM, NULL, ip);
+		int r = REAL(sem_wait)(s);
+		if (watched)
+			wait_end(watched);
+		pylock_wait_after(s, false, r, ip);
+		return r;
+	}
 	if (t && !tls_busy && (t->depth || t->nctx) && (t = thread_enter())) {
 		event_wait(t, event_class(t, s, IT_SEM, ip), ip);
 		thread_leave();
@@ -264,6 +273,11 @@ RT_EXPORT int sem_wait(sem_t *s)
 
 RT_EXPORT int sem_timedwait(sem_t *s, const struct timespec *ts)
 {
+	if (pylock_wait_before(s, true, RT_CALLER)) {
+		int r = REAL(sem_timedwait)(s, ts);
+		pylock_wait_after(s, true, r, RT_CALLER);
+		return r;
+	}
 	int r = REAL(sem_timedwait)(s, ts);
 
 	if (r == 0)
@@ -273,6 +287,11 @@ RT_EXPORT int sem_timedwait(sem_t *s, const struct timespec *ts)
 
 RT_EXPORT int sem_clockwait(sem_t *s, clockid_t clk, const struct timespec *ts)
 {
+	if (pylock_wait_before(s, true, RT_CALLER)) {
+		int r = REAL(sem_clockwait)(s, clk, ts);
+		pylock_wait_after(s, true, r, RT_CALLER);
+		return r;
+	}
 	int r = REAL(sem_clockwait)(s, clk, ts);
 
 	if (r == 0)
@@ -284,7 +303,7 @@ RT_EXPORT int sem_trywait(sem_t *s)
 {
 	int r = REAL(sem_trywait)(s);
 
-	if (r == 0)
+	if (r == 0 && !pylock_trywait_done(s, RT_CALLER))
 		sem_got(s);
 	return r;
 }
@@ -294,6 +313,8 @@ RT_EXPORT int sem_post(sem_t *s)
 	uintptr_t ip = RT_CALLER;
 	struct rt_thread *t = thread_peek();
 
+	if (pylock_post(s, ip))
+		return REAL(sem_post)(s);
 	if (likely(t) && !t->depth && !t->nwaithold) {
 		event_note_signal(t, s, ip);
 	} else if ((t = thread_enter())) {

@@ -148,6 +148,46 @@ Test(glib, gmutex_trylock_adds_no_edge)
 	glib_case("trylock", "lock-order-inversion", 0);
 }
 
+Test(glib, gcond_waited_holding_a_lock_its_signaller_takes_is_event_lock_inversion)
+{
+	glib_case("cond-bug", "event-lock-inversion", 1);
+}
+
+Test(glib, gcond_waited_without_that_lock_is_silent)
+{
+	glib_case("cond-clean", "event-lock-inversion", 0);
+}
+
+Test(glib, gthread_joined_holding_a_lock_it_takes_is_event_lock_inversion)
+{
+	glib_case("join-bug", "event-lock-inversion", 1);
+}
+
+Test(glib, gthread_joined_without_that_lock_is_silent)
+{
+	glib_case("join-clean", "event-lock-inversion", 0);
+}
+
+Test(glib, g_once_init_enter_holding_a_lock_the_initialiser_takes_is_reported_before_it_blocks)
+{
+	struct harness_run r;
+
+	NEED_GLIB("glib-locks");
+	harness_timeout_s = 4;
+	cr_assert_eq(harness_run(NULL, ARGV("glib-locks", "once-deadlock"), &r), 0);
+	harness_timeout_s = 0;
+	cr_expect_eq(r.status, KILLED, "expected to deadlock (status %d)", r.status);
+	cr_expect_eq(harness_count(r.json, "event-lock-inversion"), 1, "%s", r.log);
+	cr_expect_eq(harness_findings(r.json), 1, "%s", r.log);
+	expect_cycle_of(&r, "once_value", "l");
+	harness_free(&r);
+}
+
+Test(glib, g_once_init_enter_without_that_lock_is_silent)
+{
+	glib_case("once-clean", "event-lock-inversion", 0);
+}
+
 /* The TAP result lines ("ok N /path", "not ok ...") of a GTest run: the
  * rest of its output has seeds, timings and temporary names. */
 static char *tap_results(const char *out)
@@ -370,4 +410,53 @@ Test(openmp, msgmerge_clean_same_output)
 	unlink(po);
 	unlink(pot);
 	rmdir(dir);
+}
+
+/* ---- CPython ---- */
+
+static const char py_inversion[] =
+	"import sys, threading\n"
+	"a = threading.Lock()\n"
+	"b = threading.Lock()\n"
+	"def take(first, second):\n"
+	"    with first:\n"
+	"        with second:\n"
+	"            pass\n"
+	"t1 = threading.Thread(target=take, args=(a, b))\n"
+	"t1.start(); t1.join()\n"
+	"t2 = threading.Thread(target=take, args=(b, a) if sys.argv[1] == 'bug' else (a, b))\n"
+	"t2.start(); t2.join()\n"
+	"print('done')\n";
+
+static void python_case(const char *opts, const char *mode, int n)
+{
+	struct harness_run r;
+	char path[] = "/tmp/fdep-py-XXXXXX";
+	int fd = mkstemp(path);
+
+	need("/usr/bin/python3", "install python3");
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, py_inversion, sizeof(py_inversion) - 1),
+		     (ssize_t)(sizeof(py_inversion) - 1));
+	close(fd);
+	run(opts, ARGV("/usr/bin/python3", path, (char *)mode), &r);
+	unlink(path);
+	expect_findings(&r, "lock-order-inversion", n);
+	cr_expect_str_eq(r.out, "done\n");
+	harness_free(&r);
+}
+
+Test(python, two_locks_in_opposite_orders_reported_with_python_locks)
+{
+	python_case("python_locks=1", "bug", 1);
+}
+
+Test(python, two_locks_in_one_order_silent_with_python_locks)
+{
+	python_case("python_locks=1", "clean", 0);
+}
+
+Test(python, locks_are_not_tracked_by_default)
+{
+	python_case(NULL, "bug", 0);
 }

@@ -244,7 +244,10 @@ struct instance {
 	struct lock_class *cls;
 	struct instance *hnext;
 	uint8_t type;
-	uint8_t mutex_kind;     /* PTHREAD_MUTEX_* for IT_MUTEX */
+	union {
+		uint8_t mutex_kind; /* PTHREAD_MUTEX_* for IT_MUTEX */
+		uint8_t sem_role;   /* IT_SEM: an event, or a lock (pylock.c) */
+	};
 	bool recursive_readers; /* rwlock readers may recurse (reader-preferring) */
 	uint8_t read_mode;      /* rwlock: the hold mode of a read lock */
 	bool known;             /* type read from the object */

@@ -8,6 +8,13 @@
  *   glib-locks rw-bug | rw-clean           GRWLock writers
  *   glib-locks readers                     GRWLock readers in both orders: clean
  *   glib-locks trylock                     the second order by trylock: clean
+ *   glib-locks cond-bug | cond-clean       a GCond waited for holding GMutex l,
+ *                                          and later signalled holding l (or not)
+ *   glib-locks join-bug | join-clean       a GThread takes l; it is joined with l
+ *                                          held (or not)
+ *   glib-locks once-deadlock | once-clean  g_once_init_enter called holding l
+ *                                          (or not) while another thread
+ *                                          initialises, taking l: a real deadlock
  */
 #include <glib.h>
 #include <stdio.h>
@@ -20,6 +27,11 @@ static GRWLock rw_a, rw_b;
 struct pair {
 	GMutex a, b;
 };
+
+static GMutex l, m;
+static GCond c;
+static gboolean ready;
+static gsize once_value;
 
 static struct pair *heap;
 static const char *mode;
@@ -63,6 +75,101 @@ static void readers(GRWLock *first, GRWLock *second)
 	g_rw_lock_reader_unlock(first);
 }
 
+static gint waiting, taken, initialising, entering;
+
+/* cond: the waiter holds l across its wait when the mode is a bug */
+static gpointer cond_waiter(gpointer arg)
+{
+	gboolean bug = GPOINTER_TO_INT(arg);
+
+	if (bug)
+		g_mutex_lock(&l);
+	g_mutex_lock(&m);
+	waiting = TRUE;
+	while (!ready)
+		g_cond_wait(&c, &m);
+	g_mutex_unlock(&m);
+	if (bug)
+		g_mutex_unlock(&l);
+	return NULL;
+}
+
+static void cond_case(gboolean bug)
+{
+	GThread *w = g_thread_new("waiter", cond_waiter, GINT_TO_POINTER(bug));
+
+	/* once it waits (it has let go of m), wake it without l */
+	for (gboolean woken = FALSE; !woken; g_usleep(1000)) {
+		g_mutex_lock(&m);
+		if (waiting) {
+			ready = woken = TRUE;
+			g_cond_signal(&c);
+		}
+		g_mutex_unlock(&m);
+	}
+	g_thread_join(w);
+	/* later, a signal under l: the waiter's wait would have needed l */
+	g_mutex_lock(&l);
+	g_mutex_lock(&m);
+	g_cond_broadcast(&c);
+	g_mutex_unlock(&m);
+	g_mutex_unlock(&l);
+}
+
+static gpointer take_l(gpointer arg)
+{
+	(void)arg;
+	g_mutex_lock(&l);
+	g_mutex_unlock(&l);
+	g_atomic_int_set(&taken, 1);
+	return NULL;
+}
+
+static void join_case(gboolean bug)
+{
+	GThread *th = g_thread_new("taker", take_l, NULL);
+
+	while (!g_atomic_int_get(&taken))
+		g_usleep(1000);
+	if (bug)
+		g_mutex_lock(&l);
+	g_thread_join(th);
+	if (bug)
+		g_mutex_unlock(&l);
+}
+
+/* The initialiser: once the other thread is about to enter, it takes l. */
+static gpointer once_initialiser(gpointer arg)
+{
+	(void)arg;
+	if (g_once_init_enter(&once_value)) {
+		g_atomic_int_set(&initialising, 1);
+		while (!g_atomic_int_get(&entering))
+			g_usleep(1000);
+		g_usleep(100000);
+		g_mutex_lock(&l);
+		g_mutex_unlock(&l);
+		g_once_init_leave(&once_value, 1);
+	}
+	return NULL;
+}
+
+static void once_case(gboolean bug)
+{
+	GThread *th = g_thread_new("initialiser", once_initialiser, NULL);
+
+	while (!g_atomic_int_get(&initialising))
+		g_usleep(1000);
+	if (bug)
+		g_mutex_lock(&l);
+	g_atomic_int_set(&entering, 1);
+	if (g_once_init_enter(&once_value))
+		g_once_init_leave(&once_value, 2);
+	if (bug)
+		g_mutex_unlock(&l);
+	g_thread_join(th);
+}
+
 /* Thread `n` (0 or 1): the second takes the locks in the other order
  * unless the mode is a clean twin. */
 static gpointer run(gpointer arg)
@@ -89,7 +196,8 @@ int main(int argc, char **argv)
 {
 	static const char *const modes[] = { "mutex-bug", "mutex-clean", "heap-bug", "heap-clean",
 					     "rec-bug",   "rec-clean",   "rw-bug",   "rw-clean",
-					     "readers",   "trylock" };
+					     "readers",   "trylock",     "cond-bug", "cond-clean",
+					     "join-bug",  "join-clean",  "once-deadlock", "once-clean" };
 	gboolean known = FALSE;
 
 	for (size_t i = 0; argc == 2 && i < G_N_ELEMENTS(modes); i++)
@@ -104,8 +212,15 @@ int main(int argc, char **argv)
 	g_mutex_init(&heap->b);
 	g_rec_mutex_init(&rec_a);
 	g_rw_lock_init(&rw_a);
-	for (int n = 0; n < 2; n++)
-		g_thread_join(g_thread_new("glib-locks", run, GINT_TO_POINTER(n)));
+	if (g_str_has_prefix(mode, "cond-"))
+		cond_case(!strcmp(mode, "cond-bug"));
+	else if (g_str_has_prefix(mode, "join-"))
+		join_case(!strcmp(mode, "join-bug"));
+	else if (g_str_has_prefix(mode, "once-"))
+		once_case(!strcmp(mode, "once-deadlock"));
+	else
+		for (int n = 0; n < 2; n++)
+			g_thread_join(g_thread_new("glib-locks", run, GINT_TO_POINTER(n)));
 	g_mutex_clear(&heap->a);
 	g_mutex_clear(&heap->b);
 	g_free(heap);
