@@ -443,9 +443,15 @@ void class_fork(int phase)
 {
 	rt_lock_fork(&class_lock, phase);
 	/* a thread that was priming a class is gone in the child: no one would
-	 * ever mark it, and class_intern would wait for ever */
-	if (phase == FORK_CHILD)
-		for (uint32_t i = 0; i < nclasses; i++)
-			if (classes[i])
-				atomic_store(&classes[i]->unprimed, false);
+	 * ever mark it, and class_intern would wait for ever.  Only named
+	 * classes are primed, and only a marked one is written: a store to
+	 * every class record copied each of their pages in every child (a
+	 * program that forks often, with many locks, spent most of its time
+	 * there) */
+	if (phase != FORK_CHILD)
+		return;
+	for (uint64_t k = 0; k < name_hash_size; k++)
+		for (struct lock_class *c = name_hash[k]; c; c = c->hnext)
+			if (atomic_load_explicit(&c->unprimed, memory_order_relaxed))
+				atomic_store(&c->unprimed, false);
 }
