@@ -83,8 +83,9 @@ static inline __attribute__((always_inline)) bool chain_lookup(uint64_t key)
 /*
  * Has this chain been validated?  The thread's own cache of chains it found
  * lately answers with one load, where the shared table takes three that
- * depend on each other.  A key never leaves the shared table, so a key once
- * found there is true for good, in any thread and after fork.
+ * depend on each other.  A key once found in the shared table is true for
+ * good, in any thread and after fork, even after the full table let it go
+ * (chain.c): keys are only ever evicted, never made wrong.
  */
 static inline __attribute__((always_inline)) bool chain_seen(struct rt_thread *t, uint64_t key)
 {

@@ -502,7 +502,7 @@ struct chain_table {
 };
 extern _Atomic(struct chain_table *) chain_table;
 void chain_insert(uint64_t key);
-size_t chain_count(void);
+size_t chain_count(void); /* chains validated and cached, ever */
 
 /* ------------------------------------------------------------------ */
 /* The dependency graph (graph.c).                                     */

@@ -32,6 +32,15 @@
  *        one lock-order inversion, then the address space is limited to
  *        what is mapped plus 1 MiB and 400,000 mutexes are locked: the
  *        runtime runs out of memory
+ *   rel-hostile chains BITS
+ *        an acyclic stress of the chain cache: BITS static locks, always
+ *        taken in one order, every subset of them in turn (2^BITS chains
+ *        over BITS*(BITS-1)/2 edges); prints "peak <VmHWM in kB>"
+ *   rel-hostile churn N [invert]
+ *        N heap mutexes, each locked under a static lock, destroyed and
+ *        freed; with invert, the static lock is then taken under another
+ *        lock that was taken under it before the churn (one inversion);
+ *        prints "peak <VmHWM in kB>"
  *   rel-hostile inversion
  *        one lock-order inversion, exit 0
  *   rel-hostile nothing
@@ -261,8 +270,65 @@ static int oom_after_finding(void)
 	return 0;
 }
 
+static long peak_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kb = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmHWM:", 6))
+			kb = strtol(line + 6, NULL, 10);
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+static int chains(int bits)
+{
+	static pthread_mutex_t locks[24];
+
+	if (bits < 2 || bits > 24)
+		return 2;
+	for (int i = 0; i < bits; i++)
+		pthread_mutex_init(&locks[i], NULL);
+	for (unsigned long mask = 1; mask < 1ul << bits; mask++) {
+		for (int i = 0; i < bits; i++)
+			if (mask & 1ul << i)
+				pthread_mutex_lock(&locks[i]);
+		for (int i = bits - 1; i >= 0; i--)
+			if (mask & 1ul << i)
+				pthread_mutex_unlock(&locks[i]);
+	}
+	printf("peak %ld\n", peak_kb());
+	return 0;
+}
+
+static int churn(long n, int invert)
+{
+	static pthread_mutex_t outer = PTHREAD_MUTEX_INITIALIZER, late = PTHREAD_MUTEX_INITIALIZER;
+
+	if (invert)
+		nest(&outer, &late);
+	for (long i = 0; i < n; i++) {
+		pthread_mutex_t *m = malloc(sizeof(*m));
+		pthread_mutex_init(m, NULL);
+		nest(&outer, m);
+		pthread_mutex_destroy(m);
+		free(m);
+	}
+	if (invert)
+		nest(&late, &outer);
+	printf("peak %ld\n", peak_kb());
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && !strcmp(argv[1], "chains"))
+		return chains(atoi(argv[2]));
+	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "churn"))
+		return churn(atol(argv[2]), argc == 4 && !strcmp(argv[3], "invert"));
 	if (argc == 5 && !strcmp(argv[1], "deep-ring"))
 		return deep_ring(atoi(argv[2]), atoi(argv[3]), !strcmp(argv[4], "bug"));
 	if (argc >= 3 && !strcmp(argv[1], "exec")) {
