@@ -224,6 +224,12 @@ EXTRA_DIST += tests/test_setup.sh tests/summarize.sh tests/summary
 # the pkg-config files: fencedep needs no library, fencedep-runtime links it
 TESTS += tests/test_pkgconfig.sh
 EXTRA_DIST += tests/test_pkgconfig.sh
+# make install's ldconfig hook, with stand-ins for id and ldconfig
+TESTS += tests/test_install.sh
+EXTRA_DIST += tests/test_install.sh
+# suites that make temporary directories leave none behind
+TESTS += tests/test_tmpfiles.sh
+EXTRA_DIST += tests/test_tmpfiles.sh
 # the bash completion, sourced and asked as bash asks it
 TESTS += tests/test_completion.sh
 EXTRA_DIST += tests/test_completion.sh

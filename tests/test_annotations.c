@@ -227,10 +227,12 @@ Test(annotations, json_report_follows_schema_1)
 
 Test(annotations, json_is_valid_for_jq)
 {
-	char dir[] = "/tmp/fdep-jq-XXXXXX", cmd[512];
+	const char *tmp = getenv("TMPDIR");
+	char dir[256], cmd[512];
 
 	if (system("command -v jq >/dev/null 2>&1"))
 		cr_skip_test("jq is not installed");
+	snprintf(dir, sizeof(dir), "%s/fdep-jq-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	cr_assert(mkdtemp(dir));
 	struct harness_run r = script("+A +B -B -A +B +A -A -B");
 	snprintf(cmd, sizeof(cmd), "%s/r.json", dir);

@@ -33,13 +33,41 @@ static void run(const char *opts, char *const argv[], struct harness_run *r)
 	cr_assert_eq(rc, 0, "cannot start %s", argv[0]);
 }
 
-/* A file of generated text in a new temporary directory; its path. */
+/*
+ * The directories temp_file made in this test (each test runs in its own
+ * process); the suite's fini removes them, whatever the test's outcome.
+ */
+#define MAX_TEMP_DIRS 16
+static char temp_dirs[MAX_TEMP_DIRS][480];
+static int ntemp_dirs;
+
+static void remove_temp_dirs(void)
+{
+	for (int i = 0; i < ntemp_dirs; i++) {
+		char cmd[512];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%.479s'", temp_dirs[i]);
+		if (system(cmd))
+			cr_log_warn("could not remove %s", temp_dirs[i]);
+	}
+	ntemp_dirs = 0;
+}
+
+TestSuite(hostile, .fini = remove_temp_dirs);
+
+/*
+ * A file of generated text in a new directory under $TMPDIR (or /tmp);
+ * its path.
+ */
 static const char *temp_file(const char *name, const char *text)
 {
 	static char path[4][512];
 	static int next;
-	char dir[] = "/tmp/fdep-hostile-XXXXXX";
+	const char *tmp = getenv("TMPDIR");
+	cr_assert_lt(ntemp_dirs, MAX_TEMP_DIRS);
+	char *dir = temp_dirs[ntemp_dirs++];
 
+	snprintf(dir, sizeof(temp_dirs[0]), "%s/fdep-hostile-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	cr_assert_not_null(mkdtemp(dir));
 	char *p = path[next++ % 4];
 	snprintf(p, sizeof(path[0]), "%s/%s", dir, name);
