@@ -309,3 +309,56 @@ Test(vmbind, clean_model_under_the_watchdog_reports_nothing, .timeout = 120)
 		harness_free(&r);
 	}
 }
+
+/*
+ * The edges out of FROM in the report whose type starts with MODE ('E' an
+ * exclusive holder, 'S' a shared one) and whose stack passes through a
+ * function whose name starts with FN.  An edge keeps a stack for each of
+ * its types: where it was first made with the holder in that mode.
+ */
+static int edges_held_in(const char *json, const char *from, char mode, const char *fn)
+{
+	char head[160], call[160];
+	const char *p = strstr(json, "\"edges\": [");
+	int n = 0;
+
+	snprintf(head, sizeof(head), "{\"from\": \"%s\", ", from);
+	snprintf(call, sizeof(call), "\"function\": \"%s", fn);
+	while (p && (p = strstr(p, head))) {
+		const char *type = strstr(p, "\"type\": \"");
+		const char *end = strstr(p + 1, "{\"from\": ");
+		const char *at = strstr(p, call);
+
+		if (type && (!end || type < end) && type[9] == mode && at && (!end || at < end))
+			n++;
+		p = end;
+	}
+	return n;
+}
+
+/*
+ * gpu_vm->lock is an rwsem: exec takes it in read mode (write only to
+ * repin invalidated userptrs), bind and unbind in write mode; the userptr
+ * notifier lock is read in exec and written by the invalidation.  The
+ * modes show in the clean run's graph: an exec that took gpu_vm->lock in
+ * write mode would leave no shared-holder edge made in vm_exec, and a bind
+ * that took it in read mode no exclusive-holder edge made in vm_bind_*.
+ */
+Test(vmbind, exec_holds_vm_lock_shared_and_bind_exclusive, .timeout = 90)
+{
+	struct harness_run r;
+
+	run(1, NULL, "2", &r);
+	cr_expect_eq(harness_findings(r.json), 0, "findings in a clean run:\n%s", r.json);
+	cr_expect_gt(edges_held_in(r.json, "gpu_vm->lock", 'S', "vm_exec"), 0,
+		     "exec never held gpu_vm->lock in read mode:\n%s", r.json);
+	cr_expect_gt(edges_held_in(r.json, "gpu_vm->lock", 'E', "vm_bind"), 0,
+		     "bind never held gpu_vm->lock in write mode:\n%s", r.json);
+	cr_expect_eq(edges_held_in(r.json, "gpu_vm->lock", 'S', "vm_bind"), 0,
+		     "bind held gpu_vm->lock in read mode:\n%s", r.json);
+	cr_expect_gt(edges_held_in(r.json, "userptr_notifier_lock", 'S', "vm_exec"), 0,
+		     "exec never held userptr_notifier_lock in read mode:\n%s", r.json);
+	cr_expect_gt(edges_held_in(r.json, "userptr_notifier_lock", 'E', "vma_userptr_invalidate"), 0,
+		     "the invalidation never held userptr_notifier_lock in write mode:\n%s", r.json);
+	harness_free(&r);
+}
