@@ -21,7 +21,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 # shown when the package is installed).
 BUILD_PKGS="build-essential:compiler autoconf:build automake:build libtool:build
 pkg-config:build libunwind-dev:stack_traces libdw-dev:file_and_line_of_stack_frames
-uthash-dev:tables_of_the_fencedep_command libjansson-dev:reads_JSON_reports man-db:the_manual_(man_fencedep)"
+uthash-dev:tables_of_the_fencedep_command libjansson-dev:reads_JSON_reports libiberty-dev:demangles_C++_names man-db:the_manual_(man_fencedep)"
 TEST_PKGS="libcriterion-dev:the_test_framework jq:checks_the_JSON_reports
 xz-utils:a_real_program_run_under_the_checker zstd:a_real_program_run_under_the_checker
 python3:a_real_program_run_under_the_checker nodejs:a_real_program_run_under_the_checker

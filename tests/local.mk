@@ -132,6 +132,10 @@ tests_progs_rel_alloc_SOURCES = tests/progs/rel-alloc.c
 tests_progs_rel_alloc_LDADD = -lpthread
 tests_progs_rel_cxx_SOURCES = tests/progs/rel-cxx.cc
 tests_progs_rel_cxx_LDADD = -lpthread
+# C++ names in reports: demangled frames, classes named by the program's method
+TEST_PROGS += tests/progs/cxx-names
+tests_progs_cxx_names_SOURCES = tests/progs/cxx-names.cc
+tests_progs_cxx_names_LDADD = -lpthread
 tests_progs_rel_report_SOURCES = tests/progs/rel-report.c
 tests_progs_rel_report_LDADD = -lpthread
 tests_progs_rel_capacity_SOURCES = tests/progs/rel-capacity.c

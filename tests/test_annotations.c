@@ -93,6 +93,21 @@ Test(annotations, hostile_names_are_sanitised_in_text_and_json)
 	harness_free(&r);
 }
 
+/* A newline in a name would start a report line of its own: a forged
+ * SUMMARY or suppression line.  In the text it is \x0a, in the JSON \u000a. */
+Test(annotations, newlines_in_names_do_not_start_report_lines)
+{
+	struct harness_run r = script("+A\nSUMMARY-forged +B -B -A\nSUMMARY-forged "
+				      "+B +A\nSUMMARY-forged -A\nSUMMARY-forged -B");
+
+	cr_assert_not_null(strstr(r.log, "lock-order-inversion"), "%s", r.log);
+	cr_expect_null(strstr(r.log, "\nSUMMARY-forged"), "%s", r.log);
+	cr_expect_not_null(strstr(r.log, "A\\x0aSUMMARY-forged -(EN)-> B"), "%s", r.log);
+	cr_expect_not_null(strstr(r.log, "\nSUMMARY: fencedep: lock-order-inversion "), "%s", r.log);
+	cr_expect_not_null(strstr(r.json, "\"A\\u000aSUMMARY-forged\""), "%s", r.json);
+	harness_free(&r);
+}
+
 Test(annotations, text_report_ends_with_summary_and_a_suppression_that_works)
 {
 	struct harness_run r = script("+A +B -B -A +B +A -A -B"), s;

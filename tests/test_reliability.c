@@ -400,6 +400,37 @@ Test(reliability, cxx_std_mutex_inversion)
 	harness_free(&r);
 }
 
+/*
+ * C++ names read as C++: the frames demangled (with parameters), the
+ * classes of never-initialised std::mutex members named after the
+ * program's method that first locked them (no parameters), not after the
+ * standard library's __gthread_mutex_lock, and a static std::mutex in a
+ * namespace by its demangled name.  At -O2 everything is inlined into
+ * std::thread's _M_run and main: the frames are still the methods', at
+ * their lines in the program.
+ */
+Test(reliability, cxx_names_demangled_and_classes_named_by_the_program)
+{
+	struct harness_run r;
+
+	expect_one_inversion(ARGV("cxx-names"), &r);
+	cr_expect_str_eq(r.out, "1 1\n");
+	cr_expect_not_null(strstr(r.log, " bank::Ledger::credit_then_debit() ("), "%s", r.log);
+	cr_expect_not_null(strstr(r.log, " bank::Ledger::debit_then_credit() ("), "%s", r.log);
+	cr_expect_null(strstr(r.log, "_ZN"), "a mangled name: %s", r.log);
+	cr_expect_null(strstr(r.log, "gthread"), "%s", r.log);
+	/* both first locked by the thread, in debit_then_credit */
+	cr_expect_not_null(strstr(r.json, "\"from\": \"mutex@bank::Ledger::debit_then_credit:31#1\""),
+			   "%s", r.json);
+	cr_expect_not_null(strstr(r.json, "\"from\": \"mutex@bank::Ledger::debit_then_credit:32#1\""),
+			   "%s", r.json);
+	cr_expect_not_null(strstr(r.json, "{\"name\": \"bank::registry_lock\""), "%s", r.json);
+	cr_expect_not_null(strstr(r.json, "\"function\": \"bank::Ledger::credit_then_debit()\""),
+			   "%s", r.json);
+	cr_expect_not_null(strstr(r.log, "/tests/progs/cxx-names.cc:40\n"), "%s", r.log);
+	harness_free(&r);
+}
+
 Test(reliability, cxx_condvar_shared_mutex_clean)
 {
 	expect_clean_as_native(ARGV("rel-cxx", "clean"));

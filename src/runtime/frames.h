@@ -51,8 +51,10 @@ static inline bool frame_is_start(const char *module, const char *function)
 		return true;	/* the runtime is no one's code to read */
 	if (!function)
 		return false;
+	/* a dynamic symbol may carry its version: __libc_start_main@@GLIBC_2.34 */
+	size_t n = strcspn(function, "@");
 	for (size_t i = 0; i < sizeof(starts) / sizeof(starts[0]); i++)
-		if (!strcmp(function, starts[i]))
+		if (strlen(starts[i]) == n && !strncmp(function, starts[i], n))
 			return true;
 	return false;
 }

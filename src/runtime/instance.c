@@ -146,8 +146,10 @@ struct instance *instance_get_slow(const void *addr, int type, uintptr_t site)
 		/* a lock never initialised (statically) is its own class even by site */
 		bool by_site = rt_opt.classes == CLASSES_SITE && (type & IT_FROM_INIT) && site;
 		bool from_init = (type & IT_FROM_INIT) && site;
-		/* the site of an init call is the first caller outside wrappers */
-		if ((type & IT_FROM_INIT) && site)
+		/* the site of an init call, or of the first lock of a lock never
+		 * initialised (C++'s std::mutex), is the first caller outside
+		 * wrappers: the program's function, not __gthread_mutex_lock */
+		if (site)
 			site = stack_init_site(site);
 		type &= ~IT_FROM_INIT;
 		bool in_static = stack_addr_is_static(addr);

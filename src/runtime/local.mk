@@ -14,5 +14,6 @@ libfencedep_la_SOURCES = \
 	src/runtime/sigusage.c src/runtime/select.c
 libfencedep_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden \
 	-ftls-model=initial-exec $(LIBUNWIND_CFLAGS) $(LIBDW_CFLAGS)
-libfencedep_la_LIBADD = $(LIBUNWIND_LIBS) $(LIBDW_LIBS)
-libfencedep_la_LDFLAGS = -version-info 0:0:0 -Wl,-z,nodelete
+libfencedep_la_LIBADD = $(LIBUNWIND_LIBS) $(LIBDW_LIBS) $(LIBIBERTY_LIBS)
+# libiberty's symbols stay inside: the program may link its own copy
+libfencedep_la_LDFLAGS = -version-info 0:0:0 -Wl,-z,nodelete -Wl,--exclude-libs,libiberty.a

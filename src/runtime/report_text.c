@@ -3,6 +3,7 @@
  * edge by edge with where each edge was first seen, the thread and what it
  * held, and for a cycle the possible unsafe scenario, two columns wide.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,79 @@
 #include "finding.h"
 #include "frames.h"
 #include "textcolor.h"
+
+/*
+ * buf_printf for the text report.  Every %s argument is a name that comes
+ * from the program (a class, a symbol, a path, a thread's name, an
+ * assertion's message) or text built from them, and a newline in one
+ * would start a report line of its own: a forged SUMMARY or suppression
+ * line.  Such a newline is written as \x0a, the way buf_put_text writes
+ * every other control character; the report's own newlines are in the
+ * formats.
+ */
+static void text_printf(struct rt_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+static void text_printf(struct rt_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	const char *p = fmt;
+	char spec[16];
+
+	va_start(ap, fmt);
+	while (*p) {
+		size_t lit = strcspn(p, "%");
+		if (lit)
+			buf_printf(b, "%.*s", (int)lit, p);
+		p += lit;
+		if (!*p)
+			break;
+		size_t n = 1 + strspn(p + 1, "-+ #0123456789.");
+		bool is_long = false, is_size = false;
+		for (; p[n] == 'l' || p[n] == 'z'; n++)
+			is_long |= p[n] == 'l', is_size |= p[n] == 'z';
+		char conv = p[n];
+		if (!conv || n + 2 > sizeof(spec))
+			break; /* not a format this file writes */
+		memcpy(spec, p, n + 1);
+		spec[n + 1] = '\0';
+		p += n + 1;
+		if (conv == '%') {
+			buf_puts(b, "%");
+		} else if (conv == 's') {
+			const char *arg = va_arg(ap, const char *);
+			struct rt_buf one = { 0 };
+			if (arg && strchr(arg, '\n')) {
+				for (const char *q = arg; *q;) {
+					size_t run = strcspn(q, "\n");
+					buf_printf(&one, "%.*s", (int)run, q);
+					q += run;
+					if (*q == '\n') {
+						buf_puts(&one, "\\x0a");
+						q++;
+					}
+				}
+				arg = one.data ? one.data : "";
+			}
+			buf_printf(b, spec, arg);
+			buf_release(&one);
+		} else if (conv == 'c' || conv == 'd' || conv == 'i' || conv == 'u' ||
+			   conv == 'x' || conv == 'X') {
+			if (is_size)
+				buf_printf(b, spec, va_arg(ap, size_t));
+			else if (is_long)
+				buf_printf(b, spec, va_arg(ap, long));
+			else
+				buf_printf(b, spec, va_arg(ap, int));
+		} else {
+			break;
+		}
+	}
+	va_end(ap);
+}
+#pragma GCC diagnostic pop
 
 /* The name of choice i of "a|b|c" (a static copy, for help=1). */
 static const char *enum_name(const char *choices, long i)
@@ -44,17 +118,17 @@ void report_frames_text(struct rt_buf *b, uint32_t stack, const char *indent)
 	struct frame f;
 
 	if (!n) {
-		buf_printf(b, "%s(no stack)\n", indent);
+		text_printf(b, "%s(no stack)\n", indent);
 		return;
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		stack_symbolize(pcs[i], &f);
 		if (!frame_shown(&f))
 			continue;
-		buf_printf(b, "%s#%u %s (%s+%#lx)", indent, i, f.function ? f.function : "??",
+		text_printf(b, "%s#%u %s (%s+%#lx)", indent, i, f.function ? f.function : "??",
 			   f.module ? f.module : "??", (unsigned long)f.offset);
 		if (f.file)
-			buf_printf(b, " %s:%d", f.file, f.line);
+			text_printf(b, " %s:%d", f.file, f.line);
 		buf_puts(b, "\n");
 	}
 }
@@ -64,11 +138,11 @@ static void frame_one(struct rt_buf *b, uintptr_t pc)
 	struct frame f;
 
 	stack_symbolize(pc, &f);
-	buf_printf(b, "%s", f.function ? f.function : "??");
+	text_printf(b, "%s", f.function ? f.function : "??");
 	if (f.file)
-		buf_printf(b, " %s:%d", f.file, f.line);
+		text_printf(b, " %s:%d", f.file, f.line);
 	else
-		buf_printf(b, " (%s+%#lx)", f.module ? f.module : "??", (unsigned long)f.offset);
+		text_printf(b, " (%s+%#lx)", f.module ? f.module : "??", (unsigned long)f.offset);
 }
 
 static void text_held(struct rt_buf *b, const struct finding *f)
@@ -77,14 +151,14 @@ static void text_held(struct rt_buf *b, const struct finding *f)
 		buf_puts(b, "  it held nothing.\n");
 		return;
 	}
-	buf_printf(b, "  it held %u:\n", f->nheld);
+	text_printf(b, "  it held %u:\n", f->nheld);
 	for (uint32_t i = 0; i < f->nheld; i++) {
 		const char *what = (f->held[i].flags & HF_PATH)	     ? " [signalling path]"
 				   : (f->held[i].flags & HF_SECTION) ? " [signalling section]"
 				   : (f->held[i].flags & HF_RECLAIM) ? " [in reclaim]"
 				   : (f->held[i].flags & HF_TRY)     ? " [trylock]"
 								     : "";
-		buf_printf(b, "   %u: %s (%s)%s, taken at ", i, f->held[i].cls,
+		text_printf(b, "   %u: %s (%s)%s, taken at ", i, f->held[i].cls,
 			   hold_mode_name(f->held[i].mode), what);
 		frame_one(b, f->held[i].ip);
 		buf_puts(b, "\n");
@@ -95,15 +169,15 @@ static void text_held(struct rt_buf *b, const struct finding *f)
 static void verb(struct rt_buf *b, const char *name, int kind, bool holding)
 {
 	if (kind == CK_FENCE)
-		buf_printf(b, holding ? "signal path of %s" : "wait for %s", name);
+		text_printf(b, holding ? "signal path of %s" : "wait for %s", name);
 	else if (kind == CK_RECLAIM)
-		buf_printf(b, holding ? "reclaim (%s)" : "allocate (%s)", name);
+		text_printf(b, holding ? "reclaim (%s)" : "allocate (%s)", name);
 	else if (kind == CK_THREAD)
-		buf_printf(b, holding ? "run %s, until it exits" : "join(%s)", name);
+		text_printf(b, holding ? "run %s, until it exits" : "join(%s)", name);
 	else if (class_kind_is_event(kind))
-		buf_printf(b, holding ? "on the way to signal(%s)" : "wait(%s)", name);
+		text_printf(b, holding ? "on the way to signal(%s)" : "wait(%s)", name);
 	else
-		buf_printf(b, "lock(%s)", name);
+		text_printf(b, "lock(%s)", name);
 }
 
 static void scenario_line(struct rt_buf *b, int column, const char *name, int kind, bool holding)
@@ -112,9 +186,9 @@ static void scenario_line(struct rt_buf *b, int column, const char *name, int ki
 
 	verb(&w, name, kind, holding);
 	if (column == 0)
-		buf_printf(b, "   %s;\n", w.data ? w.data : "");
+		text_printf(b, "   %s;\n", w.data ? w.data : "");
 	else
-		buf_printf(b, "   %-36s%s;\n", "", w.data ? w.data : "");
+		text_printf(b, "   %-36s%s;\n", "", w.data ? w.data : "");
 	buf_release(&w);
 }
 
@@ -128,12 +202,12 @@ static void text_scenario(struct rt_buf *b, const struct finding *f)
 	const typeof(f->cycle[0]) *e0 = &f->cycle[0], *last = &f->cycle[f->ncycle - 1];
 
 	buf_puts(b, "\n  possible unsafe scenario:\n\n");
-	buf_printf(b, "   %-36s%s\n", "this thread", "another thread");
-	buf_printf(b, "   %-36s%s\n", "-----------", "--------------");
+	text_printf(b, "   %-36s%s\n", "this thread", "another thread");
+	text_printf(b, "   %-36s%s\n", "-----------", "--------------");
 	scenario_line(b, 0, e0->from, e0->from_kind, true);
 	scenario_line(b, 1, e0->to, e0->to_kind, true);
 	if (f->cycle_total > 2) {
-		buf_printf(b, "   %-36s... %u more step(s) ...\n", "", f->cycle_total - 2);
+		text_printf(b, "   %-36s... %u more step(s) ...\n", "", f->cycle_total - 2);
 		scenario_line(b, 1, last->from, last->from_kind, true);
 	}
 	scenario_line(b, 1, e0->from, e0->from_kind, false);
@@ -183,22 +257,22 @@ static void text_signal_scenario(struct rt_buf *b, const struct finding *f)
 	snprintf(sig, sizeof(sig), "SIG%s", abbrev ? abbrev : "?");
 	buf_puts(b, "\n  possible unsafe scenario:\n\n");
 	if (!f->subject[1]) {
-		buf_printf(b, "   %s\n", "this thread");
-		buf_printf(b, "   %s\n", "-----------");
-		buf_printf(b, "   lock(%s);\n", f->subject[0]);
-		buf_printf(b, "   <%s>\n", sig);
-		buf_printf(b, "     lock(%s);\n", f->subject[0]);
+		text_printf(b, "   %s\n", "this thread");
+		text_printf(b, "   %s\n", "-----------");
+		text_printf(b, "   lock(%s);\n", f->subject[0]);
+		text_printf(b, "   <%s>\n", sig);
+		text_printf(b, "     lock(%s);\n", f->subject[0]);
 	} else {
-		buf_printf(b, "   %-36s%s\n", "this thread", "another thread");
-		buf_printf(b, "   %-36s%s\n", "-----------", "--------------");
+		text_printf(b, "   %-36s%s\n", "this thread", "another thread");
+		text_printf(b, "   %-36s%s\n", "-----------", "--------------");
 		struct rt_buf w = { 0 };
-		buf_printf(&w, "lock(%s);", f->subject[1]);
-		buf_printf(b, "   %s\n", w.data ? w.data : "");
+		text_printf(&w, "lock(%s);", f->subject[1]);
+		text_printf(b, "   %s\n", w.data ? w.data : "");
 		buf_release(&w);
-		buf_printf(b, "   %-36slock(%s);\n", "", f->subject[0]);
-		buf_printf(b, "   %-36slock(%s);\n", "", f->subject[1]);
-		buf_printf(b, "   <%s>\n", sig);
-		buf_printf(b, "     lock(%s);\n", f->subject[0]);
+		text_printf(b, "   %-36slock(%s);\n", "", f->subject[0]);
+		text_printf(b, "   %-36slock(%s);\n", "", f->subject[1]);
+		text_printf(b, "   <%s>\n", sig);
+		text_printf(b, "     lock(%s);\n", f->subject[0]);
 	}
 	buf_puts(b, "\n   *** DEADLOCK ***\n");
 }
@@ -227,22 +301,22 @@ static void text_summary(struct rt_buf *b, const struct finding *f)
 			found = true;
 		}
 	}
-	buf_printf(b, "\nSUMMARY: fencedep: %s", finding_kind_name(f->kind));
+	text_printf(b, "\nSUMMARY: fencedep: %s", finding_kind_name(f->kind));
 	if (f->ncycle) {
 		for (uint32_t i = 0; i < f->ncycle; i++)
-			buf_printf(b, " %s ->", f->cycle[i].from);
-		buf_printf(b, " %s", f->cycle[0].from);
+			text_printf(b, " %s ->", f->cycle[i].from);
+		text_printf(b, " %s", f->cycle[0].from);
 	} else if (f->subject[0]) {
-		buf_printf(b, " %s", f->subject[0]);
+		text_printf(b, " %s", f->subject[0]);
 	}
 	if (site.file)
-		buf_printf(b, " %s:%d", site.file, site.line);
+		text_printf(b, " %s:%d", site.file, site.line);
 	else if (site.pc)
-		buf_printf(b, " (%s+%#lx)", site.module ? site.module : "??",
+		text_printf(b, " (%s+%#lx)", site.module ? site.module : "??",
 			   (unsigned long)site.offset);
 	if (site.function)
-		buf_printf(b, " in %s", site.function);
-	buf_printf(b, "\nsuppress it with the line: %s:fingerprint:%s\n",
+		text_printf(b, " in %s", site.function);
+	text_printf(b, "\nsuppress it with the line: %s:fingerprint:%s\n",
 		   finding_kind_name(f->kind), f->fingerprint);
 }
 
@@ -253,18 +327,18 @@ static void text_chain(struct rt_buf *b, const struct finding *f)
 		return;
 	buf_puts(b, "\n  Chain exists of:\n    ");
 	for (uint32_t i = 0; i < f->ncycle; i++)
-		buf_printf(b, "%s --> ", f->cycle[i].from);
-	buf_printf(b, "%s\n", f->cycle[0].from);
+		text_printf(b, "%s --> ", f->cycle[i].from);
+	text_printf(b, "%s\n", f->cycle[0].from);
 }
 
 static void text_raw(struct rt_buf *b, const struct finding *f)
 {
 	buf_puts(b, "\n======================================================\n");
-	buf_printf(b, "fencedep: %s: %s\n", finding_kind_name(f->kind), f->title);
+	text_printf(b, "fencedep: %s: %s\n", finding_kind_name(f->kind), f->title);
 	buf_puts(b, "------------------------------------------------------\n");
-	buf_printf(b, "  process %d, thread %d \"%s\"", (int)getpid(), (int)f->tid, f->thread_name);
+	text_printf(b, "  process %d, thread %d \"%s\"", (int)getpid(), (int)f->tid, f->thread_name);
 	if (f->subject[0])
-		buf_printf(b, ", class %s", f->subject[0]);
+		text_printf(b, ", class %s", f->subject[0]);
 	buf_puts(b, "\n");
 	if (f->thread_site) {
 		buf_puts(b, "  the thread was created at ");
@@ -272,19 +346,23 @@ static void text_raw(struct rt_buf *b, const struct finding *f)
 		buf_puts(b, "\n");
 	}
 	if (f->detail)
-		buf_printf(b, "  %s\n", f->detail);
-	if (explanations[f->kind])
-		buf_printf(b, "  %s\n", explanations[f->kind]);
+		text_printf(b, "  %s\n", f->detail);
+	if (explanations[f->kind]) {
+		/* the report's own text, several lines */
+		buf_puts(b, "  ");
+		buf_puts(b, explanations[f->kind]);
+		buf_puts(b, "\n");
+	}
 	if (f->ncycle) {
 		text_chain(b, f);
-		buf_printf(b, "\n  the cycle (%u edges", f->cycle_total);
+		text_printf(b, "\n  the cycle (%u edges", f->cycle_total);
 		if (f->cycle_total > f->ncycle)
-			buf_printf(b, "; the first %u shown", f->ncycle);
+			text_printf(b, "; the first %u shown", f->ncycle);
 		buf_puts(b, "):\n");
 		buf_puts(b, "  (A -(XY)-> B: B taken while A held; X how A is held, E exclusive or "
 			    "S shared;\n   Y how B is taken, R recursive read or N otherwise)\n");
 		for (uint32_t i = 0; i < f->ncycle; i++) {
-			buf_printf(b, "\n  %s -(%s)-> %s", f->cycle[i].from,
+			text_printf(b, "\n  %s -(%s)-> %s", f->cycle[i].from,
 				   edge_type_name(f->cycle[i].type), f->cycle[i].to);
 			if (f->cycle[i].primed) {
 				buf_puts(b, "   [primed: documented order");
@@ -302,19 +380,22 @@ static void text_raw(struct rt_buf *b, const struct finding *f)
 		report_frames_text(b, f->stack, "    ");
 	}
 	for (uint32_t i = 0; i < f->nnotes; i++) {
-		buf_printf(b, "\n  %s:\n", f->notes[i].label);
+		text_printf(b, "\n  %s:\n", f->notes[i].label);
 		report_frames_text(b, f->notes[i].stack, "    ");
 	}
 	buf_puts(b, "\n");
-	if (f->dump)
-		buf_printf(b, "%s\n", f->dump);
+	if (f->dump) {
+		/* the state dump's lines, made by watchdog.c */
+		buf_puts(b, f->dump);
+		buf_puts(b, "\n");
+	}
 	else
 		text_held(b, f);
 	if (f->ncycle >= 2)
 		text_scenario(b, f);
 	if (f->kind == FK_SIGNAL_UNSAFE_LOCK && f->subject[0])
 		text_signal_scenario(b, f);
-	buf_printf(b, "\n  fingerprint %s\n", f->fingerprint);
+	text_printf(b, "\n  fingerprint %s\n", f->fingerprint);
 	text_summary(b, f);
 	buf_puts(b, "======================================================\n");
 }

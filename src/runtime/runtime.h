@@ -654,7 +654,8 @@ struct frame {
 	uintptr_t pc;
 	const char *module;
 	uintptr_t offset;
-	const char *function;
+	const char *function; /* C++ names demangled, with their parameters */
+	const char *name;     /* the function without parameters (class names) */
 	uintptr_t fn_offset; /* pc - the function's start */
 	const char *file;
 	int line;

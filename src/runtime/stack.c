@@ -8,12 +8,15 @@
  * own allocations pass through the interposers untracked (tls_busy).
  */
 
+#include <dwarf.h>
 #include <elfutils/libdwfl.h>
+#include <libiberty/demangle.h>
 #include <dlfcn.h>
 #include <link.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -531,6 +534,70 @@ static const char *intern_str(const char *s)
 }
 
 /*
+ * C++ names, demangled by libiberty's callback demangler: it allocates
+ * nothing (its work space is on this stack, about 64 bytes a character of
+ * the mangled name, so names longer than DEMANGLE_MAX stay mangled) and
+ * hands the text out in pieces, gathered here into a fixed buffer.  A
+ * symbol version ("@@GLIBCXX_3.4") is kept after the demangled name.
+ */
+#define DEMANGLE_MAX 512
+struct demangled {
+	char *out;
+	size_t size, len;
+	bool overflow;
+};
+
+static void demangle_put(const char *s, size_t n, void *arg)
+{
+	struct demangled *d = arg;
+
+	if (d->overflow || d->len + n >= d->size) {
+		d->overflow = true;
+		return;
+	}
+	memcpy(d->out + d->len, s, n);
+	d->len += n;
+}
+
+static const char *demangle(const char *name, bool params, char *out, size_t size)
+{
+	char mangled[DEMANGLE_MAX + 1];
+	struct demangled d = { out, size, 0, false };
+
+	if (!name || strncmp(name, "_Z", 2))
+		return name;
+	size_t n = strcspn(name, "@");
+	if (n > DEMANGLE_MAX)
+		return name;
+	memcpy(mangled, name, n);
+	mangled[n] = '\0';
+	if (!cplus_demangle_v3_callback(mangled, DMGL_ANSI | (params ? DMGL_PARAMS : 0),
+					demangle_put, &d))
+		return name;
+	demangle_put(name + n, strlen(name + n), &d);
+	if (d.overflow)
+		return name;
+	out[d.len] = '\0';
+	return out;
+}
+
+/* The function's name as a report shows it (when function is not NULL),
+ * and without its parameters (name). */
+static void function_names(const char *sym, const char **function, const char **name)
+{
+	char buf[1024];
+	const char *full = NULL;
+
+	if (function)
+		*function = full = intern_str(demangle(sym, true, buf, sizeof(buf)));
+	if (full && strncmp(sym, "_Z", 2)) {
+		*name = full; /* a C name: the same */
+		return;
+	}
+	*name = intern_str(demangle(sym, false, buf, sizeof(buf)));
+}
+
+/*
  * DWARF records a file as the compiler was given it, relative to the
  * directory it ran in (../src/x.c for an out-of-tree build): join the two
  * and drop "." and "dir/.." so that the path names the file wherever the
@@ -570,6 +637,97 @@ static const char *join_comp_dir(const char *dir, const char *file, char *out, s
 	return len ? out : file;
 }
 
+/* A function's name in DWARF: its linkage name, else its plain name. */
+static const char *die_name(Dwarf_Die *d)
+{
+	Dwarf_Attribute a;
+	const char *n = dwarf_formstring(dwarf_attr_integrate(d, DW_AT_linkage_name, &a));
+
+	if (!n)
+		n = dwarf_formstring(dwarf_attr_integrate(d, DW_AT_MIPS_linkage_name, &a));
+	if (!n)
+		n = dwarf_formstring(dwarf_attr_integrate(d, DW_AT_name, &a));
+	return n;
+}
+
+/* A header of the C or C++ library, or of the compiler. */
+static bool system_header(const char *file)
+{
+	return file && (!strncmp(file, "/usr/include/", 13) || !strncmp(file, "/usr/lib/gcc/", 13));
+}
+
+/*
+ * Code inlined into the function at pc - std::mutex::lock() and its
+ * __gthread_mutex_lock, at -O2 the program's own methods and lambdas too -
+ * has the line of the innermost inlined function, often a library header.
+ * The frame is the program's: of the functions inlined there, innermost
+ * first, the first whose place (the line, then each call site outward) is
+ * not in a system header; the function symbol's when that is the
+ * outermost one.  *file and *lineno come in as the line table's and go
+ * out as that place; *inlined is the inlined function's name, or stays
+ * NULL.  libdw's scope list is allocated and freed inside the
+ * private-heap window.
+ */
+static void program_frame(Dwfl_Module *m, uintptr_t at, const char **file, int *lineno,
+			  const char **inlined)
+{
+	Dwarf_Addr bias = 0;
+	Dwarf_Die *cu = dwfl_module_addrdie(m, at, &bias);
+	Dwarf_Die *scopes = NULL;
+	Dwarf_Files *files = NULL;
+	size_t nfiles = 0;
+	const char *where = *file;
+	int line = *lineno;
+
+	if (!cu || !system_header(where))
+		return;
+	int n = dwarf_getscopes(cu, at - bias, &scopes);
+	/* that list goes on with the scopes of the innermost inlined
+	 * function's abstract definition: the chain it was inlined in is
+	 * its DIE's own */
+	if (n > 0 && dwarf_tag(&scopes[0]) == DW_TAG_inlined_subroutine) {
+		Dwarf_Die inner = scopes[0];
+		free(scopes);
+		scopes = NULL;
+		n = dwarf_getscopes_die(&inner, &scopes);
+	}
+	if (n <= 0 || dwarf_getsrcfiles(cu, &files, &nfiles) != 0) {
+		free(scopes);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+		Dwarf_Attribute attr;
+		Dwarf_Word fileno, callline;
+
+		if (tag == DW_TAG_subprogram) {
+			if (!system_header(where)) {
+				*file = where;
+				*lineno = line;
+			}
+			break;
+		}
+		if (tag != DW_TAG_inlined_subroutine)
+			continue;
+		if (!system_header(where)) {
+			const char *name = die_name(&scopes[i]);
+			if (name) {
+				*file = where;
+				*lineno = line;
+				*inlined = name;
+			}
+			break;
+		}
+		/* out to the place that called this inlined function */
+		if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &attr), &fileno) ||
+		    dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &attr), &callline) ||
+		    fileno >= nfiles || !(where = dwarf_filesrc(files, fileno, NULL, NULL)))
+			break;
+		line = (int)callline;
+	}
+	free(scopes);
+}
+
 static void symbolize_locked(uintptr_t pc, struct frame *f)
 {
 	uintptr_t at = pc ? pc - 1 : 0; /* return addresses point past the call */
@@ -586,17 +744,21 @@ static void symbolize_locked(uintptr_t pc, struct frame *f)
 	GElf_Off off;
 	GElf_Sym sym;
 	const char *name = dwfl_module_addrinfo(m, at, &off, &sym, NULL, NULL, NULL);
-	f->function = intern_str(name);
 	f->fn_offset = name ? off + (pc - at) : 0;
 	Dwfl_Line *line = dwfl_module_getsrc(m, at);
 	if (line) {
 		int lineno = 0;
 		const char *file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
+		const char *inlined = NULL;
 		char path[4096];
+		program_frame(m, at, &file, &lineno, &inlined);
+		if (inlined)
+			name = inlined;
 		f->file = intern_str(join_comp_dir(dwfl_line_comp_dir(line), file, path,
 						   sizeof(path)));
 		f->line = lineno;
 	}
+	function_names(name, &f->function, &f->name);
 }
 
 /*
@@ -658,7 +820,7 @@ int stack_function_try(uintptr_t pc, const char **function, bool try)
 	*function = NULL;
 	for (struct sym_entry *e = sym_hash[k]; e; e = e->hnext) {
 		if (e->f.pc == pc) {
-			*function = e->f.function;
+			*function = e->f.name;
 			sym_leave();
 			return 0;
 		}
@@ -678,7 +840,8 @@ int stack_function_try(uintptr_t pc, const char **function, bool try)
 	if (m) {
 		GElf_Off off;
 		GElf_Sym sym;
-		*function = intern_str(dwfl_module_addrinfo(m, at, &off, &sym, NULL, NULL, NULL));
+		function_names(dwfl_module_addrinfo(m, at, &off, &sym, NULL, NULL, NULL), NULL,
+			       function);
 	}
 	if (!fe && (fe = rt_alloc(sizeof(*fe)))) {
 		fe->pc = pc;
@@ -757,7 +920,9 @@ int stack_object_name_try(const void *addr, const char *kind, const char **out, 
 		const char *modname = dwfl_module_info(m, NULL, &start, NULL, NULL, NULL, NULL, NULL);
 		const char *name = dwfl_module_addrinfo(m, (GElf_Addr)(uintptr_t)addr, &off, &sym,
 							NULL, NULL, NULL);
+		char plain[1024];
 		if (name && GELF_ST_TYPE(sym.st_info) == STT_OBJECT) {
+			name = demangle(name, false, plain, sizeof(plain));
 			if (off)
 				snprintf(buf, sizeof(buf), "%s+%#lx", name, (unsigned long)off);
 			else
@@ -786,13 +951,13 @@ size_t stack_site_name(uintptr_t pc, char *buf, size_t size)
 	size_t n;
 
 	stack_symbolize(pc, &f);
-	if (f.function && f.line > 0) {
-		n = name_cat(buf, size, 0, f.function);
+	if (f.name && f.line > 0) {
+		n = name_cat(buf, size, 0, f.name);
 		return name_cat_uint(buf, size, name_cat(buf, size, n, ":"), (uint32_t)f.line);
 	}
-	if (f.function) {
+	if (f.name) {
 		snprintf(num, sizeof(num), "+%#lx", (unsigned long)f.fn_offset);
-		return name_cat(buf, size, name_cat(buf, size, 0, f.function), num);
+		return name_cat(buf, size, name_cat(buf, size, 0, f.name), num);
 	}
 	if (f.module) {
 		snprintf(num, sizeof(num), "+%#lx", (unsigned long)f.offset);
