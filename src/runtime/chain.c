@@ -77,6 +77,16 @@ void chain_insert(uint64_t key)
 	}
 }
 
+/* Every key goes, whatever the table's size (graph_lock held): classes
+ * are about to be freed, whose addresses the keys hash (graph.c). */
+void chain_flush(void)
+{
+	struct chain_table *t = atomic_load_explicit(&chain_table, memory_order_relaxed);
+
+	if (t && ncached)
+		table_flush(t);
+}
+
 size_t chain_count(void)
 {
 	return nchains;

@@ -24,7 +24,14 @@ static struct rt_lock class_lock = RT_LOCK_INIT;
 static struct lock_class **classes;
 static _Atomic uint32_t nclasses; /* ids handed out; some may be free again */
 static uint32_t cap_classes;
-static uint32_t *free_ids, nfree_ids, cap_free_ids;
+/* Released classes' ids, each with the place in the topological order the
+ * class had (graph.c): a class without edges fits anywhere in the order,
+ * and taking over a free place keeps every place held by one class. */
+struct free_id {
+	uint32_t id, ord;
+};
+static struct free_id *free_ids;
+static uint32_t nfree_ids, cap_free_ids;
 
 static struct lock_class **name_hash;
 static uint64_t name_hash_size;
@@ -77,11 +84,11 @@ uint32_t class_live(void)
 	return atomic_load(&nclasses) - nfree_ids;
 }
 
-/* A new class with the next id (class_lock held). */
 /*
- * A new class, with the id of a released one when there is one.  A released
- * class had no edge, so no chain that was validated depends on its id, and
- * its place in the topological order (its id) was never moved.
+ * A new class (class_lock held), with the id and the place in the order
+ * of a released one when there is one.  A released class has no edge, and
+ * no chain key or gate list that names it is left (graph.c evicts a class
+ * that had edges only once the caches are emptied).
  */
 static struct lock_class *class_new(int kind)
 {
@@ -90,7 +97,9 @@ static struct lock_class *class_new(int kind)
 	if (!c)
 		return NULL;
 	if (nfree_ids) {
-		c->id = free_ids[--nfree_ids];
+		nfree_ids--;
+		c->id = free_ids[nfree_ids].id;
+		c->ord = free_ids[nfree_ids].ord;
 	} else {
 		if (nclasses == cap_classes) {
 			uint32_t cap = cap_classes ? cap_classes * 2 : 1024;
@@ -107,8 +116,8 @@ static struct lock_class *class_new(int kind)
 			cap_classes = cap;
 		}
 		c->id = nclasses;
+		c->ord = c->id; /* a class without edges fits anywhere in the order */
 	}
-	c->ord = c->id; /* a class without edges fits anywhere in the order */
 	c->kind = (uint8_t)kind;
 	classes[c->id] = c;
 	if (c->id == nclasses)
@@ -256,7 +265,7 @@ void class_release(struct lock_class *c)
 	rt_lock(&class_lock);
 	if (nfree_ids == cap_free_ids) {
 		uint32_t cap = cap_free_ids ? cap_free_ids * 2 : 256;
-		uint32_t *n = rt_realloc_array(free_ids, cap_free_ids, cap, sizeof(*n));
+		struct free_id *n = rt_realloc_array(free_ids, cap_free_ids, cap, sizeof(*n));
 		if (!n) {
 			rt_unlock(&class_lock);
 			return; /* kept: a class too many is harmless */
@@ -265,7 +274,7 @@ void class_release(struct lock_class *c)
 		cap_free_ids = cap;
 	}
 	classes[c->id] = NULL;
-	free_ids[nfree_ids++] = c->id;
+	free_ids[nfree_ids++] = (struct free_id){ c->id, c->ord };
 	rt_unlock(&class_lock);
 	rt_free(c, sizeof(*c)); /* its name, if it had one, may be in a finding: kept */
 }

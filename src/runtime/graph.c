@@ -19,6 +19,7 @@
  * Everything here runs under graph_lock, and only for chains the chain cache
  * has not seen.
  */
+#include <sched.h>
 #include <string.h>
 
 #include "runtime.h"
@@ -530,6 +531,175 @@ bool graph_class_unused(struct lock_class *c)
 	return unused;
 }
 
+/*
+ * Dead classes leave for good.  A class whose lock is gone (classes=
+ * instance: freed or destroyed; a joined thread) has its edges dropped at
+ * once, but its record stays until nothing can tell it from a class made
+ * later at its address and with its id: chain keys hash class addresses
+ * (the shared chain cache and each thread's own, hot.h), and edges keep
+ * the ids of their gate locks.  So dead classes wait in quarantine; every
+ * EVICT_BATCH deaths the dead edges are freed, the chain cache is emptied,
+ * shared and per-thread, and the classes that died before the previous
+ * emptying, now out of every cache twice over, are freed: record, id and
+ * place in the topological order go to the next new class.  A class that
+ * took an edge again since it died (a stale held entry), is still on a
+ * thread's held stack, or is named by a thread's pending edges, context or
+ * wait stays for the next round.  What one dead per-request lock costs is
+ * thus bounded by the two batches in quarantine, not by the number that
+ * ever died.
+ *
+ * Report writers read class records outside graph_lock (the graph part of
+ * the JSON report, a finding's cycle): graph_readers_enter() keeps the
+ * records in place until graph_readers_leave(); a round that finds a
+ * reader frees nothing and tries again at the next batch.
+ */
+#define EVICT_BATCH 8192
+static struct lock_class **quarantine[2]; /* [0] before the last emptying, [1] since */
+static uint32_t nquarantine[2], capquarantine[2];
+static _Atomic int graph_readers;
+static _Atomic bool graph_evicting;
+
+void graph_readers_enter(void)
+{
+	for (;;) {
+		atomic_fetch_add(&graph_readers, 1);
+		if (!atomic_load(&graph_evicting))
+			return;
+		atomic_fetch_sub(&graph_readers, 1);
+		while (atomic_load(&graph_evicting))
+			sched_yield();
+	}
+}
+
+void graph_readers_leave(void)
+{
+	atomic_fetch_sub(&graph_readers, 1);
+}
+
+static bool quarantine_add(int gen, struct lock_class *c)
+{
+	if (nquarantine[gen] == capquarantine[gen]) {
+		uint32_t cap = capquarantine[gen] ? capquarantine[gen] * 2 : 1024;
+		struct lock_class **n =
+			rt_realloc_array(quarantine[gen], capquarantine[gen], cap, sizeof(*n));
+		if (!n)
+			return false; /* kept for good: a class too many is harmless */
+		quarantine[gen] = n;
+		capquarantine[gen] = cap;
+	}
+	quarantine[gen][nquarantine[gen]++] = c;
+	return true;
+}
+
+/* Is c still named by a thread's state (threads_lock held)? */
+static bool class_in_thread(const struct rt_thread *t, const struct lock_class *c)
+{
+	for (uint32_t i = 0; i < t->depth && i < t->cap; i++)
+		if (t->held[i].cls == c)
+			return true;
+	for (uint32_t i = 0; i < t->npending && i < PENDING_EDGES; i++)
+		if (t->pending[i].to == c || t->pending[i].ctx == c)
+			return true;
+	for (uint32_t i = 0; i < t->nctx && i < EVENT_CTX_MAX; i++)
+		if (t->ctx[i] == c)
+			return true;
+	return t->wait_cls == c;
+}
+
+static bool class_in_use(const struct lock_class *c)
+{
+	if (c->out || c->in)
+		return true;
+	for (struct rt_thread *t = threads_list; t; t = t->next)
+		if (!t->dead && class_in_thread(t, c))
+			return true;
+	return false;
+}
+
+static void sort_u32(uint32_t *a, size_t n);
+
+static bool sorted_has(const uint32_t *a, uint32_t n, uint32_t v)
+{
+	uint32_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (a[mid] == v)
+			return true;
+		if (a[mid] < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/* The ids about to be reused leave every edge's gate list. */
+static void gates_forget(uint32_t *ids, uint32_t n)
+{
+	sort_u32(ids, n);
+	for (uint64_t i = 0; i < edge_hash_size; i++)
+		for (struct edge *e = edge_hash[i]; e; e = e->hnext) {
+			uint16_t k = 0;
+			for (uint16_t j = 0; j < e->ngates; j++)
+				if (!sorted_has(ids, n, e->gates[j]))
+					e->gates[k++] = e->gates[j];
+			e->ngates = k;
+		}
+}
+
+static void graph_compact(void);
+
+/* A round of eviction (graph_lock held). */
+static void graph_evict(void)
+{
+	atomic_store(&graph_evicting, true);
+	if (atomic_load(&graph_readers)) {
+		atomic_store(&graph_evicting, false);
+		return; /* a report is reading classes: the next batch tries again */
+	}
+	if (ndead)
+		graph_compact();
+	chain_flush();
+	rt_lock(&threads_lock);
+	for (struct rt_thread *t = threads_list; t; t = t->next)
+		if (!t->dead)
+			for (unsigned i = 0; i < CCACHE_SIZE; i++)
+				__atomic_store_n(&t->ccache[i], 0, __ATOMIC_RELAXED);
+	/* the older batch: out of every cache since the previous round */
+	uint32_t nfree = 0, *ids = NULL;
+	if (nquarantine[0])
+		ids = rt_alloc(nquarantine[0] * sizeof(*ids));
+	for (uint32_t i = 0; i < nquarantine[0]; i++) {
+		struct lock_class *c = quarantine[0][i];
+		if (!ids || class_in_use(c)) {
+			quarantine_add(1, c); /* or kept for good, without memory */
+			continue;
+		}
+		ids[nfree] = c->id;
+		quarantine[0][nfree++] = c;
+	}
+	rt_unlock(&threads_lock);
+	if (nfree) {
+		gates_forget(ids, nfree);
+		for (uint32_t i = 0; i < nfree; i++) {
+			sig_usage_forget(quarantine[0][i]);
+			class_release(quarantine[0][i]);
+		}
+	}
+	rt_free(ids, nquarantine[0] * sizeof(*ids));
+	/* the newer batch waits for the next round */
+	struct lock_class **q = quarantine[0];
+	uint32_t cap = capquarantine[0];
+	quarantine[0] = quarantine[1];
+	nquarantine[0] = nquarantine[1];
+	capquarantine[0] = capquarantine[1];
+	quarantine[1] = q;
+	nquarantine[1] = 0;
+	capquarantine[1] = cap;
+	atomic_store(&graph_evicting, false);
+}
+
 void graph_class_dead(struct lock_class *c)
 {
 	rt_lock(&graph_lock);
@@ -550,6 +720,8 @@ void graph_class_dead(struct lock_class *c)
 		compact_note(c);
 	if (ndead > 4096 && ndead * 2 > nedges)
 		graph_compact();
+	if (quarantine_add(1, c) && nquarantine[1] >= EVICT_BATCH)
+		graph_evict();
 	rt_unlock(&graph_lock);
 }
 

@@ -45,8 +45,9 @@ static inline void thread_leave(void)
  * One step of the chain key: the held entry's class, mode and trylock.  The
  * class enters by its address, not its id, which would be one more load on
  * every lock: both are reused only after class_release(), which takes
- * classes that never had an edge, so a reused address stands for no chain
- * that was checked with edges.  Class records are 8-byte aligned, which
+ * classes that never had an edge, or dead ones once every chain cache was
+ * emptied since they died (graph.c), so a reused address stands for no
+ * chain that was checked with edges.  Class records are 8-byte aligned, which
  * leaves the low three bits to the mode and the trylock flag.
  */
 static inline uint64_t chain_step(uint64_t key, const struct lock_class *c, int mode,

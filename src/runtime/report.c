@@ -274,7 +274,9 @@ void report_finding(struct rt_thread *t, const struct finding_in *in)
 
 	if (!f)
 		return;
+	graph_readers_enter(); /* the cycle's class records stay while named */
 	finding_fill(f, t, in);
+	graph_readers_leave();
 	rt_lock(&report_lock);
 	for (struct finding *o = findings_head; o; o = o->next) {
 		if (!strcmp(o->fingerprint, f->fingerprint) && !strcmp(o->exact, f->exact)) {

@@ -214,9 +214,11 @@ static void json_graph(struct rt_buf *b)
 	struct rt_buf edges = { 0 };
 
 	listed_classes = listed_edges = 0;
+	graph_readers_enter(); /* the class records stay while they are read */
 	json_edges(&edges);
 	buf_puts(b, " ],\n \"classes\": [");
 	class_for_each(json_class, b);
+	graph_readers_leave();
 	buf_puts(b, "],\n \"edges\": [");
 	if (edges.data)
 		buf_puts(b, edges.data);

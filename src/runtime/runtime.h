@@ -503,6 +503,8 @@ struct chain_table {
 extern _Atomic(struct chain_table *) chain_table;
 void chain_insert(uint64_t key);
 size_t chain_count(void); /* chains validated and cached, ever */
+/* Empty the shared table (graph_lock held). */
+void chain_flush(void);
 
 /* ------------------------------------------------------------------ */
 /* The dependency graph (graph.c).                                     */
@@ -551,6 +553,10 @@ size_t graph_edge_count(void);
 /* The class's instance is gone: its edges leave the graph (the memory is
  * reclaimed in batches).  Takes graph_lock. */
 void graph_class_dead(struct lock_class *c);
+/* Report writers that read class records outside graph_lock: no dead
+ * class is freed between enter and leave. */
+void graph_readers_enter(void);
+void graph_readers_leave(void);
 /* True, and the class is out of the graph's reach, when it has no edge. */
 bool graph_class_unused(struct lock_class *c);
 /* Visit every edge (graph_lock held by the caller). */
@@ -805,6 +811,8 @@ void sig_usage_edge(struct lock_class *from, struct lock_class *to, struct sig_f
 /* Signals became deliverable with locks held (takes graph_lock). */
 void sig_usage_held(struct rt_thread *t, uint64_t newly, uintptr_t ip);
 void sig_report(struct rt_thread *t, const struct sig_finding *sf);
+/* c is about to be freed: its usage bits go (graph_lock held). */
+void sig_usage_forget(const struct lock_class *c);
 /* Anything but an async-signal-safe call in a handler: reported. */
 void sig_unsafe_call(const char *what, uintptr_t ip);
 /* Drop handler frames the thread is no longer running on top of. */

@@ -57,6 +57,18 @@ static struct usage *usage_of(const struct lock_class *c, bool create)
 	return u;
 }
 
+void sig_usage_forget(const struct lock_class *c)
+{
+	struct usage **b = &usage_table[((uintptr_t)c >> 4) % USAGE_BUCKETS];
+
+	for (struct usage *u; (u = *b); b = &u->next)
+		if (u->c == c && u->id == c->id) {
+			*b = u->next;
+			rt_free(u, sizeof(*u));
+			return;
+		}
+}
+
 static uint64_t bits_in(const struct lock_class *c)
 {
 	struct usage *u = usage_of(c, false);

@@ -38,8 +38,9 @@
  *        over BITS*(BITS-1)/2 edges); prints "peak <VmHWM in kB>"
  *   rel-hostile churn N [invert]
  *        N heap mutexes, each locked under a static lock, destroyed and
- *        freed; with invert, the static lock is then taken under another
- *        lock that was taken under it before the churn (one inversion);
+ *        freed; with invert, two heap locks made after the churn are taken
+ *        both ways, and the static lock is taken under another lock that
+ *        was taken under it before the churn (two inversions);
  *        prints "peak <VmHWM in kB>"
  *   rel-hostile inversion
  *        one lock-order inversion, exit 0
@@ -317,8 +318,16 @@ static int churn(long n, int invert)
 		pthread_mutex_destroy(m);
 		free(m);
 	}
-	if (invert)
+	if (invert) {
+		/* and two heap locks made now, in the records, ids and places in
+		 * the order of dead ones, taken both ways */
+		pthread_mutex_t *m = malloc(2 * sizeof(*m));
+		pthread_mutex_init(&m[0], NULL);
+		pthread_mutex_init(&m[1], NULL);
+		nest(&m[0], &m[1]);
+		nest(&m[1], &m[0]);
 		nest(&late, &outer);
+	}
 	printf("peak %ld\n", peak_kb());
 	return 0;
 }
