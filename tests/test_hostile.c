@@ -810,3 +810,51 @@ Test(hostile, inversions_after_a_million_dead_classes_are_reported)
 	cr_expect_eq(r.status, FINDING_EXIT, "status %d\nstderr: %s", r.status, r.err);
 	harness_free(&r);
 }
+
+/* ---- 6. a report write that fails after the first finding ---- */
+
+/*
+ * A finding is written, then files are limited to 1 KiB (RLIMIT_FSIZE, as
+ * a full disk): the second finding reaches neither the JSON report nor
+ * the log.  Each is said once on stderr; the first finding stays in the
+ * report, and the exit status is the finding status.
+ */
+Test(hostile, report_write_failing_after_a_finding_keeps_the_status)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("rel-hostile", "fsize-after-finding", "1024"), &r);
+	cr_expect_str_eq(r.out, "found\ndone\n", "stderr: %s", r.err);
+	cr_expect_eq(harness_count(r.json, "lock-order-inversion"), 1, "%s", r.json);
+	cr_expect_eq(count_in(r.err, "cannot write the JSON report"), 1, "stderr:\n%s", r.err);
+	cr_expect_eq(count_in(r.err, "cannot write the log"), 1, "stderr:\n%s", r.err);
+	cr_expect_eq(r.status, FINDING_EXIT, "status %d\nstderr: %s", r.status, r.err);
+	harness_free(&r);
+}
+
+/* The same with exitcode=0 (findings do not set the status, a gate reads
+ * the reports): the report lacks a finding, so the status is 2, not 0. */
+Test(hostile, report_write_failing_with_exitcode_0_is_status_2)
+{
+	struct harness_run r;
+
+	run("exitcode=0", ARGV("rel-hostile", "fsize-after-finding", "1024"), &r);
+	cr_expect_str_eq(r.out, "found\ndone\n", "stderr: %s", r.err);
+	cr_expect_eq(harness_count(r.json, "lock-order-inversion"), 1, "%s", r.json);
+	cr_expect_eq(r.status, 2, "status %d\nstderr: %s", r.status, r.err);
+	harness_free(&r);
+}
+
+/* The clean twin: a limit the reports fit in; both findings are written,
+ * nothing is said, and exitcode=0 leaves the program's own status. */
+Test(hostile, report_writes_within_the_file_limit_keep_status_0)
+{
+	struct harness_run r;
+
+	run("exitcode=0", ARGV("rel-hostile", "fsize-after-finding", "8388608"), &r);
+	cr_expect_str_eq(r.out, "found\ndone\n", "stderr: %s", r.err);
+	cr_expect_eq(harness_count(r.json, "lock-order-inversion"), 2, "%s", r.json);
+	cr_expect_str_eq(r.err, "", "stderr: %s", r.err);
+	cr_expect_eq(r.status, 0, "status %d\nstderr: %s", r.status, r.err);
+	harness_free(&r);
+}

@@ -268,6 +268,9 @@ bool write_all(int fd, const char *p, size_t n)
 	return true;
 }
 
+static void log_lost(int fd);
+static char *log_name;
+
 void report_finding(struct rt_thread *t, const struct finding_in *in)
 {
 	struct finding *f = rt_alloc(sizeof(*f));
@@ -302,14 +305,33 @@ void report_finding(struct rt_thread *t, const struct finding_in *in)
 	if (rt_opt.verbosity > 0) {
 		struct rt_buf b = { 0 };
 		report_text(&b, f);
-		if (b.data)
-			write_all(report_out(true), b.data, b.len);
+		int fd = report_out(true);
+		if (!b.data || !write_all(fd, b.data, b.len))
+			log_lost(fd);
 		buf_release(&b);
 	}
 	report_write_json(false);
 	rt_unlock(&report_lock);
 	if (rt_opt.abort_on_report)
 		abort();
+}
+
+/* A finding's text that did not reach the log file (a full disk, a file
+ * size limit): said once; the exit status says so (init.c). */
+static bool text_lost;
+
+static void log_lost(int fd)
+{
+	if (fd <= 2 || text_lost)
+		return; /* the program's own stderr or stdout: not a report file */
+	text_lost = true;
+	rt_warn("cannot write the log '%s': %s", log_name ? log_name : rt_opt.log_path,
+		strerror(errno));
+}
+
+bool report_lost(void)
+{
+	return text_lost || report_json_lost();
 }
 
 size_t report_unsuppressed(void)
@@ -498,6 +520,7 @@ void report_fork_child(void)
 	findings_tail = &findings_head;
 	nunsuppressed = nsuppressed = 0;
 	rt_exec_findings = 0;
+	text_lost = false;
 	report_json_fork_child();
 	if (report_fd > 2) {
 		if (log_is_ours())

@@ -317,6 +317,14 @@ struct json_file {
 
 static struct json_file *files, *current; /* all, in order; the one growing */
 static bool json_warned;
+/* A finding that is not in the report on disk: its write failed, and no
+ * whole write since.  The exit status says so (init.c). */
+static bool json_lost;
+
+bool report_json_lost(void)
+{
+	return json_lost;
+}
 
 static void json_warn(const char *what, const char *path)
 {
@@ -476,6 +484,7 @@ void report_json_fork_child(void)
 	/* the parent's files are the parent's: the lists stay with it */
 	files = current = NULL;
 	json_warned = false;
+	json_lost = false;
 }
 
 /*
@@ -497,10 +506,12 @@ void report_write_json(bool final)
 			n++;
 		if (!files && !json_file_new()) {
 			json_warn("cannot create it", rt_opt.json_path);
+			json_lost = n > 0;
 			return;
 		}
 		if (!json_write_file(files, findings_head, n, true))
-			return;
+			return; /* what was written at each finding stays */
+		json_lost = false; /* every finding is in it now */
 		for (struct json_file *jf = files->next; jf; jf = jf->next)
 			unlink(jf->path);
 		files->next = NULL;
@@ -515,6 +526,7 @@ void report_write_json(bool final)
 		struct json_file *jf = json_file_new();
 		if (!jf) {
 			json_warn("cannot create it", rt_opt.json_path);
+			json_lost = true;
 			return;
 		}
 		current = jf;
@@ -522,7 +534,8 @@ void report_write_json(bool final)
 	if (!current->n)
 		current->first = last;
 	current->n++;
-	json_write_file(current, current->first, current->n, false);
+	if (!json_write_file(current, current->first, current->n, false))
+		json_lost = true;
 	/* the graph grows too: the first file again when its time is due */
 	if (current != files && files && graph_due())
 		json_write_file(files, files->first, files->n, false);

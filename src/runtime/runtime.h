@@ -741,6 +741,10 @@ struct finding_in {
  * fingerprint; t may be NULL. */
 void report_finding(struct rt_thread *t, const struct finding_in *in);
 size_t report_unsuppressed(void);
+/* A finding did not reach a report file (a full disk): the JSON report
+ * lacks it, or its text is not in the log file. */
+bool report_lost(void);
+bool report_json_lost(void);
 /* Rewrite the JSON report; final: at exit, with the graph as it is now
  * (between findings the graph part may be one rendered a moment ago). */
 void report_write_json(bool final);

@@ -42,12 +42,17 @@
  *        both ways, and the static lock is taken under another lock that
  *        was taken under it before the churn (two inversions);
  *        prints "peak <VmHWM in kB>"
+ *   rel-hostile fsize-after-finding BYTES
+ *        one lock-order inversion, then files are limited to BYTES
+ *        (RLIMIT_FSIZE, SIGXFSZ ignored), as a full disk would, and a
+ *        second inversion: its report write fails when BYTES is small
  *   rel-hostile inversion
  *        one lock-order inversion, exit 0
  *   rel-hostile nothing
  *        no lock at all, exit 0
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -332,6 +337,25 @@ static int churn(long n, int invert)
 	return 0;
 }
 
+static pthread_mutex_t c = PTHREAD_MUTEX_INITIALIZER, d = PTHREAD_MUTEX_INITIALIZER;
+
+static int fsize_after_finding(long bytes)
+{
+	inversion();
+	puts("found");
+	fflush(stdout);
+	signal(SIGXFSZ, SIG_IGN);
+	struct rlimit rl = { (rlim_t)bytes, (rlim_t)bytes };
+	if (setrlimit(RLIMIT_FSIZE, &rl)) {
+		perror("setrlimit");
+		return 1;
+	}
+	nest(&c, &d);
+	nest(&d, &c);
+	puts("done");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "chains"))
@@ -385,6 +409,8 @@ int main(int argc, char **argv)
 		return watchdog_case(argv[1], atoi(argv[2]));
 	if (argc == 2 && !strcmp(argv[1], "oom-after-finding"))
 		return oom_after_finding();
+	if (argc == 3 && !strcmp(argv[1], "fsize-after-finding"))
+		return fsize_after_finding(atol(argv[2]));
 	if (argc == 2 && !strcmp(argv[1], "inversion")) {
 		inversion();
 		puts("done");
