@@ -47,19 +47,23 @@ static bool wait_before(pthread_cond_t *c, pthread_mutex_t *m, bool timed, uintp
 	return held;
 }
 
-static void wait_after(pthread_mutex_t *m, bool held, uintptr_t ip)
+static void wait_after(pthread_cond_t *c, pthread_mutex_t *m, bool held, uintptr_t ip)
 {
 	struct rt_thread *t;
 
-	if (!held || !(t = thread_enter()))
+	if ((!held && likely(rt_opt.signal_context == SIGCTX_HELD)) || !(t = thread_enter()))
 		return;
-	struct instance *in = instance_get(t, m, IT_MUTEX, ip);
+	struct instance *in = held ? instance_get(t, m, IT_MUTEX, ip) : NULL;
 	if (in && in->cls)
 		rt_acquire(t, in->cls, m, HM_EXCLUSIVE, 0, NULL, ip);
+	/* the mutex it took back is the wait's, not the window's */
+	if (!pylock_gil(c))
+		event_window_open(t, c, IT_COND, ip);
 	thread_leave();
 }
 
 struct cond_wait {
+	pthread_cond_t *c;
 	pthread_mutex_t *m;
 	struct rt_thread *watched; /* for the watchdog, or NULL */
 	bool held;
@@ -77,12 +81,12 @@ static void cond_wait_done(void *arg)
 	struct cond_wait *w = arg;
 
 	wait_end(w->watched);
-	wait_after(w->m, w->held, w->ip);
+	wait_after(w->c, w->m, w->held, w->ip);
 }
 
 #define COND_WAIT(c, m, timed, ip_, call) \
 	({ \
-		struct cond_wait w_ = { (m), NULL, false, (ip_) }; \
+		struct cond_wait w_ = { (c), (m), NULL, false, (ip_) }; \
 		int r_; \
 		w_.held = wait_before((c), (m), (timed), w_.ip); \
 		w_.watched = rt_watch_begin_at((c), WAIT_COND, NULL, w_.ip); \
@@ -127,12 +131,13 @@ void preload_cond_signal(pthread_cond_t *c, uintptr_t ip)
 	struct rt_thread *t = thread_peek();
 
 	/* nothing held: the signal is only remembered, for dumps */
-	if ((likely(t) && !t->depth) || pylock_gil(c)) {
+	if ((likely(t) && event_signal_idle(t)) || pylock_gil(c)) {
 		event_note_signal(t, c, ip);
 		return;
 	}
 	if (!(t = thread_enter()))
 		return;
+	event_window_signal(t, c, IT_COND, ip);
 	uint32_t skip = event_signal_skip(t, c, false);
 	event_signal(t, t->depth > skip ? event_class(t, c, IT_COND, ip) : NULL, c, skip, ip);
 	thread_leave();

@@ -369,15 +369,16 @@ static bool gcond_wait_before(gcond_t *c, gmutex_t *m, bool timed, uintptr_t ip)
 	return held;
 }
 
-static void gcond_wait_after(gmutex_t *m, bool held, uintptr_t ip)
+static void gcond_wait_after(gcond_t *c, gmutex_t *m, bool held, uintptr_t ip)
 {
 	struct rt_thread *t;
 
-	if (!held || !(t = thread_enter()))
+	if ((!held && likely(rt_opt.signal_context == SIGCTX_HELD)) || !(t = thread_enter()))
 		return;
-	struct instance *in = glib_instance(t, m, GL_MUTEX, ip, 0);
+	struct instance *in = held ? glib_instance(t, m, GL_MUTEX, ip, 0) : NULL;
 	if (in && in->cls)
 		rt_acquire(t, in->cls, m, HM_EXCLUSIVE, 0, NULL, ip);
+	event_window_open(t, c, IT_COND, ip);
 	thread_leave();
 }
 
@@ -390,7 +391,7 @@ RT_EXPORT void g_cond_wait(gcond_t *c, gmutex_t *m)
 	REAL(g_cond_wait)(c, m);
 	if (watched)
 		wait_end(watched);
-	gcond_wait_after(m, held, ip);
+	gcond_wait_after(c, m, held, ip);
 }
 
 RT_EXPORT int g_cond_wait_until(gcond_t *c, gmutex_t *m, int64_t end_time)
@@ -399,7 +400,7 @@ RT_EXPORT int g_cond_wait_until(gcond_t *c, gmutex_t *m, int64_t end_time)
 	bool held = gcond_wait_before(c, m, true, ip);
 	int r = REAL(g_cond_wait_until)(c, m, end_time);
 
-	gcond_wait_after(m, held, ip);
+	gcond_wait_after(c, m, held, ip);
 	return r;
 }
 
@@ -408,12 +409,13 @@ static void gcond_signal(gcond_t *c, uintptr_t ip)
 {
 	struct rt_thread *t = thread_peek();
 
-	if (likely(t) && !t->depth) {
+	if (likely(t) && event_signal_idle(t)) {
 		event_note_signal(t, c, ip);
 		return;
 	}
 	if (!(t = thread_enter()))
 		return;
+	event_window_signal(t, c, IT_COND, ip);
 	uint32_t skip = event_signal_skip(t, c, false);
 	event_signal(t, t->depth > skip ? event_class(t, c, IT_COND, ip) : NULL, c, skip, ip);
 	thread_leave();

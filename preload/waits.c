@@ -235,12 +235,13 @@ RT_EXPORT int sem_destroy(sem_t *s)
 
 /* After a wait that got the semaphore: a post by this thread may be a
  * lock's release. */
-static void sem_got(sem_t *s)
+static void sem_got(sem_t *s, uintptr_t ip)
 {
 	struct rt_thread *t = thread_enter();
 
 	if (likely(t)) {
 		event_waited(t, s, true);
+		event_window_open(t, s, IT_SEM, ip);
 		thread_leave();
 	}
 }
@@ -267,7 +268,7 @@ RT_EXPORT int sem_wait(sem_t *s)
 	if (watched)
 		wait_end(watched);
 	if (r == 0)
-		sem_got(s);
+		sem_got(s, ip);
 	return r;
 }
 
@@ -281,7 +282,7 @@ RT_EXPORT int sem_timedwait(sem_t *s, const struct timespec *ts)
 	int r = REAL(sem_timedwait)(s, ts);
 
 	if (r == 0)
-		sem_got(s);
+		sem_got(s, RT_CALLER);
 	return r;
 }
 
@@ -295,7 +296,7 @@ RT_EXPORT int sem_clockwait(sem_t *s, clockid_t clk, const struct timespec *ts)
 	int r = REAL(sem_clockwait)(s, clk, ts);
 
 	if (r == 0)
-		sem_got(s);
+		sem_got(s, RT_CALLER);
 	return r;
 }
 
@@ -304,7 +305,7 @@ RT_EXPORT int sem_trywait(sem_t *s)
 	int r = REAL(sem_trywait)(s);
 
 	if (r == 0 && !pylock_trywait_done(s, RT_CALLER))
-		sem_got(s);
+		sem_got(s, RT_CALLER);
 	return r;
 }
 
@@ -315,9 +316,10 @@ RT_EXPORT int sem_post(sem_t *s)
 
 	if (pylock_post(s, ip))
 		return REAL(sem_post)(s);
-	if (likely(t) && !t->depth && !t->nwaithold) {
+	if (likely(t) && event_signal_idle(t) && !t->nwaithold) {
 		event_note_signal(t, s, ip);
 	} else if ((t = thread_enter())) {
+		event_window_signal(t, s, IT_SEM, ip);
 		uint32_t skip = event_signal_skip(t, s, true);
 		event_signal(t, t->depth > skip ? event_class(t, s, IT_SEM, ip) : NULL, s, skip,
 			     ip);

@@ -140,6 +140,88 @@ Test(waits, c11_producer_consumer_and_call_once_are_silent)
 	scenario("c11-clean", "event-lock-inversion", 0);
 }
 
+/* ---- signal_context=wait: what the signaller acquired since its own wait ---- */
+
+Test(waits, binary_semaphore_as_a_lock_taking_a_inside_against_a_held_around_its_wait_reports_under_signal_context_wait)
+{
+	scenario_opts("signal_context=wait", "sem-inner", "event-lock-inversion", 1);
+}
+
+Test(waits, binary_semaphore_as_a_lock_with_a_taken_after_it_is_silent_under_signal_context_wait)
+{
+	scenario_opts("signal_context=wait", "sem-inner-clean", "event-lock-inversion", 0);
+}
+
+Test(waits, lock_made_of_a_cv_taking_a_inside_against_a_held_around_its_wait_reports_under_signal_context_wait)
+{
+	scenario_opts("signal_context=wait", "cvlock", "event-lock-inversion", 1);
+}
+
+Test(waits, lock_made_of_a_cv_with_a_taken_after_it_is_silent_under_signal_context_wait)
+{
+	scenario_opts("signal_context=wait", "cvlock-clean", "event-lock-inversion", 0);
+}
+
+Test(waits, signal_context_wait_and_window_keep_the_idioms_silent)
+{
+	static const char *const opts[] = { "signal_context=wait", "signal_context=window" };
+	static const char *const idioms[] = { "own-mutex", "pool", "sem-lock", "phases",
+					      "timed", "c11-clean", "once-clean", "cond-clean",
+					      "sem-clean", "event-clean", "sem-inner-clean",
+					      "cvlock-clean" };
+
+	for (size_t o = 0; o < 2; o++) {
+		for (size_t i = 0; i < sizeof(idioms) / sizeof(idioms[0]); i++) {
+			struct harness_run r;
+			run(opts[o], ARGV((char *)idioms[i]), &r);
+			cr_expect_eq(harness_findings(r.json), 0, "%s %s: %s", opts[o], idioms[i],
+				     r.log);
+			cr_expect_eq(r.status, 0, "%s %s: exit status %d", opts[o], idioms[i],
+				     r.status);
+			harness_free(&r);
+		}
+	}
+}
+
+/* ---- thread records: threads never joined, or cancelled ---- */
+
+/* Peak resident kB and the graph's classes of `waits threads n how`. */
+static void thread_churn(long n, const char *how, long *peak_kb, long *classes)
+{
+	struct harness_run r;
+	char num[32];
+
+	snprintf(num, sizeof(num), "%ld", n);
+	run(NULL, ARGV("threads", num, (char *)how), &r);
+	expect_findings(&r, "lock-order-inversion", 0);
+	const char *p = strstr(r.out, "peak");
+	cr_assert(p && sscanf(p, "peak %ld", peak_kb) == 1, "no peak in: %s", r.out);
+	p = strstr(r.json, "\"stats\": {\"classes\": ");
+	cr_assert(p && sscanf(p, "\"stats\": {\"classes\": %ld", classes) == 1, "no stats");
+	harness_free(&r);
+}
+
+/* A record (its held stack, caches, exit class) that outlived its thread
+ * would cost kilobytes each: 100000 of them, hundreds of megabytes. */
+Test(waits, threads_never_joined_or_cancelled_leave_no_record_behind, .timeout = 120)
+{
+	static const struct {
+		const char *how;
+		long n;
+	} cases[] = { { "detached", 100000 }, { "detach", 30000 }, { "cancel", 20000 },
+		      { "cancel-detached", 20000 } };
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		long few_kb, few_classes, many_kb, many_classes;
+		thread_churn(1000, cases[i].how, &few_kb, &few_classes);
+		thread_churn(cases[i].n, cases[i].how, &many_kb, &many_classes);
+		cr_expect_lt(many_kb - few_kb, 16384, "%s: %ld threads peak at %ld kB, 1000 at %ld kB",
+			     cases[i].how, cases[i].n, many_kb, few_kb);
+		cr_expect_eq(many_classes, few_classes, "%s: %ld classes after %ld threads, %ld after 1000",
+			     cases[i].how, many_classes, cases[i].n, few_classes);
+	}
+}
+
 /* ---- idioms that must stay clean ---- */
 
 Test(waits, waiter_and_signaller_holding_only_the_cvs_own_mutex_are_silent)

@@ -190,6 +190,7 @@ RT_EXPORT void fdep_event_wait(const void *ev)
 		event_wait(t, event_class(t, ev, IT_EVENT, RT_CALLER), RT_CALLER);
 	if (t->depth)
 		event_waited(t, ev, false);
+	event_window_open(t, ev, IT_EVENT, RT_CALLER);
 	thread_leave();
 }
 
@@ -199,6 +200,7 @@ RT_EXPORT void fdep_event_signal(const void *ev)
 
 	if (!t)
 		return;
+	event_window_signal(t, ev, IT_EVENT, RT_CALLER);
 	uint32_t skip = t->depth ? event_signal_skip(t, ev, false) : 0;
 	event_signal(t, t->depth > skip ? event_class(t, ev, IT_EVENT, RT_CALLER) : NULL, ev,
 		     skip, RT_CALLER);

@@ -175,6 +175,7 @@ void event_context_commit(struct rt_thread *t, struct lock_class *e)
 
 	if (!t->npending)
 		return;
+	bool window = e->kind == CK_COND || e->kind == CK_SEM || e->kind == CK_EVENT;
 	rt_lock(&graph_lock);
 	for (uint32_t i = 0; i < t->npending; i++) {
 		if (t->pending[i].ctx != e) {
@@ -183,6 +184,10 @@ void event_context_commit(struct rt_thread *t, struct lock_class *e)
 		}
 		/* a lock freed since is out of the graph: so is its edge */
 		if (class_get(t->pending[i].id) != t->pending[i].to || t->pending[i].to->dead)
+			continue;
+		/* a signal window's edges go to one-lock classes only, as a
+		 * signal's do (rt_check_signal) */
+		if (window && (t->pending[i].to->named || !t->pending[i].to->addr))
 			continue;
 		for (uint8_t bit = 1; bit <= ET_SN; bit <<= 1) {
 			if (!(t->pending[i].type & bit))
@@ -201,6 +206,21 @@ void event_context_commit(struct rt_thread *t, struct lock_class *e)
 		rt_report_cycle(t, &cyc, stack);
 }
 
+/*
+ * The chain key of the bottom d held entries without the contexts' seed:
+ * what a signal compares with its own wait's, whatever windows opened or
+ * closed in between (which rekey the stack).
+ */
+static uint64_t held_key_unseeded(const struct rt_thread *t, uint32_t d)
+{
+	uint64_t key = (t->depth ? t->held[0].prev_key : t->key) ^ t->seed;
+
+	for (uint32_t i = 0; i < d && i < t->depth; i++)
+		if (!(t->held[i].flags & HF_MERGED))
+			key = chain_step(key, t->held[i].cls, t->held[i].mode, t->held[i].flags);
+	return key;
+}
+
 void event_waited(struct rt_thread *t, const void *obj, bool counted)
 {
 	uint32_t i = t->nwaithold;
@@ -216,7 +236,7 @@ void event_waited(struct rt_thread *t, const void *obj, bool counted)
 	}
 	t->waithold[i].obj = obj;
 	t->waithold[i].depth = t->depth;
-	t->waithold[i].key = t->key;
+	t->waithold[i].key = held_key_unseeded(t, t->depth);
 	if (i == t->nwaithold)
 		t->nwaithold = i + 1;
 }
@@ -234,8 +254,7 @@ uint32_t event_signal_skip(struct rt_thread *t, const void *obj, bool consume)
 		if (t->waithold[i].obj != obj)
 			continue;
 		uint32_t d = t->waithold[i].depth;
-		uint64_t key = d < t->depth ? t->held[d].prev_key : t->key;
-		bool same = d <= t->depth && key == t->waithold[i].key;
+		bool same = d <= t->depth && held_key_unseeded(t, d) == t->waithold[i].key;
 		if (consume) {
 			for (uint32_t j = i + 1; j < t->nwaithold; j++)
 				t->waithold[j - 1] = t->waithold[j];
@@ -275,4 +294,89 @@ bool event_last_signal(const void *obj, pid_t *tid, uintptr_t *ip, uint64_t *ns)
 		}
 	}
 	return found;
+}
+
+/* ---- signal windows (signal_context=wait|window) ---- */
+
+static int context_index(const struct rt_thread *t, const struct lock_class *e)
+{
+	for (uint32_t i = 0; i < t->nctx; i++)
+		if (t->ctx[i] == e)
+			return (int)i;
+	return -1;
+}
+
+static void context_drop_pending(struct rt_thread *t, const struct lock_class *e)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < t->npending; i++)
+		if (t->pending[i].ctx != e)
+			t->pending[n++] = t->pending[i];
+	t->npending = n;
+}
+
+/* e's context ends here, and what it kept back is dropped. */
+void event_context_leave(struct rt_thread *t, struct lock_class *e)
+{
+	int k = context_index(t, e);
+
+	if (k < 0)
+		return;
+	context_drop_pending(t, e);
+	uint32_t low = t->ctx_deferred & ((1u << k) - 1);
+	uint32_t high = (t->ctx_deferred >> (k + 1)) << k;
+	t->ctx_deferred = low | high;
+	for (uint32_t i = (uint32_t)k + 1; i < t->nctx; i++)
+		t->ctx[i - 1] = t->ctx[i];
+	t->nctx--;
+	/* the seed again, folded over the contexts left in the same order */
+	uint64_t old = t->seed, seed = 0;
+	for (uint32_t i = 0; i < t->nctx; i++)
+		seed = chain_step(seed ? seed : 0x6576656e74ull, t->ctx[i], HM_RECURSIVE, HF_TRY);
+	t->seed = seed;
+	held_rekey(t, old);
+}
+
+/*
+ * The window of a signal: from this thread's own wait for obj (wait,
+ * window) or its own previous signal of it (window) to its next signal of
+ * it.  Everything it acquires with nothing else held in between is kept
+ * back as obj -> L (validate_chain, deferred like a barrier's phase), and
+ * goes into the graph only if the same thread then signals obj: a window
+ * that ends in a wait for obj again starts over, empty.
+ */
+void event_window_open(struct rt_thread *t, const void *obj, int itype, uintptr_t ip)
+{
+	if (likely(rt_opt.signal_context == SIGCTX_HELD) || t->sig_in)
+		return;
+	struct lock_class *e = event_class(t, obj, itype, ip);
+	if (!e)
+		return;
+	if (context_index(t, e) >= 0) {
+		context_drop_pending(t, e);
+		return;
+	}
+	/* full: the oldest window goes (a miss, never a false edge) */
+	for (uint32_t i = 0; t->nctx == EVENT_CTX_MAX && i < t->nctx; i++) {
+		uint8_t k = t->ctx[i]->kind;
+		if (k == CK_COND || k == CK_SEM || k == CK_EVENT)
+			event_context_leave(t, t->ctx[i]);
+	}
+	event_context_enter(t, e, true);
+}
+
+void event_window_signal(struct rt_thread *t, const void *obj, int itype, uintptr_t ip)
+{
+	if (likely(rt_opt.signal_context == SIGCTX_HELD) || t->sig_in)
+		return;
+	struct lock_class *e = t->nctx ? event_class(t, obj, itype, ip) : NULL;
+	if (e && context_index(t, e) >= 0) {
+		event_context_commit(t, e);
+		if (rt_opt.signal_context == SIGCTX_WAIT)
+			event_context_leave(t, e);
+		return;
+	}
+	if (rt_opt.signal_context == SIGCTX_WINDOW)
+		event_window_open(t, obj, itype, ip);
 }

@@ -119,6 +119,7 @@ void buf_release(struct rt_buf *b);
 /* Options (options.c, generated from options.def).                    */
 
 enum opt_classes { CLASSES_INSTANCE, CLASSES_SITE, CLASSES_EXACT };
+enum opt_signal_context { SIGCTX_HELD, SIGCTX_WAIT, SIGCTX_WINDOW };
 
 struct rt_options {
 #define OPT_STRING(name, def, help) const char *name;
@@ -324,7 +325,7 @@ struct ww_ctx {
 #define FCACHE_SIZE 128
 #define ROCACHE_SIZE 4
 #define CCACHE_SIZE 256
-#define EVENT_CTX_MAX 4
+#define EVENT_CTX_MAX 8
 #define WAITHOLD_MAX 8
 #define SIGNAL_RING 8
 #define PENDING_EDGES 32
@@ -479,6 +480,17 @@ void event_signal(struct rt_thread *t, struct lock_class *e, const void *obj, ui
  * comes: what follows the last arrival leads to no arrival. */
 void event_context_enter(struct rt_thread *t, struct lock_class *e, bool deferred);
 void event_context_commit(struct rt_thread *t, struct lock_class *e);
+void event_context_leave(struct rt_thread *t, struct lock_class *e);
+/* signal_context=wait|window: a wait for (or a signal of) obj opens its
+ * window, a signal of it by the same thread commits what was acquired in it */
+void event_window_open(struct rt_thread *t, const void *obj, int itype, uintptr_t ip);
+void event_window_signal(struct rt_thread *t, const void *obj, int itype, uintptr_t ip);
+/* a signal by t with nothing held has nothing to do but be remembered */
+static inline bool event_signal_idle(const struct rt_thread *t)
+{
+	return !t->depth && (rt_opt.signal_context == SIGCTX_HELD ||
+			     (rt_opt.signal_context == SIGCTX_WAIT && !t->nctx));
+}
 /* validate_chain (held.c): an edge from a deferred context, kept back. */
 void event_context_defer(struct rt_thread *t, struct lock_class *ctx, struct lock_class *to,
 			 int type, uint32_t stack);

@@ -25,6 +25,12 @@
  *   phases        barrier phases, locks taken and released in each
  *   timed         timed and try waits holding the lock their signaller takes
  *   pingpong N    N round trips by cv and by semaphore between two threads
+ * Findings under signal_context=wait (event-lock-inversion), with twins:
+ *   sem-inner     a binary semaphore as a lock, A taken inside it, and A
+ *                 held around a wait for it (sem-inner-clean: A after it)
+ *   cvlock        a lock made of a cv, the same (cvlock-clean)
+ * Thread records: threads N detached|detach|cancel|cancel-detached - N
+ *   threads never joined or cancelled; prints the peak resident size.
  * Hang (for the watchdog): hang - blocked for good in a cv wait, a
  *   sem_wait and a join of the thread in sem_wait.
  * Misuse (bad-unlock-balance):
@@ -515,6 +521,124 @@ static int run_sem_lock(void)
 	return counter == 6000 ? 0 : 1;
 }
 
+/*
+ * A binary semaphore as a lock around A (taken and released inside it),
+ * and A held around a wait for it: under signal_context=wait the post ends
+ * a window that took A, so sem -> A, and the wait makes A -> sem.  Run one
+ * after the other, it never blocks.  The clean twin takes A only after the
+ * post, outside the semaphore.
+ */
+static void *sem_lock_inner(void *arg)
+{
+	(void)arg;
+	sem_wait(&sem);
+	if (!clean)
+		lock(&lock_a);
+	counter++;
+	if (!clean)
+		unlock(&lock_a);
+	sem_post(&sem);
+	if (clean) {
+		lock(&lock_a);
+		counter++;
+		unlock(&lock_a);
+	}
+	return NULL;
+}
+
+static int run_sem_lock_inner(void)
+{
+	pthread_t t;
+
+	sem_init(&sem, 0, 1);
+	pthread_create(&t, NULL, sem_lock_inner, NULL);
+	pthread_join(t, NULL);
+	lock(&lock_a);
+	sem_wait(&sem);
+	counter++;
+	sem_post(&sem);
+	unlock(&lock_a);
+	sem_destroy(&sem);
+	return counter == (clean ? 3 : 2) ? 0 : 1;
+}
+
+/*
+ * A lock made of a cv: busy under cv_mutex, waited for while set, cleared
+ * and broadcast.  The holder takes A inside it; another thread waits for it
+ * holding A.  The clean twin takes A after it has let the cv lock go.
+ */
+static int busy, cv_waiters;
+
+static void cvlock_take(void)
+{
+	lock(&cv_mutex);
+	while (busy) {
+		cv_waiters++;
+		pthread_cond_wait(&cv, &cv_mutex);
+	}
+	busy = 1;
+	unlock(&cv_mutex);
+}
+
+static void cvlock_give(void)
+{
+	lock(&cv_mutex);
+	busy = 0;
+	pthread_cond_broadcast(&cv);
+	unlock(&cv_mutex);
+}
+
+static void *cvlock_user(void *arg)
+{
+	(void)arg;
+	cvlock_take();
+	if (!clean)
+		lock(&lock_a);
+	counter++;
+	if (!clean)
+		unlock(&lock_a);
+	cvlock_give();
+	if (clean) {
+		lock(&lock_a);
+		counter++;
+		unlock(&lock_a);
+	}
+	return NULL;
+}
+
+/* Gives the cv lock back once n waits for it have begun. */
+static void *cvlock_give_after(void *arg)
+{
+	for (int seen = 0; seen < (int)(intptr_t)arg; sched_yield()) {
+		lock(&cv_mutex);
+		seen = cv_waiters;
+		unlock(&cv_mutex);
+	}
+	cvlock_give();
+	return NULL;
+}
+
+static int run_cvlock(void)
+{
+	pthread_t t;
+
+	/* a wait first, so the user's take waits on the cv too */
+	cvlock_take();
+	pthread_create(&t, NULL, cvlock_user, NULL);
+	cvlock_give_after((void *)(intptr_t)1);
+	pthread_join(t, NULL);
+	/* taken by someone else now: this thread waits for it holding A */
+	busy = 1;
+	pthread_create(&t, NULL, cvlock_give_after, (void *)(intptr_t)2);
+	lock(&lock_a);
+	cvlock_take();
+	counter++;
+	cvlock_give();
+	unlock(&lock_a);
+	pthread_join(t, NULL);
+	return counter == (clean ? 3 : 2) ? 0 : 1;
+}
+
 /* Barrier phases: each phase takes locks and releases them before arriving. */
 static void *phase_worker(void *arg)
 {
@@ -706,6 +830,67 @@ static __attribute__((noinline)) int run_hang(void)
 	return 1;
 }
 
+/*
+ * Thread records: n threads that are never joined (created detached, or
+ * detached after), or cancelled (joined, or detached), each taking a lock
+ * once; at most 64 alive at a time.  Prints the peak resident size, which
+ * must not grow with n.
+ */
+static _Atomic long churned;
+
+static void *churn_thread(void *arg)
+{
+	lock(&lock_a);
+	unlock(&lock_a);
+	if (arg)
+		for (;;)
+			pause(); /* until cancelled */
+	churned++;
+	return NULL;
+}
+
+static int run_thread_churn(long n, const char *how)
+{
+	pthread_attr_t attr;
+	int cancel = !strncmp(how, "cancel", 6), detach = !strcmp(how, "detach") ||
+						      !strcmp(how, "cancel-detached");
+
+	pthread_attr_init(&attr);
+	if (!strcmp(how, "detached"))
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	for (long i = 0; i < n; i++) {
+		pthread_t t;
+		while (!cancel && i - churned > 64)
+			usleep(50);
+		if (pthread_create(&t, &attr, churn_thread, cancel ? &t : NULL)) {
+			usleep(1000); /* too many alive yet: again */
+			i--;
+			continue;
+		}
+		if (detach)
+			pthread_detach(t);
+		if (cancel)
+			pthread_cancel(t);
+		if (cancel && !detach)
+			pthread_join(t, NULL);
+		if (cancel)
+			churned++;
+	}
+	while (churned < n)
+		usleep(100);
+	if (detach && cancel)
+		usleep(100000); /* the cancelled threads end */
+	pthread_attr_destroy(&attr);
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmHWM:", 6))
+			printf("%ld threads %s, peak %s", n, how, line + 6);
+	if (f)
+		fclose(f);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *s = argc > 1 ? argv[1] : "";
@@ -718,6 +903,10 @@ int main(int argc, char **argv)
 		return run_cond_unheld(1);
 	if (!strncmp(s, "cond", 4))
 		return run_cond();
+	if (!strncmp(s, "sem-inner", 9))
+		return run_sem_lock_inner();
+	if (!strncmp(s, "cvlock", 6))
+		return run_cvlock();
 	if (!strncmp(s, "sem-lock", 8))
 		return run_sem_lock();
 	if (!strncmp(s, "sem", 3))
@@ -736,6 +925,8 @@ int main(int argc, char **argv)
 		return run_c11(0);
 	if (!strcmp(s, "hang"))
 		return run_hang();
+	if (!strcmp(s, "threads") && argc > 3)
+		return run_thread_churn(atol(argv[2]), argv[3]);
 	if (!strcmp(s, "pool"))
 		return run_pool();
 	if (!strcmp(s, "own-mutex"))
