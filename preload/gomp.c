@@ -13,8 +13,16 @@
  * every unnamed section shares "omp_critical", as they share one lock.
  * Entering a section already entered is a real deadlock: recursive-locking.
  *
- * libgomp's own locks (its barriers, its task queues) are futexes inside
- * it and are not seen.  Nothing here runs in a program without OpenMP.
+ * An explicit barrier (GOMP_barrier) is an event, as pthread_barrier_wait
+ * is (waits.c): what a thread takes in a phase, from one arrival to its
+ * next, is omp_barrier -> L, and arriving holding L is L -> omp_barrier.
+ * Every team's barriers are the one class "omp_barrier" (libgomp passes
+ * no barrier to name), and the master leaves the context when its parallel
+ * region ends: its serial code after the region leads to no barrier.
+ *
+ * libgomp's own locks (its task queues, the implicit barriers at the end
+ * of a region or a worksharing construct) are futexes inside it and are
+ * not seen.  Nothing here runs in a program without OpenMP.
  */
 #include <string.h>
 
@@ -37,6 +45,8 @@ REAL_DECL(void, GOMP_critical_start, void);
 REAL_DECL(void, GOMP_critical_end, void);
 REAL_DECL(void, GOMP_critical_name_start, void **);
 REAL_DECL(void, GOMP_critical_name_end, void **);
+REAL_DECL(void, GOMP_barrier, void);
+REAL_DECL(void, GOMP_parallel, void (*)(void *), void *, unsigned, unsigned);
 FAST_TARGET(void, omp_set_lock, (omp_lock_t_ *l), (l))
 FAST_TARGET(void, omp_unset_lock, (omp_lock_t_ *l), (l))
 
@@ -303,4 +313,55 @@ RT_EXPORT void GOMP_critical_name_end(void **pptr)
 {
 	critical_end(pptr, RT_CALLER);
 	REAL(GOMP_critical_name_end)(pptr);
+}
+
+/* ---- barriers ---- */
+
+/* The stand-in object of every team's barrier, for dumps. */
+static char omp_barrier_key;
+
+static struct lock_class *omp_barrier_class(void)
+{
+	static struct lock_class *_Atomic cls;
+	struct lock_class *c = atomic_load_explicit(&cls, memory_order_acquire);
+
+	if (!c && (c = class_intern("omp_barrier", 0, CK_BARRIER)))
+		atomic_store_explicit(&cls, c, memory_order_release);
+	return c;
+}
+
+RT_EXPORT void GOMP_barrier(void)
+{
+	uintptr_t ip = RT_CALLER;
+	struct rt_thread *t = thread_enter(), *watched = NULL;
+
+	if (t) {
+		struct lock_class *cls = omp_barrier_class();
+		/* as pthread_barrier_wait: the phase that ends here goes in,
+		 * the next one begins, then the wait */
+		event_note_signal(t, &omp_barrier_key, ip);
+		if (cls) {
+			event_context_commit(t, cls);
+			event_context_enter(t, cls, true);
+			event_wait(t, cls, ip);
+		}
+		thread_leave();
+		watched = rt_watch_begin_at(&omp_barrier_key, WAIT_BARRIER, cls, ip);
+	}
+	REAL(GOMP_barrier)();
+	if (watched)
+		wait_end(watched);
+}
+
+RT_EXPORT void GOMP_parallel(void (*fn)(void *), void *data, unsigned nthreads, unsigned flags)
+{
+	REAL(GOMP_parallel)(fn, data, nthreads, flags);
+	struct rt_thread *t = thread_peek();
+	if (likely(t) && !t->nctx)
+		return;
+	struct lock_class *cls = omp_barrier_class();
+	if (cls && (t = thread_enter())) {
+		event_context_leave(t, cls);
+		thread_leave();
+	}
 }

@@ -200,6 +200,32 @@ Test(glib, g_once_init_enter_without_that_lock_is_silent)
 	glib_case("once-clean", "event-lock-inversion", 0);
 }
 
+/* g_once: the routine took l in another thread; this one waits for it to
+ * end holding l: had it held l first, neither would go on. */
+Test(glib, g_once_waited_for_holding_a_lock_its_routine_takes_is_event_lock_inversion)
+{
+	struct harness_run r;
+
+	NEED_GLIB("glib-locks");
+	run(NULL, ARGV("glib-locks", "gonce-bug"), &r);
+	cr_expect_eq(harness_count(r.json, "event-lock-inversion"), 1, "%s", r.log);
+	cr_expect_eq(harness_findings(r.json), 1, "%s", r.log);
+	expect_cycle_of(&r, "gonce", "l");
+	cr_expect_str_eq(r.out, "once 7\ndone\n");
+	harness_free(&r);
+}
+
+Test(glib, g_once_waited_for_without_that_lock_is_silent)
+{
+	struct harness_run r;
+
+	NEED_GLIB("glib-locks");
+	run(NULL, ARGV("glib-locks", "gonce-clean"), &r);
+	expect_findings(&r, "event-lock-inversion", 0);
+	cr_expect_str_eq(r.out, "once 7\ndone\n");
+	harness_free(&r);
+}
+
 /* The TAP result lines ("ok N /path", "not ok ...") of a GTest run: the
  * rest of its output has seeds, timings and temporary names. */
 static char *tap_results(const char *out)
@@ -280,6 +306,24 @@ static void omp_case(const char *mode, const char *kind, int n)
 	expect_findings(&r, kind, n);
 	cr_expect_str_eq(r.out, "done\n");
 	harness_free(&r);
+}
+
+/* An explicit barrier is an event: thread 1 needs a in the phase that
+ * thread 0 ends holding a. */
+Test(openmp, barrier_arrival_holding_a_lock_another_phase_takes_is_event_lock_inversion)
+{
+	struct harness_run r;
+
+	NEED_OMP("omp-locks");
+	run(NULL, ARGV("omp-locks", "barrier-bug"), &r);
+	expect_findings(&r, "event-lock-inversion", 1);
+	expect_cycle_of(&r, "omp_barrier", "a");
+	harness_free(&r);
+}
+
+Test(openmp, barrier_arrival_after_releasing_the_lock_is_silent)
+{
+	omp_case("barrier-clean", "event-lock-inversion", 0);
 }
 
 Test(openmp, lock_inversion_reported_by_symbol)

@@ -15,6 +15,9 @@
  *   glib-locks once-deadlock | once-clean  g_once_init_enter called holding l
  *                                          (or not) while another thread
  *                                          initialises, taking l: a real deadlock
+ *   glib-locks gonce-bug | gonce-clean     g_once: its routine takes and releases
+ *                                          l in another thread; this one, holding
+ *                                          l (or not), waits for the routine to end
  */
 #include <glib.h>
 #include <stdio.h>
@@ -170,6 +173,44 @@ static void once_case(gboolean bug)
 	g_thread_join(th);
 }
 
+/* g_once: the routine takes l and lets it go, then runs on until the other
+ * thread has called g_once too (holding l in the bug twin). */
+static GOnce gonce = G_ONCE_INIT;
+static gint gonce_released, gonce_entering;
+
+static gpointer gonce_routine(gpointer arg)
+{
+	g_mutex_lock(&l);
+	g_mutex_unlock(&l);
+	g_atomic_int_set(&gonce_released, 1);
+	while (!g_atomic_int_get(&gonce_entering))
+		g_usleep(1000);
+	g_usleep(100000);
+	return arg;
+}
+
+static gpointer gonce_runner(gpointer arg)
+{
+	(void)arg;
+	return g_once(&gonce, gonce_routine, GINT_TO_POINTER(7));
+}
+
+static void gonce_case(gboolean bug)
+{
+	GThread *th = g_thread_new("gonce", gonce_runner, NULL);
+
+	while (!g_atomic_int_get(&gonce_released))
+		g_usleep(1000);
+	if (bug)
+		g_mutex_lock(&l);
+	g_atomic_int_set(&gonce_entering, 1);
+	gpointer r = g_once(&gonce, gonce_routine, GINT_TO_POINTER(8));
+	if (bug)
+		g_mutex_unlock(&l);
+	g_thread_join(th);
+	printf("once %d\n", GPOINTER_TO_INT(r));
+}
+
 /* Thread `n` (0 or 1): the second takes the locks in the other order
  * unless the mode is a clean twin. */
 static gpointer run(gpointer arg)
@@ -197,7 +238,8 @@ int main(int argc, char **argv)
 	static const char *const modes[] = { "mutex-bug", "mutex-clean", "heap-bug", "heap-clean",
 					     "rec-bug",   "rec-clean",   "rw-bug",   "rw-clean",
 					     "readers",   "trylock",     "cond-bug", "cond-clean",
-					     "join-bug",  "join-clean",  "once-deadlock", "once-clean" };
+					     "join-bug",  "join-clean",  "once-deadlock", "once-clean",
+					     "gonce-bug", "gonce-clean" };
 	gboolean known = FALSE;
 
 	for (size_t i = 0; argc == 2 && i < G_N_ELEMENTS(modes); i++)
@@ -216,6 +258,8 @@ int main(int argc, char **argv)
 		cond_case(!strcmp(mode, "cond-bug"));
 	else if (g_str_has_prefix(mode, "join-"))
 		join_case(!strcmp(mode, "join-bug"));
+	else if (g_str_has_prefix(mode, "gonce-"))
+		gonce_case(!strcmp(mode, "gonce-bug"));
 	else if (g_str_has_prefix(mode, "once-"))
 		once_case(!strcmp(mode, "once-deadlock"));
 	else

@@ -12,8 +12,13 @@
  *   omp-locks test                            the second order by omp_test_lock: clean
  *   omp-locks reenter                         critical(alpha) entered again inside
  *                                             itself: a real deadlock
+ *   omp-locks barrier-bug | barrier-clean     thread 1 takes and releases a in a
+ *                                             phase; thread 0 then arrives at the
+ *                                             barrier that ends it holding a (or
+ *                                             having let a go)
  */
 #include <omp.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -121,12 +126,41 @@ static void step(int id)
 		locks(id ? &b : &a, id ? &a : &b, !id);
 }
 
+/* Barrier phases: thread 1 needs a in the phase thread 0 ends holding it. */
+static atomic_int released;
+
+static void barrier_phases(int bug)
+{
+#pragma omp parallel num_threads(2)
+	{
+#pragma omp barrier
+		if (omp_get_thread_num() == 1) {
+			omp_set_lock(&a);
+			omp_unset_lock(&a);
+			atomic_store(&released, 1);
+		} else {
+			while (!atomic_load(&released))
+				;
+			omp_set_lock(&a);
+			if (!bug)
+				omp_unset_lock(&a);
+		}
+#pragma omp barrier
+		if (bug && omp_get_thread_num() == 0)
+			omp_unset_lock(&a);
+	}
+	/* serial again: the master's phases are over */
+	omp_set_lock(&a);
+	omp_unset_lock(&a);
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const modes[] = { "lock-bug",     "lock-clean",     "nest-bug",
 					     "nest-clean",   "critical-bug",   "critical-clean",
 					     "unnamed-bug",  "unnamed-clean",  "criticals",
-					     "test",         "reenter" };
+					     "test",         "reenter",        "barrier-bug",
+					     "barrier-clean" };
 	int known = 0, threads = 0;
 
 	for (size_t i = 0; argc == 2 && i < sizeof(modes) / sizeof(modes[0]); i++)
@@ -142,6 +176,8 @@ int main(int argc, char **argv)
 	omp_init_nest_lock(&n);
 	if (!strcmp(mode, "reenter"))
 		reenter();
+	if (!strncmp(mode, "barrier-", 8))
+		barrier_phases(swap);
 #pragma omp parallel num_threads(2)
 	{
 #pragma omp single
