@@ -266,8 +266,40 @@ static void glib_try_done(struct rt_thread *t, const void *lock, enum glib_lock 
 			thread_leave(); \
 	} while (0)
 
+/*
+ * The fast paths of a GRecMutex this thread has seen: a relock counts, a
+ * seen chain is a push; the thread stays entered across the real call (the
+ * pthread mutex inside passes straight through).  Returns entered.
+ */
+static inline __attribute__((always_inline)) struct rt_thread *grec_push_fast(grecmutex_t *m,
+									      uintptr_t ip)
+{
+	struct rt_thread *t = thread_peek();
+
+	if (unlikely(!t || rt_watchdog_ns))
+		return NULL;
+	struct instance *in = icache_peek(t, m);
+	if (unlikely(!in || !in->cls || !in->known))
+		return NULL;
+	tls_busy = 1;
+	struct held *h = t->depth ? held_find(t, m) : NULL;
+	if (h) {
+		h->refs++;
+		return t;
+	}
+	if (rt_push_fast(t, in->cls, m, HM_EXCLUSIVE, 0, ip))
+		return t;
+	tls_busy = 0;
+	return NULL;
+}
+
 RT_EXPORT void g_rec_mutex_lock(grecmutex_t *m)
 {
+	if (grec_push_fast(m, RT_CALLER)) {
+		REAL(g_rec_mutex_lock)(m);
+		thread_leave();
+		return;
+	}
 	GLIB_LOCK(g_rec_mutex_lock, m, GL_REC, true);
 }
 
@@ -278,6 +310,24 @@ RT_EXPORT int g_rec_mutex_trylock(grecmutex_t *m)
 
 RT_EXPORT void g_rec_mutex_unlock(grecmutex_t *m)
 {
+	struct rt_thread *t = tls_thread;
+
+	/* the top entry: one count less, or the pop */
+	if (likely(t && !tls_busy && t->depth)) {
+		struct held *h = &t->held[t->depth - 1];
+		if (likely(h->instance == (const void *)m && !(h->flags & (HF_PATH | HF_SPIN)))) {
+			tls_busy = 1;
+			if (h->refs) {
+				h->refs--;
+			} else {
+				t->key = h->prev_key;
+				t->depth--;
+			}
+			REAL(g_rec_mutex_unlock)(m);
+			thread_leave();
+			return;
+		}
+	}
 	GLIB_UNLOCK(g_rec_mutex_unlock, m);
 }
 

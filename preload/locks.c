@@ -199,6 +199,10 @@ static bool mutex_stale_hold(struct rt_thread *t, pthread_mutex_t *m, uintptr_t 
 
 static __attribute__((noinline)) int mutex_lock_slow(pthread_mutex_t *m, uintptr_t ip)
 {
+	/* inside the runtime or a lock library's interposer (a GRecMutex's
+	 * pthread mutex): straight through */
+	if (tls_busy)
+		return REAL(pthread_mutex_lock)(m);
 	struct rt_thread *t = thread_enter();
 	bool tracked = false, relock = false, owner_died = false;
 
@@ -321,6 +325,8 @@ RT_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk, const s
 
 static __attribute__((noinline)) int mutex_unlock_slow(pthread_mutex_t *m, uintptr_t ip)
 {
+	if (tls_busy)
+		return REAL(pthread_mutex_unlock)(m);
 	unlock_event(m, ip);
 	return REAL(pthread_mutex_unlock)(m);
 }
