@@ -183,6 +183,34 @@ Test(waits, signal_context_wait_and_window_keep_the_idioms_silent)
 	}
 }
 
+/* ---- futex=1: the program's own futexes through syscall() ---- */
+
+Test(waits, futex_waited_for_holding_a_lock_its_waker_holds_reports_under_futex_1)
+{
+	struct harness_run r;
+
+	run("futex=1", ARGV("futex"), &r);
+	expect_findings(&r, "event-lock-inversion", 1);
+	cr_expect_str_eq(r.out, "wait -1\n");
+	harness_free(&r);
+}
+
+Test(waits, futex_woken_without_the_lock_or_used_as_a_lock_is_silent_under_futex_1)
+{
+	scenario_opts("futex=1", "futex-clean", "event-lock-inversion", 0);
+	scenario_opts("futex=1", "futex-lock", "event-lock-inversion", 0);
+}
+
+Test(waits, futexes_are_not_seen_by_default)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("futex"), &r);
+	expect_findings(&r, "event-lock-inversion", 0);
+	cr_expect_str_eq(r.out, "wait -1\n");
+	harness_free(&r);
+}
+
 /* ---- thread records: threads never joined, or cancelled ---- */
 
 /* Peak resident kB and the graph's classes of `waits threads n how`. */

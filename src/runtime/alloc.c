@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "rawsys.h"
 #include "runtime.h"
 #include "utf8.h"
 
@@ -44,7 +45,7 @@ void rt_lock(struct rt_lock *l)
 	if (c != 2)
 		c = atomic_exchange(&l->state, 2);
 	while (c != 0) {
-		syscall(SYS_futex, &l->state, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+		rt_syscall6(SYS_futex, (long)&l->state, FUTEX_WAIT_PRIVATE, 2, 0, 0, 0);
 		c = atomic_exchange(&l->state, 2);
 	}
 }
@@ -59,7 +60,7 @@ bool rt_trylock(struct rt_lock *l)
 void rt_unlock(struct rt_lock *l)
 {
 	if (atomic_exchange(&l->state, 0) == 2)
-		syscall(SYS_futex, &l->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+		rt_syscall6(SYS_futex, (long)&l->state, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
 }
 
 /*
@@ -84,8 +85,8 @@ _Atomic bool rt_oom_disabled;
 
 static void *map_pages(size_t len)
 {
-	long r = syscall(SYS_mmap, NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			 -1, 0);
+	long r = rt_syscall6(SYS_mmap, 0, (long)len, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (r < 0 && r > -4096)
 		return NULL;
 	return (void *)r;
@@ -195,7 +196,7 @@ void rt_free(void *p, size_t size)
 	if (!p)
 		return;
 	if (k < 0) {
-		syscall(SYS_munmap, p, size);
+		rt_syscall6(SYS_munmap, (long)p, (long)size, 0, 0, 0, 0);
 		return;
 	}
 	rt_lock(&alloc_lock);

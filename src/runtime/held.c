@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "rawsys.h"
 #include "runtime.h"
 
 __thread struct rt_tls rt_tls __attribute__((tls_model("initial-exec")));
@@ -23,7 +24,7 @@ static struct rt_thread dead_thread = { .dead = true };
 
 pid_t rt_gettid(void)
 {
-	return (pid_t)syscall(SYS_gettid);
+	return (pid_t)rt_syscall6(SYS_gettid, 0, 0, 0, 0, 0, 0);
 }
 
 static struct rt_thread *thread_new(void)

@@ -29,6 +29,9 @@
  *   sem-inner     a binary semaphore as a lock, A taken inside it, and A
  *                 held around a wait for it (sem-inner-clean: A after it)
  *   cvlock        a lock made of a cv, the same (cvlock-clean)
+ * Futexes (futex=1): futex - syscall(SYS_futex) woken under A, waited for
+ *   holding A (event-lock-inversion); futex-clean - woken without A;
+ *   futex-lock - the word as a lock around nothing, under A.
  * Thread records: threads N detached|detach|cancel|cancel-detached - N
  *   threads never joined or cancelled; prints the peak resident size.
  * Hang (for the watchdog): hang - blocked for good in a cv wait, a
@@ -41,6 +44,7 @@
 #define _GNU_SOURCE 1
 #endif
 #include <errno.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdatomic.h>
@@ -831,6 +835,52 @@ static __attribute__((noinline)) int run_hang(void)
 }
 
 /*
+ * The program's own futex, through syscall(): woken by a thread holding A
+ * (futex) or not (futex-clean); then waited for by a thread holding A, with
+ * an expected value the word no longer has, so the wait returns at once.
+ * futex-lock: the word used as a lock by one thread, A held around it: the
+ * lock-like wait and wake under A is no cycle.
+ */
+static _Atomic int word;
+
+static long futex(int op, int val)
+{
+	return syscall(SYS_futex, &word, op, val, NULL, NULL, 0);
+}
+
+static void *futex_waker(void *arg)
+{
+	(void)arg;
+	if (!clean)
+		lock(&lock_a);
+	atomic_store(&word, 1);
+	futex(FUTEX_WAKE_PRIVATE, 1);
+	if (!clean)
+		unlock(&lock_a);
+	return NULL;
+}
+
+static int run_futex(int as_lock)
+{
+	pthread_t t;
+
+	if (as_lock) {
+		lock(&lock_a);
+		futex(FUTEX_WAIT_PRIVATE, 1); /* the word is 0: returns at once */
+		futex(FUTEX_WAKE_PRIVATE, 1);
+		unlock(&lock_a);
+		return 0;
+	}
+	pthread_create(&t, NULL, futex_waker, NULL);
+	pthread_join(t, NULL);
+	lock(&lock_a);
+	long r = futex(FUTEX_WAIT_PRIVATE, 0); /* the word is 1: EAGAIN */
+	unlock(&lock_a);
+	printf("wait %ld\n", r);
+	return 0;
+}
+
+/*
  * Thread records: n threads that are never joined (created detached, or
  * detached after), or cancelled (joined, or detached), each taking a lock
  * once; at most 64 alive at a time.  Prints the peak resident size, which
@@ -925,6 +975,10 @@ int main(int argc, char **argv)
 		return run_c11(0);
 	if (!strcmp(s, "hang"))
 		return run_hang();
+	if (!strcmp(s, "futex-lock"))
+		return run_futex(1);
+	if (!strncmp(s, "futex", 5))
+		return run_futex(0);
 	if (!strcmp(s, "threads") && argc > 3)
 		return run_thread_churn(atol(argv[2]), argv[3]);
 	if (!strcmp(s, "pool"))
