@@ -162,6 +162,13 @@ Test(waits, lock_made_of_a_cv_with_a_taken_after_it_is_silent_under_signal_conte
 	scenario_opts("signal_context=wait", "cvlock-clean", "event-lock-inversion", 0);
 }
 
+/* wait is the default; held sees only what the signaller holds */
+Test(waits, binary_semaphore_as_a_lock_taking_a_inside_reports_by_default_and_not_under_held)
+{
+	scenario("sem-inner", "event-lock-inversion", 1);
+	scenario_opts("signal_context=held", "sem-inner", "event-lock-inversion", 0);
+}
+
 Test(waits, signal_context_wait_and_window_keep_the_idioms_silent)
 {
 	static const char *const opts[] = { "signal_context=wait", "signal_context=window" };
