@@ -77,6 +77,34 @@ Test(fences, adopter_allocating_after_the_publisher_signals_is_silent)
 	       ALLOC, 0);
 }
 
+/* a signal reaches each thread on the path, however many there are (more
+ * than a fence keeps the mail slots of) */
+Test(fences, every_one_of_many_adopters_leaves_the_path_when_the_fence_signals)
+{
+	expect("publish:F nrs bg adopt:F post:a1 pend:s alloc post:d1 fg bg adopt:F post:a2 pend:s alloc post:d2 fg bg adopt:F post:a3 pend:s alloc post:d3 fg bg adopt:F post:a4 pend:s alloc post:d4 fg bg adopt:F post:a5 pend:s alloc post:d5 fg "
+	       "pend:a1 pend:a2 pend:a3 pend:a4 pend:a5 nrr signal:F post:s post:s post:s post:s post:s pend:d1 pend:d2 pend:d3 pend:d4 pend:d5",
+	       ALLOC, 0);
+}
+
+Test(fences, two_adopters_leave_the_path_when_the_fence_signals)
+{
+	expect("publish:F nrs bg adopt:F post:a1 pend:s alloc post:d1 fg "
+	       "bg adopt:F post:a2 pend:s alloc post:d2 fg "
+	       "pend:a1 pend:a2 nrr signal:F post:s post:s pend:d1 pend:d2",
+	       ALLOC, 0);
+}
+
+/* a fence destroyed by another thread takes its publisher off the path */
+Test(fences, destroy_on_another_thread_takes_the_publisher_off_the_path)
+{
+	expect("publish:F nrs spawn destroy:F join nrr alloc", ALLOC, 0);
+}
+
+Test(fences, publisher_of_a_fence_destroyed_after_the_allocation_is_reported)
+{
+	expect("publish:F nrs spawn join nrr alloc nrs spawn destroy:F join nrr", ALLOC, 1);
+}
+
 /* a second thread publishing a published fence is on its path too */
 Test(fences, second_publisher_leaves_the_path_when_the_first_signals)
 {

@@ -19,19 +19,44 @@
 
 _Atomic uint64_t fence_signal_epoch = 1;
 _Atomic uint64_t rt_unload_gen = 1;
-_Atomic size_t fence_live;
+_Atomic bool fences_made;
 /* serials are handed to threads in blocks; 0 is no serial */
 #define SERIAL_BLOCK 4096
 static _Atomic uint64_t fence_serial_next = 1;
-static struct rt_lock fence_lock = RT_LOCK_INIT;
-static struct fence **fence_hash;
-static uint64_t fence_hash_size;
-static struct fence *fence_free_list; /* under fence_lock */
 static char section_marker; /* instance of kernel-style signalling sections */
+
+/*
+ * The records, in a table sharded by the address's line as the instance
+ * table is: a shard has its own lock, buckets, count and free records, on
+ * lines of their own, so that threads creating and forgetting different
+ * fences meet on no lock and write no common line.  The line's hash picks
+ * the shard by its top bits and the bucket by its low ones, so that
+ * fence_forget_range finds a line's fences from the line alone.
+ */
+#define FSHARDS 64
+
+struct fshard {
+	struct rt_lock lock;
+	struct fence **buckets;
+	uint64_t nbuckets, count;
+	struct fence *free_list;
+} __attribute__((aligned(64)));
+
+static struct fshard fshards[FSHARDS];
+
+static inline uint64_t line_key(uintptr_t line)
+{
+	return line * 0x9e3779b97f4a7c15ull;
+}
 
 static inline uint64_t fence_key(const void *addr)
 {
-	return ((uintptr_t)addr >> LINE_SHIFT) * 0x9e3779b97f4a7c15ull;
+	return line_key((uintptr_t)addr >> LINE_SHIFT);
+}
+
+static inline struct fshard *fshard_of(uint64_t key)
+{
+	return &fshards[key >> 58];
 }
 
 static uint64_t fence_node_hash(const void *node)
@@ -39,9 +64,9 @@ static uint64_t fence_node_hash(const void *node)
 	return fence_key(((const struct fence *)node)->addr);
 }
 
-static void fence_hash_grow(void)
+static void fshard_grow(struct fshard *s)
 {
-	fence_hash = (struct fence **)table_grow((void **)fence_hash, &fence_hash_size, 1024,
+	s->buckets = (struct fence **)table_grow((void **)s->buckets, &s->nbuckets, 64,
 						 offsetof(struct fence, hnext), fence_node_hash);
 }
 
@@ -55,26 +80,27 @@ static uint64_t fence_serial_new(struct rt_thread *t)
 	return t->serial_next++;
 }
 
-/* The record of the fence at addr (fence_lock held). */
-static struct fence *fence_find(const void *addr)
+/* The record of the fence at addr (its shard's lock held). */
+static struct fence *fshard_find(struct fshard *s, uint64_t key, const void *addr)
 {
-	if (!fence_hash_size)
+	if (!s->nbuckets)
 		return NULL;
-	for (struct fence *f = fence_hash[fence_key(addr) & (fence_hash_size - 1)]; f; f = f->hnext)
+	for (struct fence *f = s->buckets[key & (s->nbuckets - 1)]; f; f = f->hnext)
 		if (f->addr == addr)
 			return f;
 	return NULL;
 }
 
-static struct fence *fence_create(struct rt_thread *t, const void *addr, struct lock_class *cls)
+static struct fence *fence_create(struct rt_thread *t, struct fshard *s, uint64_t key,
+				  const void *addr, struct lock_class *cls)
 {
-	if (atomic_load(&fence_live) >= fence_hash_size)
-		fence_hash_grow();
-	if (!fence_hash_size)
+	if (s->count >= s->nbuckets)
+		fshard_grow(s);
+	if (!s->nbuckets)
 		return NULL;
-	struct fence *f = fence_free_list;
+	struct fence *f = s->free_list;
 	if (f) {
-		fence_free_list = f->hnext;
+		s->free_list = f->hnext;
 		*f = (struct fence){ 0 };
 	} else if (!(f = rt_alloc(sizeof(*f)))) {
 		return NULL;
@@ -82,11 +108,15 @@ static struct fence *fence_create(struct rt_thread *t, const void *addr, struct 
 	f->cls = cls;
 	atomic_store_explicit(&f->serial, fence_serial_new(t), memory_order_release);
 	atomic_store_explicit(&f->addr, addr, memory_order_release);
-	uint64_t k = fence_key(addr) & (fence_hash_size - 1);
-	f->hnext = fence_hash[k];
-	fence_hash[k] = f;
-	atomic_fetch_add(&fence_live, 1);
-	atomic_fetch_add(&release_watch, 1);
+	uint64_t k = key & (s->nbuckets - 1);
+	f->hnext = s->buckets[k];
+	s->buckets[k] = f;
+	s->count++;
+	/* from the first fence on, free() looks for fences in what it frees:
+	 * one write for the life of the process, none per fence */
+	if (unlikely(!atomic_load_explicit(&fences_made, memory_order_relaxed)) &&
+	    !atomic_exchange(&fences_made, true))
+		atomic_fetch_add(&release_watch, 1);
 	instance_mark_line(addr);
 	return f;
 }
@@ -101,11 +131,14 @@ static __attribute__((noinline)) struct fence *fence_get_slow(struct rt_thread *
 							      const void *addr,
 							      struct lock_class *create)
 {
-	rt_lock(&fence_lock);
-	struct fence *f = fence_find(addr);
+	uint64_t key = fence_key(addr);
+	struct fshard *s = fshard_of(key);
+
+	rt_lock(&s->lock);
+	struct fence *f = fshard_find(s, key, addr);
 	if (!f && create)
-		f = fence_create(t, addr, create);
-	rt_unlock(&fence_lock);
+		f = fence_create(t, s, key, addr, create);
+	rt_unlock(&s->lock);
 	if (f) {
 		unsigned k = fcache_slot(addr);
 		t->fcache[k].addr = addr;
@@ -116,7 +149,7 @@ static __attribute__((noinline)) struct fence *fence_get_slow(struct rt_thread *
 
 /*
  * The record of the fence at addr: from the thread's cache, without a lock,
- * else from the table under fence_lock; a new one of class `create` when
+ * else from the table under its shard's lock; a new one of class `create` when
  * there is none and create is set.  A program's own ordering of a fence's
  * init, publish and signal orders the writes to its record.
  */
@@ -142,35 +175,100 @@ static inline struct fence *fence_get(struct rt_thread *t, const void *addr,
 
 bool fence_pending(const void *addr)
 {
-	rt_lock(&fence_lock);
-	struct fence *f = fence_find(addr);
+	uint64_t key = fence_key(addr);
+	struct fshard *s = fshard_of(key);
+
+	rt_lock(&s->lock);
+	struct fence *f = fshard_find(s, key, addr);
 	bool pending = f && f->state == FS_PUBLISHED;
-	rt_unlock(&fence_lock);
+	rt_unlock(&s->lock);
 	return pending;
 }
 
 struct lock_class *fence_class_at(const void *addr)
 {
-	rt_lock(&fence_lock);
-	struct fence *f = fence_find(addr);
+	uint64_t key = fence_key(addr);
+	struct fshard *s = fshard_of(key);
+
+	rt_lock(&s->lock);
+	struct fence *f = fshard_find(s, key, addr);
 	struct lock_class *c = f ? f->cls : NULL;
-	rt_unlock(&fence_lock);
+	rt_unlock(&s->lock);
 	return c;
 }
 
-static void fence_unlink(struct fence *victim)
+/* Note that the thread with path_mail slot `slot` is on f's path. */
+static inline void path_slot_add(struct fence *f, uint32_t slot)
 {
-	struct fence **pp = &fence_hash[fence_key(victim->addr) & (fence_hash_size - 1)];
+	uint32_t n = atomic_load_explicit(&f->npslots, memory_order_acquire);
+
+	for (uint32_t i = 0; i < n && i < FENCE_PATH_SLOTS; i++)
+		if (atomic_load_explicit(&f->pslots[i], memory_order_relaxed) == slot + 1)
+			return;
+	if (n > FENCE_PATH_SLOTS)
+		return; /* too many already: signals go to everyone */
+	n = atomic_fetch_add(&f->npslots, 1);
+	if (n < FENCE_PATH_SLOTS)
+		atomic_store_explicit(&f->pslots[n], (uint16_t)(slot + 1), memory_order_release);
+}
+
+/* The slots of the threads on a fence's path, as read at one moment. */
+struct path_slots {
+	uint32_t n;
+	uint16_t s[FENCE_PATH_SLOTS];
+};
+
+/* Read f's slots into ps from the n-th on; false when one is not known
+ * (too many threads, or a slot being written). */
+static bool path_slots_read(const struct fence *f, struct path_slots *ps)
+{
+	uint32_t n = atomic_load(&f->npslots);
+
+	if (n > FENCE_PATH_SLOTS)
+		return false;
+	for (; ps->n < n; ps->n++)
+		if (!(ps->s[ps->n] = atomic_load_explicit(&f->pslots[ps->n], memory_order_acquire)))
+			return false;
+	return true;
+}
+
+/*
+ * Tell the threads of ps but `self` that their fence signalled or went: a
+ * bump of each one's mail slot, or, when a slot is not known, of the epoch
+ * every thread reads.
+ */
+static void path_notify(const struct path_slots *ps, bool known, const struct rt_thread *self)
+{
+	if (!known) {
+		atomic_fetch_add(&fence_signal_epoch, 1);
+		return;
+	}
+	for (uint32_t i = 0; i < ps->n; i++)
+		if (!self || ps->s[i] - 1u != self->pslot)
+			atomic_fetch_add(&path_mail[ps->s[i] - 1].n, 1);
+}
+
+/* The same for a record that cannot change meanwhile (its shard's lock held). */
+static void path_notify_all(const struct fence *f, const struct rt_thread *self)
+{
+	struct path_slots ps = { 0 };
+
+	path_notify(&ps, path_slots_read(f, &ps), self);
+}
+
+/* Take victim out of its shard (the shard's lock held) into its free list. */
+static void fence_unlink(struct fshard *s, uint64_t key, struct fence *victim)
+{
+	struct fence **pp = &s->buckets[key & (s->nbuckets - 1)];
 
 	for (; *pp; pp = &(*pp)->hnext) {
 		if (*pp == victim) {
 			*pp = victim->hnext;
-			atomic_fetch_sub(&fence_live, 1);
+			s->count--;
 			instance_unmark_line(victim->addr);
-			atomic_fetch_sub(&release_watch, 1);
 			atomic_store_explicit(&victim->addr, NULL, memory_order_release);
-			victim->hnext = fence_free_list;
-			fence_free_list = victim;
+			victim->hnext = s->free_list;
+			s->free_list = victim;
 			return;
 		}
 	}
@@ -179,26 +277,27 @@ static void fence_unlink(struct fence *victim)
 void fence_forget_range(const void *start, size_t len)
 {
 	uintptr_t lo = (uintptr_t)start, hi = lo + len;
-	bool any = false;
 
-	rt_lock(&fence_lock);
+	if (!len)
+		return;
 	uintptr_t last = (hi - 1) >> LINE_SHIFT;
 	/* fence_create marked the line of each fence */
-	for (uintptr_t l = instance_next_marked(lo >> LINE_SHIFT, last); fence_hash_size && l <= last;
+	for (uintptr_t l = instance_next_marked(lo >> LINE_SHIFT, last); l <= last;
 	     l = instance_next_marked(l + 1, last)) {
-		struct fence *f = fence_hash[(l * 0x9e3779b97f4a7c15ull) & (fence_hash_size - 1)];
+		uint64_t key = line_key(l);
+		struct fshard *s = fshard_of(key);
+		rt_lock(&s->lock);
+		struct fence *f = s->nbuckets ? s->buckets[key & (s->nbuckets - 1)] : NULL;
 		while (f) {
 			struct fence *next = f->hnext;
 			if ((uintptr_t)f->addr >= lo && (uintptr_t)f->addr < hi) {
-				fence_unlink(f);
-				any = true;
+				path_notify_all(f, NULL);
+				fence_unlink(s, key, f);
 			}
 			f = next;
 		}
+		rt_unlock(&s->lock);
 	}
-	rt_unlock(&fence_lock);
-	if (any)
-		atomic_fetch_add(&fence_signal_epoch, 1);
 }
 
 static struct lock_class *fence_class(const char *name)
@@ -216,14 +315,17 @@ fence_restart(struct rt_thread *t, struct fence *f, struct lock_class *cls, int 
 		atomic_store_explicit(&f->serial, fence_serial_new(t), memory_order_release);
 		f->signal_stack = 0;
 		f->adopted = false;
+		atomic_store_explicit(&f->npslots, 0, memory_order_relaxed);
 	}
 	if (cls)
 		f->cls = cls;
 	if (state == FS_PUBLISHED && old != FS_PUBLISHED) {
 		f->publish_stack = stack;
 		f->publisher = t->tid;
+		path_slot_add(f, t->pslot);
 	} else if (state == FS_PUBLISHED && f->publisher != t->tid) {
 		f->adopted = true; /* published again by another thread, on the path too */
+		path_slot_add(f, t->pslot);
 	}
 	if (old != state)
 		atomic_store_explicit(&f->state, (uint8_t)state, memory_order_release);
@@ -419,7 +521,11 @@ RT_EXPORT void fdep_fence_adopt(const void *fence)
 	struct fence *f = fence_get(t, fence, NULL);
 	if (!f)
 		f = fence_begin(t, fence, NULL, FS_INIT, 0);
-	if (f && atomic_load_explicit(&f->state, memory_order_acquire) != FS_SIGNALLED) {
+	/* the slot first, then the state, against a signal's store of the
+	 * state then read of the slots: one of the two sees the other */
+	if (f)
+		path_slot_add(f, t->pslot);
+	if (f && atomic_load(&f->state) != FS_SIGNALLED) {
 		f->adopted = true; /* its signal must reach this thread */
 		path_join(t, fence, f, RT_CALLER);
 	}
@@ -430,7 +536,7 @@ RT_EXPORT void fdep_fence_adopt(const void *fence)
  * The signal of a fence its own publisher signals, the one fence whose path
  * it is on, its entry on top of the held stack or just below a lock: the
  * record marked and the entry removed, as the slow path would.  No other
- * thread can be on the path (it was not adopted), so the epoch stays.
+ * thread can be on the path (it was not adopted): nobody is told.
  */
 static inline __attribute__((always_inline)) bool signal_fast(struct rt_thread *t,
 							       const void *fence, uintptr_t ip)
@@ -482,7 +588,8 @@ static __attribute__((noinline)) void fence_signal_slow(const void *fence, uintp
 	struct fence *f = fence_get(t, fence, cls_dma_fence);
 	/* other threads on the path see the epoch move; the signaller leaves
 	 * its own entry below */
-	bool others = true;
+	bool others = true, known = false;
+	struct path_slots ps = { 0 };
 	if (f) {
 		cls = f->cls;
 		twice = atomic_load_explicit(&f->state, memory_order_acquire) == FS_SIGNALLED;
@@ -490,7 +597,12 @@ static __attribute__((noinline)) void fence_signal_slow(const void *fence, uintp
 		if (!twice) {
 			others = f->adopted || f->publisher != t->tid;
 			f->signal_stack = stack;
-			atomic_store_explicit(&f->state, FS_SIGNALLED, memory_order_release);
+			/* the slots of this life before the signal lets a new life
+			 * begin, and again after it for an adopter just come (see
+			 * fdep_fence_adopt: slot first, then state) */
+			known = path_slots_read(f, &ps);
+			atomic_store(&f->state, FS_SIGNALLED);
+			known = known && path_slots_read(f, &ps);
 		}
 	}
 	if (twice) {
@@ -506,7 +618,7 @@ static __attribute__((noinline)) void fence_signal_slow(const void *fence, uintp
 		report_finding(t, &fi);
 	} else {
 		if (others)
-			atomic_fetch_add(&fence_signal_epoch, 1);
+			path_notify(&ps, known, t);
 		path_leave(t, fence);
 	}
 	thread_leave();
@@ -591,15 +703,17 @@ RT_EXPORT void fdep_fence_destroy(const void *fence)
 
 	if (!t)
 		return;
-	rt_lock(&fence_lock);
-	struct fence *f = fence_find(fence);
-	if (f)
-		fence_unlink(f);
-	rt_unlock(&fence_lock);
+	uint64_t key = fence_key(fence);
+	struct fshard *s = fshard_of(key);
+	rt_lock(&s->lock);
+	struct fence *f = fshard_find(s, key, fence);
 	if (f) {
-		atomic_fetch_add(&fence_signal_epoch, 1);
-		path_leave(t, fence);
+		path_notify_all(f, t); /* before the record can live again */
+		fence_unlink(s, key, f);
 	}
+	rt_unlock(&s->lock);
+	if (f)
+		path_leave(t, fence);
 	thread_leave();
 }
 
@@ -643,14 +757,17 @@ void fence_exit_check(void)
 	struct lock_class *cls[64];
 	uint32_t stacks[64], n = 0;
 
-	rt_lock(&fence_lock);
-	for (uint64_t i = 0; i < fence_hash_size && n < 64; i++)
-		for (struct fence *f = fence_hash[i]; f && n < 64; f = f->hnext)
-			if (f->state == FS_PUBLISHED) {
-				cls[n] = f->cls;
-				stacks[n++] = f->publish_stack;
-			}
-	rt_unlock(&fence_lock);
+	for (unsigned i = 0; i < FSHARDS && n < 64; i++) {
+		struct fshard *s = &fshards[i];
+		rt_lock(&s->lock);
+		for (uint64_t b = 0; b < s->nbuckets && n < 64; b++)
+			for (struct fence *f = s->buckets[b]; f && n < 64; f = f->hnext)
+				if (f->state == FS_PUBLISHED) {
+					cls[n] = f->cls;
+					stacks[n++] = f->publish_stack;
+				}
+		rt_unlock(&s->lock);
+	}
 	for (uint32_t i = 0; i < n; i++) {
 		struct finding_in fi = {
 			.kind = FK_FENCE_NEVER_SIGNALLED,
@@ -665,28 +782,36 @@ void fence_exit_check(void)
 
 void fence_fork(int phase)
 {
-	rt_lock_fork(&fence_lock, phase);
+	for (unsigned i = 0; i < FSHARDS; i++)
+		rt_lock_fork(&fshards[i].lock, phase);
 }
 
 void fence_dump(struct rt_buf *b, bool in_signal)
 {
-	if (in_signal ? !rt_trylock(&fence_lock) : (rt_lock(&fence_lock), false)) {
-		buf_puts(b, "  (fences are changing)\n");
-		return;
-	}
 	size_t n = 0;
-	for (uint64_t i = 0; i < fence_hash_size; i++) {
-		for (struct fence *f = fence_hash[i]; f; f = f->hnext) {
-			if (f->state != FS_PUBLISHED)
-				continue;
-			if (!n++)
-				buf_puts(b, "  published fences not yet signalled:\n");
-			const char *name = atomic_load(&f->cls->name);
-			buf_printf(b, "    %s %p, published by thread %d\n", name ? name : "?", f->addr,
-				   (int)f->publisher);
+	bool changing = false;
+
+	for (unsigned i = 0; i < FSHARDS; i++) {
+		struct fshard *s = &fshards[i];
+		if (in_signal ? !rt_trylock(&s->lock) : (rt_lock(&s->lock), false)) {
+			changing = true; /* a handler never waits for a lock its thread may hold */
+			continue;
 		}
+		for (uint64_t k = 0; k < s->nbuckets; k++) {
+			for (struct fence *f = s->buckets[k]; f; f = f->hnext) {
+				if (f->state != FS_PUBLISHED)
+					continue;
+				if (!n++)
+					buf_puts(b, "  published fences not yet signalled:\n");
+				const char *name = atomic_load(&f->cls->name);
+				buf_printf(b, "    %s %p, published by thread %d\n",
+					   name ? name : "?", f->addr, (int)f->publisher);
+			}
+		}
+		rt_unlock(&s->lock);
 	}
-	if (!n)
+	if (changing)
+		buf_puts(b, "  (some fences are changing)\n");
+	else if (!n)
 		buf_puts(b, "  no published fence is pending\n");
-	rt_unlock(&fence_lock);
 }

@@ -21,6 +21,8 @@ __thread struct rt_tls rt_tls __attribute__((tls_model("initial-exec")));
 struct rt_lock threads_lock = RT_LOCK_INIT;
 struct rt_thread *threads_list;
 static struct rt_thread dead_thread = { .dead = true };
+struct path_mail path_mail[PATH_SLOTS];
+static _Atomic uint32_t pslot_next;
 
 pid_t rt_gettid(void)
 {
@@ -41,6 +43,8 @@ static struct rt_thread *thread_new(void)
 	}
 	t->tid = rt_gettid();
 	t->path_epoch = atomic_load(&fence_signal_epoch);
+	t->pslot = atomic_fetch_add(&pslot_next, 1) % PATH_SLOTS;
+	t->pmail_seen = atomic_load(&path_mail[t->pslot].n);
 	rt_lock(&threads_lock);
 	t->next = threads_list;
 	if (threads_list)
@@ -153,6 +157,7 @@ __attribute__((optimize("no-tree-slp-vectorize"))) void held_remove(struct rt_th
 void held_sweep_paths(struct rt_thread *t)
 {
 	t->path_epoch = atomic_load(&fence_signal_epoch);
+	t->pmail_seen = atomic_load(&path_mail[t->pslot].n);
 	for (uint32_t i = t->depth; i-- > 0;) {
 		struct held *h = &t->held[i];
 		if ((h->flags & HF_PATH) && !fence_path_live(h->fence, h->instance, h->fence_serial))

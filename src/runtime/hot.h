@@ -106,7 +106,8 @@ static inline __attribute__((always_inline)) bool chain_seen(struct rt_thread *t
 static inline bool paths_stale(const struct rt_thread *t)
 {
 	return t->npath &&
-	       t->path_epoch != atomic_load_explicit(&fence_signal_epoch, memory_order_relaxed);
+	       (t->path_epoch != atomic_load_explicit(&fence_signal_epoch, memory_order_relaxed) ||
+		t->pmail_seen != atomic_load_explicit(&path_mail[t->pslot].n, memory_order_relaxed));
 }
 
 /* The instance at addr if the thread's small cache has it, else NULL. */

@@ -259,7 +259,7 @@ void instance_forget_range(const void *start, size_t len, uintptr_t ip)
 			rt_free(in, sizeof(*in));
 		}
 	}
-	if (atomic_load_explicit(&fence_live, memory_order_relaxed))
+	if (atomic_load_explicit(&fences_made, memory_order_relaxed))
 		fence_forget_range(start, len);
 }
 

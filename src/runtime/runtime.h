@@ -340,6 +340,8 @@ struct rt_thread {
 	uint32_t noreclaim;       /* fdep_noreclaim_save scopes */
 	uint32_t npath;           /* HF_PATH entries held */
 	uint64_t path_epoch;      /* fence signal epoch last swept */
+	uint64_t pmail_seen;      /* path_mail[pslot] last swept */
+	uint32_t pslot;           /* this thread's path_mail slot */
 	uint64_t fast_hits;       /* acquisitions decided in hot.h */
 	pid_t tid;
 	uint64_t serial_next, serial_end; /* fence serials this thread may give */
@@ -599,6 +601,7 @@ enum fence_state { FS_INIT, FS_PUBLISHED, FS_SIGNALLED };
  * fence.c's free list with addr NULL), so a thread's cache may read one
  * without a lock: a record whose addr is not the fence's is not its.
  */
+#define FENCE_PATH_SLOTS 4
 struct fence {
 	_Atomic(const void *) addr;
 	struct lock_class *cls;
@@ -609,10 +612,28 @@ struct fence {
 	bool adopted;            /* a thread besides the publisher joined the path */
 	uint32_t publish_stack, signal_stack;
 	pid_t publisher;
+	/* path_mail slots + 1 of the threads put on the path in this life, 0
+	 * for one not written yet; npslots past FENCE_PATH_SLOTS: too many */
+	_Atomic uint16_t pslots[FENCE_PATH_SLOTS];
+	_Atomic uint32_t npslots;
 	struct fence *hnext;
 };
 extern _Atomic uint64_t fence_signal_epoch;
-extern _Atomic size_t fence_live;
+/*
+ * Per-thread signal mail: a fence records the slots of the threads on its
+ * path (publisher and adopters, FENCE_PATH_SLOTS at most) and its signal or
+ * destruction bumps their slots alone, so that threads on the paths of
+ * different fences write no common line.  A fence with more threads on its
+ * path, or a range of memory forgotten, moves fence_signal_epoch for all.
+ * Slots are shared past PATH_SLOTS threads: a bump then costs a neighbour a
+ * useless sweep, never a missed one.
+ */
+#define PATH_SLOTS 256
+struct path_mail {
+	_Atomic uint64_t n;
+} __attribute__((aligned(64)));
+extern struct path_mail path_mail[PATH_SLOTS];
+extern _Atomic bool fences_made; /* a fence was ever tracked */
 /* Is the fence at addr, in its life `serial`, still unsignalled?  Reads
  * the record without a lock: runtime memory is never unmapped, and a
  * record reused for another life has another serial. */
