@@ -20,7 +20,9 @@
 
 _Atomic uint64_t stats_acquisitions_done, stats_chain_hits_done;
 
-static void json_frames(struct rt_buf *b, uint32_t stack)
+/* A stack as JSON frames; without file and line when brief (see
+ * stack_symbolize_brief: the graph's stacks are written so). */
+static void json_frames_as(struct rt_buf *b, uint32_t stack, bool brief)
 {
 	uintptr_t pcs[STACK_MAX];
 	uint32_t n = stack_get(stack, pcs, STACK_MAX);
@@ -28,7 +30,10 @@ static void json_frames(struct rt_buf *b, uint32_t stack)
 
 	buf_puts(b, "[");
 	for (uint32_t i = 0; i < n; i++) {
-		stack_symbolize(pcs[i], &f);
+		if (brief)
+			stack_symbolize_brief(pcs[i], &f);
+		else
+			stack_symbolize(pcs[i], &f);
 		buf_printf(b, "%s{\"pc\": \"%#lx\", \"module\": ", i ? ", " : "", (unsigned long)f.pc);
 		buf_json_str(b, f.module ? f.module : "");
 		buf_printf(b, ", \"offset\": \"%#lx\"", (unsigned long)f.offset);
@@ -44,6 +49,11 @@ static void json_frames(struct rt_buf *b, uint32_t stack)
 		buf_puts(b, "}");
 	}
 	buf_puts(b, "]");
+}
+
+static void json_frames(struct rt_buf *b, uint32_t stack)
+{
+	json_frames_as(b, stack, false);
 }
 
 /* The finding's text but for its count, which goes at *count_at. */
@@ -198,7 +208,7 @@ static void json_edges(struct rt_buf *b)
 			buf_json_str(b, class_name(s.e[i].to));
 			buf_printf(b, ", \"type\": \"%s\", \"primed\": %s, \"stack\": ",
 				   edge_type_name(bit), s.e[i].primed ? "true" : "false");
-			json_frames(b, s.e[i].stack[edge_type_index(bit)]);
+			json_frames_as(b, s.e[i].stack[edge_type_index(bit)], true);
 			buf_puts(b, "}");
 		}
 	}

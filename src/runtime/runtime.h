@@ -701,6 +701,8 @@ struct frame {
 };
 /* Symbolise pc (cached; strings live as long as the process). */
 void stack_symbolize(uintptr_t pc, struct frame *f);
+/* The same without file and line: no line table read. */
+void stack_symbolize_brief(uintptr_t pc, struct frame *f);
 /* Name of a static object at addr ("queue_lock", or "object@prog+0x4010"
  * in a stripped module; the _try form says the kind), or NULL. */
 const char *stack_object_name(const void *addr);

@@ -429,6 +429,7 @@ uint32_t stack_get(uint32_t id, uintptr_t *pcs, uint32_t max)
 
 struct sym_entry {
 	struct frame f;
+	bool lines; /* f's file and line looked up */
 	struct sym_entry *hnext;
 };
 
@@ -728,7 +729,7 @@ static void program_frame(Dwfl_Module *m, uintptr_t at, const char **file, int *
 	free(scopes);
 }
 
-static void symbolize_locked(uintptr_t pc, struct frame *f)
+static void symbolize_locked(uintptr_t pc, struct frame *f, bool lines)
 {
 	uintptr_t at = pc ? pc - 1 : 0; /* return addresses point past the call */
 	Dwfl_Module *m = module_of(at);
@@ -745,7 +746,7 @@ static void symbolize_locked(uintptr_t pc, struct frame *f)
 	GElf_Sym sym;
 	const char *name = dwfl_module_addrinfo(m, at, &off, &sym, NULL, NULL, NULL);
 	f->fn_offset = name ? off + (pc - at) : 0;
-	Dwfl_Line *line = dwfl_module_getsrc(m, at);
+	Dwfl_Line *line = lines ? dwfl_module_getsrc(m, at) : NULL;
 	if (line) {
 		int lineno = 0;
 		const char *file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
@@ -782,26 +783,51 @@ static void sym_leave(void)
 	rt_unlock(&sym_lock);
 }
 
-void stack_symbolize(uintptr_t pc, struct frame *f)
+/*
+ * The frame at pc; with its file and line when `lines` is set.  Reading a
+ * module's line table reads (and inflates) its whole DWARF, which for a
+ * library with installed debug info (libc6-dbg) costs more than a short
+ * process's whole run: the graph of a JSON report does without.  An entry
+ * made without lines is made again, whole, when they are asked for (the
+ * function may then be an inlined one).
+ */
+static void symbolize(uintptr_t pc, struct frame *f, bool lines)
 {
 	unsigned k = (unsigned)((pc * 0x9e3779b97f4a7c15ull) >> 52);
+	struct sym_entry *e;
 
 	sym_enter(false);
-	for (struct sym_entry *e = sym_hash[k]; e; e = e->hnext) {
-		if (e->f.pc == pc) {
-			*f = e->f;
-			sym_leave();
-			return;
-		}
-	}
-	struct sym_entry *e = rt_alloc(sizeof(*e));
-	symbolize_locked(pc, e ? &e->f : f);
-	if (e) {
+	for (e = sym_hash[k]; e; e = e->hnext)
+		if (e->f.pc == pc)
+			break;
+	if (e && lines && !e->lines) {
+		symbolize_locked(pc, &e->f, true);
+		e->lines = true;
+	} else if (!e && (e = rt_alloc(sizeof(*e)))) {
+		symbolize_locked(pc, &e->f, lines);
+		e->lines = lines;
 		e->hnext = sym_hash[k];
 		sym_hash[k] = e;
-		*f = e->f;
+	} else if (!e) {
+		symbolize_locked(pc, f, lines);
 	}
+	if (e)
+		*f = e->f;
 	sym_leave();
+	if (!lines) {
+		f->file = NULL; /* the same output whatever was asked before */
+		f->line = 0;
+	}
+}
+
+void stack_symbolize(uintptr_t pc, struct frame *f)
+{
+	symbolize(pc, f, true);
+}
+
+void stack_symbolize_brief(uintptr_t pc, struct frame *f)
+{
+	symbolize(pc, f, false);
 }
 
 /*
