@@ -11,6 +11,13 @@
  *	scale requests N          N per-request heap mutexes, one after the
  *	                          other, each initialised, locked under one
  *	                          long-lived mutex, destroyed and freed
+ *	scale par KIND T N        T threads, each doing N operations of KIND on
+ *	                          objects of its own: lock (lock+unlock of its
+ *	                          mutex), malloc (malloc+free of 64 bytes),
+ *	                          fence (init, publish, signal and wait of its
+ *	                          fence, a new fence every 32 cycles), event
+ *	                          (post+wait of its semaphore); prints
+ *	                          "ns_per_op=" over all the threads' operations
  *
  * Each prints key=value lines: "seconds=" (wall time of the work), and for
  * mutexes "rss_before=" and "rss_after=" in bytes (resident set from
@@ -18,12 +25,15 @@
  * The same binary runs natively and under LD_PRELOAD=libfencedep.so.
  */
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "fencedep.h"
 
 static double now_s(void)
 {
@@ -210,6 +220,106 @@ static unsigned long number(const char *s)
 	return v;
 }
 
+/* ---- par: threads on private objects ---- */
+
+enum par_kind { PAR_LOCK, PAR_MALLOC, PAR_FENCE, PAR_EVENT };
+
+struct par_worker {
+	pthread_t thread;
+	enum par_kind kind;
+	unsigned long n;
+	/* the thread's own objects, on lines of their own */
+	pthread_mutex_t mutex __attribute__((aligned(64)));
+	sem_t sem;
+	char fences[32][64];
+	void *volatile sink;
+} __attribute__((aligned(64)));
+
+static pthread_barrier_t par_start;
+
+static void par_run(struct par_worker *w, unsigned long n)
+{
+	for (unsigned long i = 0; i < n; i++) {
+		switch (w->kind) {
+		case PAR_LOCK:
+			pthread_mutex_lock(&w->mutex);
+			pthread_mutex_unlock(&w->mutex);
+			break;
+		case PAR_MALLOC:
+			w->sink = malloc(64);
+			free(w->sink);
+			break;
+		case PAR_FENCE: {
+			void *f = w->fences[i % 32];
+			fdep_fence_init(f, "scale.fence");
+			fdep_fence_publish(f);
+			fdep_fence_signal(f);
+			fdep_fence_wait(f);
+			break;
+		}
+		case PAR_EVENT:
+			sem_post(&w->sem);
+			sem_wait(&w->sem);
+			break;
+		}
+	}
+}
+
+static void *par_main(void *arg)
+{
+	struct par_worker *w = arg;
+
+	par_run(w, w->n / 10 + 1); /* warm-up */
+	pthread_barrier_wait(&par_start);
+	par_run(w, w->n);
+	pthread_barrier_wait(&par_start);
+	return NULL;
+}
+
+static int scale_par(const char *kind, unsigned long nthreads, unsigned long n)
+{
+	static const char *const kinds[] = { "lock", "malloc", "fence", "event" };
+	struct par_worker *w;
+	int k = -1;
+	double t0, t1;
+
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(kind, kinds[i]))
+			k = i;
+	if (k < 0 || nthreads > 64) {
+		fprintf(stderr, "scale: par wants lock, malloc, fence or event, and 1 to 64 threads\n");
+		return 2;
+	}
+	if (posix_memalign((void **)&w, 64, nthreads * sizeof(*w)))
+		die("posix_memalign");
+	memset(w, 0, nthreads * sizeof(*w));
+	if (pthread_barrier_init(&par_start, NULL, (unsigned)nthreads + 1))
+		die("pthread_barrier_init");
+	for (unsigned long i = 0; i < nthreads; i++) {
+		w[i].kind = (enum par_kind)k;
+		w[i].n = n;
+		pthread_mutex_init(&w[i].mutex, NULL);
+		sem_init(&w[i].sem, 0, 0);
+		if (pthread_create(&w[i].thread, NULL, par_main, &w[i]))
+			die("pthread_create");
+	}
+	pthread_barrier_wait(&par_start);
+	t0 = now_s();
+	pthread_barrier_wait(&par_start);
+	t1 = now_s();
+	for (unsigned long i = 0; i < nthreads; i++)
+		pthread_join(w[i].thread, NULL);
+	printf("seconds=%.6f\nns_per_op=%.2f\n", t1 - t0, (t1 - t0) * 1e9 / ((double)n * nthreads));
+	for (unsigned long i = 0; i < nthreads; i++) {
+		pthread_mutex_destroy(&w[i].mutex);
+		sem_destroy(&w[i].sem);
+		for (int j = 0; j < 32; j++)
+			fdep_fence_destroy(w[i].fences[j]);
+	}
+	free(w);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "mutexes") == 0)
@@ -222,7 +332,10 @@ int main(int argc, char **argv)
 		return scale_held(number(argv[2]));
 	if (argc == 3 && strcmp(argv[1], "requests") == 0)
 		return scale_requests(number(argv[2]));
-	fputs("usage: scale mutexes N | edges NCLASSES NEDGES | threads N | held N | requests N\n",
+	if (argc == 5 && strcmp(argv[1], "par") == 0)
+		return scale_par(argv[2], number(argv[3]), number(argv[4]));
+	fputs("usage: scale mutexes N | edges NCLASSES NEDGES | threads N | held N | requests N"
+	      " | par KIND THREADS N\n",
 	      stderr);
 	return 2;
 }
