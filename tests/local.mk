@@ -249,6 +249,9 @@ EXTRA_DIST += tests/test_sarif_schema.sh
 # `fencedep report --exit-zero` and -f github
 TESTS += tests/test_report_ci.sh
 EXTRA_DIST += tests/test_report_ci.sh
+# the runtime's text and `fencedep report`'s for the same findings: one format
+TESTS += tests/test_text_one_format.sh
+EXTRA_DIST += tests/test_text_one_format.sh
 # the command's warning when the runtime did not get in; only=, exclude=
 TESTS += tests/test_select.sh
 EXTRA_DIST += tests/test_select.sh

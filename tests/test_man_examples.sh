@@ -32,3 +32,20 @@ if ! diff -u "$tmp/man.n" "$tmp/run.n"; then
 	exit 1
 fi
 echo "ok: fencedep(1)'s text example matches a real run"
+
+# the statistics line of verbosity=2, for the run the page names
+vmbind=${FDEP_BUILDDIR:-.}/src/vmbind/vmbind-stress
+[ -x "$vmbind" ] || { echo "SKIP: no vmbind-stress"; exit 0; }
+awk '/vmbind\\-stress \\-\\-iterations 200 \\-\\-threads 2/ { found = 1 }
+     found && /^\.EX/ { on = 1; next } on && /^\.EE/ { exit } on { print }' "$man" |
+	sed 's/\\-/-/g' >"$tmp/stats-man.txt"
+[ -s "$tmp/stats-man.txt" ] || { echo "FAIL: no statistics example in $man"; exit 1; }
+FENCEDEP_OPTIONS="verbosity=2" LD_PRELOAD="$lib" "$vmbind" --iterations 200 --threads 2 \
+	2>&1 >/dev/null | grep '^fencedep: stats:' >"$tmp/stats-run.txt"
+sed -E 's/[0-9]+/N/g' "$tmp/stats-man.txt" >"$tmp/stats-man.n"
+sed -E 's/[0-9]+/N/g' "$tmp/stats-run.txt" >"$tmp/stats-run.n"
+if ! diff -u "$tmp/stats-man.n" "$tmp/stats-run.n"; then
+	echo "FAIL: fencedep(1)'s statistics line is not what the runtime prints (- man, + real)"
+	exit 1
+fi
+echo "ok: fencedep(1)'s statistics line matches a real run"

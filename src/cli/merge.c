@@ -373,8 +373,11 @@ static void free_carried(struct rfinding *f)
 		free(f->cycle[i].stack.frames);
 	for (i = 0; i < f->nheld; i++)
 		free(f->held[i].stack.frames);
+	for (i = 0; i < f->nnotes; i++)
+		free(f->notes[i].stack.frames);
 	free(f->cycle);
 	free(f->held);
+	free(f->notes);
 	free(f->stack.frames);
 }
 

@@ -66,11 +66,26 @@ struct redge {
 
 struct rheld {
 	const char *cls, *mode;
+	const char *role;		/* "signalling path", "trylock"...: or NULL */
+	struct rstack stack;
+};
+
+/* A further stack of a finding, with what it is ("the fence was published"). */
+struct rnote {
+	const char *label;
 	struct rstack stack;
 };
 
 struct rfinding {
 	const char *kind, *title;
+	const char *detail;		/* a line about this occurrence */
+	const char *created_at;		/* the function that made its thread */
+	const char *created_file;	/* and where, when known */
+	long created_line;
+	const char *dump;		/* a hang's state of every thread */
+	long cycle_length;		/* the whole cycle's, when longer than shown */
+	struct rnote *notes;
+	size_t nnotes;
 	char fp[17];
 	const char *subject;		/* "class": what a finding of one place is about */
 	long count;

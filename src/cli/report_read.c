@@ -465,6 +465,7 @@ static int read_held(struct reader *rd, const json_t *v, const char *ctx,
 		if (expect_object(rd, h, sub) ||
 		    field_str(rd, h, sub, "class", true, &f->held[i].cls) ||
 		    field_str(rd, h, sub, "mode", false, &f->held[i].mode) ||
+		    field_str(rd, h, sub, "role", false, &f->held[i].role) ||
 		    read_stack(rd, h, sub, &f->held[i].stack))
 			return -1;
 	}
@@ -484,7 +485,37 @@ static int read_thread(struct reader *rd, const json_t *v, const char *ctx,
 	snprintf(sub, sizeof(sub), "%s.thread", ctx);
 	f->has_thread = true;
 	return field_long(rd, t, sub, "tid", 0, &f->tid) ||
-	       field_str(rd, t, sub, "name", false, &f->thread_name);
+	       field_str(rd, t, sub, "name", false, &f->thread_name) ||
+	       field_str(rd, t, sub, "created_at", false, &f->created_at) ||
+	       field_str(rd, t, sub, "created_file", false, &f->created_file) ||
+	       field_long(rd, t, sub, "created_line", 0, &f->created_line);
+}
+
+static int read_notes(struct reader *rd, const json_t *v, const char *ctx,
+		      struct rfinding *f)
+{
+	json_t *a, *h;
+	char sub[96];
+	size_t i, n;
+
+	if (field(rd, v, ctx, "notes", "an array", false, &a))
+		return -1;
+	n = a ? json_array_size(a) : 0;
+	if (!n)
+		return 0;
+	f->notes = calloc(n, sizeof(*f->notes));
+	if (!f->notes)
+		return oom(rd);
+	for (i = 0; i < n; i++) {
+		h = json_array_get(a, i);
+		snprintf(sub, sizeof(sub), "%s.notes[%zu]", ctx, i);
+		f->nnotes++;
+		if (expect_object(rd, h, sub) ||
+		    field_str(rd, h, sub, "label", true, &f->notes[i].label) ||
+		    read_stack(rd, h, sub, &f->notes[i].stack))
+			return -1;
+	}
+	return 0;
 }
 
 static bool fingerprint_valid(const char *fp)
@@ -524,6 +555,10 @@ static int read_finding_fields(struct reader *rd, const json_t *v,
 	    field_str(rd, v, ctx, "fingerprint", false, &fp) ||
 	    field_str(rd, v, ctx, "class", false, &f->subject) ||
 	    field_long(rd, v, ctx, "count", 1, &f->count) ||
+	    field_str(rd, v, ctx, "detail", false, &f->detail) ||
+	    field_str(rd, v, ctx, "dump", false, &f->dump) ||
+	    field_long(rd, v, ctx, "cycle_length", 0, &f->cycle_length) ||
+	    read_notes(rd, v, ctx, f) ||
 	    read_thread(rd, v, ctx, f) || read_cycle(rd, v, ctx, f) ||
 	    read_held(rd, v, ctx, f) || read_stack(rd, v, ctx, &f->stack))
 		return -1;
@@ -926,8 +961,11 @@ static void free_finding(struct rfinding *f)
 			free(f->cycle[i].stack.frames);
 	for (i = 0; i < f->nheld; i++)
 		free(f->held[i].stack.frames);
+	for (i = 0; i < f->nnotes; i++)
+		free(f->notes[i].stack.frames);
 	free(f->cycle);
 	free(f->held);
+	free(f->notes);
 	if (!f->merged)
 		free(f->stack.frames);
 }

@@ -3,6 +3,7 @@ lib_LTLIBRARIES += libfencedep.la
 libfencedep_la_SOURCES = \
 	src/runtime/runtime.h src/runtime/hot.h src/runtime/finding.h src/runtime/options.def \
 	src/runtime/utf8.h src/runtime/frames.h src/runtime/textcolor.h src/runtime/rawsys.h \
+	src/runtime/explain.h \
 	src/runtime/alloc.c src/runtime/table.c src/runtime/options.c src/runtime/class.c \
 	src/runtime/instance.c src/runtime/held.c src/runtime/chain.c \
 	src/runtime/graph.c src/runtime/prime.c src/runtime/fence.c src/runtime/event.c \

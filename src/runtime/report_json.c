@@ -73,6 +73,11 @@ static void json_finding(struct rt_buf *b, const struct finding *f, size_t *coun
 		stack_symbolize(f->thread_site, &fr);
 		buf_puts(b, ", \"created_at\": ");
 		buf_json_str(b, fr.function ? fr.function : "??");
+		if (fr.file) {
+			buf_puts(b, ", \"created_file\": ");
+			buf_json_str(b, fr.file);
+			buf_printf(b, ", \"created_line\": %d", fr.line);
+		}
 	}
 	buf_puts(b, "}");
 	if (f->detail) {
@@ -102,7 +107,16 @@ static void json_finding(struct rt_buf *b, const struct finding *f, size_t *coun
 	for (uint32_t i = 0; i < f->nheld; i++) {
 		buf_puts(b, i ? ", {\"class\": " : "{\"class\": ");
 		buf_json_str(b, f->held[i].cls);
-		buf_printf(b, ", \"mode\": \"%s\", \"stack\": ", hold_mode_name(f->held[i].mode));
+		buf_printf(b, ", \"mode\": \"%s\", ", hold_mode_name(f->held[i].mode));
+		/* what the text report says of it, in brackets */
+		const char *role = (f->held[i].flags & HF_PATH)	      ? "signalling path"
+				   : (f->held[i].flags & HF_SECTION) ? "signalling section"
+				   : (f->held[i].flags & HF_RECLAIM) ? "in reclaim"
+				   : (f->held[i].flags & HF_TRY)     ? "trylock"
+								     : NULL;
+		if (role)
+			buf_printf(b, "\"role\": \"%s\", ", role);
+		buf_puts(b, "\"stack\": ");
 		struct frame fr;
 		stack_symbolize(f->held[i].ip, &fr);
 		buf_printf(b, "[{\"pc\": \"%#lx\", \"module\": ", (unsigned long)fr.pc);

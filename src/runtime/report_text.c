@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "explain.h"
 #include "finding.h"
 #include "frames.h"
 #include "textcolor.h"
@@ -215,34 +216,6 @@ static void text_scenario(struct rt_buf *b, const struct finding *f)
 	buf_puts(b, "\n   *** DEADLOCK ***\n");
 }
 
-static const char *const explanations[FK_COUNT] = {
-	[FK_ALLOC_IN_SIGNALLING_PATH] =
-		"memory is allocated on the path that must run for a published fence to\n"
-		"  signal; the allocation may enter reclaim, and reclaim (a shrinker, an mmu\n"
-		"  notifier) may wait for that very fence, so neither can finish.",
-	[FK_FENCE_LOCK_INVERSION] =
-		"a lock taken on a fence's signalling path is also held while waiting for\n"
-		"  fences of that class: the waiter holds what the signaller needs.",
-	[FK_RECLAIM_LOCK_INVERSION] =
-		"a lock held across an allocation is also taken in reclaim: the allocation\n"
-		"  may enter reclaim, which then waits for the lock its own caller holds.",
-	[FK_SIGNAL_UNSAFE_LOCK] =
-		"a lock is taken in a signal handler, and is also taken (or held) where\n"
-		"  that signal can arrive - lockdep's inconsistent lock state: if the signal\n"
-		"  lands on a thread that holds the lock, the handler waits for a lock its own\n"
-		"  thread holds, and that thread never runs again.",
-	[FK_SIGNAL_UNSAFE_CALL] =
-		"a signal handler called a function that POSIX does not list as\n"
-		"  async-signal-safe: if the signal interrupted that function's own work (the\n"
-		"  allocator holding its arena lock), the handler deadlocks or corrupts it.",
-	[FK_EVENT_LOCK_INVERSION] =
-		"a thread waits for an event (a condition variable, a semaphore, a thread's\n"
-		"  exit, a barrier, a once routine) while holding a lock that the thread\n"
-		"  which makes the event happen needs first: neither can go on.",
-	[FK_LOCK_ORDER_INVERSION] =
-		"these locks are taken in opposite orders by different code paths; two\n"
-		"  threads running them at once can each hold what the other waits for.",
-};
 
 /*
  * lockdep's scenario for an inconsistent lock state: one thread, the
@@ -278,18 +251,18 @@ static void text_signal_scenario(struct rt_buf *b, const struct finding *f)
 }
 
 /*
- * The closing lines, as sanitizers end theirs: one line to grep, with the
- * classes and the place in the program, and the suppression that hides
- * this finding, ready to paste.
+ * What a finding is about and where, for its first line and its SUMMARY,
+ * the two lines a person greps: the classes of the cycle (or the class),
+ * and the first frame in the program - not the runtime's, not libc's -
+ * of the acquisition that closed it.
  */
-static void text_summary(struct rt_buf *b, const struct finding *f)
+static void text_what(struct rt_buf *b, const struct finding *f, const char *at)
 {
 	uintptr_t pcs[STACK_MAX];
 	uint32_t n = stack_get(f->ncycle ? f->cycle[0].stack : f->stack, pcs, STACK_MAX);
 	struct frame fr, site = { 0 };
 	bool found = false;
 
-	/* the first frame in the program: not the runtime's, not libc's */
 	for (uint32_t i = 0; i < n && !found; i++) {
 		stack_symbolize(pcs[i], &fr);
 		if (frame_is_runtime(fr.module) || frame_is_libc(fr.module))
@@ -301,7 +274,6 @@ static void text_summary(struct rt_buf *b, const struct finding *f)
 			found = true;
 		}
 	}
-	text_printf(b, "\nSUMMARY: fencedep: %s", finding_kind_name(f->kind));
 	if (f->ncycle) {
 		for (uint32_t i = 0; i < f->ncycle; i++)
 			text_printf(b, " %s ->", f->cycle[i].from);
@@ -309,15 +281,27 @@ static void text_summary(struct rt_buf *b, const struct finding *f)
 	} else if (f->subject[0]) {
 		text_printf(b, " %s", f->subject[0]);
 	}
+	if (site.pc)
+		buf_puts(b, at);
 	if (site.file)
 		text_printf(b, " %s:%d", site.file, site.line);
 	else if (site.pc)
 		text_printf(b, " (%s+%#lx)", site.module ? site.module : "??",
-			   (unsigned long)site.offset);
+			    (unsigned long)site.offset);
 	if (site.function)
 		text_printf(b, " in %s", site.function);
+}
+
+/*
+ * The closing lines, as sanitizers end theirs: the SUMMARY line, and the
+ * suppression that hides this finding, ready to paste.
+ */
+static void text_summary(struct rt_buf *b, const struct finding *f)
+{
+	text_printf(b, "\nSUMMARY: fencedep: %s", finding_kind_name(f->kind));
+	text_what(b, f, "");
 	text_printf(b, "\nsuppress it with the line: %s:fingerprint:%s\n",
-		   finding_kind_name(f->kind), f->fingerprint);
+		    finding_kind_name(f->kind), f->fingerprint);
 }
 
 /* lockdep's "Chain exists of:" for a cycle of three locks or more. */
@@ -334,7 +318,9 @@ static void text_chain(struct rt_buf *b, const struct finding *f)
 static void text_raw(struct rt_buf *b, const struct finding *f)
 {
 	buf_puts(b, "\n======================================================\n");
-	text_printf(b, "fencedep: %s: %s\n", finding_kind_name(f->kind), f->title);
+	text_printf(b, "fencedep: %s: %s:", finding_kind_name(f->kind), f->title);
+	text_what(b, f, " at");
+	buf_puts(b, "\n");
 	buf_puts(b, "------------------------------------------------------\n");
 	text_printf(b, "  process %d, thread %d \"%s\"", (int)getpid(), (int)f->tid, f->thread_name);
 	if (f->subject[0])
@@ -347,10 +333,10 @@ static void text_raw(struct rt_buf *b, const struct finding *f)
 	}
 	if (f->detail)
 		text_printf(b, "  %s\n", f->detail);
-	if (explanations[f->kind]) {
+	if (kind_explanation(finding_kind_name(f->kind))) {
 		/* the report's own text, several lines */
 		buf_puts(b, "  ");
-		buf_puts(b, explanations[f->kind]);
+		buf_puts(b, kind_explanation(finding_kind_name(f->kind)));
 		buf_puts(b, "\n");
 	}
 	if (f->ncycle) {
