@@ -22,11 +22,11 @@
  * Frames shown are the interpreter's C frames; Python-level frames are not
  * shown (fencedep(7)).
  *
+ * A thread may end holding a Python lock that another thread releases (a
+ * Lock handed off): it is ownerless, no lock-held-at-thread-exit.
+ *
  * Off unless python_locks=1: with it, python3 -m test test_threading is
- * not clean (20 findings, measured): a lock a thread releases for another
- * (a Lock handed off) stays on the holder's stack until it touches it
- * again (9 lock-held-at-thread-exit); 11 cycles among Python locks and
- * semaphores demoted to events are not analysed yet.
+ * not clean (fencedep(7), LOCK LIBRARIES).
  */
 #include <stdatomic.h>
 #include <string.h>
@@ -230,6 +230,28 @@ bool pylock_post(const void *sem, uintptr_t ip)
 		pylock_demote_class(in);
 	thread_leave();
 	return lock;
+}
+
+/*
+ * A thread that ends holding Python locks: a Python Lock has no owner, and
+ * handing one to another thread to release is legal (threading.Lock), so
+ * it is no lock-held-at-thread-exit: the entries go.  The thread that
+ * releases it then does not hold it, which makes it an event (pylock_post).
+ * The caller has entered t.
+ */
+void pylock_thread_end(struct rt_thread *t)
+{
+	if (likely(!pylocks_exist()))
+		return;
+	for (uint32_t i = t->depth; i-- > 0;) {
+		const void *sem = t->held[i].instance;
+		struct instance *in = sem ? icache_peek(t, sem) : NULL;
+		if (sem && !in)
+			in = instance_find(sem);
+		/* a lock still, or one that became an event while held */
+		if (in && (in->sem_role == SEM_PYLOCK || in->sem_role == SEM_DEMOTED))
+			held_remove(t, &t->held[i]);
+	}
 }
 
 /*

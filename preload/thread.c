@@ -29,6 +29,7 @@ void preload_thread_end(void)
 
 	if (!t)
 		return;
+	pylock_thread_end(t);
 	thread_exit_check(t);
 	/* what runs after this (key destructors) leads to no exit of the
 	 * thread's any more: its class may go from here on */

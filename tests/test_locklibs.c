@@ -474,6 +474,11 @@ static const char py_inversion[] =
 	"import sys, threading\n"
 	"a = threading.Lock()\n"
 	"b = threading.Lock()\n"
+	"if sys.argv[1] == 'handoff':\n"
+	"    t = threading.Thread(target=a.acquire)\n"
+	"    t.start(); t.join()\n"
+	"    a.release()\n"
+	"    print('done'); sys.exit(0)\n"
 	"def take(first, second):\n"
 	"    with first:\n"
 	"        with second:\n"
@@ -510,6 +515,26 @@ Test(python, two_locks_in_opposite_orders_reported_with_python_locks)
 Test(python, two_locks_in_one_order_silent_with_python_locks)
 {
 	python_case("python_locks=1", "clean", 0);
+}
+
+/* A Lock acquired by a thread that ends, and released by another: legal in
+ * Python (a Lock has no owner), no lock-held-at-thread-exit. */
+Test(python, lock_handed_off_by_a_thread_that_ends_is_silent_with_python_locks)
+{
+	struct harness_run r;
+	char path[] = "/tmp/fdep-py-XXXXXX";
+	int fd = mkstemp(path);
+
+	need("/usr/bin/python3", "install python3");
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, py_inversion, sizeof(py_inversion) - 1),
+		     (ssize_t)(sizeof(py_inversion) - 1));
+	close(fd);
+	run("python_locks=1", ARGV("/usr/bin/python3", path, "handoff"), &r);
+	unlink(path);
+	expect_findings(&r, "lock-held-at-thread-exit", 0);
+	cr_expect_str_eq(r.out, "done\n");
+	harness_free(&r);
 }
 
 Test(python, locks_are_not_tracked_by_default)
