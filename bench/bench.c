@@ -102,6 +102,24 @@ static void run_malloc(unsigned long n)
 		one_alloc(i);
 }
 
+/* The same with a mutex alive in heap memory: from then on, free() must
+ * look for locks in what it frees (a program with any heap lock). */
+static void run_malloc_heaplock(unsigned long n)
+{
+	static pthread_mutex_t *volatile heap_mutex;
+
+	if (!heap_mutex) {
+		heap_mutex = malloc(sizeof(*heap_mutex));
+		if (!heap_mutex)
+			die("malloc");
+		pthread_mutex_init(heap_mutex, NULL);
+		pthread_mutex_lock(heap_mutex);
+		pthread_mutex_unlock(heap_mutex);
+	}
+	for (unsigned long i = 0; i < n; i++)
+		one_alloc(i);
+}
+
 static pthread_mutex_t alloc_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void run_malloc_locked(unsigned long n)
@@ -309,6 +327,7 @@ static const struct bench_case {
 	{ "pair", run_pair, NULL, 1 },
 	{ "chain4", run_chain4, NULL, 1 },
 	{ "malloc", run_malloc, NULL, 1 },
+	{ "malloc_heaplock", run_malloc_heaplock, NULL, 1 },
 	{ "malloc_locked", run_malloc_locked, NULL, 1 },
 	{ "contended", NULL, contended_body, CONTENDED_THREADS },
 	{ "rwlock_read", NULL, rwlock_body, RW_THREADS },

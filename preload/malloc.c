@@ -86,6 +86,9 @@ static void *malloc_via_slow(size_t n);
 static void *calloc_via_slow(size_t n, size_t size);
 static void free_via_slow(void *p);
 static void *realloc_via_slow(void *p, size_t n);
+/* glibc's allocator, and no pointer into the bootstrap arena can come
+ * back: free() may read a block's size from glibc's chunk header. */
+static bool glibc_heap;
 static malloc_fn target_malloc = malloc_via_slow;
 static calloc_fn target_calloc = calloc_via_slow;
 static free_fn target_free = free_via_slow;
@@ -114,6 +117,7 @@ __attribute__((constructor(101))) static void allocator_resolved(void)
 		return;
 	target_free = real_free;
 	target_realloc = real_realloc;
+	glibc_heap = true;
 }
 
 #define IN_ALLOCATOR(call) \
@@ -269,10 +273,46 @@ static __attribute__((noinline)) void free_slow(void *p, uintptr_t ip)
 	IN_ALLOCATOR((REAL(free)(p), 0)); /* the macro wants a value */
 }
 
+/*
+ * The bytes a block of glibc's heap may hold, from the size word before
+ * it, without a call: malloc_usable_size() without its checks, which read
+ * the next chunk's header (another line).  An mmapped chunk (bit 1) has a
+ * header of 16 bytes, another one 8, the rest of the word being the next
+ * chunk's.  A word no chunk would have (a wild pointer, which glibc's free
+ * would reject anyway) gives 0: the slow path then asks glibc.
+ */
+static inline size_t glibc_block_size(const void *p)
+{
+	size_t h = ((const size_t *)p)[-1];
+	size_t size = h & ~(size_t)7;
+
+	if (unlikely(size < 32 || size > ((size_t)1 << 46)))
+		return 0;
+	return size - ((h & 2) ? 16 : 8);
+}
+
+/*
+ * free() once locks or fences live in memory the program may free (most
+ * threaded programs): a glibc block whose lines the instance bitmap says
+ * hold none goes straight to glibc, as does everything while the runtime
+ * itself runs (tls_busy: it forgets nothing then).
+ */
+static inline bool free_watched_quiet(void *p)
+{
+	if (unlikely(!glibc_heap || !p))
+		return false;
+	if (tls_busy)
+		return true;
+	size_t len = glibc_block_size(p);
+	return likely(len) && !instance_may_contain(p, len);
+}
+
 RT_EXPORT void free(void *p)
 {
-	if (likely(!tls_private_heap && !releasing_any()))
-		return target_free(p);
+	if (likely(!tls_private_heap)) {
+		if (likely(!releasing_any()) || free_watched_quiet(p))
+			return target_free(p);
+	}
 	free_slow(p, RT_CALLER);
 }
 

@@ -338,6 +338,15 @@ Test(preload, freed_mutex_is_forgotten_after_its_neighbour_was_destroyed)
 	harness_free(&r);
 }
 
+Test(preload, freed_mutex_at_the_end_of_its_block_is_a_new_lock)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("reuse", "tail"), &r);
+	expect_clean(&r, "done\n");
+	harness_free(&r);
+}
+
 Test(preload, address_reused_twice_is_a_new_lock_each_time)
 {
 	struct harness_run r;

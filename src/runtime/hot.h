@@ -283,6 +283,10 @@ static inline bool instance_may_contain(const void *p, size_t len)
 		return instance_may_contain_slow(p, len);
 	uint64_t b0 = first & (INSTANCE_BLOOM_BITS - 1), b1 = last & (INSTANCE_BLOOM_BITS - 1);
 	uint64_t w0 = atomic_load_explicit(&instance_bloom[b0 / 64], memory_order_relaxed);
+	/* the common answer: no object anywhere in the (one or two) words
+	 * that cover the block */
+	if (likely(!(w0 | atomic_load_explicit(&instance_bloom[b1 / 64], memory_order_relaxed))))
+		return false;
 	if (b0 / 64 == b1 / 64 && b0 <= b1) {
 		uint64_t n = b1 - b0 + 1;
 		uint64_t mask = (n == 64 ? ~0ull : ((1ull << n) - 1)) << (b0 % 64);

@@ -15,6 +15,9 @@
  *                   free must still forget L
  *   reuse again     as free, twice over at the same address: the second
  *                   lock marks the line its predecessor's free unmarked
+ *   reuse tail      as free, L in the last bytes of a 1000-byte block,
+ *                   16 lines past its start: the free must see the whole
+ *                   block
  *   reuse mremap    L lives in a mapping that mremap() moves; a new
  *                   mapping at the old address holds L'
  */
@@ -93,6 +96,26 @@ int main(int argc, char **argv)
 		p = pair_in(b);
 		p->lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
 		nest(&p->lock, &outer);
+		free(b);
+		puts("done");
+		return 0;
+	} else if (!strcmp(mode, "tail")) {
+		enum { TAIL_BLOCK = 1000 };
+		size_t at = (TAIL_BLOCK - sizeof(pthread_mutex_t)) & ~(size_t)15;
+		char *b = malloc(TAIL_BLOCK);
+		pthread_mutex_t *l = (pthread_mutex_t *)(b + at);
+		pthread_mutex_init(l, NULL);
+		nest(&outer, l);
+		uintptr_t was = (uintptr_t)b;
+		free(b);
+		b = malloc(TAIL_BLOCK);
+		if ((uintptr_t)b != was) {
+			fprintf(stderr, "reuse: the allocator did not reuse the address\n");
+			return 3;
+		}
+		l = (pthread_mutex_t *)(b + at);
+		*l = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+		nest(l, &outer);
 		free(b);
 		puts("done");
 		return 0;
