@@ -6,6 +6,9 @@
 #   ./setup.sh test     install what is missing, build, and run the test suite
 #   ./setup.sh build    only install and build
 #   ./setup.sh install  build, then install into /usr/local (make install)
+#   ./setup.sh bench [--real] [--quick]
+#                       install the benchmarks' tools, build, and run
+#                       bench/run (--real: the real programs, bench/real)
 #
 # Any of them, in any order, any number of times: it builds out of tree in
 # ./build and runs configure again whenever what configure would find has
@@ -32,6 +35,11 @@ libglib2.0-dev:the_GLib_lock_tests libglib2.0-tests:GLib's_own_tests_run_under_t
 libgomp1:the_OpenMP_lock_tests gettext:an_OpenMP_program_(msgmerge)_run_under_the_checker
 libpython3.11-testsuite:Python's_threading_tests_run_under_the_checker
 meson:the_meson_test_--wrapper_example cmake:the_ctest_example"
+# Only for ./setup.sh bench.
+BENCH_PKGS="clang:the_ThreadSanitizer_column valgrind:the_Helgrind_column
+time:wall_time_and_peak_RSS_of_the_real_programs xz-utils:a_real_program_(xz_-T2)
+zstd:a_real_program_(zstd_-T2) pigz:a_real_program_(pigz) python3:a_real_program_(Python's_threading_tests)
+libpython3.11-testsuite:Python's_threading_tests libsqlite3-dev:the_threaded_sqlite3_client"
 
 say() {
 	echo "setup.sh: $*"
@@ -177,8 +185,14 @@ install)
 	say "installing into $(sed -n 's/^prefix = //p' "$build/Makefile")"
 	$sudo make -s install
 	;;
+bench)
+	shift
+	install_missing $BUILD_PKGS $BENCH_PKGS
+	configure_and_build
+	exec "$top/bench/run" "$@" "$build"
+	;;
 *)
-	echo "usage: $0 demo|test|build|install" >&2
+	echo "usage: $0 demo|test|build|install|bench" >&2
 	exit 2
 	;;
 esac

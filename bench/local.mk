@@ -2,6 +2,8 @@
 # (`make bench BENCHFLAGS=--quick` for the short run).  They report, they do
 # not gate, and are not part of `make check`.
 EXTRA_DIST += bench/run bench/bench.c bench/scale.c bench/README
+# real programs, native against checked (bench/run --real)
+EXTRA_DIST += bench/real bench/sqlite-threads.c
 
 .PHONY: bench
 bench: all
