@@ -30,13 +30,15 @@ _fencedep_report()
 	--srcroot)
 		COMPREPLY=($(compgen -d -- "$cur"))
 		return;;
+	--source-url)
+		return;;
 	--color)
 		COMPREPLY=($(compgen -W "auto always never" -- "$cur"))
 		return;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "-f --format -o --output --baseline
-			--write-baseline --suppressions --cycles-only --srcroot --color -v
+			--write-baseline --suppressions --cycles-only --srcroot --source-url --color -v
 			--verbose -h --help -V --version" -- "$cur"))
 	else
 		COMPREPLY=($(compgen -f -X '!*.json' -- "$cur") $(compgen -d -- "$cur"))

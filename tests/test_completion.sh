@@ -26,6 +26,7 @@ expect() {
 }
 expect "fencedep report --ver" --version
 expect "fencedep report --supp" --suppressions
+expect "fencedep report --sou" --source-url
 expect "fencedep report -f s" sarif
 expect "fencedep report -f h" html
 expect "fencedep --err" --error-exitcode=

@@ -10,7 +10,8 @@ tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 fail=0
 
-"$cli" report -f html -o "$tmp/r.html" "$data/abba_a.json" "$data/abba_b.json" \
+"$cli" report -f html -o "$tmp/r.html" --source-url='https://src.example/repo/blob/main/{path}#L{line}' \
+	"$data/abba_a.json" "$data/abba_b.json" \
 	"$data/fence_a.json" "$data/fence_b.json" "$data/escape_a.json" "$data/escape_b.json"
 [ $? -eq 1 ] || { echo "FAIL: fencedep report did not find the cycles"; exit 1; }
 
@@ -39,6 +40,11 @@ n=$(grep -o '<svg ' "$tmp/dom.html" | wc -l)
 [ "$n" -eq 3 ] && echo "ok: 3 cycles drawn" || { echo "FAIL: $n drawings, 3 expected"; fail=1; }
 expect 'class="legend"' "a legend"
 expect 'SUMMARY: fencedep: lock-order-inversion' "a summary line per finding"
+expect '<a class="src" href="https://src.example/repo/blob/main/accounts.c#L42">accounts.c:42</a>' \
+	"a frame's file is a link (--source-url)"
+expect '<pre class="scenario">' "the possible unsafe scenario"
+expect 'How to fix:</b> Take the locks in one order' "the kind's fix hint"
+expect 'acquisitions' "the per-process statistics"
 refuse '<script' "no script element from the input"
 refuse '<b>x' "no markup from the input"
 

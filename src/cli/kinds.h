@@ -1,6 +1,6 @@
 /*
- * kinds.h - the finding kinds as `fencedep report` presents them: a title
- * and a sentence of help each, in the order of fencedep(7).
+ * kinds.h - the finding kinds as `fencedep report` presents them: a title,
+ * a sentence of help and a fix hint each, in the order of fencedep(7).
  */
 #ifndef FDEP_KINDS_H
 #define FDEP_KINDS_H
@@ -12,6 +12,7 @@ struct kind_info {
 	const char *title;	/* the runtime's one-line title */
 	const char *help;	/* what it means and what to do */
 	const char *level;	/* SARIF level: "error" or "warning" */
+	const char *fix;	/* how such a finding is usually fixed */
 };
 
 extern const struct kind_info kind_table[];

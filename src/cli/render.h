@@ -24,7 +24,13 @@ struct render_opts {
 	const char *srcroot;	/* sarif, github: make file paths under it relative */
 	bool verbose;		/* text, html: also thread start frames */
 	int color;		/* text: 0 auto, 1 always, 2 never */
+	const char *source_url;	/* html: link template with {path} and {line} */
 };
+
+/* The path relative to root when it is under root, else NULL. */
+const char *under_root(const char *file, const char *root);
+/* The text report's "possible unsafe scenario" of a cycle of two or more. */
+void text_scenario(FILE *out, const struct report *r, const struct rfinding *f);
 
 typedef int (*render_fn)(FILE *out, const struct report *r,
 			 const struct render_opts *o);

@@ -6,6 +6,7 @@
  */
 #include "render.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "kinds.h"
@@ -108,7 +109,10 @@ static const char css[] =
 	".summary{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12.5px;"
 	"background:#f6f7f9;border-radius:6px;padding:8px 12px;margin:12px 0 0;"
 	"overflow-wrap:anywhere}"
-	".help{margin:0 0 10px}"
+	".help{margin:0 0 4px}.fix{margin:0 0 10px}"
+	"pre.scenario{font:12.5px/1.35 ui-monospace,Menlo,Consolas,monospace;background:#f6f7f9;"
+	"border-radius:6px;padding:8px 12px;margin:4px 0 0;overflow-x:auto}"
+	"a.src{color:#234a9c}"
 	".legend{color:#5b6275;font-size:12.5px;margin:0 0 16px}"
 	".legend span{display:inline-block;width:12px;height:12px;border-radius:6px;"
 	"border:1px solid #4a5163;vertical-align:-2px;margin:0 4px 0 10px}"
@@ -117,8 +121,71 @@ static const char css[] =
 
 /* ---- stacks ---- */
 
+static const struct render_opts *html_opts;
+
+/* A path as a URL's path: unreserved characters and "/" as they are. */
+static void put_url_path(FILE *out, const char *p)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    strchr("-._~/", c))
+			fputc(c, out);
+		else
+			fprintf(out, "%%%c%c", hex[c >> 4], hex[c & 15]);
+	}
+}
+
+/*
+ * The link of a frame's place, from --source-url: {path} is the file
+ * under --srcroot (or a relative one as it is, when it does not climb
+ * out with ".."), percent-encoded; {line}
+ * its line.  Written into a buffer, then into the attribute escaped.
+ * NULL when the frame has no such file.
+ */
+static char *source_link(const struct rframe *f)
+{
+	const char *t = html_opts ? html_opts->source_url : NULL, *rel;
+	char *url = NULL;
+	size_t len = 0;
+	FILE *m;
+
+	if (!t || !f->file || f->line <= 0)
+		return NULL;
+	rel = under_root(f->file, html_opts->srcroot);
+	/* a relative path, unless it climbs out (glibc's ../sysdeps/...) */
+	if (!rel && f->file[0] != '/' && strncmp(f->file, "../", 3) && !strstr(f->file, "/../"))
+		rel = f->file;
+	if (!rel || !*rel)
+		return NULL;
+	m = open_memstream(&url, &len);
+	if (!m)
+		return NULL;
+	while (*t) {
+		if (!strncmp(t, "{path}", 6)) {
+			put_url_path(m, rel);
+			t += 6;
+		} else if (!strncmp(t, "{line}", 6)) {
+			fprintf(m, "%ld", f->line);
+			t += 6;
+		} else {
+			fputc(*t++, m);
+		}
+	}
+	if (fclose(m)) {
+		free(url);
+		return NULL;
+	}
+	return url;
+}
+
 static void put_frame(FILE *out, const struct rframe *f, size_t i)
 {
+	char *link = source_link(f);
+
 	fprintf(out, "<li value=\"%zu\"><span class=\"fn\">", i);
 	esc(out, f->function ? f->function : "??");
 	fputs("</span>", out);
@@ -130,39 +197,74 @@ static void put_frame(FILE *out, const struct rframe *f, size_t i)
 		fputs(")</span>", out);
 	}
 	if (f->file) {
-		fputs(" <span class=\"src\">", out);
+		if (link) {
+			fputs(" <a class=\"src\" href=\"", out);
+			esc(out, link);
+			fputs("\">", out);
+		} else {
+			fputs(" <span class=\"src\">", out);
+		}
 		esc(out, f->file);
 		if (f->line > 0)
 			fprintf(out, ":%ld", f->line);
-		fputs("</span>", out);
+		fputs(link ? "</a>" : "</span>", out);
 	}
 	fputs("</li>\n", out);
+	free(link);
 }
 
-/* The program's frames; the thread start frames folded below them. */
+/*
+ * A frame of a library or of a system header (the C library, libstdc++,
+ * std::mutex::lock() built into the program): folded, with the thread
+ * start frames, below the program's own.
+ */
+static bool frame_library(const struct rframe *f)
+{
+	const char *m = f->module, *file = f->file;
+
+	if (frame_hidden(f))
+		return true;
+	if (file && (!strncmp(file, "/usr/include/", 13) || !strncmp(file, "/usr/lib/gcc/", 13)))
+		return true;
+	return m && (!strncmp(m, "/usr/lib/", 9) || !strncmp(m, "/lib/", 5) ||
+		     !strncmp(m, "/usr/lib64/", 11) || !strncmp(m, "/lib64/", 7));
+}
+
+/* The program's frames; the library and thread start frames folded below
+ * them (all shown when none is the program's). */
 static void put_stack(FILE *out, const struct rstack *s)
 {
-	size_t i, hidden = 0;
+	size_t i, folded = 0, start = 0;
 
 	if (!s->n) {
 		fputs("<p class=\"who\">(no stack recorded)</p>\n", out);
 		return;
 	}
-	fputs("<ol class=\"stack\" start=\"0\">\n", out);
 	for (i = 0; i < s->n; i++) {
+		if (frame_library(&s->frames[i]))
+			folded++;
 		if (frame_hidden(&s->frames[i]))
-			hidden++;
-		else
-			put_frame(out, &s->frames[i], i);
+			start++;
 	}
-	fputs("</ol>\n", out);
-	if (!hidden)
-		return;
-	fprintf(out, "<details class=\"lib\"><summary>%zu thread start frame%s "
-		     "(fencedep, libc)</summary><ol class=\"stack\">\n",
-		hidden, hidden == 1 ? "" : "s");
+	if (folded == s->n) /* nothing of the program's: fold the start frames only */
+		folded = start;
+	fputs("<ol class=\"stack\" start=\"0\">\n", out);
 	for (i = 0; i < s->n; i++)
-		if (frame_hidden(&s->frames[i]))
+		if (folded == start ? !frame_hidden(&s->frames[i]) : !frame_library(&s->frames[i]))
+			put_frame(out, &s->frames[i], i);
+	fputs("</ol>\n", out);
+	if (!folded)
+		return;
+	if (folded == start)
+		fprintf(out, "<details class=\"lib\"><summary>%zu thread start frame%s "
+			     "(fencedep, libc)</summary><ol class=\"stack\">\n",
+			folded, folded == 1 ? "" : "s");
+	else
+		fprintf(out, "<details class=\"lib\"><summary>%zu library and thread start "
+			     "frame%s</summary><ol class=\"stack\">\n",
+			folded, folded == 1 ? "" : "s");
+	for (i = 0; i < s->n; i++)
+		if (folded == start ? frame_hidden(&s->frames[i]) : frame_library(&s->frames[i]))
 			put_frame(out, &s->frames[i], i);
 	fputs("</ol></details>\n", out);
 }
@@ -416,6 +518,26 @@ static void put_held(FILE *out, const struct rfinding *f)
 	}
 }
 
+/* The text report's scenario: one column per thread, to the deadlock. */
+static void put_scenario(FILE *out, const struct report *r, const struct rfinding *f)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m;
+
+	if (f->ncycle < 2 || !(m = open_memstream(&text, &len)))
+		return;
+	text_scenario(m, r, f);
+	if (!fclose(m) && text && len) {
+		/* its own heading; the text's first lines are blank and a title */
+		const char *body = strstr(text, "scenario:\n\n");
+		fputs("<h4>Possible unsafe scenario</h4>\n<pre class=\"scenario\">", out);
+		esc(out, body ? body + 11 : text);
+		fputs("</pre>\n", out);
+	}
+	free(text);
+}
+
 static void put_finding(FILE *out, const struct report *r,
 			const struct rfinding *f, size_t id)
 {
@@ -433,6 +555,8 @@ static void put_finding(FILE *out, const struct report *r,
 	if (info) {
 		fputs("<p class=\"help\">", out);
 		esc(out, info->help);
+		fputs("</p>\n<p class=\"fix\"><b>How to fix:</b> ", out);
+		esc(out, info->fix);
 		fputs("</p>\n", out);
 	}
 	if (f->ncycle) {
@@ -444,6 +568,7 @@ static void put_finding(FILE *out, const struct report *r,
 		fputs("</div></div>\n", out);
 	}
 	put_held(out, f);
+	put_scenario(out, r, f);
 	if (f->stack.n && !f->merged) {
 		fputs("<h4>Stack</h4>\n", out);
 		put_stack(out, &f->stack);
@@ -502,6 +627,7 @@ int render_html(FILE *out, const struct report *r, const struct render_opts *o)
 {
 	size_t i, shown = r->nfindings - r->nsuppressed;
 
+	html_opts = o;
 	fprintf(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
 		     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 		     "<title>fencedep report: %zu new finding%s</title>\n<style>%s</style>"

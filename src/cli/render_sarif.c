@@ -33,8 +33,8 @@ static void put_uri(FILE *out, const char *path, const char *prefix)
 	fputc('"', out);
 }
 
-/* The path relative to srcroot when under it, else NULL. */
-static const char *under_root(const char *file, const char *root)
+/* The path relative to srcroot when under it, else NULL (render.h). */
+const char *under_root(const char *file, const char *root)
 {
 	size_t n;
 
@@ -116,7 +116,16 @@ static void put_rule(FILE *out, const struct kind_info *k, bool first)
 	fputs("}, \"fullDescription\": {\"text\": ", out);
 	json_put_string(out, k->help);
 	fputs("}, \"help\": {\"text\": ", out);
-	json_put_string(out, k->help);
+	if (k->fix) {
+		size_t n = strlen(k->help) + strlen(k->fix) + 2;
+		char *both = malloc(n);
+		if (both)
+			snprintf(both, n, "%s %s", k->help, k->fix);
+		json_put_string(out, both ? both : k->help);
+		free(both);
+	} else {
+		json_put_string(out, k->help);
+	}
 	fprintf(out, "}, \"defaultConfiguration\": {\"level\": \"%s\"}, "
 		     "\"properties\": {\"tags\": [\"concurrency\", \"deadlock\"]}}",
 		k->level);
@@ -128,7 +137,7 @@ static void put_rule(FILE *out, const struct kind_info *k, bool first)
  */
 static int put_rules(FILE *out, const struct report *r, struct strtab *rules)
 {
-	struct kind_info extra;
+	struct kind_info extra = { 0 };
 	size_t i, n = 0;
 	const char *kind;
 

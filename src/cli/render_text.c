@@ -203,6 +203,8 @@ static void put_verb(FILE *out, const struct report *r, const char *name, bool h
 static void put_scenario(FILE *out, const struct report *r, const struct rfinding *f,
 			 long total)
 {
+	if (f->ncycle < 2)
+		return;
 	const struct redge *e0 = &f->cycle[0], *last = &f->cycle[f->ncycle - 1];
 
 	fputs("\n  possible unsafe scenario:\n\n", out);
@@ -217,6 +219,12 @@ static void put_scenario(FILE *out, const struct report *r, const struct rfindin
 	put_verb(out, r, e0->from, false, 1);
 	put_verb(out, r, e0->to, false, 0);
 	fputs("\n   *** DEADLOCK ***\n", out);
+}
+
+void text_scenario(FILE *out, const struct report *r, const struct rfinding *f)
+{
+	put_scenario(out, r, f, f->cycle_length > (long)f->ncycle ? f->cycle_length
+								   : (long)f->ncycle);
 }
 
 static void put_cycle(FILE *out, const struct report *r, const struct rfinding *f, long total)

@@ -58,6 +58,10 @@ static void usage(FILE *out)
 	      "      --suppressions FILE   hide findings matching kind:pattern rules\n"
 	      "      --cycles-only         dot: only the edges of reported cycles\n"
 	      "      --srcroot DIR         sarif, github: file paths relative to DIR\n"
+	      "      --source-url TEMPLATE html: link each frame's file under --srcroot\n"
+	      "                            (or relative) to TEMPLATE, with {path} and\n"
+	      "                            {line} replaced, e.g.\n"
+	      "                            https://host/repo/blob/main/{path}#L{line}\n"
 	      "      --color WHEN          text: auto (a terminal), always or never\n"
 	      "      --exit-zero           exit 0 even when findings are new (bad input\n"
 	      "                            still exits 2)\n"
@@ -108,7 +112,7 @@ static int add_suppressions(struct report_args *a, const char *path)
 }
 
 enum { OPT_BASELINE = 256, OPT_WRITE_BASELINE, OPT_SUPPRESSIONS,
-	OPT_CYCLES_ONLY, OPT_SRCROOT, OPT_COLOR, OPT_EXIT_ZERO };
+	OPT_CYCLES_ONLY, OPT_SRCROOT, OPT_COLOR, OPT_EXIT_ZERO, OPT_SOURCE_URL };
 
 static const struct option long_options[] = {
 	{ "format", required_argument, NULL, 'f' },
@@ -118,6 +122,7 @@ static const struct option long_options[] = {
 	{ "suppressions", required_argument, NULL, OPT_SUPPRESSIONS },
 	{ "cycles-only", no_argument, NULL, OPT_CYCLES_ONLY },
 	{ "srcroot", required_argument, NULL, OPT_SRCROOT },
+	{ "source-url", required_argument, NULL, OPT_SOURCE_URL },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "color", required_argument, NULL, OPT_COLOR },
 	{ "colour", required_argument, NULL, OPT_COLOR },
@@ -163,6 +168,16 @@ static int parse_option(struct report_args *a, int c)
 		return 0;
 	case OPT_SRCROOT:
 		a->opts.srcroot = optarg;
+		return 0;
+	case OPT_SOURCE_URL:
+		/* a link people follow: a web address, with the file in it */
+		if (strncmp(optarg, "https://", 8) && strncmp(optarg, "http://", 7) &&
+		    strncmp(optarg, "file://", 7))
+			return usage_error("--source-url: '%s' is not an http://, https:// or "
+					   "file:// address", optarg);
+		if (!strstr(optarg, "{path}"))
+			return usage_error("--source-url: '%s' has no {path}", optarg);
+		a->opts.source_url = optarg;
 		return 0;
 	case 'v':
 		a->opts.verbose = true;

@@ -1356,6 +1356,61 @@ static void write_closed_cycle(void)
 	write_file(tmp("closed.json"), buf);
 }
 
+/*
+ * HTML: --source-url links each frame under --srcroot (the path
+ * percent-encoded, the whole address escaped in the attribute), not a
+ * frame outside it; library frames (a system header's, libstdc++'s) fold
+ * below the program's; the scenario and the kind's fix hint are there.
+ */
+Test(report, html_links_sources_folds_library_frames_with_scenario_and_fix)
+{
+	static const char json[] =
+		"{\"tool\":\"fencedep\",\"schema\":1,\"pid\":7,\"argv\":[\"./bank\"],"
+		"\"classes\":[{\"name\":\"A\",\"kind\":\"mutex\"},{\"name\":\"B\",\"kind\":\"mutex\"}],"
+		"\"findings\":[{\"kind\":\"lock-order-inversion\",\"fingerprint\":\"0123456789abcdef\","
+		"\"count\":1,\"cycle\":[{\"from\":\"B\",\"to\":\"A\",\"type\":\"EN\",\"stack\":["
+		"{\"pc\":\"0x1\",\"module\":\"/bin/bank\",\"offset\":\"0x1\","
+		"\"function\":\"std::mutex::lock()\",\"file\":\"/usr/include/c++/12/bits/std_mutex.h\","
+		"\"line\":100},"
+		"{\"pc\":\"0x2\",\"module\":\"/bin/bank\",\"offset\":\"0x2\","
+		"\"function\":\"bank::Ledger::debit()\",\"file\":\"/src/bank/my ledger#1.cc\",\"line\":44},"
+		"{\"pc\":\"0x3\",\"module\":\"/usr/lib/x86_64-linux-gnu/libstdc++.so.6\","
+		"\"offset\":\"0xd44a3\"}]},"
+		"{\"from\":\"A\",\"to\":\"B\",\"type\":\"EN\",\"stack\":["
+		"{\"pc\":\"0x4\",\"module\":\"/bin/bank\",\"offset\":\"0x4\","
+		"\"function\":\"bank::Ledger::credit()\",\"file\":\"/other/x.cc\",\"line\":9}]}],"
+		"\"held\":[],\"stack\":[]}]}";
+	struct run r, bad, nopath;
+
+	write_file(tmp("lib.json"), json);
+	r = report("-f", "html", "--srcroot=/src", "--source-url",
+		   "https://git.example/r/blob/main/{path}?x=1&y=\"#L{line}", tmp("lib.json"), NULL);
+	cr_assert_eq(r.status, 1, "stderr: %s", r.err);
+	cr_assert_not_null(strstr(r.out, "<a class=\"src\" href=\"https://git.example/r/blob/main/"
+					 "bank/my%20ledger%231.cc?x=1&amp;y=&quot;#L44\">"
+					 "/src/bank/my ledger#1.cc:44</a>"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "<span class=\"src\">/other/x.cc:9</span>"),
+			   "outside --srcroot: no link");
+	cr_assert_not_null(strstr(r.out, "<details class=\"lib\"><summary>2 library and thread "
+					 "start frames</summary>"), "%s", r.out);
+	cr_assert(strstr(r.out, "std::mutex::lock()") > strstr(r.out, "bank::Ledger::debit()"),
+		  "the system header's frame is folded below the program's");
+	cr_assert_not_null(strstr(r.out, "<pre class=\"scenario\">   this thread"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "   *** DEADLOCK ***\n</pre>"));
+	cr_assert_not_null(strstr(r.out, "<p class=\"fix\"><b>How to fix:</b> Take the locks in one "
+					 "order everywhere"));
+	bad = report("-f", "html", "--source-url=javascript:alert(1)//{path}", tmp("lib.json"), NULL);
+	cr_assert_eq(bad.status, 2);
+	cr_assert_not_null(strstr(bad.err, "--source-url: 'javascript:alert(1)//{path}' is not an "
+					   "http://, https:// or file:// address"), "%s", bad.err);
+	nopath = report("-f", "html", "--source-url=https://x/", tmp("lib.json"), NULL);
+	cr_assert_eq(nopath.status, 2);
+	cr_assert_not_null(strstr(nopath.err, "has no {path}"), "%s", nopath.err);
+	run_free(&r);
+	run_free(&bad);
+	run_free(&nopath);
+}
+
 Test(report, text_ends_each_finding_with_summary_and_suppression)
 {
 	struct run r, sup;
