@@ -39,7 +39,7 @@ static bool wait_before(pthread_cond_t *c, pthread_mutex_t *m, bool timed, uintp
 	 * locked where the runtime did not see it is not reported */
 	if (!held && m->__data.__owner != t->tid)
 		rt_report_bad_unlock(t, m, ip);
-	if (!timed && (t->depth || t->nctx) && !pylock_gil(c))
+	if (!timed && (t->depth || t->nctx) && !pylock_gil(c) && !event_wait_own(t, c))
 		event_wait(t, event_class(t, c, IT_COND, ip), ip);
 	if (t->depth)
 		event_waited(t, c, false);

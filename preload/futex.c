@@ -27,7 +27,7 @@ static void futex_wait(const void *word, uintptr_t ip)
 		return;
 	if (!(t = thread_enter()))
 		return;
-	if (t->depth || t->nctx)
+	if ((t->depth || t->nctx) && !event_wait_own(t, word))
 		event_wait(t, event_class(t, word, IT_EVENT, ip), ip);
 	if (t->depth)
 		event_waited(t, word, false);

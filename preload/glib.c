@@ -411,7 +411,7 @@ static bool gcond_wait_before(gcond_t *c, gmutex_t *m, bool timed, uintptr_t ip)
 		return false;
 	rt_blocking_allowed(t, "a condition wait while a spinning lock is held", ip);
 	bool held = rt_release(t, m, ip);
-	if (!timed && (t->depth || t->nctx))
+	if (!timed && (t->depth || t->nctx) && !event_wait_own(t, c))
 		event_wait(t, event_class(t, c, IT_COND, ip), ip);
 	if (t->depth)
 		event_waited(t, c, false);

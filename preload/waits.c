@@ -260,7 +260,8 @@ RT_EXPORT int sem_wait(sem_t *s)
 		return r;
 	}
 	if (t && !tls_busy && (t->depth || t->nctx) && (t = thread_enter())) {
-		event_wait(t, event_class(t, s, IT_SEM, ip), ip);
+		if (!event_wait_own(t, s))
+			event_wait(t, event_class(t, s, IT_SEM, ip), ip);
 		thread_leave();
 	}
 	watched = rt_watch_begin_at(s, WAIT_SEM, NULL, ip);

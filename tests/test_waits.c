@@ -175,7 +175,7 @@ Test(waits, signal_context_wait_and_window_keep_the_idioms_silent)
 	static const char *const idioms[] = { "own-mutex", "pool", "sem-lock", "phases",
 					      "timed", "c11-clean", "once-clean", "cond-clean",
 					      "sem-clean", "event-clean", "sem-inner-clean",
-					      "cvlock-clean" };
+					      "cvlock-clean", "handshake" };
 
 	for (size_t o = 0; o < 2; o++) {
 		for (size_t i = 0; i < sizeof(idioms) / sizeof(idioms[0]); i++) {
@@ -282,6 +282,14 @@ Test(waits, binary_semaphore_used_as_a_lock_inside_and_around_other_locks_is_sil
 Test(waits, barrier_phases_taking_and_releasing_locks_are_silent)
 {
 	scenario("phases", "event-lock-inversion", 0);
+}
+
+/* the waiter does not wait for its own signal under the same outer lock;
+ * another thread's wait under it is still reported (cond, above) */
+Test(waits, thread_waiting_under_the_lock_it_signalled_under_itself_is_silent)
+{
+	scenario("handshake", "event-lock-inversion", 0);
+	scenario_opts("signal_context=held", "handshake", "event-lock-inversion", 0);
 }
 
 Test(waits, timed_and_try_waits_under_the_signallers_lock_are_silent)

@@ -186,7 +186,7 @@ RT_EXPORT void fdep_event_wait(const void *ev)
 
 	if (!t)
 		return;
-	if (t->depth || t->nctx)
+	if ((t->depth || t->nctx) && !event_wait_own(t, ev))
 		event_wait(t, event_class(t, ev, IT_EVENT, RT_CALLER), RT_CALLER);
 	if (t->depth)
 		event_waited(t, ev, false);

@@ -101,10 +101,57 @@ void event_wait(struct rt_thread *t, struct lock_class *e, uintptr_t ip)
 	rt_check_wait(t, e, ip);
 }
 
+/* The locks held at a signal of obj, for event_wait_own. */
+static void event_signalled(struct rt_thread *t, const void *obj)
+{
+	uint32_t i = t->nsighold;
+
+	for (uint32_t j = 0; j < t->nsighold; j++)
+		if (t->sighold[j].obj == obj)
+			i = j;
+	if (i == WAITHOLD_MAX) {
+		for (uint32_t j = 1; j < WAITHOLD_MAX; j++)
+			t->sighold[j - 1] = t->sighold[j];
+		i--;
+	}
+	t->sighold[i].obj = obj;
+	t->sighold[i].depth = t->depth;
+	for (uint32_t d = 0; d < t->depth && d < SIGHOLD_DEPTH; d++)
+		t->sighold[i].cls[d] = t->held[d].cls;
+	if (i == t->nsighold)
+		t->nsighold = i + 1;
+}
+
+/*
+ * A thread that signals E holding C and later waits for E holding C (a
+ * handshake in which it both posts work and waits for its completion under
+ * one outer lock) does not wait for its own signal: the wait adds no edge.
+ * The mirror of event_signal_skip; a miss at worst (another signaller that
+ * needs C), never a false cycle.
+ */
+bool event_wait_own(const struct rt_thread *t, const void *obj)
+{
+	if (!t->depth || t->depth > SIGHOLD_DEPTH)
+		return false;
+	for (uint32_t i = t->nsighold; i-- > 0;) {
+		if (t->sighold[i].obj != obj)
+			continue;
+		if (t->sighold[i].depth < t->depth)
+			return false;
+		for (uint32_t d = 0; d < t->depth; d++)
+			if (t->sighold[i].cls[d] != t->held[d].cls)
+				return false;
+		return true;
+	}
+	return false;
+}
+
 void event_signal(struct rt_thread *t, struct lock_class *e, const void *obj, uint32_t skip,
 		  uintptr_t ip)
 {
 	event_note_signal(t, obj, ip);
+	if (t->depth)
+		event_signalled(t, obj);
 	if (!e || t->depth <= skip)
 		return;
 	rt_check_signal(t, e, skip, ip);

@@ -327,6 +327,7 @@ struct ww_ctx {
 #define CCACHE_SIZE 256
 #define EVENT_CTX_MAX 8
 #define WAITHOLD_MAX 8
+#define SIGHOLD_DEPTH 4
 #define SIGNAL_RING 8
 #define PENDING_EDGES 32
 
@@ -416,6 +417,15 @@ struct rt_thread {
 		uint64_t key;     /* chain key at that depth */
 	} waithold[WAITHOLD_MAX];
 	uint32_t nwaithold;
+	/* the events it signalled lately holding locks, and the bottom ones it
+	 * held: its own later wait for one of them under those same locks does
+	 * not wait for its own signal (event.c) */
+	struct {
+		const void *obj;
+		uint32_t depth;
+		struct lock_class *cls[SIGHOLD_DEPTH];
+	} sighold[WAITHOLD_MAX];
+	uint32_t nsighold;
 	/* the events it signalled lately, for "last signalled by" in dumps */
 	struct {
 		const void *obj;
@@ -501,6 +511,9 @@ void event_context_defer(struct rt_thread *t, struct lock_class *ctx, struct loc
  * at its wait and still holds (a post consumes a semaphore's record). */
 void event_waited(struct rt_thread *t, const void *obj, bool counted);
 uint32_t event_signal_skip(struct rt_thread *t, const void *obj, bool consume);
+/* Does t hold, for a wait for obj, only what it held at its own last signal
+ * of obj (the bottom of that stack, the same)?  Then the wait adds nothing. */
+bool event_wait_own(const struct rt_thread *t, const void *obj);
 /* Remember a signal for state dumps (cheap: thread-local). */
 void event_note_signal(struct rt_thread *t, const void *obj, uintptr_t ip);
 /* The thread that signalled obj last, and where: for dumps. */

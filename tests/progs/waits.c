@@ -24,6 +24,8 @@
  *                 and alone around another lock
  *   phases        barrier phases, locks taken and released in each
  *   timed         timed and try waits holding the lock their signaller takes
+ *   handshake     a thread signals a cv under an outer lock, then waits on it
+ *                 under that lock for another thread's signal
  *   pingpong N    N round trips by cv and by semaphore between two threads
  * Findings under signal_context=wait (event-lock-inversion), with twins:
  *   sem-inner     a binary semaphore as a lock, A taken inside it, and A
@@ -835,6 +837,45 @@ static __attribute__((noinline)) int run_hang(void)
 }
 
 /*
+ * A handshake under an outer lock (pigz's decompressor): the main thread
+ * signals the cv holding B (outer) and the cv's mutex, before it ever waits
+ * on it; later it waits on the cv holding B for the helper, which signals
+ * holding only the cv's mutex.  The main thread does not wait for its own
+ * signal: silent.
+ */
+static int handshake_flag;
+
+static void *handshake_helper(void *arg)
+{
+	(void)arg;
+	lock(&cv_mutex);
+	handshake_flag = 1;
+	pthread_cond_broadcast(&cv);
+	unlock(&cv_mutex);
+	return NULL;
+}
+
+static int run_handshake(void)
+{
+	pthread_t t;
+
+	lock(&lock_b);
+	lock(&cv_mutex);
+	pthread_cond_broadcast(&cv); /* nobody waits yet */
+	unlock(&cv_mutex);
+	unlock(&lock_b);
+	lock(&lock_b);
+	lock(&cv_mutex);
+	pthread_create(&t, NULL, handshake_helper, NULL);
+	while (!handshake_flag)
+		pthread_cond_wait(&cv, &cv_mutex);
+	unlock(&cv_mutex);
+	unlock(&lock_b);
+	pthread_join(t, NULL);
+	return 0;
+}
+
+/*
  * The program's own futex, through syscall(): woken by a thread holding A
  * (futex) or not (futex-clean); then waited for by a thread holding A, with
  * an expected value the word no longer has, so the wait returns at once.
@@ -975,6 +1016,8 @@ int main(int argc, char **argv)
 		return run_c11(0);
 	if (!strcmp(s, "hang"))
 		return run_hang();
+	if (!strcmp(s, "handshake"))
+		return run_handshake();
 	if (!strcmp(s, "futex-lock"))
 		return run_futex(1);
 	if (!strncmp(s, "futex", 5))
