@@ -732,6 +732,52 @@ Test(hostile, out_of_memory_after_a_finding_keeps_it_and_the_status)
 	harness_free(&r);
 }
 
+/*
+ * A 40-lock cycle closed after the program filled its address space: the
+ * finding's stacks are named without libdw (which crashed there: SIGSEGV
+ * in dwarf_getsrclines), by module and offset, and its text and JSON, each
+ * larger than the runtime's biggest size class, come from the memory
+ * reserved at start.  The finding is in both, and sets the status.
+ */
+Test(hostile, finding_made_out_of_memory_is_written_by_module_and_offset)
+{
+	struct harness_run r;
+
+	run("stack_depth=32", ARGV("rel-hostile", "finding-out-of-memory", "40", "40"), &r);
+	cr_expect_str_eq(r.out, "done\n", "stderr: %s", r.err);
+	cr_expect_eq(harness_count(r.json, "lock-order-inversion"), 1, "%s", r.err);
+	cr_expect_eq(count_in(r.json, "\"cycle_length\": 40"), 1, "%s", r.err);
+	cr_expect_eq(count_in(r.log, "fencedep: lock-order-inversion:"), 1, "%s", r.err);
+	cr_expect_gt(count_in(r.json, "rel-hostile\", \"offset\": \"0x"), 40, "%s", r.err);
+	cr_expect_eq(r.status, FINDING_EXIT, "status %d\nstderr: %s", r.status, r.err);
+	harness_free(&r);
+}
+
+/* A two-lock cycle there, the smallest finding: no crash in symbolising. */
+Test(hostile, small_finding_made_out_of_memory_is_written)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("rel-hostile", "finding-out-of-memory", "2", "0"), &r);
+	cr_expect_str_eq(r.out, "done\n", "stderr: %s", r.err);
+	cr_expect_eq(harness_count(r.json, "lock-order-inversion"), 1, "%s", r.err);
+	cr_expect_gt(count_in(r.json, "rel-hostile\", \"offset\": \"0x"), 1, "%s", r.err);
+	cr_expect_eq(r.status, FINDING_EXIT, "status %d\nstderr: %s", r.status, r.err);
+	harness_free(&r);
+}
+
+/* The clean twin: the ring closed in order after memory ran out. */
+Test(hostile, ring_in_order_out_of_memory_is_clean)
+{
+	struct harness_run r;
+
+	run("stack_depth=32", ARGV("rel-hostile", "finding-out-of-memory", "40", "40", "clean"), &r);
+	cr_expect_str_eq(r.out, "done\n", "stderr: %s", r.err);
+	cr_expect_eq(harness_findings(r.json), 0, "%s", r.log);
+	cr_expect_eq(r.status, 0, "status %d\nstderr: %s", r.status, r.err);
+	harness_free(&r);
+}
+
 /* ---- 13. the chain cache is bounded ---- */
 
 /* The "peak <kB>" line of a rel-hostile memory case, run under the runtime

@@ -138,6 +138,61 @@ bool rt_owns(const void *p)
 	return false;
 }
 
+/*
+ * The reserve: memory mapped at start for the one finding that may be
+ * found as memory runs out.  A finding is reported from this thread inside
+ * rt_reserve_enter() ... rt_reserve_leave() (report.c); there, an
+ * allocation the system refuses is carved from the reserve instead, so the
+ * finding's record, its text and its JSON still get written, and then
+ * checking stops as it does out of memory.  libdw's allocations (the
+ * private heap) never take from it: symbolisation degrades instead
+ * (stack.c).  Its pages are not touched until needed: it costs address
+ * space, not memory.
+ */
+#define RESERVE_SIZE ((size_t)2 << 20)
+static char *reserve_cur, *reserve_end;
+static __thread int reserve_depth __attribute__((tls_model("initial-exec")));
+
+void rt_reserve_init(void)
+{
+	rt_lock(&alloc_lock);
+	if (!reserve_cur) {
+		char *r = map_pages(RESERVE_SIZE);
+		if (r) {
+			reserve_cur = r;
+			reserve_end = r + RESERVE_SIZE;
+			map_note(r, RESERVE_SIZE);
+		}
+	}
+	rt_unlock(&alloc_lock);
+}
+
+void rt_reserve_enter(void)
+{
+	reserve_depth++;
+}
+
+void rt_reserve_leave(void)
+{
+	reserve_depth--;
+}
+
+/* n bytes of the reserve (alloc_lock held), or NULL. */
+static void *reserve_take(size_t n)
+{
+	if (!reserve_depth || tls_private_heap_count || !reserve_cur ||
+	    (size_t)(reserve_end - reserve_cur) < n)
+		return NULL;
+	void *p = reserve_cur;
+	reserve_cur += (n + 15) & ~(size_t)15;
+	return p; /* fresh pages: zero, as rt_alloc's are */
+}
+
+bool rt_memory_out(void)
+{
+	return atomic_load(&out_of_memory);
+}
+
 void rt_out_of_memory(const char *what)
 {
 	if (atomic_exchange(&out_of_memory, true))
@@ -155,12 +210,15 @@ void *rt_alloc(size_t size)
 	void *p;
 
 	if (k < 0) {
-		p = map_pages(size);
-		if (!p)
-			rt_out_of_memory("a large table");
+		void *mapped = p = map_pages(size);
 		rt_lock(&alloc_lock);
-		map_note(p, size);
+		if (p)
+			map_note(p, size);
+		else
+			p = reserve_take(size); /* its free() unmaps its pages, or fails */
 		rt_unlock(&alloc_lock);
+		if (!mapped)
+			rt_out_of_memory("a large table");
 		return p;
 	}
 	rt_lock(&alloc_lock);
@@ -174,9 +232,10 @@ void *rt_alloc(size_t size)
 	if ((size_t)(region_end - region_cur) < bsize) {
 		char *r = map_pages(REGION);
 		if (!r) {
+			p = reserve_take(bsize);
 			rt_unlock(&alloc_lock);
 			rt_out_of_memory("its tables");
-			return NULL;
+			return p;
 		}
 		region_cur = r;
 		region_end = r + REGION;

@@ -236,6 +236,7 @@ void rt_init(void)
 	if (rt_opt.suppressions[0])
 		load_suppressions(rt_opt.suppressions);
 	stack_init();
+	rt_reserve_init();
 	report_init();
 	prime_init();
 	if (strcmp(rt_opt.prime, "builtin") && strcmp(rt_opt.prime, "none") &&

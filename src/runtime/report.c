@@ -273,10 +273,14 @@ static char *log_name;
 
 void report_finding(struct rt_thread *t, const struct finding_in *in)
 {
+	/* what writing it takes comes from the reserve if memory runs out */
+	rt_reserve_enter();
 	struct finding *f = rt_alloc(sizeof(*f));
 
-	if (!f)
+	if (!f) {
+		rt_reserve_leave();
 		return;
+	}
 	graph_readers_enter(); /* the cycle's class records stay while named */
 	finding_fill(f, t, in);
 	graph_readers_leave();
@@ -287,6 +291,7 @@ void report_finding(struct rt_thread *t, const struct finding_in *in)
 			rt_unlock(&report_lock);
 			rt_free(f->dump, f->dump_len);
 			rt_free(f, sizeof(*f));
+			rt_reserve_leave();
 			return;
 		}
 	}
@@ -297,6 +302,7 @@ void report_finding(struct rt_thread *t, const struct finding_in *in)
 		rt_unlock(&report_lock);
 		rt_free(f->dump, f->dump_len);
 		rt_free(f, sizeof(*f));
+		rt_reserve_leave();
 		return;
 	}
 	*findings_tail = f;
@@ -312,6 +318,7 @@ void report_finding(struct rt_thread *t, const struct finding_in *in)
 	}
 	report_write_json(false);
 	rt_unlock(&report_lock);
+	rt_reserve_leave();
 	if (rt_opt.abort_on_report)
 		abort();
 }

@@ -272,7 +272,8 @@ static const struct rt_buf *graph_rendered(bool final)
 {
 	uint64_t now = rt_now_ns();
 
-	if (final || graph_due()) {
+	/* out of memory: the last rendering, or none (json_write_file) */
+	if ((final || graph_due()) && !(rt_memory_out() && graph_part.data && !graph_part.failed)) {
 		buf_release(&graph_part);
 		json_graph(&graph_part);
 		graph_part_at = rt_now_ns();
@@ -451,13 +452,16 @@ static bool json_write_file(struct json_file *jf, struct finding *first, size_t 
 
 	json_head(&head);
 	const struct rt_buf *graph = first_file ? graph_rendered(final) : &no_graph;
+	/* a graph that could not be rendered (out of memory) is left out:
+	 * the findings are what must be written */
+	if (graph->failed || !graph->data)
+		graph = &no_graph;
 	if (first_file)
 		json_tail(&tail);
 	else
 		buf_puts(&tail, "],\n \"stats\": {\"classes\": 0, \"edges\": 0, \"chains\": 0, "
 				"\"acquisitions\": 0, \"chain_hits\": 0}}\n");
-	if (!tmp || head.failed || !head.data || graph->failed || !graph->data || tail.failed ||
-	    !tail.data) {
+	if (!tmp || head.failed || !head.data || tail.failed || !tail.data) {
 		errno = ENOMEM;
 		json_warn("out of memory", jf->path);
 		goto out;

@@ -98,6 +98,13 @@ extern __thread struct rt_tls rt_tls __attribute__((tls_model("initial-exec")));
 #define PH_SIGNAL 0x40000000
 #define tls_private_heap_count (rt_tls.private_heap & ~PH_SIGNAL)
 void rt_out_of_memory(const char *what);
+/* The reserve (alloc.c): mapped at start; inside enter/leave, this
+ * thread's allocations that the system refuses come from it, so that a
+ * finding made as memory runs out is still written. */
+void rt_reserve_init(void);
+void rt_reserve_enter(void);
+void rt_reserve_leave(void);
+bool rt_memory_out(void); /* the runtime ran out of memory */
 /* Double a chained hash table (table.c); returns the buckets to use. */
 void **table_grow(void **buckets, uint64_t *size, uint64_t first_size, size_t next_off,
 		  uint64_t (*hash)(const void *node));

@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define UNW_LOCAL_ONLY
@@ -63,8 +65,13 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
+/* The main program's path, for frames named without libdw. */
+static char exe_path[512];
+
 void stack_init(void)
 {
+	ssize_t n = readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1);
+	exe_path[n > 0 ? n : 0] = 0;
 	dl_iterate_phdr(find_self, (void *)(uintptr_t)stack_init);
 }
 
@@ -503,12 +510,39 @@ static int modules_changed(struct dl_phdr_info *info, size_t size, void *arg)
 static sigset_t sym_sigs;
 static bool sym_in_libdw;
 
+/*
+ * Out of memory, libdw does not fail cleanly: its line-table reader was
+ * seen to crash (SIGSEGV in dwarf_getsrclines under ulimit -v), and where
+ * it checks, its default answer to a failed allocation is to exit the
+ * process.  So before a window into libdw opens, the runtime makes sure
+ * that SYM_HEADROOM of address space can still be had (a mapping that
+ * reserves nothing, made and unmade at once); when it cannot, the window
+ * stays shut and frames are named by module and offset alone (sym_short),
+ * from the loader's list, until memory is back.
+ */
+#define SYM_HEADROOM ((size_t)64 << 20)
+static bool sym_short;
+
+static bool sym_headroom(void)
+{
+	long r = syscall(SYS_mmap, NULL, SYM_HEADROOM, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (r < 0 && r > -4096)
+		return false;
+	syscall(SYS_munmap, (void *)r, SYM_HEADROOM);
+	return true;
+}
+
 static Dwfl_Module *module_of(uintptr_t addr)
 {
 	bool changed = false;
 	Dwfl_Module *m = NULL;
 
 	if (!sym_in_libdw) {
+		sym_short = !sym_headroom() || atomic_load(&rt_oom_disabled);
+		if (sym_short)
+			return NULL;
 		sym_in_libdw = true;
 		private_heap_enter(&sym_sigs);
 	}
@@ -729,6 +763,41 @@ static void program_frame(Dwfl_Module *m, uintptr_t at, const char **file, int *
 	free(scopes);
 }
 
+struct module_base {
+	uintptr_t addr;
+	uintptr_t bias;
+	const char *name;
+};
+
+static int module_base_one(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct module_base *mb = arg;
+
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && mb->addr >= lo && mb->addr < lo + ph->p_memsz) {
+			mb->bias = info->dlpi_addr;
+			mb->name = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : exe_path;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The frame at pc by module and offset alone, from the loader's list. */
+static void symbolize_short(uintptr_t pc, uintptr_t at, struct frame *f)
+{
+	struct module_base mb = { at, 0, NULL };
+
+	dl_iterate_phdr(module_base_one, &mb);
+	if (!mb.name)
+		return;
+	f->module = mb.name[0] ? intern_str(mb.name) : NULL;
+	f->offset = pc - mb.bias;
+}
+
 static void symbolize_locked(uintptr_t pc, struct frame *f, bool lines)
 {
 	uintptr_t at = pc ? pc - 1 : 0; /* return addresses point past the call */
@@ -736,6 +805,8 @@ static void symbolize_locked(uintptr_t pc, struct frame *f, bool lines)
 
 	memset(f, 0, sizeof(*f));
 	f->pc = pc;
+	if (!m && sym_short)
+		symbolize_short(pc, at, f);
 	if (!m)
 		return;
 	Dwarf_Addr base = 0;
@@ -801,11 +872,22 @@ static void symbolize(uintptr_t pc, struct frame *f, bool lines)
 		if (e->f.pc == pc)
 			break;
 	if (e && lines && !e->lines) {
-		symbolize_locked(pc, &e->f, true);
-		e->lines = true;
+		struct frame whole;
+		symbolize_locked(pc, &whole, true);
+		if (!sym_short) {
+			e->f = whole;
+			e->lines = true;
+		} /* else named without libdw: the entry stays as it was */
 	} else if (!e && (e = rt_alloc(sizeof(*e)))) {
 		symbolize_locked(pc, &e->f, lines);
 		e->lines = lines;
+		if (sym_short) {
+			/* named without libdw: named again once memory is back */
+			*f = e->f;
+			rt_free(e, sizeof(*e));
+			e = NULL;
+			goto out;
+		}
 		e->hnext = sym_hash[k];
 		sym_hash[k] = e;
 	} else if (!e) {
@@ -813,6 +895,7 @@ static void symbolize(uintptr_t pc, struct frame *f, bool lines)
 	}
 	if (e)
 		*f = e->f;
+out:
 	sym_leave();
 	if (!lines) {
 		f->file = NULL; /* the same output whatever was asked before */

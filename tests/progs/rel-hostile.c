@@ -46,6 +46,12 @@
  *        one lock-order inversion, then files are limited to BYTES
  *        (RLIMIT_FSIZE, SIGXFSZ ignored), as a full disk would, and a
  *        second inversion: its report write fails when BYTES is small
+ *   rel-hostile finding-out-of-memory N DEPTH
+ *        locks 0..N-1 taken in a ring's order, each pair DEPTH calls deep,
+ *        then the address space is limited to what is mapped plus 1 MiB
+ *        and the program's heap is filled until malloc fails; then lock
+ *        N-1 then lock 0: a cycle of N locks found with no memory left
+ *        (with "clean", lock 0 then lock N-1: in order, no finding)
  *   rel-hostile inversion
  *        one lock-order inversion, exit 0
  *   rel-hostile nothing
@@ -253,6 +259,34 @@ static size_t mapped_now(void)
 	return kb * 1024;
 }
 
+static int finding_out_of_memory(int n, int depth, int clean)
+{
+	pthread_mutex_t *locks = calloc((size_t)n, sizeof(*locks));
+
+	for (int i = 0; i < n; i++)
+		pthread_mutex_init(&locks[i], NULL);
+	for (int i = 0; i + 1 < n; i++) {
+		struct step st = { &locks[i], &locks[i + 1], depth };
+		deep(&st, depth);
+	}
+	struct rlimit rl = { mapped_now() + (1 << 20), 0 };
+	rl.rlim_max = rl.rlim_cur;
+	if (setrlimit(RLIMIT_AS, &rl)) {
+		perror("setrlimit");
+		return 1;
+	}
+	size_t held = 0;
+	for (size_t size = 1 << 20; size >= 16; size /= 2)
+		while (malloc(size))
+			held += size;
+	struct step last = { &locks[n - 1], &locks[0], depth };
+	if (clean)
+		last = (struct step){ &locks[0], &locks[n - 1], depth };
+	deep(&last, depth);
+	printf("done%s\n", held ? "" : " (nothing allocated)");
+	return 0;
+}
+
 static int oom_after_finding(void)
 {
 	enum { NLOCKS = 400000 };
@@ -407,6 +441,9 @@ int main(int argc, char **argv)
 	if (argc == 3 && (!strcmp(argv[1], "idle-waiter") || !strcmp(argv[1], "stalled") ||
 			  !strcmp(argv[1], "waits-holding")))
 		return watchdog_case(argv[1], atoi(argv[2]));
+	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "finding-out-of-memory"))
+		return finding_out_of_memory(atoi(argv[2]), atoi(argv[3]),
+					     argc == 5 && !strcmp(argv[4], "clean"));
 	if (argc == 2 && !strcmp(argv[1], "oom-after-finding"))
 		return oom_after_finding();
 	if (argc == 3 && !strcmp(argv[1], "fsize-after-finding"))
