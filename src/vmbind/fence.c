@@ -201,6 +201,9 @@ int dma_fence_wait_timeout(struct dma_fence *f, unsigned timeout_ms)
 	if (dma_fence_is_signaled(f))
 		return 1;
 	sem_init(&w.wake, 0, 0);
+	/* one class for every waiter, as a wait queue entry has in the kernel:
+	 * a class per wait would make new dependencies at each one */
+	fdep_lock_class(&w.wake, "dma_fence_waiter", 0);
 	if (dma_fence_add_callback(f, &w.cb, fence_waiter_wake)) {
 		sem_destroy(&w.wake);
 		return 1;

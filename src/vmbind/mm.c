@@ -43,6 +43,7 @@ void mm_init(struct mm_struct *mm, unsigned nranges, unsigned pages_per_range)
 		pthread_mutex_init(&r->lock, NULL);
 		fdep_lock_class(&r->lock, "mm_range->lock", 0);
 		pthread_cond_init(&r->cond, NULL);
+		fdep_lock_class(&r->cond, "mm_range->cond", 0);
 		r->seq = 2;
 		INIT_LIST_HEAD(&r->notifiers);
 		r->npages = pages_per_range;

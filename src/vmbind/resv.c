@@ -29,6 +29,10 @@ void dma_resv_init(struct dma_resv *r)
 	pthread_mutex_init(&r->mutex, NULL);
 	fdep_lock_class(&r->mutex, "dma_resv->mutex", 0);
 	pthread_cond_init(&r->cond, NULL);
+	/* one class for every object's wait queue, as the kernel's init site
+	 * gives one: a class per object would make new dependencies (and
+	 * their checks) for every buffer object created */
+	fdep_lock_class(&r->cond, "dma_resv->cond", 0);
 	r->held = false;
 	r->ctx = NULL;
 	r->slots = NULL;

@@ -75,6 +75,39 @@ Test(vmbind, fixed_iterations_end_without_a_time_limit, .timeout = 60)
 	harness_free(&r);
 }
 
+/* A number from the JSON report's statistics. */
+static long report_stat(const char *json, const char *key)
+{
+	char needle[64];
+	const char *p = json ? strstr(json, "\"stats\"") : NULL;
+
+	snprintf(needle, sizeof(needle), "\"%s\": ", key);
+	p = p ? strstr(p, needle) : NULL;
+	return p ? strtol(p + strlen(needle), NULL, 10) : -1;
+}
+
+/*
+ * The model's per-object locks and waits (a reservation's wait queue, a
+ * fence waiter's semaphore) have one class each, as the kernel's init
+ * sites give them: a class per object would make new classes, chains and
+ * dependencies for every buffer and every wait, which is most of what the
+ * checker would cost (and no more checking).  2,000 operations make a few
+ * hundred chains; a class per waiter made over 10,000.
+ */
+Test(vmbind, clean_model_makes_no_class_per_object, .timeout = 60)
+{
+	char *argv[] = { (char *)stress(), "--threads", "4", "--iterations", "500",
+			 "--seed", "1", NULL };
+	struct harness_run r;
+
+	cr_assert_eq(harness_run_opts(1, NULL, argv, &r), 0);
+	cr_expect_eq(r.status, 0, "stderr: %s", r.err);
+	long chains = report_stat(r.json, "chains"), classes = report_stat(r.json, "classes");
+	cr_expect(chains > 0 && chains <= 2000, "%ld chains for 2,000 operations", chains);
+	cr_expect(classes > 0 && classes <= 40, "%ld classes", classes);
+	harness_free(&r);
+}
+
 static int newlines(const char *s)
 {
 	int n = 0;
