@@ -140,6 +140,7 @@ void pylock_init(const void *sem, unsigned value, uintptr_t ip);
 bool pylock_wait_before(const void *sem, bool timed, uintptr_t ip);
 void pylock_wait_after(const void *sem, bool timed, int r, uintptr_t ip);
 bool pylock_trywait_done(const void *sem, uintptr_t ip);
+void pylock_trywait_failed(const void *sem);
 bool pylock_post(const void *sem, uintptr_t ip);
 void pylock_thread_end(struct rt_thread *t);
 /* Is cv one of CPython's own (its GIL's), with Python locks tracked? */

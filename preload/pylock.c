@@ -212,6 +212,24 @@ bool pylock_trywait_done(const void *sem, uintptr_t ip)
 	return in != NULL;
 }
 
+/*
+ * A sem_trywait that failed: tried by the thread that holds it, the lock is
+ * a token another thread releases (threading.Condition's waiter, tried
+ * with acquire(False) by a wait with a zero timeout, and dropped): an
+ * event from now on, as when its holder waits for it.
+ */
+void pylock_trywait_failed(const void *sem)
+{
+	struct rt_thread *t = tls_thread;
+
+	if (likely(!pylocks_exist()) || !t || tls_busy || !(t = thread_enter()))
+		return;
+	struct instance *in = pylock_of(t, sem);
+	if (in && held_find(t, sem))
+		pylock_demote(t, in, sem);
+	thread_leave();
+}
+
 /* Before a sem_post: true when it released a Python lock this thread
  * holds; a post by another thread makes it an event. */
 bool pylock_post(const void *sem, uintptr_t ip)
@@ -248,8 +266,12 @@ void pylock_thread_end(struct rt_thread *t)
 		struct instance *in = sem ? icache_peek(t, sem) : NULL;
 		if (sem && !in)
 			in = instance_find(sem);
-		/* a lock still, or one that became an event while held */
-		if (in && (in->sem_role == SEM_PYLOCK || in->sem_role == SEM_DEMOTED))
+		/* a lock still, or one that became an event while held; or one
+		 * freed since (another thread released it, the interpreter freed
+		 * it), whose class says where it was made: in CPython */
+		if ((in && (in->sem_role == SEM_PYLOCK || in->sem_role == SEM_DEMOTED)) ||
+		    (!in && t->held[i].cls->kind == CK_MUTEX && t->held[i].cls->site &&
+		     in_python(t->held[i].cls->site)))
 			held_remove(t, &t->held[i]);
 	}
 }

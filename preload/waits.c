@@ -307,6 +307,8 @@ RT_EXPORT int sem_trywait(sem_t *s)
 
 	if (r == 0 && !pylock_trywait_done(s, RT_CALLER))
 		sem_got(s, RT_CALLER);
+	else if (r != 0)
+		pylock_trywait_failed(s);
 	return r;
 }
 

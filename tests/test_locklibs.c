@@ -479,6 +479,14 @@ static const char py_inversion[] =
 	"    t.start(); t.join()\n"
 	"    a.release()\n"
 	"    print('done'); sys.exit(0)\n"
+	"if sys.argv[1] == 'zero-wait':\n"
+	"    import _thread, time\n"
+	"    ev = threading.Event(); n = []\n"
+	"    def f():\n"
+	"        ev.wait(0.0); ev.wait(0.05); n.append(1)\n"
+	"    for i in range(3): _thread.start_new_thread(f, ())\n"
+	"    while len(n) < 3: time.sleep(0.01)\n"
+	"    print('done'); sys.exit(0)\n"
 	"def take(first, second):\n"
 	"    with first:\n"
 	"        with second:\n"
@@ -533,6 +541,28 @@ Test(python, lock_handed_off_by_a_thread_that_ends_is_silent_with_python_locks)
 	run("python_locks=1", ARGV("/usr/bin/python3", path, "handoff"), &r);
 	unlink(path);
 	expect_findings(&r, "lock-held-at-thread-exit", 0);
+	cr_expect_str_eq(r.out, "done\n");
+	harness_free(&r);
+}
+
+/* Event.wait(0.0): a Condition's waiter lock, acquired under the
+ * condition's lock, tried again with acquire(False) by its holder and
+ * dropped while the condition's lock is taken back: a token, not a lock
+ * (3 false lock-order inversions before). */
+Test(python, condition_waits_with_a_zero_timeout_are_silent_with_python_locks)
+{
+	struct harness_run r;
+	char path[] = "/tmp/fdep-py-XXXXXX";
+	int fd = mkstemp(path);
+
+	need("/usr/bin/python3", "install python3");
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, py_inversion, sizeof(py_inversion) - 1),
+		     (ssize_t)(sizeof(py_inversion) - 1));
+	close(fd);
+	run("python_locks=1", ARGV("/usr/bin/python3", path, "zero-wait"), &r);
+	unlink(path);
+	expect_findings(&r, "lock-order-inversion", 0);
 	cr_expect_str_eq(r.out, "done\n");
 	harness_free(&r);
 }
