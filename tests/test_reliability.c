@@ -431,6 +431,37 @@ Test(reliability, cxx_names_demangled_and_classes_named_by_the_program)
 	harness_free(&r);
 }
 
+/*
+ * Unoptimised, the standard library's wrappers are frames of their own:
+ * demangled, and passed over for the class names and for the place of the
+ * first and SUMMARY lines, which name the program's method, not a
+ * system header's __gthread_mutex_lock.
+ */
+Test(reliability, cxx_names_unoptimised_place_is_the_programs)
+{
+	struct harness_run r;
+	const char *sum, *first;
+	char line[1024];
+
+	expect_one_inversion(ARGV("cxx-names-O0"), &r);
+	cr_expect_not_null(strstr(r.log, " std::mutex::lock() ("), "%s", r.log);
+	cr_expect_not_null(strstr(r.log, " __gthread_mutex_lock(pthread_mutex_t*) ("), "%s", r.log);
+	cr_expect_not_null(strstr(r.json, "\"from\": \"mutex@bank::Ledger::debit_then_credit:31#1\""),
+			   "%s", r.json);
+	sum = strstr(r.log, "\nSUMMARY: fencedep: lock-order-inversion ");
+	cr_assert_not_null(sum, "%s", r.log);
+	cr_expect_not_null(strstr(sum, "/tests/progs/cxx-names.cc:40 in "
+				       "bank::Ledger::credit_then_debit()\n"), "%s", sum);
+	first = strstr(r.log, "\nfencedep: lock-order-inversion: ");
+	cr_assert_not_null(first, "%s", r.log);
+	snprintf(line, sizeof(line), "%.*s", (int)strcspn(first + 1, "\n"), first + 1);
+	cr_expect_not_null(strstr(line, " at /"), "%s", line);
+	cr_expect_not_null(strstr(line, "/tests/progs/cxx-names.cc:40 in "
+					"bank::Ledger::credit_then_debit()"), "%s", line);
+	cr_expect_null(strstr(line, "/usr/include"), "%s", line);
+	harness_free(&r);
+}
+
 Test(reliability, cxx_condvar_shared_mutex_clean)
 {
 	expect_clean_as_native(ARGV("rel-cxx", "clean"));

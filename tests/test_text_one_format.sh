@@ -47,6 +47,7 @@ same "bad-unlock-balance" "" "$bin/bad-unlock" foreign
 same "lock-held-at-thread-exit" "" "$bin/thread-exit" return
 same "held-lock-freed" "" "$bin/held-free" free
 same "C++ names" "" "$bin/cxx-names"
+same "C++ names, unoptimised" "" "$bin/cxx-names-O0"
 same "fence-lock-inversion" "" "$bin/fdep-script" init:F publish:F +L -L sb +L -L se \
 	signal:F +L wait:F -L
 same "alloc-in-signalling-path, primed edges" "" "$bin/fdep-script" init:F publish:F sb alloc se \

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frames.h"
 #include "kinds.h"
 #include "sanitize.h"
 
@@ -224,7 +225,7 @@ static bool frame_library(const struct rframe *f)
 
 	if (frame_hidden(f))
 		return true;
-	if (file && (!strncmp(file, "/usr/include/", 13) || !strncmp(file, "/usr/lib/gcc/", 13)))
+	if (frame_in_system_header(file))
 		return true;
 	return m && (!strncmp(m, "/usr/lib/", 9) || !strncmp(m, "/lib/", 5) ||
 		     !strncmp(m, "/usr/lib64/", 11) || !strncmp(m, "/lib64/", 7));

@@ -64,6 +64,10 @@ const struct rframe *stack_site(const struct rstack *s)
 
 	for (i = 0; i < s->n; i++)
 		if (frame_in_program(&s->frames[i]) && s->frames[i].file &&
+		    s->frames[i].line > 0 && !frame_in_system_header(s->frames[i].file))
+			return &s->frames[i];
+	for (i = 0; i < s->n; i++)
+		if (frame_in_program(&s->frames[i]) && s->frames[i].file &&
 		    s->frames[i].line > 0)
 			return &s->frames[i];
 	for (i = 0; i < s->n; i++)
@@ -144,7 +148,7 @@ static void put_what(FILE *out, const struct rfinding *f, const char *at)
 			continue;
 		if (!site)
 			site = fr;
-		if (fr->file) {
+		if (fr->file && !frame_in_system_header(fr->file)) {
 			site = fr;
 			break;
 		}

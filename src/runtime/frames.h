@@ -38,6 +38,14 @@ static inline bool frame_is_libc(const char *module)
 	       frame_module_is(module, "libpthread") || frame_module_is(module, "ld-linux");
 }
 
+/* A file of the C or C++ library's headers, or of the compiler's: code
+ * inlined or instantiated into the program that is none of its own
+ * (__gthread_mutex_lock, std::mutex::lock()). */
+static inline bool frame_in_system_header(const char *file)
+{
+	return file && (!strncmp(file, "/usr/include/", 13) || !strncmp(file, "/usr/lib/gcc/", 13));
+}
+
 /* A thread or process start frame, hidden unless asked for. */
 static inline bool frame_is_start(const char *module, const char *function)
 {

@@ -253,8 +253,9 @@ static void text_signal_scenario(struct rt_buf *b, const struct finding *f)
 /*
  * What a finding is about and where, for its first line and its SUMMARY,
  * the two lines a person greps: the classes of the cycle (or the class),
- * and the first frame in the program - not the runtime's, not libc's -
- * of the acquisition that closed it.
+ * and the first frame in the program - not the runtime's, not libc's,
+ * with a file not in a system header when there is one - of the
+ * acquisition that closed it.
  */
 static void text_what(struct rt_buf *b, const struct finding *f, const char *at)
 {
@@ -269,7 +270,7 @@ static void text_what(struct rt_buf *b, const struct finding *f, const char *at)
 			continue;
 		if (!site.pc)
 			site = fr;
-		if (fr.file) {
+		if (fr.file && !frame_in_system_header(fr.file)) {
 			site = fr;
 			found = true;
 		}

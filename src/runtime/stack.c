@@ -26,6 +26,7 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+#include "frames.h"
 #include "runtime.h"
 
 struct stack_rec {
@@ -685,11 +686,7 @@ static const char *die_name(Dwarf_Die *d)
 	return n;
 }
 
-/* A header of the C or C++ library, or of the compiler. */
-static bool system_header(const char *file)
-{
-	return file && (!strncmp(file, "/usr/include/", 13) || !strncmp(file, "/usr/lib/gcc/", 13));
-}
+#define system_header frame_in_system_header
 
 /*
  * Code inlined into the function at pc - std::mutex::lock() and its
