@@ -591,28 +591,71 @@ static bool quarantine_add(int gen, struct lock_class *c)
 	return true;
 }
 
-/* Is c still named by a thread's state (threads_lock held)? */
-static bool class_in_thread(const struct rt_thread *t, const struct lock_class *c)
+/*
+ * The classes the threads' states name (threads_lock held): held stacks,
+ * pending edges, contexts, waits.  Pointers only, never followed: another
+ * thread changes its state meanwhile, and a stale pointer only keeps a
+ * dead class one more round.  Sorted, n_out of them, in runtime memory of
+ * cap_out entries; NULL without memory.
+ */
+static uintptr_t *named_by_threads(size_t *n_out, size_t *cap_out)
 {
-	for (uint32_t i = 0; i < t->depth && i < t->cap; i++)
-		if (t->held[i].cls == c)
-			return true;
-	for (uint32_t i = 0; i < t->npending && i < PENDING_EDGES; i++)
-		if (t->pending[i].to == c || t->pending[i].ctx == c)
-			return true;
-	for (uint32_t i = 0; i < t->nctx && i < EVENT_CTX_MAX; i++)
-		if (t->ctx[i] == c)
-			return true;
-	return t->wait_cls == c;
+	size_t n = 0, cap = 0;
+	uintptr_t *a = NULL;
+
+	for (struct rt_thread *t = threads_list; t; t = t->next) {
+		if (t->dead)
+			continue;
+		const struct held *held = t->held;
+		uint32_t depth = t->depth, hcap = t->cap, np = t->npending, nc = t->nctx;
+		size_t need = n + (depth < hcap ? depth : hcap) + 2 * PENDING_EDGES + EVENT_CTX_MAX + 1;
+		if (need > cap) {
+			size_t nc2 = cap ? cap : 256;
+			while (nc2 < need)
+				nc2 *= 2;
+			uintptr_t *b = rt_realloc_array(a, cap, nc2, sizeof(*a));
+			if (!b) {
+				rt_free(a, cap * sizeof(*a));
+				return NULL;
+			}
+			a = b;
+			cap = nc2;
+		}
+		for (uint32_t i = 0; i < depth && i < hcap; i++)
+			a[n++] = (uintptr_t)held[i].cls;
+		for (uint32_t i = 0; i < np && i < PENDING_EDGES; i++) {
+			a[n++] = (uintptr_t)t->pending[i].to;
+			a[n++] = (uintptr_t)t->pending[i].ctx;
+		}
+		for (uint32_t i = 0; i < nc && i < EVENT_CTX_MAX; i++)
+			a[n++] = (uintptr_t)t->ctx[i];
+		a[n++] = (uintptr_t)t->wait_cls;
+	}
+	for (size_t gap = n / 2; gap; gap /= 2)
+		for (size_t i = gap; i < n; i++)
+			for (size_t j = i; j >= gap && a[j - gap] > a[j]; j -= gap) {
+				uintptr_t x = a[j];
+				a[j] = a[j - gap];
+				a[j - gap] = x;
+			}
+	*n_out = n;
+	*cap_out = cap;
+	return a ? a : rt_alloc(sizeof(*a)); /* no thread names any: an empty set */
 }
 
-static bool class_in_use(const struct lock_class *c)
+static bool named_has(const uintptr_t *a, size_t n, const void *c)
 {
-	if (c->out || c->in)
-		return true;
-	for (struct rt_thread *t = threads_list; t; t = t->next)
-		if (!t->dead && class_in_thread(t, c))
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (a[mid] == (uintptr_t)c)
 			return true;
+		if (a[mid] < (uintptr_t)c)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return false;
 }
 
@@ -668,11 +711,14 @@ static void graph_evict(void)
 				__atomic_store_n(&t->ccache[i], 0, __ATOMIC_RELAXED);
 	/* the older batch: out of every cache since the previous round */
 	uint32_t nfree = 0, *ids = NULL;
-	if (nquarantine[0])
+	size_t nnamed = 0, capnamed = 0;
+	uintptr_t *named = nquarantine[0] ? named_by_threads(&nnamed, &capnamed) : NULL;
+	if (nquarantine[0] && named)
 		ids = rt_alloc(nquarantine[0] * sizeof(*ids));
 	for (uint32_t i = 0; i < nquarantine[0]; i++) {
 		struct lock_class *c = quarantine[0][i];
-		if (!ids || class_in_use(c)) {
+		/* still in use: took an edge again (a stale held entry), or named */
+		if (!ids || c->out || c->in || named_has(named, nnamed, c)) {
 			quarantine_add(1, c); /* or kept for good, without memory */
 			continue;
 		}
@@ -680,6 +726,7 @@ static void graph_evict(void)
 		quarantine[0][nfree++] = c;
 	}
 	rt_unlock(&threads_lock);
+	rt_free(named, (capnamed ? capnamed : 1) * sizeof(*named));
 	if (nfree) {
 		gates_forget(ids, nfree);
 		for (uint32_t i = 0; i < nfree; i++) {
