@@ -576,6 +576,13 @@ void graph_readers_leave(void)
 	atomic_fetch_sub(&graph_readers, 1);
 }
 
+/* The child of fork(): the report writers of other threads are gone. */
+void graph_fork_child(void)
+{
+	atomic_store(&graph_readers, 0);
+	atomic_store(&graph_evicting, false);
+}
+
 static bool quarantine_add(int gen, struct lock_class *c)
 {
 	if (nquarantine[gen] == capquarantine[gen]) {

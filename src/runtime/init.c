@@ -189,6 +189,7 @@ static void fork_child(void)
 	fork_all(FORK_CHILD);
 	report_fork_child();
 	thread_fork_child();
+	graph_fork_child();
 	rt_pid = getpid();
 	watchdog_fork_child();
 	tls_busy--;

@@ -591,6 +591,7 @@ void graph_class_dead(struct lock_class *c);
  * class is freed between enter and leave. */
 void graph_readers_enter(void);
 void graph_readers_leave(void);
+void graph_fork_child(void);
 /* True, and the class is out of the graph's reach, when it has no edge. */
 bool graph_class_unused(struct lock_class *c);
 /* Visit every edge (graph_lock held by the caller). */
