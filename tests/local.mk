@@ -234,6 +234,10 @@ EXTRA_DIST += tests/test_pkgconfig.sh
 # make install's ldconfig hook, with stand-ins for id and ldconfig
 TESTS += tests/test_install.sh
 EXTRA_DIST += tests/test_install.sh
+# setup.sh configures again when what configure found changed; the setuid
+# test's program runs wherever the tree is
+TESTS += tests/test_newcomer.sh
+EXTRA_DIST += tests/test_newcomer.sh
 # suites that make temporary directories leave none behind
 TESTS += tests/test_tmpfiles.sh
 EXTRA_DIST += tests/test_tmpfiles.sh

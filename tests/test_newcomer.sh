@@ -1,0 +1,107 @@
+#!/bin/sh
+# test_newcomer.sh - the newcomer's path (issue 14) where it can be checked
+# without installing anything: setup.sh runs configure again exactly when
+# what configure found has changed (criterion installed after a `demo`, a
+# newer configure script), keeps configure's warnings out of sight unless
+# it fails; and the setuid test's program carries no RUNPATH, so it runs
+# wherever the tree is (a clone in a 0700 /root).  setup.sh runs here on a
+# copy of itself in a stand-in tree whose configure, make and dpkg-query
+# are stand-ins that record their calls.
+set -u
+srcdir=${FDEP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+b=${FDEP_BUILDDIR:-}
+fail=0
+check() { # WHAT GOT WANT
+	if [ "$2" != "$3" ]; then
+		printf 'FAIL %s:\n  got:  %s\n  want: %s\n' "$1" "$2" "$3"
+		fail=1
+	else
+		echo "ok   $1"
+	fi
+}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/fdep-newcomer-XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+t=$tmp/tree
+mkdir -p "$t" "$tmp/bin"
+cp "$srcdir/setup.sh" "$t/setup.sh"
+echo "AC_INIT" >"$t/configure.ac"
+# configure: counts its runs, warns about criterion when it is absent, fails
+# when $tmp/configure-fails exists
+cat >"$t/configure" <<S
+#!/bin/sh
+echo run >>"$tmp/configured"
+grep -q '^libcriterion-dev ' "$tmp/installed" ||
+	echo "configure: WARNING: criterion not found: make check needs libcriterion-dev"
+if [ -f "$tmp/configure-fails" ]; then echo "configure: error: broken on purpose"; exit 1; fi
+echo all: >Makefile
+echo stamp >config.status
+S
+chmod +x "$t/configure"
+touch -d '2020-01-01' "$t/configure.ac"
+# dpkg-query -W -f=FORMAT PKG: installed when PKG is listed in $tmp/installed
+cat >"$tmp/bin/dpkg-query" <<S
+#!/bin/sh
+for p; do :; done
+v=\$(sed -n "s/^\$p //p" "$tmp/installed")
+[ -n "\$v" ] || exit 1
+echo "\$p \$v install ok installed"
+S
+printf '#!/bin/sh\necho "make $*" >>"%s/made"\n' "$tmp" >"$tmp/bin/make"
+printf '#!/bin/sh\necho 0\n' >"$tmp/bin/id"
+chmod +x "$tmp/bin/dpkg-query" "$tmp/bin/make" "$tmp/bin/id"
+# every build package installed, none of the test packages
+sed -n '/^BUILD_PKGS="/,/"$/p' "$srcdir/setup.sh" | tr ' "' '\n\n' | sed -n 's/:.*//p' |
+	grep -v '^BUILD_PKGS=' | sed 's/$/ 1.0/' >"$tmp/installed"
+check "stand-in: build packages listed" "$(wc -l <"$tmp/installed" | tr -d ' ')" \
+	"$(sed -n '/^BUILD_PKGS="/,/"$/p' "$srcdir/setup.sh" | tr ' ' '\n' | grep -c :)"
+
+setup() { # setup.sh build, with the stand-ins first on PATH
+	PATH="$tmp/bin:$PATH" sh "$t/setup.sh" build >"$tmp/out" 2>&1
+}
+runs() {
+	wc -l <"$tmp/configured" 2>/dev/null | tr -d ' ' || echo 0
+}
+
+# 1. first build (a demo's): configure runs, its criterion warning is not shown
+setup
+check "first build: status" $? 0
+check "first build: configure ran" "$(runs)" 1
+check "first build: no criterion warning shown" "$(grep -c criterion "$tmp/out")" 0
+check "first build: make ran" "$(grep -c '^make' "$tmp/made")" 1
+# 2. again, nothing changed: no configure
+setup
+check "second build: configure not run again" "$(runs)" 1
+# 3. criterion installed since (what `./setup.sh test` does): configure again
+echo "libcriterion-dev 2.4.1" >>"$tmp/installed"
+setup
+check "criterion installed: configure ran again" "$(runs)" 2
+setup
+check "then: not again" "$(runs)" 2
+# 4. a package upgraded: configure again
+sed -i 's/^libdw-dev .*/libdw-dev 2.0/' "$tmp/installed"
+setup
+check "package upgraded: configure ran again" "$(runs)" 3
+# 5. a newer configure script: configure again
+touch -d '+1 minute' "$t/configure"
+setup
+check "newer configure: configure ran again" "$(runs)" 4
+# 6. configure fails: its output is shown, the status is not zero, and the
+# next run tries again
+touch "$tmp/configure-fails"
+sed -i 's/^libdw-dev .*/libdw-dev 3.0/' "$tmp/installed"
+setup
+st=$?
+check "configure fails: status" "$st" 1
+check "configure fails: its error is shown" "$(grep -c 'broken on purpose' "$tmp/out")" 1
+rm -f "$tmp/configure-fails"
+setup
+check "after a failed configure: configure ran again" "$(runs)" 6
+
+# 7. the setuid test's program (the runtime built in) has no RUNPATH into
+# the tree: it runs as nobody wherever the clone is
+if [ -n "$b" ] && [ -f "$b/tests/progs/rel-secure" ] && command -v readelf >/dev/null 2>&1; then
+	check "rel-secure: no RUNPATH or RPATH" \
+		"$(readelf -d "$b/tests/progs/rel-secure" | grep -cE 'RUNPATH|RPATH')" 0
+fi
+[ $fail = 0 ] || { echo "setup.sh's last output:"; cat "$tmp/out"; }
+exit $fail
