@@ -4,9 +4,10 @@
 # what configure found has changed (criterion installed after a `demo`, a
 # newer configure script), keeps configure's warnings out of sight unless
 # it fails; and the setuid test's program carries no RUNPATH, so it runs
-# wherever the tree is (a clone in a 0700 /root).  setup.sh runs here on a
+# wherever the tree is (a clone in a 0700 /root); a missing package is
+# installed saying what, why, and apt's progress.  setup.sh runs here on a
 # copy of itself in a stand-in tree whose configure, make and dpkg-query
-# are stand-ins that record their calls.
+# (and apt-get) are stand-ins that record their calls.
 set -u
 srcdir=${FDEP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 b=${FDEP_BUILDDIR:-}
@@ -62,9 +63,32 @@ runs() {
 	wc -l <"$tmp/configured" 2>/dev/null | tr -d ' ' || echo 0
 }
 
-# 1. first build (a demo's): configure runs, its criterion warning is not shown
+# apt-get: "update" succeeds; "install" reports progress on the status
+# descriptor as apt does, then lists the packages as installed
+cat >"$tmp/bin/apt-get" <<S
+#!/bin/sh
+[ "\$1" = update ] && exit 0
+echo "apt-get \$*" >>"$tmp/apt"
+echo "dlstatus:1:50:fetching" >&3
+echo "dlstatus:1:100:fetched" >&3
+echo "pmstatus:libdw-dev:100:Installed libdw-dev" >&3
+for p; do case \$p in -*|*=*|install) ;; *) echo "\$p 1.0" >>"$tmp/installed" ;; esac; done
+S
+chmod +x "$tmp/bin/apt-get"
+sed -i '/^libdw-dev /d' "$tmp/installed"
+
+# 1. first build (a demo's), a build package missing: it is installed,
+# saying what and why, with progress; configure runs, its criterion warning
+# is not shown
 setup
 check "first build: status" $? 0
+check "first build: installs the missing package" "$(sed 's/ -o .*//' "$tmp/apt")" \
+	"apt-get install -y -q --no-install-recommends"
+check "first build: only that package" "$(sed 's/.* //' "$tmp/apt")" "libdw-dev"
+check "first build: says what and why" "$(grep -c '^  libdw-dev: file and line of stack frames$' "$tmp/out")" 1
+check "first build: shows the download's progress" "$(grep -c '^  downloading 100%$' "$tmp/out")" 1
+check "first build: shows the installation's progress" \
+	"$(grep -c '^  installing 100% (Installed libdw-dev)$' "$tmp/out")" 1
 check "first build: configure ran" "$(runs)" 1
 check "first build: no criterion warning shown" "$(grep -c criterion "$tmp/out")" 0
 check "first build: make ran" "$(grep -c '^make' "$tmp/made")" 1
