@@ -65,6 +65,19 @@ check "root install: the hook ran ldconfig, then asked its cache" "$(hook_calls)
 check "root install: the note names the path" \
 	"$(grep -o "LD_PRELOAD=[^ ]*" "$tmp/out")" "LD_PRELOAD=$tmp/sys/lib/libfencedep.so"
 
+# the line the note gives works as written: the installed runtime, preloaded
+# by its path, checks a program (abba's inversion: status 66).  (The
+# installed command looks for the runtime in the libdir configure chose,
+# not in a prefix given to make install, so it is not run here.)
+abba=$b/tests/progs/abba
+if [ -x "$abba" ]; then
+	FENCEDEP_OPTIONS=json_path=$tmp/by-path LD_PRELOAD=$tmp/sys/lib/libfencedep.so "$abba" bug \
+		>/dev/null 2>&1
+	check "preloaded by the installed path: the finding's status" $? 66
+	check "preloaded by the installed path: a report" "$(cat "$tmp"/by-path.*.json 2>/dev/null |
+		grep -c '"kind": "lock-order-inversion"')" 1
+fi
+
 # 2. the same, when the loader's cache has the library: no note
 printf '\tlibfencedep.so (libc6,x86-64) => %s/sys/lib/libfencedep.so\n' "$tmp" >"$tmp/cache"
 install_to "$tmp/sys"
