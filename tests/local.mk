@@ -27,6 +27,7 @@ TEST_PROGS = tests/progs/fdep-script tests/progs/hang tests/progs/churn \
 	tests/progs/relock \
 	tests/progs/mutex-kinds \
 	tests/progs/lock-class \
+	tests/progs/many-syms \
 	tests/progs/bad-unlock \
 	tests/progs/thread-exit \
 	tests/progs/held-free \
@@ -113,6 +114,8 @@ tests_progs_many_threads_SOURCES = tests/progs/many-threads.c
 tests_progs_many_threads_LDADD = -lpthread
 tests_progs_mutex_kinds_SOURCES = tests/progs/mutex-kinds.c
 tests_progs_lock_class_SOURCES = tests/progs/lock-class.c
+tests_progs_many_syms_SOURCES = tests/progs/many-syms.c
+tests_progs_many_syms_LDADD = -lpthread
 tests_progs_lock_class_LDADD = -lpthread
 tests_progs_mutex_kinds_LDADD = -lpthread
 tests_progs_waits_SOURCES = tests/progs/waits.c

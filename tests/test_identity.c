@@ -476,3 +476,31 @@ Test(identity, classes_exact_checks_instances_alone)
 	expect_findings(&r, "lock-order-inversion", 0);
 	harness_free(&r);
 }
+
+/* ---- names in a large symbol table (the runtime's sorted index) ---- */
+
+Test(identity, names_in_a_module_of_a_thousand_functions_are_its_functions_and_objects)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("many-syms", "inverted"), &r);
+	expect_findings(&r, "lock-order-inversion", 2);
+	/* heap locks by the function that made them, static ones by symbol */
+	cr_expect(strstr(r.json, "\"mutex@make_alpha:"), "%s", r.json);
+	cr_expect(strstr(r.json, "\"mutex@make_beta:"), "%s", r.json);
+	cr_expect(strstr(r.json, "\"name\": \"alpha_lock\""), "%s", r.json);
+	cr_expect(strstr(r.json, "\"name\": \"beta_lock\""), "%s", r.json);
+	/* the frames: the function that took the locks the other way */
+	cr_expect(strstr(r.log, " take_beta_then_alpha"), "%s", r.log);
+	cr_expect(!strstr(r.json, "pad_"), "a frame named after a neighbour: %s", r.json);
+	harness_free(&r);
+}
+
+Test(identity, names_in_a_module_of_a_thousand_functions_in_one_order_are_silent)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("many-syms", "clean"), &r);
+	expect_findings(&r, "lock-order-inversion", 0);
+	harness_free(&r);
+}

@@ -476,6 +476,8 @@ static const Dwfl_Callbacks dwfl_callbacks = {
 	.find_debuginfo = find_debuginfo_local,
 };
 
+static void sym_index_drop_all(void);
+
 /* (Re)read the process's modules (sym_lock held). */
 static void dwfl_refresh(void)
 {
@@ -483,10 +485,256 @@ static void dwfl_refresh(void)
 		dwfl = dwfl_begin(&dwfl_callbacks);
 	if (!dwfl)
 		return;
+	sym_index_drop_all();
 	dwfl_report_begin(dwfl);
 	dwfl_linux_proc_report(dwfl, getpid());
 	dwfl_report_end(dwfl, NULL, NULL);
 }
+
+/*
+ * The symbol at an address.  libdw answers by walking the module's whole
+ * symbol table (dwfl_module_addrinfo reads every symbol, twice for a miss
+ * among the globals): in node, about 100,000 symbols for each lock init
+ * site that names a class, 4 s of start-up.  So a large module's symbols
+ * are read once into an array sorted by address and searched by bisection;
+ * a small one is left to libdw.  The choice follows libdw's: of the sized
+ * symbols that contain the address, the one that starts closest to it, a
+ * global before a weak before a local, then the smallest; a global before
+ * any local whatever their starts; failing all, the closest sizeless label
+ * above every sized symbol's end.  The arrays go when the module list is
+ * read again (dwfl_refresh), as libdw's modules may.
+ */
+#ifndef SYM_INDEX_MIN
+#define SYM_INDEX_MIN 512 /* symbols: below this, libdw's walk is cheap */
+#endif
+#define SYM_INDEX_SCAN 64 /* entries looked at below the bisection's */
+
+struct sym_ix_ent {
+	GElf_Addr lo;
+	GElf_Addr maxend; /* the highest end of this entry and all below it */
+	uint32_t size;    /* clamped: a larger symbol is left to libdw */
+	uint32_t ndx;
+};
+
+struct sym_index {
+	Dwfl_Module *m;
+	struct sym_ix_ent *ents; /* NULL: left to libdw */
+	size_t n, bytes;
+	struct sym_index *next;
+};
+
+static struct sym_index *sym_indexes; /* under sym_lock */
+
+static void sym_index_drop_all(void)
+{
+	while (sym_indexes) {
+		struct sym_index *x = sym_indexes;
+		sym_indexes = x->next;
+		rt_free(x->ents, x->bytes);
+		rt_free(x, sizeof(*x));
+	}
+}
+
+static void sym_ix_sift(struct sym_ix_ent *a, size_t i, size_t n)
+{
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= n)
+			return;
+		if (c + 1 < n && a[c + 1].lo > a[c].lo)
+			c++;
+		if (a[c].lo <= a[i].lo)
+			return;
+		struct sym_ix_ent t = a[i];
+		a[i] = a[c];
+		a[c] = t;
+		i = c;
+	}
+}
+
+/* Heap sort by address: no allocation, no recursion. */
+static void sym_ix_sort(struct sym_ix_ent *a, size_t n)
+{
+	for (size_t i = n / 2; i-- > 0;)
+		sym_ix_sift(a, i, n);
+	for (size_t end = n; end-- > 1;) {
+		struct sym_ix_ent t = a[0];
+		a[0] = a[end];
+		a[end] = t;
+		sym_ix_sift(a, 0, end);
+	}
+}
+
+static bool sym_ix_usable(const char *name, const GElf_Sym *sym)
+{
+	int type = GELF_ST_TYPE(sym->st_info);
+
+	return name && name[0] && sym->st_shndx != SHN_UNDEF && type != STT_SECTION &&
+	       type != STT_FILE && type != STT_TLS;
+}
+
+static struct sym_index *sym_index_of(Dwfl_Module *m)
+{
+	struct sym_index *x;
+
+	for (x = sym_indexes; x; x = x->next)
+		if (x->m == m)
+			return x;
+	if (!(x = rt_alloc(sizeof(*x))))
+		return NULL;
+	x->m = m;
+	x->next = sym_indexes;
+	sym_indexes = x;
+	int total = dwfl_module_getsymtab(m);
+	if (total < SYM_INDEX_MIN)
+		return x;
+	x->bytes = (size_t)total * sizeof(*x->ents);
+	if (!(x->ents = rt_alloc(x->bytes)))
+		return x;
+	for (int i = 1; i < total; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		const char *name = dwfl_module_getsym_info(m, i, &sym, &addr, NULL, NULL, NULL);
+		if (!sym_ix_usable(name, &sym))
+			continue;
+		if (sym.st_size > UINT32_MAX) {
+			/* outside what an entry holds: the module is left to libdw */
+			rt_free(x->ents, x->bytes);
+			x->ents = NULL;
+			return x;
+		}
+		x->ents[x->n++] = (struct sym_ix_ent){ addr, 0, (uint32_t)sym.st_size, (uint32_t)i };
+	}
+	sym_ix_sort(x->ents, x->n);
+	GElf_Addr maxend = 0;
+	for (size_t i = 0; i < x->n; i++) {
+		GElf_Addr end = x->ents[i].lo + x->ents[i].size;
+		if (end > maxend)
+			maxend = end;
+		x->ents[i].maxend = maxend;
+	}
+	return x;
+}
+
+static int sym_bind_rank(const GElf_Sym *s)
+{
+	switch (GELF_ST_BIND(s->st_info)) {
+	case STB_GLOBAL:
+		return 3;
+	case STB_WEAK:
+		return 2;
+	case STB_LOCAL:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Whether candidate c (value cv) beats the best so far b (value bv). */
+static bool sym_better(const GElf_Sym *c, GElf_Addr cv, uint32_t cn, const GElf_Sym *b,
+		       GElf_Addr bv, uint32_t bn)
+{
+	bool cg = GELF_ST_BIND(c->st_info) != STB_LOCAL, bg = GELF_ST_BIND(b->st_info) != STB_LOCAL;
+
+	if (cg != bg)
+		return cg;
+	if (cv != bv)
+		return cv > bv;
+	if (sym_bind_rank(c) != sym_bind_rank(b))
+		return sym_bind_rank(c) > sym_bind_rank(b);
+	if (c->st_size != b->st_size)
+		return c->st_size < b->st_size;
+	return cn < bn; /* aliases: the first in the table, as libdw */
+}
+
+/* dwfl_module_addrinfo(m, at, off, sym, NULL, NULL, NULL), by the index. */
+static const char *sym_at_ix(Dwfl_Module *m, GElf_Addr at, GElf_Off *off, GElf_Sym *out)
+{
+	struct sym_index *x = sym_index_of(m);
+
+	if (!x || !x->ents || !x->n)
+		return dwfl_module_addrinfo(m, at, off, out, NULL, NULL, NULL);
+	size_t lo = 0, hi = x->n; /* the first entry above at */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (x->ents[mid].lo <= at)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return NULL;
+	const char *best = NULL;
+	GElf_Sym bsym, sym;
+	GElf_Addr bval = 0, addr;
+	uint32_t bndx = 0;
+	unsigned looked = 0;
+	for (size_t j = lo; j-- > 0;) {
+		const struct sym_ix_ent *e = &x->ents[j];
+		if (e->maxend <= at)
+			break; /* nothing at or below j contains at */
+		if (looked++ == SYM_INDEX_SCAN)
+			return dwfl_module_addrinfo(m, at, off, out, NULL, NULL, NULL);
+		if (!e->size || at - e->lo >= e->size)
+			continue;
+		const char *name = dwfl_module_getsym_info(m, (int)e->ndx, &sym, &addr, NULL, NULL, NULL);
+		if (name && (!best || sym_better(&sym, addr, e->ndx, &bsym, bval, bndx))) {
+			best = name;
+			bsym = sym;
+			bval = addr;
+			bndx = e->ndx;
+		}
+	}
+	if (!best) {
+		/* a sizeless label: the highest start at or below at, if no
+		 * sized symbol from there down ends above it */
+		size_t k = lo;
+		GElf_Addr top = x->ents[lo - 1].lo;
+		while (k > 0 && x->ents[k - 1].lo == top)
+			k--;
+		if (k && x->ents[k - 1].maxend > top)
+			return NULL;
+		for (size_t i = k; i < lo; i++) {
+			if (x->ents[i].size)
+				return NULL;
+			const char *name = dwfl_module_getsym_info(m, (int)x->ents[i].ndx, &sym, &addr,
+								   NULL, NULL, NULL);
+			if (name && (!best || sym_bind_rank(&sym) > sym_bind_rank(&bsym) ||
+				     (sym_bind_rank(&sym) == sym_bind_rank(&bsym) &&
+				      x->ents[i].ndx < bndx))) {
+				best = name;
+				bsym = sym;
+				bval = addr;
+				bndx = x->ents[i].ndx;
+			}
+		}
+		if (!best)
+			return NULL;
+	}
+	*off = at - bval;
+	*out = bsym;
+	return best;
+}
+
+#ifdef SYM_INDEX_CHECK
+static const char *sym_at(Dwfl_Module *m, GElf_Addr at, GElf_Off *off, GElf_Sym *out)
+{
+	GElf_Off o2 = 0;
+	GElf_Sym s2;
+	const char *a = sym_at_ix(m, at, off, out);
+	const char *b = dwfl_module_addrinfo(m, at, &o2, &s2, NULL, NULL, NULL);
+	if ((a == NULL) != (b == NULL) || (a && (strcmp(a, b) || *off != o2))) {
+		char msg[512];
+		int n = snprintf(msg, sizeof(msg), "SYMCHECK %#lx: index %s+%#lx libdw %s+%#lx\n",
+				 (unsigned long)at, a ? a : "-", a ? (unsigned long)*off : 0UL,
+				 b ? b : "-", b ? (unsigned long)o2 : 0UL);
+		(void)!write(2, msg, (size_t)n);
+	}
+	return a;
+}
+#else
+#define sym_at sym_at_ix
+#endif
 
 static unsigned long long dwfl_adds, dwfl_subs;
 
@@ -812,7 +1060,7 @@ static void symbolize_locked(uintptr_t pc, struct frame *f, bool lines)
 	f->offset = pc - base;
 	GElf_Off off;
 	GElf_Sym sym;
-	const char *name = dwfl_module_addrinfo(m, at, &off, &sym, NULL, NULL, NULL);
+	const char *name = sym_at(m, at, &off, &sym);
 	f->fn_offset = name ? off + (pc - at) : 0;
 	Dwfl_Line *line = lines ? dwfl_module_getsrc(m, at) : NULL;
 	if (line) {
@@ -946,7 +1194,7 @@ int stack_function_try(uintptr_t pc, const char **function, bool try)
 	if (m) {
 		GElf_Off off;
 		GElf_Sym sym;
-		function_names(dwfl_module_addrinfo(m, at, &off, &sym, NULL, NULL, NULL), NULL,
+		function_names(sym_at(m, at, &off, &sym), NULL,
 			       function);
 	}
 	if (!fe && (fe = rt_alloc(sizeof(*fe)))) {
@@ -1024,8 +1272,7 @@ int stack_object_name_try(const void *addr, const char *kind, const char **out, 
 		GElf_Sym sym;
 		Dwarf_Addr start = 0;
 		const char *modname = dwfl_module_info(m, NULL, &start, NULL, NULL, NULL, NULL, NULL);
-		const char *name = dwfl_module_addrinfo(m, (GElf_Addr)(uintptr_t)addr, &off, &sym,
-							NULL, NULL, NULL);
+		const char *name = sym_at(m, (GElf_Addr)(uintptr_t)addr, &off, &sym);
 		char plain[1024];
 		if (name && GELF_ST_TYPE(sym.st_info) == STT_OBJECT) {
 			name = demangle(name, false, plain, sizeof(plain));
