@@ -55,8 +55,12 @@ static inline uint64_t chain_step(uint64_t key, const struct lock_class *c, int 
 {
 	uint64_t v = (uint64_t)(uintptr_t)c | ((uint64_t)mode << 1) | !!(hflags & HF_TRY);
 
-	key = (key ^ (v + 0x632be59bd9b4e019ull)) * 0x9e3779b97f4a7c15ull;
-	return key ^ (key >> 32);
+	/* one multiply, whose high half depends on every bit of its input,
+	 * rotated into the low half that indexes the caches and the table
+	 * (chain.c); a step is a bijection of key ^ v, so two stacks collide
+	 * only by that xor, with odds of 2^-64 */
+	key = (key ^ v) * 0x9e3779b97f4a7c15ull;
+	return (key << 32) | (key >> 32);
 }
 
 static inline uint64_t chain_key_nonzero(uint64_t key)
@@ -101,6 +105,16 @@ static inline __attribute__((always_inline)) bool chain_seen(struct rt_thread *t
 	return true;
 }
 
+/* Nonzero when the thread holds a spinning lock or a path entry: spin_depth
+ * and npath in one load (runtime.h keeps them side by side). */
+static inline uint64_t held_special(const struct rt_thread *t)
+{
+	uint64_t w;
+
+	__builtin_memcpy(&w, &t->spin_depth, sizeof(w));
+	return w;
+}
+
 /* On a signalling path, and a fence signalled since the thread last swept
  * its path entries (held_sweep_paths)? */
 static inline bool paths_stale(const struct rt_thread *t)
@@ -114,9 +128,11 @@ static inline bool paths_stale(const struct rt_thread *t)
 static inline struct instance *icache_peek(struct rt_thread *t, const void *addr)
 {
 	unsigned slot = ((uintptr_t)addr >> 3) & (ICACHE_SIZE - 1);
-	struct instance *in = t->icache[slot].inst;
+	struct instance *in = t->icache[slot];
 
-	if (likely(in && t->icache[slot].addr == addr && in->addr == addr))
+	/* an instance another address shares the slot with, or one freed
+	 * (rt_free writes its free-list link over addr), is not addr's */
+	if (likely(in && in->addr == addr))
 		return in;
 	return NULL;
 }
@@ -182,9 +198,9 @@ static inline void held_move(struct held *to, const struct held *from)
 static inline bool rt_push_fast(struct rt_thread *t, struct lock_class *c, const void *inst,
 				int mode, unsigned hflags, uintptr_t ip)
 {
-	if (unlikely(t->spin_depth || t->depth >= t->cap))
+	if (unlikely(held_special(t)) && (t->spin_depth || paths_stale(t)))
 		return false;
-	if (unlikely(paths_stale(t)))
+	if (unlikely(t->depth >= t->cap))
 		return false;
 	uint64_t prev = t->key;
 	uint64_t key = chain_step(prev, c, mode, hflags);
@@ -219,7 +235,7 @@ static inline __attribute__((always_inline)) bool rt_allocation_fast(struct rt_t
 {
 	if (t->reclaim_depth | t->noreclaim)
 		return true;
-	if (t->npath | t->spin_depth | t->dead)
+	if (held_special(t) | t->dead)
 		return false;
 	if (!chain_seen(t, chain_step(t->key, cls_fs_reclaim, HM_EXCLUSIVE, 0)))
 		return false;

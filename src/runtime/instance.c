@@ -186,10 +186,8 @@ struct instance *instance_get_slow(const void *addr, int type, uintptr_t site)
 		if (n)
 			rt_free(n, sizeof(*n));
 	}
-	if (t && in) {
-		t->icache[slot].addr = addr;
-		t->icache[slot].inst = in;
-	}
+	if (t && in)
+		t->icache[slot] = in;
 	return in;
 }
 

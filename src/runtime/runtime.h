@@ -343,10 +343,12 @@ struct rt_thread {
 	struct held *held;
 	uint32_t depth, cap;
 	uint64_t key;             /* chain key of the held stack */
+	/* spin_depth and npath side by side in one aligned eight-byte word,
+	 * which the acquire fast path tests with one load (hot.h) */
 	uint32_t spin_depth;      /* HF_SPIN entries held */
+	uint32_t npath;           /* HF_PATH entries held */
 	uint32_t reclaim_depth;   /* in reclaim (as PF_MEMALLOC) */
 	uint32_t noreclaim;       /* fdep_noreclaim_save scopes */
-	uint32_t npath;           /* HF_PATH entries held */
 	uint64_t path_epoch;      /* fence signal epoch last swept */
 	uint64_t pmail_seen;      /* path_mail[pslot] last swept */
 	uint32_t pslot;           /* this thread's path_mail slot */
@@ -358,10 +360,9 @@ struct rt_thread {
 	const void *ww_finished[4]; /* contexts finished lately (finished twice?) */
 	uint32_t ww_finished_next;
 	uint64_t ccache[CCACHE_SIZE]; /* hot.h: chain keys seen lately (chain_seen) */
-	struct {
-		const void *addr;
-		struct instance *inst;
-	} icache[ICACHE_SIZE];
+	/* instance.c: instances used lately, by address; an entry is checked
+	 * by the instance's own addr, which rt_free overwrites */
+	struct instance *icache[ICACHE_SIZE];
 	struct {
 		const char *name; /* a name pointer the program passed */
 		unsigned subclass;
@@ -441,6 +442,9 @@ struct rt_thread {
 	} signals[SIGNAL_RING];
 	uint32_t nsignals;
 };
+_Static_assert(offsetof(struct rt_thread, npath) == offsetof(struct rt_thread, spin_depth) + 4 &&
+		       offsetof(struct rt_thread, spin_depth) % 8 == 0,
+	       "held_special (hot.h) reads spin_depth and npath as one word");
 
 struct rt_thread *thread_enter_slow(void);
 void thread_exit_check(struct rt_thread *t);
