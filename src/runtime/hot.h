@@ -146,6 +146,35 @@ static inline struct instance *instance_get(struct rt_thread *t, const void *add
 	return likely(in) ? in : instance_get_slow(addr, type, site);
 }
 
+/* Nonzero when the entry cannot simply be popped: a recursive hold
+ * (refs), a spin or a path entry.  flags and refs in one load (runtime.h
+ * keeps them in one word); the two bytes between are padding. */
+static inline uint64_t held_pop_word(const struct held *h)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t w;
+
+	__builtin_memcpy(&w, &h->flags, sizeof(w));
+	return w & (0xffffffff00000000ull | HF_PATH | HF_SPIN);
+#else
+	return h->refs | (h->flags & (HF_PATH | HF_SPIN));
+#endif
+}
+
+/* flags, mode and refs = 0 of a new entry, with one store when it can. */
+static inline void held_set_word(struct held *h, int mode, unsigned hflags)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t w = (uint8_t)hflags | (uint64_t)(uint8_t)mode << 8;
+
+	__builtin_memcpy(&h->flags, &w, sizeof(w));
+#else
+	h->flags = (uint8_t)hflags;
+	h->mode = (uint8_t)mode;
+	h->refs = 0;
+#endif
+}
+
 /*
  * Push an entry whose chain, `key`, is known to be validated (or is one
  * lock); there is room (depth < cap).  fence and fence_serial are left for
@@ -162,9 +191,7 @@ held_push_checked(struct rt_thread *t, struct lock_class *c, const void *inst, i
 	h->nest = NULL;
 	h->ip = ip;
 	h->prev_key = t->key;
-	h->refs = 0;
-	h->mode = (uint8_t)mode;
-	h->flags = (uint8_t)hflags;
+	held_set_word(h, mode, hflags);
 	t->key = key;
 	t->fast_hits++;
 	return h;
@@ -252,8 +279,7 @@ static inline bool rt_release_top(struct rt_thread *t, const void *inst)
 {
 	if (likely(t->depth)) {
 		struct held *h = &t->held[t->depth - 1];
-		if (likely(h->instance == inst && !h->refs &&
-			   !(h->flags & (HF_PATH | HF_SPIN)))) {
+		if (likely(h->instance == inst && !held_pop_word(h))) {
 			t->key = h->prev_key;
 			t->depth--;
 			return true;

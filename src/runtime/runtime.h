@@ -311,10 +311,15 @@ struct held {
 	uint64_t prev_key;
 	uint64_t fence_serial; /* HF_PATH: which life of the fence at `instance` */
 	struct fence *fence;   /* HF_PATH: its record, read without a lock */
-	uint32_t refs;   /* recursive mutex depth beyond the first */
-	uint8_t mode;
+	/* flags and refs in one aligned eight-byte word, which the unlock
+	 * fast path tests with one load (held_pop_word, hot.h) */
 	uint8_t flags;
+	uint8_t mode;
+	uint32_t refs;   /* recursive mutex depth beyond the first */
 };
+_Static_assert(offsetof(struct held, flags) % 8 == 0 &&
+		       offsetof(struct held, refs) == offsetof(struct held, flags) + 4,
+	       "held_pop_word (hot.h) reads flags and refs as one word");
 
 struct ww_ctx {
 	const void *ctx;
