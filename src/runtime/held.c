@@ -35,6 +35,8 @@ static struct rt_thread *thread_new(void)
 
 	if (!t)
 		return NULL;
+	for (unsigned i = 0; i < CCACHE_SIZE; i++)
+		t->ccache[i] = ccache_empty(i);
 	t->cap = 16;
 	t->held = rt_alloc(t->cap * sizeof(*t->held));
 	if (!t->held) {
@@ -443,7 +445,7 @@ static void validate_chain(struct rt_thread *t, struct lock_class *c, int mode, 
 	/* a chain with edges kept back is this thread's alone: another thread
 	 * in the same contexts keeps back edges of its own */
 	if (deferred)
-		t->ccache[chain_key_nonzero(key) & (CCACHE_SIZE - 1)] = chain_key_nonzero(key);
+		t->ccache[key & (CCACHE_SIZE - 1)] = key;
 	else
 		chain_insert(key);
 	rt_unlock(&graph_lock);

@@ -68,6 +68,13 @@ static inline uint64_t chain_key_nonzero(uint64_t key)
 	return key ? key : 1;
 }
 
+/* What an empty slot i of the chain cache holds: its low bits are not i,
+ * so no key that indexes slot i equals it, zero included. */
+static inline uint64_t ccache_empty(unsigned i)
+{
+	return (uint64_t)i ^ 1;
+}
+
 /* Has this chain been validated?  Lock-free. */
 static inline __attribute__((always_inline)) bool chain_lookup(uint64_t key)
 {
@@ -94,7 +101,7 @@ static inline __attribute__((always_inline)) bool chain_lookup(uint64_t key)
  */
 static inline __attribute__((always_inline)) bool chain_seen(struct rt_thread *t, uint64_t key)
 {
-	key = chain_key_nonzero(key); /* the cache starts zeroed */
+	/* an empty slot holds ccache_empty(), which no key indexing it equals */
 	uint64_t *slot = &t->ccache[key & (CCACHE_SIZE - 1)];
 
 	if (likely(*slot == key))
