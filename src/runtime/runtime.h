@@ -280,7 +280,7 @@ extern _Atomic size_t release_watch;
  * is cleared when its last object goes (instance.c). */
 #define INSTANCE_LINE_SHIFT 6
 #define INSTANCE_BLOOM_BITS (1u << 24)
-extern _Atomic uint64_t instance_bloom[INSTANCE_BLOOM_BITS / 64];
+extern RT_HIDDEN _Atomic uint64_t instance_bloom[INSTANCE_BLOOM_BITS / 64];
 bool instance_may_contain_slow(const void *p, size_t len);
 void instance_mark_line(const void *addr);
 void instance_unmark_line(const void *addr);
@@ -543,7 +543,7 @@ struct chain_table {
 	uint64_t mask;
 	_Atomic uint64_t keys[];
 };
-extern _Atomic(struct chain_table *) chain_table;
+extern RT_HIDDEN _Atomic(struct chain_table *) chain_table;
 void chain_insert(uint64_t key);
 size_t chain_count(void); /* chains validated and cached, ever */
 /* Empty the shared table (graph_lock held). */
@@ -648,7 +648,7 @@ struct fence {
 	_Atomic uint32_t npslots;
 	struct fence *hnext;
 };
-extern _Atomic uint64_t fence_signal_epoch;
+extern RT_HIDDEN _Atomic uint64_t fence_signal_epoch;
 /*
  * Per-thread signal mail: a fence records the slots of the threads on its
  * path (publisher and adopters, FENCE_PATH_SLOTS at most) and its signal or
@@ -662,7 +662,7 @@ extern _Atomic uint64_t fence_signal_epoch;
 struct path_mail {
 	_Atomic uint64_t n;
 } __attribute__((aligned(64)));
-extern struct path_mail path_mail[PATH_SLOTS];
+extern RT_HIDDEN struct path_mail path_mail[PATH_SLOTS];
 extern _Atomic bool fences_made; /* a fence was ever tracked */
 /* Is the fence at addr, in its life `serial`, still unsignalled?  Reads
  * the record without a lock: runtime memory is never unmapped, and a
@@ -832,12 +832,12 @@ void report_json_fork_child(void);
 /* Process life (init.c).                                              */
 
 enum rt_state { RT_UNINIT, RT_INITIALIZING, RT_READY, RT_DISABLED };
-extern _Atomic int rt_state;
+extern RT_HIDDEN _Atomic int rt_state;
 /* The runtime turned itself off for want of memory (alloc.c): the findings
  * made before still set the exit status (init.c). */
 extern _Atomic bool rt_oom_disabled;
 /* The inline fast paths may run: RT_READY, and no watchdog to tell. */
-extern _Atomic bool rt_fast;
+extern RT_HIDDEN _Atomic bool rt_fast;
 void rt_init(void);
 extern pid_t rt_pid;
 extern const char *rt_argv0;
