@@ -20,7 +20,28 @@ __thread struct rt_tls rt_tls __attribute__((tls_model("initial-exec")));
 
 struct rt_lock threads_lock = RT_LOCK_INIT;
 struct rt_thread *threads_list;
-static struct rt_thread dead_thread = { .dead = true };
+/*
+ * A held stack has one entry below its bottom, held[-1], that never pops
+ * (HF_SPIN): the unlock fast path (hot.h) looks at the top entry without
+ * testing the depth first.
+ */
+static struct held dead_held[1] = { { .flags = HF_SPIN } };
+static struct rt_thread dead_thread = { .dead = true, .held = dead_held + 1 };
+
+static struct held *held_array_new(uint32_t cap)
+{
+	struct held *a = rt_alloc((cap + 1) * sizeof(*a));
+
+	if (!a)
+		return NULL;
+	a[0].flags = HF_SPIN;
+	return a + 1;
+}
+
+static void held_array_free(struct held *held, uint32_t cap)
+{
+	rt_free(held - 1, (cap + 1) * sizeof(*held));
+}
 struct path_mail path_mail[PATH_SLOTS];
 static _Atomic uint32_t pslot_next;
 
@@ -38,7 +59,7 @@ static struct rt_thread *thread_new(void)
 	for (unsigned i = 0; i < CCACHE_SIZE; i++)
 		t->ccache[i] = ccache_empty(i);
 	t->cap = 16;
-	t->held = rt_alloc(t->cap * sizeof(*t->held));
+	t->held = held_array_new(t->cap);
 	if (!t->held) {
 		rt_free(t, sizeof(*t));
 		return NULL;
@@ -102,7 +123,7 @@ void thread_forget(struct rt_thread *t)
 	tls_thread = &dead_thread;
 	atomic_fetch_add(&stats_acquisitions_done, t->acquisitions + t->fast_hits);
 	atomic_fetch_add(&stats_chain_hits_done, t->chain_hits + t->fast_hits);
-	rt_free(t->held, t->cap * sizeof(*t->held));
+	held_array_free(t->held, t->cap);
 	rt_free(t->ww, t->capww * sizeof(*t->ww));
 	rt_free(t, sizeof(*t));
 }
@@ -170,10 +191,10 @@ void held_sweep_paths(struct rt_thread *t)
 static bool held_push(struct rt_thread *t, const struct held *h)
 {
 	if (t->depth == t->cap) {
-		struct held *n = rt_realloc_array(t->held, t->cap, t->cap * 2, sizeof(*n));
+		struct held *n = rt_realloc_array(t->held - 1, t->cap + 1, t->cap * 2 + 1, sizeof(*n));
 		if (!n)
 			return false;
-		t->held = n;
+		t->held = n + 1; /* held[-1] came with the copy */
 		t->cap *= 2;
 	}
 	t->held[t->depth++] = *h;

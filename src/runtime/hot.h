@@ -284,13 +284,14 @@ static inline __attribute__((always_inline)) bool rt_allocation_fast(struct rt_t
  */
 static inline bool rt_release_top(struct rt_thread *t, const void *inst)
 {
-	if (likely(t->depth)) {
-		struct held *h = &t->held[t->depth - 1];
-		if (likely(h->instance == inst && !held_pop_word(h))) {
-			t->key = h->prev_key;
-			t->depth--;
-			return true;
-		}
+	/* on an empty stack, the entry below the bottom, which never pops
+	 * (held.c) */
+	struct held *h = t->held + t->depth - 1;
+
+	if (likely(h->instance == inst && !held_pop_word(h))) {
+		t->key = h->prev_key;
+		t->depth--;
+		return true;
 	}
 	return false;
 }
