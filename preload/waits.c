@@ -240,6 +240,7 @@ static void sem_got(sem_t *s, uintptr_t ip)
 	struct rt_thread *t = thread_enter();
 
 	if (likely(t)) {
+		event_own_consumed(t, s);
 		event_waited(t, s, true);
 		event_window_open(t, s, IT_SEM, ip);
 		thread_leave();

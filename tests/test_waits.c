@@ -292,6 +292,34 @@ Test(waits, thread_waiting_under_the_lock_it_signalled_under_itself_is_silent)
 	scenario_opts("signal_context=held", "handshake", "event-lock-inversion", 0);
 }
 
+/* between two barrier arrivals each thread posts its own semaphore and
+ * waits for it: the wait takes back its own post, no other thread's, and
+ * nothing can deadlock; so with its own condition variable signalled
+ * before it waits, and with its own user event.  A semaphore used as a
+ * lock, held across an arrival and waited for by another participant in a
+ * phase, still reports. */
+Test(waits, thread_waiting_in_a_barrier_phase_for_its_own_post_is_silent)
+{
+	static const char *const opts[] = { "signal_context=wait", "signal_context=window",
+					    "signal_context=held" };
+
+	for (size_t o = 0; o < 3; o++) {
+		scenario_opts(opts[o], "barrier-ownsem", "event-lock-inversion", 0);
+		scenario_opts(opts[o], "barrier-ownevent", "event-lock-inversion", 0);
+	}
+	/* not under window: the signal of the other thread's cv opens a
+	 * window of it between the thread's own signal and its wait
+	 * (fencedep(7), "Choosing the signal rule") */
+	scenario_opts("signal_context=wait", "barrier-owncond", "event-lock-inversion", 0);
+	scenario_opts("signal_context=held", "barrier-owncond", "event-lock-inversion", 0);
+}
+
+Test(waits, semaphore_lock_held_across_an_arrival_and_waited_for_in_a_phase_reports)
+{
+	scenario("barrier-sem", "event-lock-inversion", 1);
+	scenario_opts("signal_context=window", "barrier-sem", "event-lock-inversion", 1);
+}
+
 Test(waits, timed_and_try_waits_under_the_signallers_lock_are_silent)
 {
 	scenario("timed", "event-lock-inversion", 0);

@@ -115,6 +115,7 @@ static void event_signalled(struct rt_thread *t, const void *obj)
 		i--;
 	}
 	t->sighold[i].obj = obj;
+	t->sighold[i].seed = t->seed;
 	t->sighold[i].depth = t->depth;
 	for (uint32_t d = 0; d < t->depth && d < SIGHOLD_DEPTH; d++)
 		t->sighold[i].cls[d] = t->held[d].cls;
@@ -126,16 +127,22 @@ static void event_signalled(struct rt_thread *t, const void *obj)
  * A thread that signals E holding C and later waits for E holding C (a
  * handshake in which it both posts work and waits for its completion under
  * one outer lock) does not wait for its own signal: the wait adds no edge.
- * The mirror of event_signal_skip; a miss at worst (another signaller that
- * needs C), never a false cycle.
+ * Holding nothing, its wait's edges come from its contexts (a barrier's
+ * phase, a signal window): after its own signal of E in the same contexts
+ * (a thread that posts its own semaphore between two barrier arrivals and
+ * then waits for it), the same.  The mirror of event_signal_skip; a miss at
+ * worst (another signaller that needs C, or another waiter that took the
+ * post), never a false cycle.
  */
 bool event_wait_own(const struct rt_thread *t, const void *obj)
 {
-	if (!t->depth || t->depth > SIGHOLD_DEPTH)
+	if (t->depth > SIGHOLD_DEPTH)
 		return false;
 	for (uint32_t i = t->nsighold; i-- > 0;) {
 		if (t->sighold[i].obj != obj)
 			continue;
+		if (!t->depth)
+			return t->nctx && t->sighold[i].seed == t->seed;
 		if (t->sighold[i].depth < t->depth)
 			return false;
 		for (uint32_t d = 0; d < t->depth; d++)
@@ -146,11 +153,23 @@ bool event_wait_own(const struct rt_thread *t, const void *obj)
 	return false;
 }
 
+void event_own_consumed(struct rt_thread *t, const void *obj)
+{
+	for (uint32_t i = 0; i < t->nsighold; i++) {
+		if (t->sighold[i].obj == obj) {
+			for (uint32_t j = i + 1; j < t->nsighold; j++)
+				t->sighold[j - 1] = t->sighold[j];
+			t->nsighold--;
+			return;
+		}
+	}
+}
+
 void event_signal(struct rt_thread *t, struct lock_class *e, const void *obj, uint32_t skip,
 		  uintptr_t ip)
 {
 	event_note_signal(t, obj, ip);
-	if (t->depth)
+	if (t->depth || t->nctx)
 		event_signalled(t, obj);
 	if (!e || t->depth <= skip)
 		return;

@@ -430,11 +430,13 @@ struct rt_thread {
 		uint64_t key;     /* chain key at that depth */
 	} waithold[WAITHOLD_MAX];
 	uint32_t nwaithold;
-	/* the events it signalled lately holding locks, and the bottom ones it
-	 * held: its own later wait for one of them under those same locks does
-	 * not wait for its own signal (event.c) */
+	/* the events it signalled lately holding locks or inside contexts, the
+	 * bottom locks it held and the contexts' seed: its own later wait for
+	 * one of them under those same locks, or with none in the same
+	 * contexts, does not wait for its own signal (event.c) */
 	struct {
 		const void *obj;
+		uint64_t seed;
 		uint32_t depth;
 		struct lock_class *cls[SIGHOLD_DEPTH];
 	} sighold[WAITHOLD_MAX];
@@ -528,8 +530,12 @@ void event_context_defer(struct rt_thread *t, struct lock_class *ctx, struct loc
 void event_waited(struct rt_thread *t, const void *obj, bool counted);
 uint32_t event_signal_skip(struct rt_thread *t, const void *obj, bool consume);
 /* Does t hold, for a wait for obj, only what it held at its own last signal
- * of obj (the bottom of that stack, the same)?  Then the wait adds nothing. */
+ * of obj (the bottom of that stack, the same), or, holding nothing, is it in
+ * the contexts it signalled obj in?  Then the wait adds nothing. */
 bool event_wait_own(const struct rt_thread *t, const void *obj);
+/* A semaphore's wait took a post: this thread's own last one, if any, is
+ * used up. */
+void event_own_consumed(struct rt_thread *t, const void *obj);
 /* Remember a signal for state dumps (cheap: thread-local). */
 void event_note_signal(struct rt_thread *t, const void *obj, uintptr_t ip);
 /* The thread that signalled obj last, and where: for dumps. */

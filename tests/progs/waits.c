@@ -11,6 +11,8 @@
  *   sem       a semaphore is posted under A; later waited for holding A
  *   join      a thread takes A in its life; it is joined with A held
  *   barrier   a participant takes A in a phase; another arrives holding A
+ *   barrier-sem  a semaphore used as a lock held across an arrival; another
+ *             participant waits for it in a phase
  *   once      the once routine takes B; a caller holding B waits for it
  *   event     fdep_event_* on an eventfd: signalled under A, waited holding A
  *   c11-cond  cond, with mtx_t/cnd_t/thrd_t
@@ -23,6 +25,10 @@
  *   sem-lock      a binary semaphore used as a lock inside another lock,
  *                 and alone around another lock
  *   phases        barrier phases, locks taken and released in each
+ *   barrier-ownsem    threads between barrier arrivals post their own
+ *                     semaphore and wait for it (barrier-owncond: signal
+ *                     their own cv, then wait on it for another thread;
+ *                     barrier-ownevent: their own eventfd, fdep_event_*)
  *   timed         timed and try waits holding the lock their signaller takes
  *   handshake     a thread signals a cv under an outer lock, then waits on it
  *                 under that lock for another thread's signal
@@ -211,6 +217,150 @@ static int run_barrier(void)
 		unlock(&lock_a);
 	pthread_join(t, NULL);
 	pthread_barrier_destroy(&barrier);
+	return 0;
+}
+
+/*
+ * ---- barrier phases and a thread's own event ----
+ *
+ * Each thread arrives at a barrier, then posts its own semaphore and waits
+ * for it (the wait takes back the thread's own post: it waits for no other
+ * thread), and arrives again; a warm-up of the same before the first
+ * arrival.  This cannot deadlock.  barrier-owncond: the same with the
+ * thread's own condition variable, signalled by itself, then waited on for
+ * the other thread's signal; barrier-ownevent: with an eventfd of its own
+ * (fdep_event_*).  barrier-sem, the finding: a semaphore used as a lock
+ * held across an arrival by one thread, waited for in a phase by another.
+ */
+#define OWN_THREADS 2
+#define OWN_ROUNDS 4
+
+static pthread_barrier_t own_barrier;
+static int own_kind; /* 0 semaphore, 1 condition variable, 2 eventfd */
+
+static struct own {
+	sem_t sem;
+	pthread_mutex_t m;
+	pthread_cond_t cv;
+	int efd;
+	int tick;
+} owns[OWN_THREADS];
+
+/* The other thread's tick k for o: its signal, under o's mutex. */
+static void own_tick(struct own *o, int k)
+{
+	lock(&o->m);
+	o->tick = k;
+	pthread_cond_signal(&o->cv);
+	unlock(&o->m);
+}
+
+static void own_round(struct own *o, struct own *other, int k)
+{
+	uint64_t v = 1;
+
+	switch (own_kind) {
+	case 0:
+		sem_post(&o->sem);
+		sem_wait(&o->sem);
+		break;
+	case 1:
+		/* its own signal first, then a wait the other thread ends */
+		lock(&o->m);
+		pthread_cond_signal(&o->cv);
+		unlock(&o->m);
+		if (o < other)
+			usleep(2000); /* so that the other one surely waits */
+		own_tick(other, k);
+		lock(&o->m);
+		while (o->tick < k)
+			pthread_cond_wait(&o->cv, &o->m);
+		unlock(&o->m);
+		break;
+	default:
+		fdep_event_signal(&o->efd);
+		if (write(o->efd, &v, sizeof(v)) != sizeof(v))
+			abort();
+		fdep_event_wait(&o->efd);
+		if (read(o->efd, &v, sizeof(v)) != sizeof(v))
+			abort();
+		break;
+	}
+}
+
+static void *own_worker(void *arg)
+{
+	struct own *o = arg, *other = o == &owns[0] ? &owns[1] : &owns[0];
+
+	if (own_kind == 0)
+		for (int i = 0; i < OWN_ROUNDS; i++)
+			own_round(o, other, 0); /* warm-up */
+	for (int k = 1; k <= OWN_ROUNDS; k++) {
+		pthread_barrier_wait(&own_barrier);
+		own_round(o, other, k);
+	}
+	pthread_barrier_wait(&own_barrier);
+	return NULL;
+}
+
+static int run_barrier_own(int kind)
+{
+	pthread_t t[OWN_THREADS];
+
+	own_kind = kind;
+	pthread_barrier_init(&own_barrier, NULL, OWN_THREADS);
+	for (int i = 0; i < OWN_THREADS; i++) {
+		sem_init(&owns[i].sem, 0, 0);
+		pthread_mutex_init(&owns[i].m, NULL);
+		pthread_cond_init(&owns[i].cv, NULL);
+		owns[i].efd = eventfd(0, 0);
+		fdep_event_init(&owns[i].efd, "own_event");
+	}
+	for (int i = 0; i < OWN_THREADS; i++)
+		pthread_create(&t[i], NULL, own_worker, &owns[i]);
+	for (int i = 0; i < OWN_THREADS; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < OWN_THREADS; i++) {
+		sem_destroy(&owns[i].sem);
+		close(owns[i].efd);
+	}
+	pthread_barrier_destroy(&own_barrier);
+	return 0;
+}
+
+/* T1 holds the semaphore (a lock) across its first arrival; T2 waits for
+ * it in the phase that follows.  No hang: T1 posts after the arrival. */
+static sem_t lock_sem;
+
+static void *barrier_sem_holder(void *arg)
+{
+	(void)arg;
+	sem_wait(&lock_sem);
+	pthread_barrier_wait(&own_barrier);
+	sem_post(&lock_sem);
+	pthread_barrier_wait(&own_barrier);
+	return NULL;
+}
+
+static int run_barrier_sem(void)
+{
+	pthread_t t;
+
+	sem_init(&lock_sem, 0, 1);
+	pthread_barrier_init(&own_barrier, NULL, 2);
+	pthread_create(&t, NULL, barrier_sem_holder, NULL);
+	/* the holder has the semaphore before this thread arrives */
+	while (sem_trywait(&lock_sem) == 0) {
+		sem_post(&lock_sem);
+		usleep(1000);
+	}
+	pthread_barrier_wait(&own_barrier);
+	sem_wait(&lock_sem);
+	sem_post(&lock_sem);
+	pthread_barrier_wait(&own_barrier);
+	pthread_join(t, NULL);
+	pthread_barrier_destroy(&own_barrier);
+	sem_destroy(&lock_sem);
 	return 0;
 }
 
@@ -1004,6 +1154,14 @@ int main(int argc, char **argv)
 		return run_sem();
 	if (!strncmp(s, "join", 4))
 		return run_join();
+	if (!strcmp(s, "barrier-ownsem"))
+		return run_barrier_own(0);
+	if (!strcmp(s, "barrier-owncond"))
+		return run_barrier_own(1);
+	if (!strcmp(s, "barrier-ownevent"))
+		return run_barrier_own(2);
+	if (!strcmp(s, "barrier-sem"))
+		return run_barrier_sem();
 	if (!strncmp(s, "barrier", 7))
 		return run_barrier();
 	if (!strncmp(s, "once", 4))
