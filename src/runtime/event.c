@@ -101,28 +101,6 @@ void event_wait(struct rt_thread *t, struct lock_class *e, uintptr_t ip)
 	rt_check_wait(t, e, ip);
 }
 
-/* The locks held at a signal of obj, for event_wait_own. */
-static void event_signalled(struct rt_thread *t, const void *obj)
-{
-	uint32_t i = t->nsighold;
-
-	for (uint32_t j = 0; j < t->nsighold; j++)
-		if (t->sighold[j].obj == obj)
-			i = j;
-	if (i == WAITHOLD_MAX) {
-		for (uint32_t j = 1; j < WAITHOLD_MAX; j++)
-			t->sighold[j - 1] = t->sighold[j];
-		i--;
-	}
-	t->sighold[i].obj = obj;
-	t->sighold[i].seed = t->seed;
-	t->sighold[i].depth = t->depth;
-	for (uint32_t d = 0; d < t->depth && d < SIGHOLD_DEPTH; d++)
-		t->sighold[i].cls[d] = t->held[d].cls;
-	if (i == t->nsighold)
-		t->nsighold = i + 1;
-}
-
 /*
  * A thread that signals E holding C and later waits for E holding C (a
  * handshake in which it both posts work and waits for its completion under
@@ -132,21 +110,26 @@ static void event_signalled(struct rt_thread *t, const void *obj)
  * (a thread that posts its own semaphore between two barrier arrivals and
  * then waits for it), the same.  The mirror of event_signal_skip; a miss at
  * worst (another signaller that needs C, or another waiter that took the
- * post), never a false cycle.
+ * post), never a false cycle.  Its last signal of E is in the ring of its
+ * last SIGNAL_RING signals, or it is too old to count.
  */
 bool event_wait_own(const struct rt_thread *t, const void *obj)
 {
 	if (t->depth > SIGHOLD_DEPTH)
 		return false;
-	for (uint32_t i = t->nsighold; i-- > 0;) {
-		if (t->sighold[i].obj != obj)
+	for (uint32_t n = 0; n < SIGNAL_RING && n < t->nsignals; n++) {
+		uint32_t i = (t->nsignals - 1 - n) % SIGNAL_RING;
+		if (t->signals[i].obj != obj)
 			continue;
-		if (!t->depth)
-			return t->nctx && t->sighold[i].seed == t->seed;
-		if (t->sighold[i].depth < t->depth)
+		uint32_t d = t->signals[i].depth;
+		if (d == SIGNAL_BARE)
 			return false;
-		for (uint32_t d = 0; d < t->depth; d++)
-			if (t->sighold[i].cls[d] != t->held[d].cls)
+		if (!t->depth)
+			return t->nctx && t->signals[i].seed == t->seed;
+		if (d < t->depth)
+			return false;
+		for (d = 0; d < t->depth; d++)
+			if (t->signals[i].cls[d] != t->held[d].cls)
 				return false;
 		return true;
 	}
@@ -155,11 +138,10 @@ bool event_wait_own(const struct rt_thread *t, const void *obj)
 
 void event_own_consumed(struct rt_thread *t, const void *obj)
 {
-	for (uint32_t i = 0; i < t->nsighold; i++) {
-		if (t->sighold[i].obj == obj) {
-			for (uint32_t j = i + 1; j < t->nsighold; j++)
-				t->sighold[j - 1] = t->sighold[j];
-			t->nsighold--;
+	for (uint32_t n = 0; n < SIGNAL_RING && n < t->nsignals; n++) {
+		uint32_t i = (t->nsignals - 1 - n) % SIGNAL_RING;
+		if (t->signals[i].obj == obj) {
+			t->signals[i].depth = SIGNAL_BARE;
 			return;
 		}
 	}
@@ -168,9 +150,16 @@ void event_own_consumed(struct rt_thread *t, const void *obj)
 void event_signal(struct rt_thread *t, struct lock_class *e, const void *obj, uint32_t skip,
 		  uintptr_t ip)
 {
-	event_note_signal(t, obj, ip);
-	if (t->depth || t->nctx)
-		event_signalled(t, obj);
+	uint32_t i = event_note_signal(t, obj, ip);
+
+	/* what it is made under, for event_wait_own: a store a lock held */
+	if (t->depth || t->nctx) {
+		uint32_t n = t->depth < SIGHOLD_DEPTH ? t->depth : SIGHOLD_DEPTH;
+		t->signals[i].seed = t->seed;
+		t->signals[i].depth = t->depth;
+		for (uint32_t d = 0; d < n; d++)
+			t->signals[i].cls[d] = t->held[d].cls;
+	}
 	if (!e || t->depth <= skip)
 		return;
 	rt_check_signal(t, e, skip, ip);
@@ -331,7 +320,7 @@ uint32_t event_signal_skip(struct rt_thread *t, const void *obj, bool consume)
 	return 0;
 }
 
-void event_note_signal(struct rt_thread *t, const void *obj, uintptr_t ip)
+uint32_t event_note_signal(struct rt_thread *t, const void *obj, uintptr_t ip)
 {
 	struct timespec ts;
 	uint32_t i = t->nsignals++ % SIGNAL_RING;
@@ -340,6 +329,8 @@ void event_note_signal(struct rt_thread *t, const void *obj, uintptr_t ip)
 	t->signals[i].obj = obj;
 	t->signals[i].ip = ip;
 	t->signals[i].ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	t->signals[i].depth = SIGNAL_BARE;
+	return i;
 }
 
 /* threads_lock held by the caller (a dump). */

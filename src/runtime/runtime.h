@@ -341,6 +341,7 @@ struct ww_ctx {
 #define WAITHOLD_MAX 8
 #define SIGHOLD_DEPTH 4
 #define SIGNAL_RING 8
+#define SIGNAL_BARE UINT32_MAX
 #define PENDING_EDGES 32
 
 struct rt_thread {
@@ -430,22 +431,17 @@ struct rt_thread {
 		uint64_t key;     /* chain key at that depth */
 	} waithold[WAITHOLD_MAX];
 	uint32_t nwaithold;
-	/* the events it signalled lately holding locks or inside contexts, the
-	 * bottom locks it held and the contexts' seed: its own later wait for
-	 * one of them under those same locks, or with none in the same
-	 * contexts, does not wait for its own signal (event.c) */
-	struct {
-		const void *obj;
-		uint64_t seed;
-		uint32_t depth;
-		struct lock_class *cls[SIGHOLD_DEPTH];
-	} sighold[WAITHOLD_MAX];
-	uint32_t nsighold;
-	/* the events it signalled lately, for "last signalled by" in dumps */
+	/* the events it signalled lately, for "last signalled by" in dumps, and
+	 * for event_wait_own what each signal was made under (event.c): the
+	 * bottom locks held and the contexts' seed, or SIGNAL_BARE for a
+	 * signal holding nothing outside any context, or a post used up */
 	struct {
 		const void *obj;
 		uintptr_t ip;
 		uint64_t ns;
+		uint64_t seed;
+		uint32_t depth;
+		struct lock_class *cls[SIGHOLD_DEPTH];
 	} signals[SIGNAL_RING];
 	uint32_t nsignals;
 };
@@ -536,8 +532,8 @@ bool event_wait_own(const struct rt_thread *t, const void *obj);
 /* A semaphore's wait took a post: this thread's own last one, if any, is
  * used up. */
 void event_own_consumed(struct rt_thread *t, const void *obj);
-/* Remember a signal for state dumps (cheap: thread-local). */
-void event_note_signal(struct rt_thread *t, const void *obj, uintptr_t ip);
+/* Remember a signal for state dumps (cheap: thread-local); its slot. */
+uint32_t event_note_signal(struct rt_thread *t, const void *obj, uintptr_t ip);
 /* The thread that signalled obj last, and where: for dumps. */
 bool event_last_signal(const void *obj, pid_t *tid, uintptr_t *ip, uint64_t *ns);
 
