@@ -250,9 +250,16 @@ enum fast_lock { FAST_MUTEX, FAST_READ, FAST_WRITE };
 static inline __attribute__((always_inline)) bool lock_push_fast(const void *lock,
 								  enum fast_lock how, uintptr_t ip)
 {
-	struct rt_thread *t = thread_peek();
+	/*
+	 * thread_peek() without rt_fast: the thread's fast_cap stands for it
+	 * (0 under a watchdog).  Once checking stops (out of memory, a child
+	 * forked without the runtime's locks), a push here may still happen
+	 * on a chain the cache has seen: it touches only the thread's own
+	 * stack, and nothing is ever reported from it.
+	 */
+	struct rt_thread *t = tls_thread;
 
-	if (unlikely(!t))
+	if (unlikely(!t || tls_busy))
 		return false;
 	struct instance *in = icache_peek(t, lock);
 	/* fdep_lock_class() may give the instance another class, or none when

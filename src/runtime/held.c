@@ -28,6 +28,13 @@ struct rt_thread *threads_list;
 static struct held dead_held[1] = { { .flags = HF_SPIN } };
 static struct rt_thread dead_thread = { .dead = true, .held = dead_held + 1 };
 
+/* What rt_push_fast may fill of the held stack: with a watchdog, which
+ * notes every blocking lock (set before any thread has a record), nothing. */
+static uint32_t held_fast_cap(const struct rt_thread *t)
+{
+	return rt_watchdog_ns ? 0 : t->cap;
+}
+
 static struct held *held_array_new(uint32_t cap)
 {
 	struct held *a = rt_alloc((cap + 1) * sizeof(*a));
@@ -60,6 +67,7 @@ static struct rt_thread *thread_new(void)
 		t->ccache[i] = ccache_empty(i);
 	t->cap = 16;
 	t->held = held_array_new(t->cap);
+	t->fast_cap = held_fast_cap(t);
 	if (!t->held) {
 		rt_free(t, sizeof(*t));
 		return NULL;
@@ -196,6 +204,7 @@ static bool held_push(struct rt_thread *t, const struct held *h)
 			return false;
 		t->held = n + 1; /* held[-1] came with the copy */
 		t->cap *= 2;
+		t->fast_cap = held_fast_cap(t);
 	}
 	t->held[t->depth++] = *h;
 	held_count(t, h, 1);

@@ -234,7 +234,7 @@ static inline bool rt_push_fast(struct rt_thread *t, struct lock_class *c, const
 {
 	if (unlikely(held_special(t)) && (t->spin_depth || paths_stale(t)))
 		return false;
-	if (unlikely(t->depth >= t->cap))
+	if (unlikely(t->depth >= t->fast_cap))
 		return false;
 	uint64_t prev = t->key;
 	uint64_t key = chain_step(prev, c, mode, hflags);

@@ -358,6 +358,10 @@ struct rt_thread {
 	uint64_t path_epoch;      /* fence signal epoch last swept */
 	uint64_t pmail_seen;      /* path_mail[pslot] last swept */
 	uint32_t pslot;           /* this thread's path_mail slot */
+	/* cap, or 0 when acquisitions must not be pushed inline (a watchdog
+	 * notes each blocking lock): rt_push_fast tests the depth against it,
+	 * so that the mutex and rwlock fast paths need not read rt_fast */
+	uint32_t fast_cap;
 	uint64_t fast_hits;       /* acquisitions decided in hot.h */
 	pid_t tid;
 	uint64_t serial_next, serial_end; /* fence serials this thread may give */
