@@ -591,14 +591,20 @@ Test(hostile, planted_report_files_are_never_written_or_opened)
 	if (sh("command -v setpriv >/dev/null 2>&1"))
 		cr_skip_test("setpriv is not installed");
 	cr_assert_not_null(mkdtemp(dir));
-	cr_assert_eq(sh("chmod 1777 %s", dir), 0);
+	/* the program and the runtime copied where nobody can reach them: the
+	 * tree may be under a home of mode 0700 (/root) */
+	cr_assert_eq(sh("chmod 1777 %s && cp '%s' %s/prog && cp '%s' %s/libfencedep.so && "
+			"chmod 755 %s/prog %s/libfencedep.so",
+			dir, harness_prog("rel-hostile"), dir, getenv("FENCEDEP_LIBRARY"), dir, dir,
+			dir),
+		     0);
 	int st = sh("cd %s && printf 'attacker\\n' >log.$$.log && chmod 666 log.$$.log && "
 		    "printf '%%s\\n' '%s' >r.$$.json && chmod 644 r.$$.json && "
 		    "mkfifo -m 666 r.$$.json.tmp log.$$.1.log || exit 1; "
 		    "{ sleep 30; kill -9 $$; } >/dev/null 2>&1 & exec setpriv --reuid=nobody --regid=nogroup --clear-groups "
-		    "env LD_PRELOAD='%s' FENCEDEP_OPTIONS=json_path=%s/r:log_path=%s/log "
-		    "%s inversion >out 2>err",
-		    dir, fake, getenv("FENCEDEP_LIBRARY"), dir, dir, harness_prog("rel-hostile"));
+		    "env LD_PRELOAD=%s/libfencedep.so FENCEDEP_OPTIONS=json_path=%s/r:log_path=%s/log "
+		    "%s/prog inversion >out 2>err",
+		    dir, fake, dir, dir, dir, dir);
 	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == FINDING_EXIT, "status %d (137: it hung)", st);
 	cr_expect_eq(sh("grep -qx done %s/out", dir), 0, "the program did not finish");
 	/* the planted files are as they were (grep skips the FIFOs) */

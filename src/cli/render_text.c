@@ -109,7 +109,12 @@ static void put_stack(FILE *out, const struct rstack *s, const char *indent)
 
 	if (!s->n)
 		fprintf(out, "%s(no stack)\n", indent);
-	for (i = 0; i < s->n; i++) {
+	/* the stack's start: named, or the C library's nameless frames */
+	size_t tail = s->n;
+	while (!verbose && tail > 0 &&
+	       frame_is_start_tail(s->frames[tail - 1].module, s->frames[tail - 1].function))
+		tail--;
+	for (i = 0; i < tail; i++) {
 		const struct rframe *f = &s->frames[i];
 
 		if (!verbose && frame_hidden(f))

@@ -67,4 +67,12 @@ static inline bool frame_is_start(const char *module, const char *function)
 	return false;
 }
 
+/* The C library's thread and process start, when its own symbols are not
+ * installed (libc6-dbg): its nameless frames at the end of a stack.  The
+ * stack's last frames for which this holds are hidden with the others. */
+static inline bool frame_is_start_tail(const char *module, const char *function)
+{
+	return frame_is_start(module, function) || (frame_is_libc(module) && !function);
+}
+
 #endif

@@ -122,7 +122,15 @@ void report_frames_text(struct rt_buf *b, uint32_t stack, const char *indent)
 		text_printf(b, "%s(no stack)\n", indent);
 		return;
 	}
-	for (uint32_t i = 0; i < n; i++) {
+	/* the stack's start: named, or the C library's nameless frames */
+	uint32_t tail = n;
+	while (rt_opt.verbosity < 3 && tail > 0) {
+		stack_symbolize(pcs[tail - 1], &f);
+		if (!frame_is_start_tail(f.module, f.function))
+			break;
+		tail--;
+	}
+	for (uint32_t i = 0; i < tail; i++) {
 		stack_symbolize(pcs[i], &f);
 		if (!frame_shown(&f))
 			continue;
