@@ -108,7 +108,11 @@ static inline __attribute__((always_inline)) bool chain_seen(struct rt_thread *t
 		return true;
 	if (!chain_lookup(key))
 		return false;
-	*slot = key;
+	/* the slot again, not kept across the probe: a register held over it
+	 * would cost every lock a saved register */
+	uint64_t k = key;
+	__asm__("" : "+r"(k));
+	t->ccache[k & (CCACHE_SIZE - 1)] = key;
 	return true;
 }
 
@@ -229,8 +233,9 @@ static inline void held_move(struct held *to, const struct held *from)
  * before.  False: nothing done, the caller
  * goes to rt_acquire_slow.
  */
-static inline bool rt_push_fast(struct rt_thread *t, struct lock_class *c, const void *inst,
-				int mode, unsigned hflags, uintptr_t ip)
+static inline __attribute__((always_inline)) bool
+rt_push_fast(struct rt_thread *t, struct lock_class *c, const void *inst, int mode, unsigned hflags,
+	     uintptr_t ip)
 {
 	if (unlikely(held_special(t)) && (t->spin_depth || paths_stale(t)))
 		return false;
