@@ -230,7 +230,7 @@ endif
 # [SKIP] line in a suite's log for each case it skipped, which the summary
 # counts.
 TESTS += tests/test_setup.sh
-EXTRA_DIST += tests/test_setup.sh tests/summarize.sh tests/summary
+EXTRA_DIST += tests/test_setup.sh tests/summarize.sh tests/summary tests/check.sh
 # the pkg-config files: fencedep needs no library, fencedep-runtime links it
 TESTS += tests/test_pkgconfig.sh
 EXTRA_DIST += tests/test_pkgconfig.sh

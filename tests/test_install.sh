@@ -10,14 +10,7 @@
 set -u
 b=${FDEP_BUILDDIR:?}
 fail=0
-check() { # WHAT GOT WANT
-	if [ "$2" != "$3" ]; then
-		printf 'FAIL %s:\n  got:  %s\n  want: %s\n' "$1" "$2" "$3"
-		fail=1
-	else
-		echo "ok   $1"
-	fi
-}
+. "$(dirname "$0")/check.sh"
 command -v make >/dev/null 2>&1 || { echo "make is not installed"; exit 77; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fdep-install-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT

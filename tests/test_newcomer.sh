@@ -12,14 +12,7 @@ set -u
 srcdir=${FDEP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 b=${FDEP_BUILDDIR:-}
 fail=0
-check() { # WHAT GOT WANT
-	if [ "$2" != "$3" ]; then
-		printf 'FAIL %s:\n  got:  %s\n  want: %s\n' "$1" "$2" "$3"
-		fail=1
-	else
-		echo "ok   $1"
-	fi
-}
+. "$(dirname "$0")/check.sh"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fdep-newcomer-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 t=$tmp/tree

@@ -8,14 +8,7 @@ command -v pkg-config >/dev/null 2>&1 || { echo "pkg-config is not installed"; e
 PKG_CONFIG_PATH=$b
 export PKG_CONFIG_PATH
 fail=0
-check() { # WHAT GOT WANT
-	if [ "$2" != "$3" ]; then
-		printf 'FAIL %s:\n  got:  %s\n  want: %s\n' "$1" "$2" "$3"
-		fail=1
-	else
-		echo "ok   $1"
-	fi
-}
+. "$(dirname "$0")/check.sh"
 prefix=$(pkg-config --variable=prefix fencedep)
 libdir=$(pkg-config --variable=libdir fencedep)
 check "fencedep: no library" "$(pkg-config --libs fencedep | tr -d ' ')" ""

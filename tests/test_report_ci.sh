@@ -5,14 +5,7 @@
 set -u
 cli=${FDEP_CLI:?} data=${FDEP_SRCDIR:?}/tests/report/data
 fail=0
-check() { # WHAT GOT WANT
-	if [ "$2" != "$3" ]; then
-		printf 'FAIL %s:\n  got:  %s\n  want: %s\n' "$1" "$2" "$3"
-		fail=1
-	else
-		echo "ok   $1"
-	fi
-}
+. "$(dirname "$0")/check.sh"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fdep-report-ci-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 

@@ -4,14 +4,7 @@
 set -u
 cli=${FDEP_CLI:?} progs=${FDEP_TEST_BINDIR:?}
 fail=0
-check() { # WHAT GOT WANT
-	if [ "$2" != "$3" ]; then
-		printf 'FAIL %s:\n  got:  %s\n  want: %s\n' "$1" "$2" "$3"
-		fail=1
-	else
-		echo "ok   $1"
-	fi
-}
+. "$(dirname "$0")/check.sh"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fdep-select-XXXXXX")
 chmod 755 "$tmp"
 trap 'rm -rf "$tmp"' EXIT

@@ -4,14 +4,7 @@
 set -u
 srcdir=${FDEP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 fail=0
-check() { # WHAT GOT WANT
-	if [ "$2" != "$3" ]; then
-		printf 'FAIL %s:\n  got:  %s\n  want: %s\n' "$1" "$2" "$3"
-		fail=1
-	else
-		echo "ok   $1"
-	fi
-}
+. "$(dirname "$0")/check.sh"
 
 # 1. criterion suites count their cases, skipped ones as skipped (their
 # [SKIP] lines), a suite that crashed before its synthesis as one failure,

@@ -6,14 +6,7 @@
 set -u
 b=${FDEP_BUILDDIR:?}
 fail=0
-check() { # WHAT GOT WANT
-	if [ "$2" != "$3" ]; then
-		printf 'FAIL %s:\n  got:  %s\n  want: %s\n' "$1" "$2" "$3"
-		fail=1
-	else
-		echo "ok   $1"
-	fi
-}
+. "$(dirname "$0")/check.sh"
 [ -x "$b/tests/test_annotations" ] || { echo "the criterion suites are not built"; exit 77; }
 command -v jq >/dev/null 2>&1 || { echo "jq is not installed"; exit 77; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fdep-tmpfiles-XXXXXX")

@@ -8,14 +8,7 @@ unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
 src=${FDEP_SRCDIR:?}/tests/harness
 cli=${FDEP_CLI:?}
 fail=0
-check() { # WHAT GOT WANT
-	if [ "$2" != "$3" ]; then
-		printf 'FAIL %s:\n  got:  %s\n  want: %s\n' "$1" "$2" "$3"
-		fail=1
-	else
-		echo "ok   $1"
-	fi
-}
+. "${FDEP_SRCDIR:?}/tests/check.sh"
 need() { # TOOL...: skip the whole test (status 77) without one of them
 	for t in "$@"; do
 		command -v "$t" >/dev/null 2>&1 || { echo "SKIP: $t is not installed"; exit 77; }
