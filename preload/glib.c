@@ -454,32 +454,17 @@ RT_EXPORT int g_cond_wait_until(gcond_t *c, gmutex_t *m, int64_t end_time)
 	return r;
 }
 
-/* A signal or broadcast: the GCond -> what the thread holds. */
-static void gcond_signal(gcond_t *c, uintptr_t ip)
-{
-	struct rt_thread *t = thread_peek();
-
-	if (likely(t) && event_signal_idle(t)) {
-		event_note_signal(t, c, ip);
-		return;
-	}
-	if (!(t = thread_enter()))
-		return;
-	event_window_signal(t, c, IT_COND, ip);
-	uint32_t skip = event_signal_skip(t, c, false);
-	event_signal(t, t->depth > skip ? event_class(t, c, IT_COND, ip) : NULL, c, skip, ip);
-	thread_leave();
-}
-
+/* A signal or broadcast: the GCond -> what the thread holds, as a pthread
+ * condition variable's (cond.c). */
 RT_EXPORT void g_cond_signal(gcond_t *c)
 {
-	gcond_signal(c, RT_CALLER);
+	preload_cond_signal((pthread_cond_t *)c, RT_CALLER);
 	REAL(g_cond_signal)(c);
 }
 
 RT_EXPORT void g_cond_broadcast(gcond_t *c)
 {
-	gcond_signal(c, RT_CALLER);
+	preload_cond_signal((pthread_cond_t *)c, RT_CALLER);
 	REAL(g_cond_broadcast)(c);
 }
 
@@ -531,21 +516,9 @@ RT_EXPORT int g_once_init_enter(volatile void *location)
 	return first;
 }
 
-static void once_context_leave(const void *key)
-{
-	struct rt_thread *t = thread_enter();
-
-	if (!t)
-		return;
-	struct held *h = held_find(t, key);
-	if (h && (h->flags & HF_EVENTCTX))
-		held_remove(t, h);
-	thread_leave();
-}
-
 RT_EXPORT void g_once_init_leave(volatile void *location, size_t result)
 {
-	once_context_leave((const void *)location);
+	preload_once_leave((const void *)location);
 	REAL(g_once_init_leave)(location, result);
 }
 
@@ -568,7 +541,7 @@ static void *gonce_trampoline(void *arg)
 		thread_leave();
 	}
 	void *r = c.func(arg);
-	once_context_leave(c.once);
+	preload_once_leave(c.once);
 	return r;
 }
 

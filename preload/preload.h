@@ -117,6 +117,7 @@ int preload_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, uintptr_t ip);
 int preload_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *ts,
 			   uintptr_t ip);
 void preload_cond_signal(pthread_cond_t *c, uintptr_t ip);
+void preload_once_leave(const void *once);
 void preload_cond_init(pthread_cond_t *c, uintptr_t ip);
 /* The object at obj is destroyed: a new one there is a new instance. */
 void preload_object_gone(const void *obj, size_t len, uintptr_t ip);

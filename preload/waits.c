@@ -397,9 +397,10 @@ static __thread struct once_call {
 	uintptr_t ip;
 } once_current;
 
-static void once_pop(void *arg)
+/* The end of a once's context: its entry leaves the thread's held stack
+ * (pthread_once here, g_once_init_leave and g_once in glib.c). */
+void preload_once_leave(const void *once)
 {
-	pthread_once_t *once = arg;
 	struct rt_thread *t = thread_enter();
 
 	if (!t)
@@ -408,6 +409,11 @@ static void once_pop(void *arg)
 	if (h && (h->flags & HF_EVENTCTX))
 		held_remove(t, h);
 	thread_leave();
+}
+
+static void once_pop(void *arg)
+{
+	preload_once_leave(arg);
 }
 
 static void once_trampoline(void)
