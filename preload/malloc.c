@@ -293,18 +293,40 @@ static inline size_t glibc_block_size(const void *p)
 
 /*
  * free() once locks or fences live in memory the program may free (most
- * threaded programs): a glibc block whose lines the instance bitmap says
- * hold none goes straight to glibc, as does everything while the runtime
- * itself runs (tls_busy: it forgets nothing then).
+ * threaded programs).  A glibc block under 4 KiB spans at most 65 lines:
+ * those of the bitmap word of its first line, from that line's bit up, and
+ * of the word after.  When both say no object is there, the block goes
+ * straight to glibc with no size worked out: the common case, no lock in
+ * the rest of the block's 4 KiB of the bitmap nor in the next 4 KiB.
+ * Anything else is left to free_watched(), line by line.
  */
 static inline bool free_watched_quiet(void *p)
 {
 	if (unlikely(!glibc_heap || !p))
 		return false;
-	if (tls_busy)
-		return true;
-	size_t len = glibc_block_size(p);
-	return likely(len) && !instance_may_contain(p, len);
+	if (unlikely(((const size_t *)p)[-1] >= 4096))
+		return false;
+	uint64_t bit = ((uintptr_t)p >> INSTANCE_LINE_SHIFT) & (INSTANCE_BLOOM_BITS - 1);
+	uint64_t w0 = atomic_load_explicit(&instance_bloom[bit / 64], memory_order_relaxed);
+	uint64_t w1 = atomic_load_explicit(
+		&instance_bloom[(bit / 64 + 1) % (INSTANCE_BLOOM_BITS / 64)], memory_order_relaxed);
+
+	return !((w0 >> (bit % 64)) | w1);
+}
+
+/* free() when free_watched_quiet() could not tell: a glibc block whose own
+ * lines the bitmap says hold no object goes to glibc, as does everything
+ * while the runtime itself runs (tls_busy: it forgets nothing then). */
+static __attribute__((noinline)) void free_watched(void *p, uintptr_t ip)
+{
+	if (glibc_heap && p) {
+		size_t len;
+		if (tls_busy || ((len = glibc_block_size(p)) && !instance_may_contain(p, len))) {
+			target_free(p);
+			return;
+		}
+	}
+	free_slow(p, ip);
 }
 
 RT_EXPORT void free(void *p)
@@ -312,6 +334,7 @@ RT_EXPORT void free(void *p)
 	if (likely(!tls_private_heap)) {
 		if (likely(!releasing_any()) || free_watched_quiet(p))
 			return target_free(p);
+		return free_watched(p, RT_CALLER);
 	}
 	free_slow(p, RT_CALLER);
 }

@@ -551,6 +551,35 @@ Test(preload, freeing_struct_of_held_mutex_is_reported)
 	harness_free(&r);
 }
 
+/* free() decides most blocks from the bitmap words of their first line
+ * alone (preload/malloc.c): a lock far into a block is still found */
+Test(preload, freeing_block_with_held_mutex_deep_inside_is_reported)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("held-free", "deep"), &r);
+	expect_findings(&r, "held-lock-freed", 1);
+	harness_free(&r);
+}
+
+Test(preload, freeing_large_block_with_held_mutex_inside_is_reported)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("held-free", "big"), &r);
+	expect_findings(&r, "held-lock-freed", 1);
+	harness_free(&r);
+}
+
+Test(preload, freeing_blocks_around_held_heap_mutex_is_silent)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("held-free", "near"), &r);
+	expect_clean(&r, "done\n");
+	harness_free(&r);
+}
+
 Test(preload, destroying_held_mutex_is_reported)
 {
 	struct harness_run r;
