@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -541,6 +542,62 @@ Test(hostile, child_exec_does_not_inherit_the_parents_finding)
 	cr_expect_eq(r.status, FINDING_EXIT, "status %d", r.status);
 	cr_expect_eq(harness_count(r.json, "lock-order-inversion"), 1, "%s", r.json);
 	harness_free(&r);
+}
+
+/*
+ * A process that leaves by _exit(), _Exit() or quick_exit() skips the
+ * destructors: the findings still set its status, its report is complete,
+ * and what it did not flush stays unflushed.  Its vfork() and fork()
+ * children keep their own statuses, and the run without a finding is the
+ * native one.
+ */
+static void leave_check(const char *how)
+{
+	struct harness_run r, n, c;
+	bool flushes = !strcmp(how, "exit");
+
+	run("verbosity=2", ARGV("rel-hostile", "leave", (char *)how, "inversion"), &r);
+	cr_expect_eq(r.status, FINDING_EXIT, "%s: status %d\nstderr: %s", how, r.status, r.err);
+	cr_expect_eq(harness_count(r.json, "lock-order-inversion"), 1, "%s: %s", how, r.json);
+	/* exit() flushes it in the fork() child too */
+	cr_expect_str_eq(r.out, flushes ? "unflushedunflushed" : "", "%s", how);
+	cr_expect_eq(count_in(r.err, "children 5 7\n"), 1, "%s: %s", how, r.err);
+	/* the last pass ran: the statistics line, and the report of each
+	 * process that is an image of its own (not the vfork() child) */
+	cr_expect_eq(count_in(r.log, "fencedep: stats: findings=1 "), 1, "%s: %s", how, r.log);
+	cr_expect_eq(r.nreports, 2, "%s: %d reports", how, r.nreports);
+	harness_free(&r);
+
+	run(NULL, ARGV("rel-hostile", "leave", (char *)how, "clean"), &c);
+	cr_assert_eq(harness_run_opts(0, NULL, ARGV("rel-hostile", "leave", (char *)how, "clean"), &n),
+		     0);
+	cr_expect_eq(c.status, 3, "%s clean: status %d\nstderr: %s", how, c.status, c.err);
+	cr_expect_eq(n.status, 3, "%s native: status %d", how, n.status);
+	cr_expect_str_eq(c.out, n.out, "%s", how);
+	cr_expect_str_eq(c.err, n.err, "%s", how);
+	cr_expect_eq(harness_findings(c.json), 0, "%s: %s", how, c.json);
+	harness_free(&c);
+	harness_free(&n);
+}
+
+Test(hostile, finding_then_underscore_exit_keeps_the_status)
+{
+	leave_check("_exit");
+}
+
+Test(hostile, finding_then_Exit_keeps_the_status)
+{
+	leave_check("_Exit");
+}
+
+Test(hostile, finding_then_quick_exit_keeps_the_status)
+{
+	leave_check("quick_exit");
+}
+
+Test(hostile, finding_then_exit_keeps_the_status)
+{
+	leave_check("exit");
 }
 
 /* ---- 3. one pid, two processes (pid namespaces) ---- */

@@ -278,34 +278,45 @@ __attribute__((constructor(101))) static void rt_constructor(int argc, char **ar
 	tls_busy = 0;
 }
 
-/*
- * Runs after the program's own destructors.  When something was reported,
- * the exit status becomes `exitcode`: stdio is flushed first, so the
- * program's output is exactly what it would have been.
- */
-__attribute__((destructor)) static void rt_destructor(void)
+/* Set by the first pass over an ending process (rt_exit_status). */
+static atomic_bool exit_pass_done;
+
+/* The status of a process that reported an unsuppressed finding, else -1. */
+static int finding_status(void)
 {
+	if ((report_unsuppressed() || rt_exec_findings) && rt_opt.exitcode)
+		return (int)rt_opt.exitcode;
+	return -1;
+}
+
+/*
+ * The runtime's last pass over a process that ends with `status`, from
+ * exit() (the destructor below) or from _exit() (preload/exit.c): the last
+ * JSON write, the statistics, and the status the process must end with.
+ * When something was reported it becomes `exitcode`; when the reports on
+ * disk lack what the process found (a full disk), 2, so that a CI gate that
+ * reads them does not pass it, as for a report that cannot be created at
+ * start.  Only the first caller writes; a later or concurrent one (a second
+ * thread ending the process, the _exit() the destructor ends with) gets the
+ * status alone.  A vfork() child shares the parent's memory but is not its
+ * image: its status is its own.
+ */
+int rt_exit_status(int status)
+{
+	if (atomic_load(&rt_state) == RT_UNINIT || getpid() != rt_pid)
+		return status;
+	int fs = finding_status();
 	if (atomic_load(&rt_state) != RT_READY) {
 		/* out of memory after a finding: it is written, and it still
 		 * sets the status */
-		if (atomic_load(&rt_oom_disabled) &&
-		    (report_unsuppressed() || rt_exec_findings) && rt_opt.exitcode) {
-			fflush(NULL);
-			_exit((int)rt_opt.exitcode);
-		}
-		return;
+		return atomic_load(&rt_oom_disabled) && fs >= 0 ? fs : status;
 	}
-	if (tls_busy) {
-		/* exit() from a signal handler that interrupted this thread in
-		 * the runtime, whose locks it may hold half-way through an
-		 * update: the findings are written already, the exit status is
-		 * all that is left */
-		if ((report_unsuppressed() || rt_exec_findings) && rt_opt.exitcode) {
-			fflush(NULL); /* as exit() would: the runtime uses no stdio */
-			_exit((int)rt_opt.exitcode);
-		}
-		return;
-	}
+	/* a thread inside the runtime (a signal handler that interrupted it
+	 * there ends the process) may hold its locks half-way through an
+	 * update: the findings are written already, the status is all that
+	 * is left */
+	if (tls_busy || atomic_exchange(&exit_pass_done, true))
+		return fs >= 0 ? fs : status;
 	tls_busy = 1;
 	fence_exit_check();
 	if (tls_thread && !tls_thread->dead)
@@ -317,16 +328,24 @@ __attribute__((destructor)) static void rt_destructor(void)
 	report_fork(FORK_PARENT);
 	if (rt_opt.print_suppressions)
 		report_suppressions_used();	/* takes report_lock: after its release */
-	if ((report_unsuppressed() || rt_exec_findings) && rt_opt.exitcode) {
-		fflush(NULL);
-		_exit((int)rt_opt.exitcode);
-	}
-	/* the reports on disk lack what the process found (a full disk): a
-	 * CI gate that reads them must not pass it, as for a report that
-	 * cannot be created at start */
-	if (report_lost()) {
-		fflush(NULL);
-		_exit(2);
-	}
 	tls_busy = 0;
+	fs = finding_status();
+	if (fs >= 0)
+		return fs;
+	return report_lost() ? 2 : status;
+}
+
+/*
+ * Runs after the program's own destructors.  When the status must change,
+ * stdio is flushed first, as exit() would after this, so the program's
+ * output is exactly what it would have been.
+ */
+__attribute__((destructor)) static void rt_destructor(void)
+{
+	int s = rt_exit_status(-1);
+
+	if (s >= 0) {
+		fflush(NULL); /* the runtime itself uses no stdio */
+		_exit(s);
+	}
 }

@@ -14,6 +14,11 @@
  *   rel-hostile fork-exec PROG [ARGS...]
  *        one lock-order inversion, then a child that execs PROG; prints
  *        "child <its status>"
+ *   rel-hostile leave HOW inversion|clean
+ *        one lock-order inversion (or none), prints "unflushed" without
+ *        flushing it, runs a vfork() child and a fork() child that end by
+ *        HOW with statuses 5 and 7 and prints theirs on stderr, then ends
+ *        by HOW (_exit, _Exit, quick_exit or exit) with status 3
  *   rel-hostile many N
  *        N distinct lock-order inversions, printing "found <i>" after each
  *   rel-hostile pingpong THREADS MS
@@ -59,6 +64,7 @@
  */
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,6 +251,38 @@ static void inversion(void)
 	nest(&b, &a);
 }
 
+/* A process that leaves by `how`, skipping what exit() would do. */
+static _Noreturn void leave(const char *how, int status)
+{
+	if (!strcmp(how, "_exit"))
+		_exit(status);
+	if (!strcmp(how, "_Exit"))
+		_Exit(status);
+	if (!strcmp(how, "quick_exit"))
+		quick_exit(status);
+	exit(status);
+}
+
+static int leave_children(const char *how, bool invert)
+{
+	if (invert)
+		inversion();
+	printf("unflushed");
+	/* children of a process that reported: their status is their own */
+	pid_t pid = vfork();
+	if (pid == 0)
+		_exit(5); /* a vfork() child may call nothing else */
+	int vst = -1, fst = -1;
+	waitpid(pid, &vst, 0);
+	pid = fork();
+	if (pid == 0)
+		leave(how, 7);
+	waitpid(pid, &fst, 0);
+	fprintf(stderr, "children %d %d\n", WIFEXITED(vst) ? WEXITSTATUS(vst) : -1,
+		WIFEXITED(fst) ? WEXITSTATUS(fst) : -1);
+	leave(how, 3);
+}
+
 static size_t mapped_now(void)
 {
 	FILE *f = fopen("/proc/self/status", "r");
@@ -423,6 +461,8 @@ int main(int argc, char **argv)
 		printf("child %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 		return 0;
 	}
+	if (argc == 4 && !strcmp(argv[1], "leave"))
+		return leave_children(argv[2], !strcmp(argv[3], "inversion"));
 	if (argc == 3 && !strcmp(argv[1], "many")) {
 		int n = atoi(argv[2]);
 		for (int i = 0; i < n; i++) {
