@@ -4,7 +4,8 @@
  * exit status of a process that reported something (init.c).  A CI gate
  * would then pass a program that reported a deadlock and left by _exit(0).
  * So these end through the same pass: the last JSON write and statistics,
- * then the status (`exitcode` after a finding).  Nothing is flushed that
+ * then the status (`exitcode` after a finding), without the checks of what
+ * an orderly exit must not leave behind (init.c).  Nothing is flushed that
  * the program did not flush: _exit() leaves stdio alone, and so does this.
  * quick_exit() calls the C library's _exit() from inside it, which no
  * interposer sees: a handler registered with at_quick_exit() first, so that
@@ -33,18 +34,18 @@ static _Noreturn void exit_now(int status)
 
 RT_EXPORT _Noreturn void _exit(int status)
 {
-	exit_now(rt_exit_status(status));
+	exit_now(rt_exit_status(status, false));
 }
 
 RT_EXPORT _Noreturn void _Exit(int status)
 {
-	exit_now(rt_exit_status(status));
+	exit_now(rt_exit_status(status, false));
 }
 
 /* Last of the quick_exit() handlers: registered before the program's. */
 static void quick_exit_pass(void)
 {
-	int s = rt_exit_status(-1);
+	int s = rt_exit_status(-1, false);
 
 	if (s >= 0)
 		exit_now(s);

@@ -229,6 +229,17 @@ Test(fences, signalled_fence_at_exit_is_silent)
 	expect("publish:F handoff:F signal:F", "fence-never-signalled", 0);
 }
 
+/* _exit() abandons what is in flight, as a crash would: no exit checks */
+Test(fences, published_fence_unsignalled_at_underscore_exit_is_silent)
+{
+	struct harness_run r = script_opts(1, NULL, "publish:F handoff:F _exit:0");
+
+	cr_expect_eq(r.status, 0, "status %d: %s", r.status, r.err);
+	cr_expect_eq(r.nreports, 1, "the last report is written");
+	cr_expect_eq(harness_findings(r.json), 0, "%s", r.log);
+	harness_free(&r);
+}
+
 Test(fences, destroyed_fence_is_forgotten)
 {
 	expect("publish:F handoff:F destroy:F", "fence-never-signalled", 0);

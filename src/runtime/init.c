@@ -298,10 +298,13 @@ static int finding_status(void)
  * reads them does not pass it, as for a report that cannot be created at
  * start.  Only the first caller writes; a later or concurrent one (a second
  * thread ending the process, the _exit() the destructor ends with) gets the
- * status alone.  A vfork() child shares the parent's memory but is not its
+ * status alone.  `checks`: the checks of what a process must not leave
+ * behind at exit (a published fence never signalled, an acquire context
+ * never finished); not when it leaves by _exit(), which abandons what is in
+ * flight as a crash would (a failed child after fork, a fatal error).  A vfork() child shares the parent's memory but is not its
  * image: its status is its own.
  */
-int rt_exit_status(int status)
+int rt_exit_status(int status, bool checks)
 {
 	if (atomic_load(&rt_state) == RT_UNINIT || getpid() != rt_pid)
 		return status;
@@ -318,9 +321,11 @@ int rt_exit_status(int status)
 	if (tls_busy || atomic_exchange(&exit_pass_done, true))
 		return fs >= 0 ? fs : status;
 	tls_busy = 1;
-	fence_exit_check();
-	if (tls_thread && !tls_thread->dead)
-		ww_exit_check(tls_thread);
+	if (checks) {
+		fence_exit_check();
+		if (tls_thread && !tls_thread->dead)
+			ww_exit_check(tls_thread);
+	}
 	report_fork(FORK_PREPARE); /* report_lock, for one last consistent write */
 	report_write_json(true);
 	if (rt_opt.verbosity > 1)
@@ -342,7 +347,7 @@ int rt_exit_status(int status)
  */
 __attribute__((destructor)) static void rt_destructor(void)
 {
-	int s = rt_exit_status(-1);
+	int s = rt_exit_status(-1, true);
 
 	if (s >= 0) {
 		fflush(NULL); /* the runtime itself uses no stdio */

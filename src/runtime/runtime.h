@@ -59,7 +59,7 @@ void report_fork_child(void);
 #define RT_EXEC_FINDINGS_ENV "FENCEDEP_EXEC_FINDINGS"
 extern size_t rt_exec_findings;
 /* The last pass over an ending process; the status it must end with. */
-int rt_exit_status(int status);
+int rt_exit_status(int status, bool checks);
 
 void *rt_alloc(size_t size);  /* zeroed; NULL once memory has run out */
 void rt_free(void *p, size_t size);

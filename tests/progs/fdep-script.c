@@ -17,6 +17,7 @@
  *                    ones after fg; it is joined when the script ends
  *   post:N pend:N    post and wait for event N (a semaphore: not a lock)
  *   name:N  name the current thread N (pthread_setname_np)
+ *   _exit:N end the process at once with _exit(N)
  *
  * Every name is its own lock instance, of the class of the same name;
  * "+x=A" acquires instance x in class A.
@@ -27,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fencedep.h"
 
@@ -169,6 +171,8 @@ static void run(char **ops, int n)
 			acquire(op + 1);
 		} else if (op[0] == '-') {
 			fdep_release(obj(op + 1));
+		} else if (!strncmp(op, "_exit:", 6)) {
+			_exit(atoi(op + 6));
 		} else if (!strcmp(op, "alloc")) {
 			void *volatile p = malloc(64);
 			free(p);
