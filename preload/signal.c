@@ -118,6 +118,18 @@ static bool vfork_child(void)
 }
 
 /*
+ * A call made while the runtime works for itself, outside any handler: the
+ * libraries it uses (libunwind blocks every signal around each look-up in
+ * its caches, hundreds of times for a new stack) always restore the mask
+ * they found, so there is nothing to follow, and nothing to pay - neither
+ * vfork_child()'s getpid() nor the tracking.
+ */
+static inline bool runtime_own_call(void)
+{
+	return tls_busy && !st.depth;
+}
+
+/*
  * The runtime's own handler (dump_signal) is not the program's: the program
  * sees SIG_DFL there, as it would without the runtime; a handler of its own
  * replaces the runtime's, and SIG_DFL brings the runtime's back.
@@ -239,7 +251,7 @@ RT_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *oset)
 {
 	sigset_t old;
 
-	if (unlikely(vfork_child()))
+	if (unlikely(runtime_own_call() || vfork_child()))
 		return REAL(pthread_sigmask)(how, set, oset);
 	int r = REAL(pthread_sigmask)(how, set, &old);
 
@@ -263,7 +275,7 @@ RT_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *oset)
 {
 	sigset_t old;
 
-	if (unlikely(vfork_child()))
+	if (unlikely(runtime_own_call() || vfork_child()))
 		return REAL(sigprocmask)(how, set, oset);
 	int r = REAL(sigprocmask)(how, set, &old);
 

@@ -552,8 +552,7 @@ static void sym_ix_sift(struct sym_ix_ent *a, size_t i, size_t n)
 	}
 }
 
-/* Heap sort by address: no allocation, no recursion. */
-static void sym_ix_sort(struct sym_ix_ent *a, size_t n)
+static void sym_ix_heapsort(struct sym_ix_ent *a, size_t n)
 {
 	for (size_t i = n / 2; i-- > 0;)
 		sym_ix_sift(a, i, n);
@@ -562,6 +561,102 @@ static void sym_ix_sort(struct sym_ix_ent *a, size_t n)
 		a[0] = a[end];
 		a[end] = t;
 		sym_ix_sift(a, 0, end);
+	}
+}
+
+static void sym_ix_insertion(struct sym_ix_ent *a, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		struct sym_ix_ent t = a[i];
+		size_t j = i;
+		while (j > 0 && a[j - 1].lo > t.lo) {
+			a[j] = a[j - 1];
+			j--;
+		}
+		a[j] = t;
+	}
+}
+
+/*
+ * By address, in place, without recursion or allocation: quicksort on
+ * the median of three, the smaller part first and the larger one looped
+ * on, short runs by insertion, and a heap sort for a part that recursed
+ * too deep (an adversarial order).  A symbol table of 10,000 entries (the
+ * C library's, from its debug file) took 3.8 M instructions by heap sort
+ * alone, a tenth of a short process's start-up; this takes a fraction.
+ */
+#define SYM_IX_RUN 16
+static void sym_ix_sort(struct sym_ix_ent *a, size_t n)
+{
+	struct {
+		size_t lo, n;
+		unsigned depth;
+	} todo[64];
+	unsigned ntodo = 0, depth = 0;
+
+	for (size_t m = n; m; m >>= 1)
+		depth += 2;
+	size_t lo = 0;
+	for (;;) {
+		while (n > SYM_IX_RUN) {
+			struct sym_ix_ent *p = a + lo;
+			if (!depth) {
+				sym_ix_heapsort(p, n);
+				n = 0;
+				break;
+			}
+			depth--;
+			/* the median of the first, middle and last at p[0] */
+			size_t mid = n / 2, last = n - 1;
+			struct sym_ix_ent t;
+			if (p[mid].lo < p[0].lo)
+				t = p[mid], p[mid] = p[0], p[0] = t;
+			if (p[last].lo < p[mid].lo) {
+				t = p[last], p[last] = p[mid], p[mid] = t;
+				if (p[mid].lo < p[0].lo)
+					t = p[mid], p[mid] = p[0], p[0] = t;
+			}
+			t = p[0], p[0] = p[mid], p[mid] = t;
+			GElf_Addr pivot = p[0].lo;
+			size_t i = 0, j = n;
+			for (;;) {
+				do
+					i++;
+				while (i < n && p[i].lo < pivot);
+				do
+					j--;
+				while (p[j].lo > pivot);
+				if (i >= j)
+					break;
+				t = p[i], p[i] = p[j], p[j] = t;
+			}
+			t = p[0], p[0] = p[j], p[j] = t;
+			/* p[0..j) <= pivot == p[j] <= p(j..n) */
+			size_t left = j, right = n - j - 1;
+			if (ntodo == sizeof(todo) / sizeof(todo[0])) {
+				/* cannot happen: the larger part waits, so at most
+				 * log2(n) do */
+				sym_ix_heapsort(p, n);
+				n = 0;
+				break;
+			}
+			if (left < right) {
+				todo[ntodo++] = (typeof(todo[0])){ lo + j + 1, right, depth };
+				n = left;
+			} else {
+				todo[ntodo++] = (typeof(todo[0])){ lo, left, depth };
+				lo += j + 1;
+				n = right;
+			}
+		}
+		if (n > 1)
+			sym_ix_insertion(a + lo, n);
+		if (!ntodo)
+			return;
+		ntodo--;
+		lo = todo[ntodo].lo;
+		n = todo[ntodo].n;
+		depth = todo[ntodo].depth;
 	}
 }
 
