@@ -138,7 +138,9 @@ static void name_hash_grow(void)
 }
 
 /* The thread's cache of name pointers it interned lately; the name's text
- * is compared too, as a program may reuse one buffer for several names. */
+ * is compared too, as a program may reuse one buffer for several names,
+ * unless the name is a literal (read-only, its module not unloaded since
+ * it was found so): then the same pointer is the same text. */
 static inline unsigned ncache_slot(const char *name, unsigned subclass)
 {
 	return (unsigned)(((uintptr_t)name >> 3) ^ subclass) % NCACHE_SIZE;
@@ -154,6 +156,9 @@ static struct lock_class *ncache_find(const char *name, unsigned subclass)
 	struct lock_class *c = t->ncache[i].cls;
 	if (t->ncache[i].name != name || t->ncache[i].subclass != subclass || !c)
 		return NULL;
+	if (likely(t->ncache[i].gen &&
+		   t->ncache[i].gen == atomic_load_explicit(&rt_unload_gen, memory_order_acquire)))
+		return c;
 	/* the program may have rewritten the name since */
 	const char *cn = atomic_load(&c->name);
 	size_t n = strlen(name);
@@ -169,9 +174,12 @@ static void ncache_put(const char *name, unsigned subclass, struct lock_class *c
 	if (!t || t->dead)
 		return;
 	unsigned i = ncache_slot(name, subclass);
+	/* the generation first: an unload after it makes the entry stale */
+	uint64_t gen = atomic_load_explicit(&rt_unload_gen, memory_order_acquire);
 	t->ncache[i].name = name;
 	t->ncache[i].subclass = subclass;
 	t->ncache[i].cls = c;
+	t->ncache[i].gen = stack_addr_is_readonly(name) ? gen : 0;
 }
 
 /*

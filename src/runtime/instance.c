@@ -36,34 +36,52 @@ static inline struct shard *shard_of(uint64_t h)
 }
 
 /*
- * The objects (instances and fences) on the lines of each bitmap word: when
- * the last one goes the word is cleared, so that lines freed long ago do
- * not keep free() on its slow path.  A mark counts up before it sets its
- * bit; an unmark that takes a word's count to zero clears the word, then
- * looks again, and marks the whole word when an object came meanwhile (its
- * bit may have been cleared with the rest).
+ * The objects (instances and fences) on each line of the bitmap (lines that
+ * share a bit share a count): when the last one goes its bit is cleared, so
+ * that the memory around objects that are gone - a freed fence next to live
+ * ones - does not keep free() on its slow path.  A mark counts up before it
+ * sets its bit; an unmark that takes the count to zero clears the bit, then
+ * looks again and sets it back when an object came meanwhile.  A count
+ * that reaches its limit stays there, and its bit set, for good.  The
+ * counts are untouched (unmapped zero pages) where no object ever was.
  */
-static _Atomic uint32_t mark_count[INSTANCE_BLOOM_BITS / 64];
+#define LINE_COUNT_STUCK UINT8_MAX
+static _Atomic uint8_t line_count[INSTANCE_BLOOM_BITS];
+
+static inline uint64_t line_bit(const void *addr)
+{
+	return ((uintptr_t)addr >> LINE_SHIFT) & (INSTANCE_BLOOM_BITS - 1);
+}
 
 void instance_mark_line(const void *addr)
 {
-	uint64_t bit = ((uintptr_t)addr >> LINE_SHIFT) & (INSTANCE_BLOOM_BITS - 1);
+	uint64_t bit = line_bit(addr);
 	_Atomic uint64_t *w = &instance_bloom[bit / 64];
+	_Atomic uint8_t *c = &line_count[bit];
+	uint8_t v = atomic_load_explicit(c, memory_order_relaxed);
 
-	atomic_fetch_add(&mark_count[bit / 64], 1);
+	while (v != LINE_COUNT_STUCK && !atomic_compare_exchange_weak(c, &v, (uint8_t)(v + 1)))
+		;
 	if (!(atomic_load(w) & (1ull << (bit % 64))))
 		atomic_fetch_or(w, 1ull << (bit % 64));
 }
 
 void instance_unmark_line(const void *addr)
 {
-	uint64_t word = (((uintptr_t)addr >> LINE_SHIFT) & (INSTANCE_BLOOM_BITS - 1)) / 64;
+	uint64_t bit = line_bit(addr);
+	_Atomic uint64_t *w = &instance_bloom[bit / 64];
+	_Atomic uint8_t *c = &line_count[bit];
+	uint8_t v = atomic_load_explicit(c, memory_order_relaxed);
 
-	if (atomic_fetch_sub(&mark_count[word], 1) != 1)
+	do {
+		if (v == LINE_COUNT_STUCK || v == 0)
+			return;
+	} while (!atomic_compare_exchange_weak(c, &v, (uint8_t)(v - 1)));
+	if (v != 1)
 		return;
-	atomic_store(&instance_bloom[word], 0);
-	if (atomic_load(&mark_count[word]))
-		atomic_store(&instance_bloom[word], ~0ull);
+	atomic_fetch_and(w, ~(1ull << (bit % 64)));
+	if (atomic_load(c))
+		atomic_fetch_or(w, 1ull << (bit % 64));
 }
 
 bool instance_may_contain_slow(const void *p, size_t len)

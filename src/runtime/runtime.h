@@ -278,8 +278,8 @@ extern _Atomic size_t instance_live;
  * while it is zero, free() has nothing to forget. */
 extern _Atomic size_t release_watch;
 /* One bit per 64-byte line (modulo the bitmap size), set while the line
- * (or one that shares its bit) holds an instance or a fence; a word of it
- * is cleared when its last object goes (instance.c). */
+ * (or one that shares its bit) holds an instance or a fence; it is cleared
+ * when the last object of its lines goes (instance.c). */
 #define INSTANCE_LINE_SHIFT 6
 #define INSTANCE_BLOOM_BITS (1u << 24)
 extern RT_HIDDEN _Atomic uint64_t instance_bloom[INSTANCE_BLOOM_BITS / 64];
@@ -379,7 +379,13 @@ struct rt_thread {
 		const char *name; /* a name pointer the program passed */
 		unsigned subclass;
 		struct lock_class *cls;
+		uint64_t gen;     /* rt_unload_gen when name was found read-only, or 0 */
 	} ncache[NCACHE_SIZE];   /* class.c: names interned lately */
+	/* ww.c: the classes of the ww class name used last, when a literal
+	 * (ww_gen_last: rt_unload_gen then) */
+	const char *ww_name_last;
+	uint64_t ww_gen_last;
+	struct lock_class *ww_cls_last, *ww_ctx_cls_last;
 	struct {
 		uintptr_t ip;
 		uint32_t stack;

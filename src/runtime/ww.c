@@ -95,9 +95,23 @@ RT_EXPORT void fdep_ww_init(const void *ctx, const char *ww_class)
 	if (!t)
 		return;
 	const char *cname = ww_class ? ww_class : "reservation_ww_class";
-	name_cat(name, sizeof(name), name_cat(name, sizeof(name), 0, cname), "_acquire");
-	struct lock_class *ctx_cls = class_intern(name, 0, CK_WW);
-	struct lock_class *cls = class_intern(cname, 0, CK_WW);
+	struct lock_class *ctx_cls, *cls;
+	uint64_t gen = atomic_load_explicit(&rt_unload_gen, memory_order_acquire);
+	/* the literal of the last context again: its classes (named classes
+	 * are never freed), without making the context's name */
+	if (likely(cname == t->ww_name_last && gen == t->ww_gen_last)) {
+		ctx_cls = t->ww_ctx_cls_last;
+		cls = t->ww_cls_last;
+	} else {
+		name_cat(name, sizeof(name), name_cat(name, sizeof(name), 0, cname), "_acquire");
+		ctx_cls = class_intern(name, 0, CK_WW);
+		cls = class_intern(cname, 0, CK_WW);
+		bool keep = ctx_cls && cls && stack_addr_is_readonly(cname);
+		t->ww_name_last = keep ? cname : NULL;
+		t->ww_gen_last = gen;
+		t->ww_ctx_cls_last = ctx_cls;
+		t->ww_cls_last = cls;
+	}
 	if (ctx_cls && cls) {
 		if (t->nww == t->capww) {
 			uint32_t cap = t->capww ? t->capww * 2 : 4;
