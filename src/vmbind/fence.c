@@ -7,8 +7,8 @@
  * here they run one at a time outside the lock, inside an FDEP_SPIN
  * section, so a callback that sleeps, allocates or waits is reported.  A
  * callback may signal another fence (the section nests).  A waiter sleeps
- * on a semaphore of its own that a callback posts, as the kernel's default
- * wait adds a callback that wakes the task.  Every wait is announced to the
+ * on its thread's own semaphore, which a callback posts, as the kernel's
+ * default wait adds a callback that wakes the task.  Every wait is announced to the
  * checker before blocking, whether or not the fence has already signalled,
  * as the kernel's dma_fence_wait does, so that a wrong dependency is seen
  * the first time the code runs, not only when the timing is unlucky.
@@ -181,14 +181,49 @@ bool dma_fence_remove_callback(struct dma_fence *f, struct dma_fence_cb *cb)
 
 struct fence_waiter {
 	struct dma_fence_cb cb;
-	sem_t wake;
+	sem_t *wake;
 };
+
+/*
+ * The task a wait wakes: each thread sleeps on a semaphore of its own, made
+ * at its first wait and destroyed when the thread ends (a thread waits for
+ * one fence at a time, and leaves every wait with the count back at zero).
+ */
+static __thread struct {
+	sem_t sem;
+	bool made;
+} waiter_task;
+static pthread_key_t waiter_key;
+
+static void waiter_gone(void *p)
+{
+	sem_destroy(p);
+}
+
+__attribute__((constructor)) static void waiter_key_make(void)
+{
+	if (pthread_key_create(&waiter_key, waiter_gone))
+		vmb_fatal(1, "cannot make a thread key");
+}
+
+static sem_t *waiter_sem(void)
+{
+	if (!waiter_task.made) {
+		sem_init(&waiter_task.sem, 0, 0);
+		/* one class for every waiter, as a wait queue entry has in the
+		 * kernel: a class per wait would make new dependencies at each one */
+		fdep_lock_class(&waiter_task.sem, "dma_fence_waiter", 0);
+		pthread_setspecific(waiter_key, &waiter_task.sem);
+		waiter_task.made = true;
+	}
+	return &waiter_task.sem;
+}
 
 /* A callback: atomic context, posting a semaphore never sleeps. */
 static void fence_waiter_wake(struct dma_fence *f, struct dma_fence_cb *cb)
 {
 	(void)f;
-	sem_post(&container_of(cb, struct fence_waiter, cb)->wake);
+	sem_post(container_of(cb, struct fence_waiter, cb)->wake);
 }
 
 int dma_fence_wait_timeout(struct dma_fence *f, unsigned timeout_ms)
@@ -200,14 +235,9 @@ int dma_fence_wait_timeout(struct dma_fence *f, unsigned timeout_ms)
 	fdep_fence_wait(f);
 	if (dma_fence_is_signaled(f))
 		return 1;
-	sem_init(&w.wake, 0, 0);
-	/* one class for every waiter, as a wait queue entry has in the kernel:
-	 * a class per wait would make new dependencies at each one */
-	fdep_lock_class(&w.wake, "dma_fence_waiter", 0);
-	if (dma_fence_add_callback(f, &w.cb, fence_waiter_wake)) {
-		sem_destroy(&w.wake);
+	w.wake = waiter_sem();
+	if (dma_fence_add_callback(f, &w.cb, fence_waiter_wake))
 		return 1;
-	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += timeout_ms / 1000;
 	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
@@ -215,7 +245,7 @@ int dma_fence_wait_timeout(struct dma_fence *f, unsigned timeout_ms)
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000L;
 	}
-	while (sem_timedwait(&w.wake, &ts)) {
+	while (sem_timedwait(w.wake, &ts)) {
 		if (errno == EINTR)
 			continue;
 		if (dma_fence_remove_callback(f, &w.cb)) {
@@ -223,11 +253,10 @@ int dma_fence_wait_timeout(struct dma_fence *f, unsigned timeout_ms)
 			break;
 		}
 		/* the callback is running: it posts at once */
-		while (sem_trywait(&w.wake))
+		while (sem_trywait(w.wake))
 			vmb_sleep_us(10);
 		break;
 	}
-	sem_destroy(&w.wake);
 	return ret;
 }
 

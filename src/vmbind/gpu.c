@@ -19,6 +19,10 @@ static struct {
 	pthread_mutex_t lock; /* the ring; a leaf */
 	pthread_cond_t cond;
 	struct list_head ring;
+	/* who sleeps on cond (lock): the GPU thread for an empty ring, and
+	 * preemptions for a VM's jobs to leave it; only they are woken */
+	bool ring_sleeping;
+	unsigned idle_waiters;
 	bool stop;
 	pthread_t thread;
 } gpu;
@@ -30,7 +34,8 @@ void gpu_submit(struct sched_job *job)
 	/* the GPU owns the job now: the scheduler leaves its path */
 	fdep_fence_handoff(job->hw);
 	fdep_fence_handoff(job->finished);
-	pthread_cond_broadcast(&gpu.cond);
+	if (gpu.ring_sleeping)
+		pthread_cond_broadcast(&gpu.cond);
 	pthread_mutex_unlock(&gpu.lock);
 }
 
@@ -38,8 +43,11 @@ void gpu_submit(struct sched_job *job)
 void gpu_wait_vm_idle(struct gpu_vm *vm)
 {
 	pthread_mutex_lock(&gpu.lock);
-	while (atomic_load(&vm->gpu_running))
+	while (atomic_load(&vm->gpu_running)) {
+		gpu.idle_waiters++;
 		pthread_cond_wait(&gpu.cond, &gpu.lock);
+		gpu.idle_waiters--;
+	}
 	pthread_mutex_unlock(&gpu.lock);
 }
 
@@ -98,8 +106,11 @@ static void *gpu_main(void *arg)
 		struct sched_job *job;
 		struct dma_fence *hw;
 
-		while (list_empty(&gpu.ring) && !gpu.stop)
+		while (list_empty(&gpu.ring) && !gpu.stop) {
+			gpu.ring_sleeping = true;
 			pthread_cond_wait(&gpu.cond, &gpu.lock);
+			gpu.ring_sleeping = false;
+		}
 		if (list_empty(&gpu.ring))
 			break;
 		job = list_first_entry(&gpu.ring, struct sched_job, gpu_link);
@@ -113,7 +124,8 @@ static void *gpu_main(void *arg)
 		if (job->kind == JOB_EXEC) {
 			pthread_mutex_lock(&gpu.lock);
 			atomic_fetch_sub(&job->vm->gpu_running, 1);
-			pthread_cond_broadcast(&gpu.cond);
+			if (gpu.idle_waiters)
+				pthread_cond_broadcast(&gpu.cond);
 			pthread_mutex_unlock(&gpu.lock);
 		}
 		atomic_fetch_add(&gpu_jobs_run, 1);

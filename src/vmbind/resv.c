@@ -34,7 +34,9 @@ void dma_resv_init(struct dma_resv *r)
 	 * their checks) for every buffer object created */
 	fdep_lock_class(&r->cond, "dma_resv->cond", 0);
 	r->held = false;
+	r->waiters = 0;
 	r->ctx = NULL;
+	atomic_init(&r->owner, NULL);
 	r->slots = NULL;
 	r->num = 0;
 	r->max = 0;
@@ -67,11 +69,31 @@ void ww_acquire_fini(struct ww_acquire_ctx *ctx)
 	fdep_ww_fini(ctx);
 }
 
+/* This thread's tag: an address no other thread has. */
+static const void *vmb_self(void)
+{
+	static __thread char tag;
+
+	return &tag;
+}
+
 static void resv_take(struct dma_resv *r, struct ww_acquire_ctx *ctx)
 {
 	r->held = true;
 	r->ctx = ctx;
-	r->owner = pthread_self();
+	atomic_store_explicit(&r->owner, vmb_self(), memory_order_relaxed);
+}
+
+/* mutex held: sleep until the holder unlocks (or until ts, when given) */
+static int resv_sleep(struct dma_resv *r, const struct timespec *ts)
+{
+	int ret;
+
+	r->waiters++;
+	ret = ts ? pthread_cond_timedwait(&r->cond, &r->mutex, ts)
+		 : pthread_cond_wait(&r->cond, &r->mutex);
+	r->waiters--;
+	return ret;
 }
 
 int dma_resv_lock(struct dma_resv *r, struct ww_acquire_ctx *ctx)
@@ -97,7 +119,7 @@ int dma_resv_lock(struct dma_resv *r, struct ww_acquire_ctx *ctx)
 			atomic_fetch_add(&stat_backoffs, 1);
 			return -EDEADLK;
 		}
-		pthread_cond_wait(&r->cond, &r->mutex);
+		resv_sleep(r, NULL);
 	}
 	resv_take(r, ctx);
 	pthread_mutex_unlock(&r->mutex);
@@ -115,7 +137,7 @@ void dma_resv_lock_slow(struct dma_resv *r, struct ww_acquire_ctx *ctx)
 {
 	pthread_mutex_lock(&r->mutex);
 	while (r->held)
-		pthread_cond_wait(&r->cond, &r->mutex);
+		resv_sleep(r, NULL);
 	resv_take(r, ctx);
 	pthread_mutex_unlock(&r->mutex);
 	ctx->acquired++;
@@ -155,7 +177,7 @@ bool dma_resv_lock_timeout(struct dma_resv *r, unsigned ms)
 	}
 	pthread_mutex_lock(&r->mutex);
 	while (r->held) {
-		if (pthread_cond_timedwait(&r->cond, &r->mutex, &ts) == ETIMEDOUT && r->held) {
+		if (resv_sleep(r, &ts) == ETIMEDOUT && r->held) {
 			got = false;
 			break;
 		}
@@ -175,21 +197,20 @@ void dma_resv_unlock(struct dma_resv *r)
 	fdep_release(r);
 	if (ctx)
 		ctx->acquired--;
+	atomic_store_explicit(&r->owner, NULL, memory_order_relaxed);
 	pthread_mutex_lock(&r->mutex);
 	r->held = false;
 	r->ctx = NULL;
-	pthread_cond_broadcast(&r->cond);
+	/* as a kernel mutex, the unlock wakes only when someone sleeps */
+	if (r->waiters)
+		pthread_cond_broadcast(&r->cond);
 	pthread_mutex_unlock(&r->mutex);
 }
 
+/* Only the holder finds its own tag: no mutex needed to ask. */
 bool dma_resv_is_locked_by_me(struct dma_resv *r)
 {
-	bool mine;
-
-	pthread_mutex_lock(&r->mutex);
-	mine = r->held && pthread_equal(r->owner, pthread_self());
-	pthread_mutex_unlock(&r->mutex);
-	return mine;
+	return atomic_load_explicit(&r->owner, memory_order_relaxed) == vmb_self();
 }
 
 void dma_resv_assert_held(struct dma_resv *r)
@@ -270,23 +291,29 @@ void dma_resv_add_fence(struct dma_resv *r, struct dma_fence *f, enum dma_resv_u
 	dma_fence_put(replaced);
 }
 
-struct dma_fence *dma_resv_next_unsignaled(struct dma_resv *r, enum dma_resv_usage usage,
-					   unsigned *pos)
+static struct dma_fence *resv_next_unsignaled(struct dma_resv *r, enum dma_resv_usage usage,
+					      unsigned *pos)
 {
-	struct dma_fence *f = NULL;
-
-	pthread_mutex_lock(&r->mutex);
 	for (; *pos < r->num; (*pos)++) {
 		struct dma_resv_slot *s = &r->slots[*pos];
 
 		if (s->usage <= usage && !dma_fence_is_signaled(s->fence)) {
-			f = dma_fence_get(s->fence);
 			(*pos)++;
-			break;
+			return dma_fence_get(s->fence);
 		}
 	}
-	pthread_mutex_unlock(&r->mutex);
-	return f;
+	return NULL;
+}
+
+/* The holder's walk: every writer of the slots holds the ww lock, so
+ * holding it is enough to read them, as dma_resv_for_each_fence() in the
+ * kernel needs the resv locked and nothing else. */
+struct dma_fence *dma_resv_next_unsignaled(struct dma_resv *r, enum dma_resv_usage usage,
+					   unsigned *pos)
+{
+	if (!*pos)
+		dma_resv_assert_held(r);
+	return resv_next_unsignaled(r, usage, pos);
 }
 
 /*
@@ -316,10 +343,14 @@ void dma_resv_wait(struct dma_resv *r, enum dma_resv_usage usage)
 		dma_fence_put(f);
 	}
 	/* fences added meanwhile */
-	pos = 0;
-	while ((f = dma_resv_next_unsignaled(r, usage, &pos))) {
+	for (;;) {
+		pos = 0;
+		pthread_mutex_lock(&r->mutex);
+		f = resv_next_unsignaled(r, usage, &pos);
+		pthread_mutex_unlock(&r->mutex);
+		if (!f)
+			break;
 		dma_fence_wait(f);
 		dma_fence_put(f);
-		pos = 0;
 	}
 }

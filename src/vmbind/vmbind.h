@@ -252,9 +252,14 @@ struct dma_resv {
 	 * allocating or taking anything else. */
 	pthread_mutex_t mutex;
 	pthread_cond_t cond;
+	unsigned waiters; /* sleeping on cond (mutex) */
 	struct ww_acquire_ctx *ctx;
-	pthread_t owner;
-	/* slots: written under the ww lock, read under mutex */
+	/* the holder's tag (vmb_self()), read without the mutex: only the
+	 * holder ever finds its own tag there */
+	_Atomic(const void *) owner;
+	/* slots: written under the ww lock and mutex; read under either (the
+	 * holder's own walks need not take the mutex, as the kernel's locked
+	 * dma_resv iterator takes no RCU) */
 	struct dma_resv_slot *slots;
 	unsigned num;
 	unsigned max;
@@ -274,7 +279,8 @@ bool dma_resv_is_locked_by_me(struct dma_resv *r);
 void dma_resv_assert_held(struct dma_resv *r);
 int dma_resv_reserve_fences(struct dma_resv *r, unsigned n);
 void dma_resv_add_fence(struct dma_resv *r, struct dma_fence *f, enum dma_resv_usage usage);
-/* first unsignalled fence of at most that usage, with a reference */
+/* first unsignalled fence of at most that usage, with a reference; the
+ * caller holds the resv (it is asserted) */
 struct dma_fence *dma_resv_next_unsignaled(struct dma_resv *r, enum dma_resv_usage usage,
 					   unsigned *pos);
 void dma_resv_wait(struct dma_resv *r, enum dma_resv_usage usage);
