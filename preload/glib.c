@@ -7,9 +7,11 @@
  * GMutex is GLib's own futex lock and never reaches pthreads: its lock and
  * unlock take the same fast paths as a pthread mutex (locks.c), pushing
  * the entry and tail-calling the real function.  GRecMutex and GRWLock are
- * pthread locks that GLib allocates behind the object: the thread stays
- * entered across the real call, so the pthread interposers pass the inner
- * lock by, and the object the program named is the one tracked.
+ * pthread locks that GLib allocates behind the object, and the object the
+ * program named is the one tracked: their fast paths call the pthread
+ * function on the inner lock directly, and on their slow paths the thread
+ * stays entered across GLib's call, so the pthread interposers pass the
+ * inner lock by.
  *
  * Calls made inside libglib itself do not go through the dynamic linker
  * and are not seen: GLib's own GMutexes (its main loop, its async queues,
@@ -17,7 +19,7 @@
  * seen (fencedep(7), LIMITS).  Nothing here runs in a program that does not
  * call GLib: the real functions are resolved on first call.
  */
-#include "preload.h"
+#include "libfast.h"
 
 /* GLib's types, opaque here: the object's address is its identity. */
 typedef void gmutex_t;
@@ -122,7 +124,7 @@ static __attribute__((noinline)) void gmutex_lock_slow(gmutex_t *m, uintptr_t ip
 
 RT_EXPORT void g_mutex_lock(gmutex_t *m)
 {
-	if (plain_push_fast(m, RT_CALLER)) {
+	if (nofail_push_fast(m, RT_CALLER)) {
 		TARGET(g_mutex_lock)(m);
 		return;
 	}
@@ -214,14 +216,6 @@ static void glib_try_done(struct rt_thread *t, const void *lock, enum glib_lock 
 		rt_acquire(t, in->cls, lock, write ? HM_EXCLUSIVE : in->read_mode, HF_TRY, NULL, ip);
 }
 
-#define GLIB_LOCK(name, lock, kind, write) \
-	do { \
-		struct rt_thread *t_ = glib_lock_before((lock), (kind), (write), RT_CALLER); \
-		REAL(name)(lock); \
-		if (t_) \
-			blocking_call_end(t_); \
-	} while (0)
-
 #define GLIB_TRYLOCK(name, lock, kind, write) \
 	({ \
 		struct rt_thread *t_ = thread_enter(); \
@@ -233,16 +227,6 @@ static void glib_try_done(struct rt_thread *t, const void *lock, enum glib_lock 
 		} \
 		r_; \
 	})
-
-#define GLIB_UNLOCK(name, lock) \
-	do { \
-		struct rt_thread *t_ = thread_enter(); \
-		if (t_) \
-			glib_release(t_, (lock), RT_CALLER); \
-		REAL(name)(lock); \
-		if (t_) \
-			thread_leave(); \
-	} while (0)
 
 /* init and clear allocate or free the pthread lock behind the object:
  * entered, so that it is not seen as a lock of its own. */
@@ -267,40 +251,120 @@ static void glib_try_done(struct rt_thread *t, const void *lock, enum glib_lock 
 	} while (0)
 
 /*
- * The fast paths of a GRecMutex this thread has seen: a relock counts, a
- * seen chain is a push; the thread stays entered across the real call (the
- * pthread mutex inside passes straight through).  Returns entered.
+ * The fast paths of GRecMutex and GRWLock.  GLib keeps the pthread lock it
+ * allocates behind either at the object's start, and its lock and unlock
+ * are a call of the pthread function on it (gthread-posix.c, since GLib
+ * 2.32): once that layout has been seen to hold, a lock this thread has
+ * seen is pushed (a GRecMutex relocked by its owner counts) and the real
+ * pthread function is called on the inner lock directly, where GLib's own
+ * call would pass by the pthread interposers entered.  An object GLib has
+ * not allocated for yet (a static one never locked) takes the slow path,
+ * through GLib.
  */
-static inline __attribute__((always_inline)) struct rt_thread *grec_push_fast(grecmutex_t *m,
-									      uintptr_t ip)
-{
-	struct rt_thread *t = thread_peek();
+static _Atomic bool grec_direct, grw_direct;
 
-	if (unlikely(!t || rt_watchdog_ns))
-		return NULL;
-	struct instance *in = icache_peek(t, m);
-	if (unlikely(!in || !in->cls || !in->known))
-		return NULL;
-	tls_busy = 1;
-	struct held *h = t->depth ? held_find(t, m) : NULL;
-	if (h) {
-		h->refs++;
-		return t;
+REAL_DECL(int, pthread_mutex_lock, pthread_mutex_t *);
+REAL_DECL(int, pthread_mutex_unlock, pthread_mutex_t *);
+REAL_DECL(int, pthread_rwlock_rdlock, pthread_rwlock_t *);
+REAL_DECL(int, pthread_rwlock_wrlock, pthread_rwlock_t *);
+REAL_DECL(int, pthread_rwlock_unlock, pthread_rwlock_t *);
+FAST_TARGET(int, pthread_mutex_lock, (pthread_mutex_t *m), (m))
+FAST_TARGET(int, pthread_mutex_unlock, (pthread_mutex_t *m), (m))
+FAST_TARGET(int, pthread_rwlock_rdlock, (pthread_rwlock_t *rw), (rw))
+FAST_TARGET(int, pthread_rwlock_wrlock, (pthread_rwlock_t *rw), (rw))
+FAST_TARGET(int, pthread_rwlock_unlock, (pthread_rwlock_t *rw), (rw))
+
+/* The pthread lock behind a GRecMutex or GRWLock, NULL until GLib makes it. */
+static inline void *glib_impl(const void *lock)
+{
+	return atomic_load_explicit((void *_Atomic const *)lock, memory_order_relaxed);
+}
+
+/* glibc's rwlock keeps its reader count above 3 flag bits. */
+#define RWLOCK_READER_SHIFT 3
+
+/*
+ * After GLib's own lock returned, the lock held by this thread: is the
+ * word at its start a pthread lock that says so?  A GLib older than 2.32
+ * (another layout) is not looked into.  Once true, the direct fast paths
+ * are on for every lock of that type.
+ */
+static void glib_learn_layout(const void *lock, enum glib_lock kind, bool write)
+{
+	static int old = -1;
+
+	if (old < 0) {
+		const unsigned *major = preload_resolve("glib_major_version", NULL);
+		const unsigned *minor = preload_resolve("glib_minor_version", NULL);
+		old = *major != 2 || *minor < 32;
 	}
-	if (rt_push_fast(t, in->cls, m, HM_EXCLUSIVE, 0, ip))
-		return t;
-	tls_busy = 0;
-	return NULL;
+	void *p = glib_impl(lock);
+	if (old || !p)
+		return;
+	if (kind == GL_REC) {
+		const pthread_mutex_t *m = p;
+		if (m->__data.__owner == rt_gettid() && m->__data.__count >= 1 &&
+		    (m->__data.__kind & 3) == PTHREAD_MUTEX_RECURSIVE)
+			atomic_store_explicit(&grec_direct, true, memory_order_relaxed);
+	} else {
+		const pthread_rwlock_t *rw = p;
+		if (write ? rw->__data.__cur_writer == rt_gettid()
+			  : rw->__data.__readers >> RWLOCK_READER_SHIFT != 0)
+			atomic_store_explicit(&grw_direct, true, memory_order_relaxed);
+	}
+}
+
+/* The calls of the slow paths. */
+enum glib_op { OP_REC, OP_WRITE, OP_READ };
+
+/* GLib's lock, entered across it; the first ones learn the layout. */
+static __attribute__((noinline)) void glib_lock_slow(void *lock, enum glib_op op, uintptr_t ip)
+{
+	enum glib_lock kind = op == OP_REC ? GL_REC : GL_RW;
+	bool write = op != OP_READ;
+	struct rt_thread *t = glib_lock_before(lock, kind, write, ip);
+
+	if (op == OP_REC)
+		REAL(g_rec_mutex_lock)(lock);
+	else if (write)
+		REAL(g_rw_lock_writer_lock)(lock);
+	else
+		REAL(g_rw_lock_reader_lock)(lock);
+	if (!t)
+		return;
+	if (unlikely(!atomic_load_explicit(kind == GL_REC ? &grec_direct : &grw_direct,
+					   memory_order_relaxed)))
+		glib_learn_layout(lock, kind, write);
+	blocking_call_end(t);
+}
+
+static __attribute__((noinline)) void glib_unlock_slow(void *lock, enum glib_op op, uintptr_t ip)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (t)
+		glib_release(t, lock, ip);
+	if (op == OP_REC)
+		REAL(g_rec_mutex_unlock)(lock);
+	else if (op == OP_WRITE)
+		REAL(g_rw_lock_writer_unlock)(lock);
+	else
+		REAL(g_rw_lock_reader_unlock)(lock);
+	if (t)
+		thread_leave();
 }
 
 RT_EXPORT void g_rec_mutex_lock(grecmutex_t *m)
 {
-	if (grec_push_fast(m, RT_CALLER)) {
-		REAL(g_rec_mutex_lock)(m);
-		thread_leave();
+	pthread_mutex_t *p;
+
+	if (likely(atomic_load_explicit(&grec_direct, memory_order_relaxed)) &&
+	    likely((p = glib_impl(m)) != NULL) && rec_push_fast(m, RT_CALLER)) {
+		/* GLib ignores what it returns */
+		TARGET(pthread_mutex_lock)(p);
 		return;
 	}
-	GLIB_LOCK(g_rec_mutex_lock, m, GL_REC, true);
+	glib_lock_slow(m, OP_REC, RT_CALLER);
 }
 
 RT_EXPORT int g_rec_mutex_trylock(grecmutex_t *m)
@@ -310,25 +374,14 @@ RT_EXPORT int g_rec_mutex_trylock(grecmutex_t *m)
 
 RT_EXPORT void g_rec_mutex_unlock(grecmutex_t *m)
 {
-	struct rt_thread *t = tls_thread;
+	pthread_mutex_t *p;
 
-	/* the top entry: one count less, or the pop */
-	if (likely(t && !tls_busy && t->depth)) {
-		struct held *h = &t->held[t->depth - 1];
-		if (likely(h->instance == (const void *)m && !(h->flags & (HF_PATH | HF_SPIN)))) {
-			tls_busy = 1;
-			if (h->refs) {
-				h->refs--;
-			} else {
-				t->key = h->prev_key;
-				t->depth--;
-			}
-			REAL(g_rec_mutex_unlock)(m);
-			thread_leave();
-			return;
-		}
+	if (likely(atomic_load_explicit(&grec_direct, memory_order_relaxed)) &&
+	    likely((p = glib_impl(m)) != NULL) && rec_pop_fast(m)) {
+		TARGET(pthread_mutex_unlock)(p);
+		return;
 	}
-	GLIB_UNLOCK(g_rec_mutex_unlock, m);
+	glib_unlock_slow(m, OP_REC, RT_CALLER);
 }
 
 RT_EXPORT void g_rec_mutex_init(grecmutex_t *m)
@@ -341,9 +394,33 @@ RT_EXPORT void g_rec_mutex_clear(grecmutex_t *m)
 	GLIB_CLEAR(g_rec_mutex_clear, m);
 }
 
+/*
+ * A GRWLock's pthread lock fails only on a relock by its writer, or past
+ * 2^29 readers; GLib then logs a critical warning: that goes back to
+ * GLib's own call, which fails the same way, after the entry is undone.
+ */
+static __attribute__((noinline)) void grw_lock_failed(grwlock_t *rw, bool write, uintptr_t ip)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (t) {
+		rt_release(t, rw, 0);
+		thread_leave();
+	}
+	glib_lock_slow(rw, write ? OP_WRITE : OP_READ, ip);
+}
+
 RT_EXPORT void g_rw_lock_writer_lock(grwlock_t *rw)
 {
-	GLIB_LOCK(g_rw_lock_writer_lock, rw, GL_RW, true);
+	pthread_rwlock_t *p;
+
+	if (likely(atomic_load_explicit(&grw_direct, memory_order_relaxed)) &&
+	    likely((p = glib_impl(rw)) != NULL) && lib_push_fast(rw, true, RT_CALLER)) {
+		if (unlikely(TARGET(pthread_rwlock_wrlock)(p)))
+			grw_lock_failed(rw, true, RT_CALLER);
+		return;
+	}
+	glib_lock_slow(rw, OP_WRITE, RT_CALLER);
 }
 
 RT_EXPORT int g_rw_lock_writer_trylock(grwlock_t *rw)
@@ -351,14 +428,40 @@ RT_EXPORT int g_rw_lock_writer_trylock(grwlock_t *rw)
 	return GLIB_TRYLOCK(g_rw_lock_writer_trylock, rw, GL_RW, true);
 }
 
+/* Either unlock: the pop of the top entry, GLib's unlock of the pthread
+ * lock (whose result it ignores). */
+static inline __attribute__((always_inline)) pthread_rwlock_t *grw_pop_fast(grwlock_t *rw)
+{
+	pthread_rwlock_t *p;
+
+	if (likely(atomic_load_explicit(&grw_direct, memory_order_relaxed)) &&
+	    likely((p = glib_impl(rw)) != NULL) && plain_pop_fast(rw))
+		return p;
+	return NULL;
+}
+
 RT_EXPORT void g_rw_lock_writer_unlock(grwlock_t *rw)
 {
-	GLIB_UNLOCK(g_rw_lock_writer_unlock, rw);
+	pthread_rwlock_t *p = grw_pop_fast(rw);
+
+	if (likely(p)) {
+		TARGET(pthread_rwlock_unlock)(p);
+		return;
+	}
+	glib_unlock_slow(rw, OP_WRITE, RT_CALLER);
 }
 
 RT_EXPORT void g_rw_lock_reader_lock(grwlock_t *rw)
 {
-	GLIB_LOCK(g_rw_lock_reader_lock, rw, GL_RW, false);
+	pthread_rwlock_t *p;
+
+	if (likely(atomic_load_explicit(&grw_direct, memory_order_relaxed)) &&
+	    likely((p = glib_impl(rw)) != NULL) && lib_push_fast(rw, false, RT_CALLER)) {
+		if (unlikely(TARGET(pthread_rwlock_rdlock)(p)))
+			grw_lock_failed(rw, false, RT_CALLER);
+		return;
+	}
+	glib_lock_slow(rw, OP_READ, RT_CALLER);
 }
 
 RT_EXPORT int g_rw_lock_reader_trylock(grwlock_t *rw)
@@ -368,7 +471,13 @@ RT_EXPORT int g_rw_lock_reader_trylock(grwlock_t *rw)
 
 RT_EXPORT void g_rw_lock_reader_unlock(grwlock_t *rw)
 {
-	GLIB_UNLOCK(g_rw_lock_reader_unlock, rw);
+	pthread_rwlock_t *p = grw_pop_fast(rw);
+
+	if (likely(p)) {
+		TARGET(pthread_rwlock_unlock)(p);
+		return;
+	}
+	glib_unlock_slow(rw, OP_READ, RT_CALLER);
 }
 
 RT_EXPORT void g_rw_lock_init(grwlock_t *rw)

@@ -26,7 +26,7 @@
  */
 #include <string.h>
 
-#include "preload.h"
+#include "libfast.h"
 
 typedef void omp_lock_t_;
 typedef void omp_nest_lock_t_;
@@ -49,6 +49,12 @@ REAL_DECL(void, GOMP_barrier, void);
 REAL_DECL(void, GOMP_parallel, void (*)(void *), void *, unsigned, unsigned);
 FAST_TARGET(void, omp_set_lock, (omp_lock_t_ *l), (l))
 FAST_TARGET(void, omp_unset_lock, (omp_lock_t_ *l), (l))
+FAST_TARGET(void, omp_set_nest_lock, (omp_nest_lock_t_ *l), (l))
+FAST_TARGET(void, omp_unset_nest_lock, (omp_nest_lock_t_ *l), (l))
+FAST_TARGET(void, GOMP_critical_start, (void), ())
+FAST_TARGET(void, GOMP_critical_end, (void), ())
+FAST_TARGET(void, GOMP_critical_name_start, (void **pptr), (pptr))
+FAST_TARGET(void, GOMP_critical_name_end, (void **pptr), (pptr))
 
 /* libgomp's omp_nest_lock_t (two ints and the owner), the largest lock. */
 #define OMP_LOCK_SIZE 16
@@ -160,7 +166,7 @@ static __attribute__((noinline)) void omp_set_lock_slow(omp_lock_t_ *l, uintptr_
 
 RT_EXPORT void omp_set_lock(omp_lock_t_ *l)
 {
-	if (plain_push_fast(l, RT_CALLER)) {
+	if (nofail_push_fast(l, RT_CALLER)) {
 		TARGET(omp_set_lock)(l);
 		return;
 	}
@@ -206,19 +212,39 @@ RT_EXPORT void omp_destroy_nest_lock(omp_nest_lock_t_ *l)
 	REAL(omp_destroy_nest_lock)(l);
 }
 
-RT_EXPORT void omp_set_nest_lock(omp_nest_lock_t_ *l)
+static __attribute__((noinline)) void omp_set_nest_lock_slow(omp_nest_lock_t_ *l, uintptr_t ip)
 {
-	struct rt_thread *t = omp_lock_before(l, true, RT_CALLER);
+	struct rt_thread *t = omp_lock_before(l, true, ip);
 
 	REAL(omp_set_nest_lock)(l);
 	if (t)
 		blocking_call_end(t);
 }
 
+/* A nest lock seen before: its owner's relock counts, a seen chain is a
+ * push (libfast.h); then the real lock, tail-called. */
+RT_EXPORT void omp_set_nest_lock(omp_nest_lock_t_ *l)
+{
+	if (rec_push_fast(l, RT_CALLER)) {
+		TARGET(omp_set_nest_lock)(l);
+		return;
+	}
+	omp_set_nest_lock_slow(l, RT_CALLER);
+}
+
+static __attribute__((noinline)) void omp_unset_nest_lock_slow(omp_nest_lock_t_ *l, uintptr_t ip)
+{
+	omp_release(l, ip);
+	REAL(omp_unset_nest_lock)(l);
+}
+
 RT_EXPORT void omp_unset_nest_lock(omp_nest_lock_t_ *l)
 {
-	omp_release(l, RT_CALLER);
-	REAL(omp_unset_nest_lock)(l);
+	if (rec_pop_fast(l)) {
+		TARGET(omp_unset_nest_lock)(l);
+		return;
+	}
+	omp_unset_nest_lock_slow(l, RT_CALLER);
 }
 
 /* Returns the new nesting count, 0 when another task owns the lock. */
@@ -272,47 +298,68 @@ static struct instance *critical_instance(struct rt_thread *t, const void *key, 
 	return in;
 }
 
-static void critical_start(const void *key, uintptr_t ip)
+/* The acquire event, then the real entry: the unnamed section's, or the
+ * named one's whose lock is at key. */
+static __attribute__((noinline)) void critical_start_slow(void *key, uintptr_t ip)
 {
-	if (plain_push_fast(key, ip))
-		return;
 	struct rt_thread *t = thread_enter();
-	if (!t)
-		return;
-	struct instance *in = critical_instance(t, key, ip);
-	if (in && in->cls)
-		rt_acquire(t, in->cls, key, HM_EXCLUSIVE, 0, NULL, ip);
-	thread_leave();
+
+	if (t) {
+		struct instance *in = critical_instance(t, key, ip);
+		if (in && in->cls)
+			rt_acquire(t, in->cls, key, HM_EXCLUSIVE, 0, NULL, ip);
+		thread_leave();
+	}
+	if (key == &unnamed_critical)
+		REAL(GOMP_critical_start)();
+	else
+		REAL(GOMP_critical_name_start)(key);
 }
 
-static void critical_end(const void *key, uintptr_t ip)
+static __attribute__((noinline)) void critical_end_slow(void *key, uintptr_t ip)
 {
-	if (!plain_pop_fast(key))
-		omp_release(key, ip);
+	omp_release(key, ip);
+	if (key == &unnamed_critical)
+		REAL(GOMP_critical_end)();
+	else
+		REAL(GOMP_critical_name_end)(key);
 }
 
+/* A section entered before: the push, then the real call, tail-called. */
 RT_EXPORT void GOMP_critical_start(void)
 {
-	critical_start(&unnamed_critical, RT_CALLER);
-	REAL(GOMP_critical_start)();
+	if (likely(nofail_push_fast(&unnamed_critical, RT_CALLER))) {
+		TARGET(GOMP_critical_start)();
+		return;
+	}
+	critical_start_slow(&unnamed_critical, RT_CALLER);
 }
 
 RT_EXPORT void GOMP_critical_end(void)
 {
-	critical_end(&unnamed_critical, RT_CALLER);
-	REAL(GOMP_critical_end)();
+	if (likely(plain_pop_fast(&unnamed_critical))) {
+		TARGET(GOMP_critical_end)();
+		return;
+	}
+	critical_end_slow(&unnamed_critical, RT_CALLER);
 }
 
 RT_EXPORT void GOMP_critical_name_start(void **pptr)
 {
-	critical_start(pptr, RT_CALLER);
-	REAL(GOMP_critical_name_start)(pptr);
+	if (likely(nofail_push_fast(pptr, RT_CALLER))) {
+		TARGET(GOMP_critical_name_start)(pptr);
+		return;
+	}
+	critical_start_slow(pptr, RT_CALLER);
 }
 
 RT_EXPORT void GOMP_critical_name_end(void **pptr)
 {
-	critical_end(pptr, RT_CALLER);
-	REAL(GOMP_critical_name_end)(pptr);
+	if (likely(plain_pop_fast(pptr))) {
+		TARGET(GOMP_critical_name_end)(pptr);
+		return;
+	}
+	critical_end_slow(pptr, RT_CALLER);
 }
 
 /* ---- barriers ---- */

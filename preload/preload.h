@@ -67,30 +67,8 @@ static inline struct rt_thread *rt_watch_begin(const void *obj, int kind)
 	return t;
 }
 
-/*
- * The fast path of a library lock that cannot fail (GLib's GMutex, OpenMP's
- * locks), as locks.c's for a pthread mutex: a lock seen before by this
- * thread (its instance in the thread's cache, marked nofail), on a chain
- * the cache has seen.  True: the entry is pushed and the caller tail-calls
- * the real lock.
- */
-static inline __attribute__((always_inline)) bool plain_push_fast(const void *lock, uintptr_t ip)
-{
-	struct rt_thread *t = thread_peek();
-
-	if (unlikely(!t))
-		return false;
-	struct instance *in = icache_peek(t, lock);
-	struct lock_class *cls = in ? in->cls : NULL;
-	if (unlikely(!cls || !in->nofail))
-		return false;
-	tls_busy = 1;
-	bool pushed = rt_push_fast(t, cls, lock, HM_EXCLUSIVE, 0, ip);
-	tls_busy = 0;
-	return pushed;
-}
-
-/* The fast path of its unlock: the pop of the top entry. */
+/* The unlock fast path of a library lock (GLib's, OpenMP's; their lock
+ * fast paths are in libfast.h): the pop of the top entry. */
 static inline __attribute__((always_inline)) bool plain_pop_fast(const void *lock)
 {
 	struct rt_thread *t = tls_thread;

@@ -143,6 +143,27 @@ Test(glib, grwlock_writers_same_order_is_silent)
 	glib_case("rw-clean", "lock-order-inversion", 0);
 }
 
+/* The fast paths of seen chains (a GRecMutex relocked, GRWLock writer and
+ * reader, GLib's pthread locks called directly) keep the held stack exact
+ * over many rounds: the inversion that follows is reported, and in the twin
+ * nothing is left counted held to make a cycle with a later lock. */
+Test(glib, grecmutex_and_grwlock_fast_paths_then_inversion_reported)
+{
+	struct harness_run r;
+
+	NEED_GLIB("glib-locks");
+	run(NULL, ARGV("glib-locks", "warm-bug"), &r);
+	expect_findings(&r, "lock-order-inversion", 1);
+	expect_cycle_of(&r, "rec_a", "rw_a");
+	cr_expect_str_eq(r.out, "done\n");
+	harness_free(&r);
+}
+
+Test(glib, grecmutex_and_grwlock_fast_paths_in_one_order_are_silent)
+{
+	glib_case("warm-clean", "lock-order-inversion", 0);
+}
+
 Test(glib, grwlock_readers_in_both_orders_are_silent)
 {
 	glib_case("readers", "lock-order-inversion", 0);
@@ -356,6 +377,25 @@ Test(openmp, relocked_nest_lock_inversion_reported)
 Test(openmp, relocked_nest_lock_in_one_order_is_silent)
 {
 	omp_case("nest-clean", "lock-order-inversion", 0);
+}
+
+/* The fast paths of seen chains (nest lock relocked, critical section,
+ * simple locks), over many rounds: the inversion after them is reported,
+ * and in the twin nothing is left counted held. */
+Test(openmp, nest_lock_and_critical_fast_paths_then_inversion_reported)
+{
+	struct harness_run r;
+
+	NEED_OMP("omp-locks");
+	run(NULL, ARGV("omp-locks", "warm-bug"), &r);
+	expect_findings(&r, "lock-order-inversion", 1);
+	expect_cycle_of(&r, "a", "b");
+	harness_free(&r);
+}
+
+Test(openmp, nest_lock_and_critical_fast_paths_in_one_order_are_silent)
+{
+	omp_case("warm-clean", "lock-order-inversion", 0);
 }
 
 Test(openmp, named_critical_is_a_class_of_its_name)

@@ -8,6 +8,14 @@
  *   glib-locks rw-bug | rw-clean           GRWLock writers
  *   glib-locks readers                     GRWLock readers in both orders: clean
  *   glib-locks trylock                     the second order by trylock: clean
+ *   glib-locks warm-bug | warm-clean       the first thread takes a GRecMutex
+ *                                          (relocked), GRWLock writer and reader
+ *                                          and another GRecMutex nested, 500
+ *                                          times over (the fast paths of a seen
+ *                                          chain), then a GMutex alone; the second
+ *                                          takes the GMutex, then the writer and
+ *                                          the first GRecMutex in the other order
+ *                                          (or all of it in the same, 500 times)
  *   glib-locks cond-bug | cond-clean       a GCond waited for holding GMutex l,
  *                                          and later signalled holding l (or not)
  *   glib-locks join-bug | join-clean       a GThread takes l; it is joined with l
@@ -76,6 +84,46 @@ static void readers(GRWLock *first, GRWLock *second)
 	g_rw_lock_reader_lock(second);
 	g_rw_lock_reader_unlock(second);
 	g_rw_lock_reader_unlock(first);
+}
+
+#define WARM_ROUNDS 500
+
+/* warm: one round of the nested locks, in the first thread's order */
+static void warm_round(void)
+{
+	g_rec_mutex_lock(&rec_a);
+	g_rec_mutex_lock(&rec_a);
+	g_rw_lock_writer_lock(&rw_a);
+	g_rw_lock_reader_lock(&rw_b);
+	g_rec_mutex_lock(&rec_b);
+	g_rec_mutex_unlock(&rec_b);
+	g_rw_lock_reader_unlock(&rw_b);
+	g_rw_lock_writer_unlock(&rw_a);
+	g_rec_mutex_unlock(&rec_a);
+	g_rec_mutex_unlock(&rec_a);
+}
+
+/* After the rounds the held stack is empty again: mutex_a alone leaves no
+ * edge from a lock still counted held, which mutex_a -> rec_a in the
+ * second thread would close into a cycle. */
+static void warm(gboolean second, gboolean swap)
+{
+	if (second)
+		g_mutex_lock(&mutex_a);
+	for (int i = 0; i < (swap ? 0 : WARM_ROUNDS); i++)
+		warm_round();
+	if (swap) {
+		g_rw_lock_writer_lock(&rw_a);
+		g_rec_mutex_lock(&rec_a);
+		g_rec_mutex_unlock(&rec_a);
+		g_rw_lock_writer_unlock(&rw_a);
+	}
+	if (second) {
+		g_mutex_unlock(&mutex_a);
+	} else {
+		g_mutex_lock(&mutex_a);
+		g_mutex_unlock(&mutex_a);
+	}
 }
 
 static gint waiting, taken, initialising, entering;
@@ -228,6 +276,8 @@ static gpointer run(gpointer arg)
 		writers(swap ? &rw_b : &rw_a, swap ? &rw_a : &rw_b);
 	else if (!strcmp(mode, "readers"))
 		readers(swap ? &rw_b : &rw_a, swap ? &rw_a : &rw_b);
+	else if (g_str_has_prefix(mode, "warm-"))
+		warm(second, swap);
 	else if (!strcmp(mode, "trylock"))
 		mutexes(second ? &mutex_b : &mutex_a, second ? &mutex_a : &mutex_b, !second);
 	return NULL;
@@ -239,7 +289,7 @@ int main(int argc, char **argv)
 					     "rec-bug",   "rec-clean",   "rw-bug",   "rw-clean",
 					     "readers",   "trylock",     "cond-bug", "cond-clean",
 					     "join-bug",  "join-clean",  "once-deadlock", "once-clean",
-					     "gonce-bug", "gonce-clean" };
+					     "gonce-bug", "gonce-clean", "warm-bug",    "warm-clean" };
 	gboolean known = FALSE;
 
 	for (size_t i = 0; argc == 2 && i < G_N_ELEMENTS(modes); i++)

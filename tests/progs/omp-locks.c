@@ -12,6 +12,12 @@
  *   omp-locks test                            the second order by omp_test_lock: clean
  *   omp-locks reenter                         critical(alpha) entered again inside
  *                                             itself: a real deadlock
+ *   omp-locks warm-bug | warm-clean           thread 0 takes the nest lock (relocked),
+ *                                             critical(alpha), a and b nested, 500
+ *                                             times over (the fast paths of a seen
+ *                                             chain), then c alone; thread 1 takes
+ *                                             c, then b and a (or all of it as
+ *                                             thread 0 did)
  *   omp-locks barrier-bug | barrier-clean     thread 1 takes and releases a in a
  *                                             phase; thread 0 then arrives at the
  *                                             barrier that ends it holding a (or
@@ -22,7 +28,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static omp_lock_t a, b;
+static omp_lock_t a, b, c;
 static omp_nest_lock_t n;
 static const char *mode;
 static int swap;
@@ -107,6 +113,43 @@ static void criticals(void)
 	}
 }
 
+#define WARM_ROUNDS 500
+
+static void warm_round(void)
+{
+	omp_set_nest_lock(&n);
+	omp_set_nest_lock(&n);
+#pragma omp critical(alpha)
+	{
+		omp_set_lock(&a);
+		omp_set_lock(&b);
+		swap += 0;
+		omp_unset_lock(&b);
+		omp_unset_lock(&a);
+	}
+	omp_unset_nest_lock(&n);
+	omp_unset_nest_lock(&n);
+}
+
+/* After its rounds thread 0 holds nothing: c alone adds no edge from a lock
+ * still counted held, which c -> n or c -> a in thread 1 would close into a cycle. */
+static void warm(int id, int rev)
+{
+	if (id)
+		omp_set_lock(&c);
+	for (int i = 0; i < (rev ? 0 : WARM_ROUNDS); i++)
+		warm_round();
+	if (rev) {
+		omp_set_lock(&b);
+		omp_set_lock(&a);
+		omp_unset_lock(&a);
+		omp_unset_lock(&b);
+	}
+	if (!id)
+		omp_set_lock(&c);
+	omp_unset_lock(&c);
+}
+
 /* Thread `id` of the team: the second reverses the order in a bug mode. */
 static void step(int id)
 {
@@ -120,6 +163,8 @@ static void step(int id)
 		rev ? a_then_critical() : critical_then_a();
 	else if (!strncmp(mode, "unnamed-", 8))
 		rev ? a_then_unnamed() : unnamed_then_a();
+	else if (!strncmp(mode, "warm-", 5))
+		warm(id, rev);
 	else if (!strcmp(mode, "criticals"))
 		criticals();
 	else if (!strcmp(mode, "test"))
@@ -160,7 +205,7 @@ int main(int argc, char **argv)
 					     "nest-clean",   "critical-bug",   "critical-clean",
 					     "unnamed-bug",  "unnamed-clean",  "criticals",
 					     "test",         "reenter",        "barrier-bug",
-					     "barrier-clean" };
+					     "barrier-clean", "warm-bug",       "warm-clean" };
 	int known = 0, threads = 0;
 
 	for (size_t i = 0; argc == 2 && i < sizeof(modes) / sizeof(modes[0]); i++)
@@ -173,6 +218,7 @@ int main(int argc, char **argv)
 	swap = strstr(mode, "-bug") != NULL;
 	omp_init_lock(&a);
 	omp_init_lock(&b);
+	omp_init_lock(&c);
 	omp_init_nest_lock(&n);
 	if (!strcmp(mode, "reenter"))
 		reenter();
@@ -191,6 +237,7 @@ int main(int argc, char **argv)
 	}
 	omp_destroy_lock(&a);
 	omp_destroy_lock(&b);
+	omp_destroy_lock(&c);
 	omp_destroy_nest_lock(&n);
 	if (threads != 2) {
 		fprintf(stderr, "omp-locks: a team of %d threads, not 2\n", threads);
