@@ -277,13 +277,32 @@ static inline __attribute__((always_inline)) bool lock_push_fast(const void *loc
 			return false;
 		mode = how == FAST_WRITE ? HM_EXCLUSIVE : in->read_mode;
 	}
-	tls_busy = 1;
+	if (FAST_PUSH_GUARD)
+		tls_busy = 1;
 	bool pushed = rt_push_fast(t, cls, lock, mode, 0, ip);
-	tls_busy = 0;
+	if (FAST_PUSH_GUARD)
+		tls_busy = 0;
 	return pushed;
 }
 
-RT_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
+#if !FAST_PUSH_GUARD
+/* The linker's bounds of the section FAST_TEXT puts the fast paths in. */
+extern const char __start_fdep_fast_text[] RT_HIDDEN;
+extern const char __stop_fdep_fast_text[] RT_HIDDEN;
+
+bool fast_text_contains(uintptr_t pc)
+{
+	return pc >= (uintptr_t)__start_fdep_fast_text && pc < (uintptr_t)__stop_fdep_fast_text;
+}
+#else
+bool fast_text_contains(uintptr_t pc)
+{
+	(void)pc;
+	return false;
+}
+#endif
+
+RT_EXPORT FAST_TEXT int pthread_mutex_lock(pthread_mutex_t *m)
 {
 	if (lock_push_fast(m, FAST_MUTEX, RT_CALLER))
 		return TARGET(pthread_mutex_lock)(m);
@@ -412,14 +431,14 @@ static __attribute__((noinline)) int rwlock_lock_slow(pthread_rwlock_t *rw, bool
 	return r;
 }
 
-RT_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *rw)
+RT_EXPORT FAST_TEXT int pthread_rwlock_rdlock(pthread_rwlock_t *rw)
 {
 	if (lock_push_fast(rw, FAST_READ, RT_CALLER))
 		return TARGET(pthread_rwlock_rdlock)(rw);
 	return rwlock_lock_slow(rw, false, RT_CALLER);
 }
 
-RT_EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *rw)
+RT_EXPORT FAST_TEXT int pthread_rwlock_wrlock(pthread_rwlock_t *rw)
 {
 	if (lock_push_fast(rw, FAST_WRITE, RT_CALLER))
 		return TARGET(pthread_rwlock_wrlock)(rw);

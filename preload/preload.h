@@ -44,6 +44,30 @@ void *preload_resolve(const char *name, const char *version);
 #define TARGET(name) atomic_load_explicit(&name##_target, memory_order_relaxed)
 
 /*
+ * The lock fast paths (locks.c) push a held entry in several stores with no
+ * flag set around them: their code lies in one section, and a signal that
+ * interrupts it (signal.c sees where, in the ucontext) runs its handler as
+ * one that interrupted the runtime, untracked.  Where the interrupted
+ * address cannot be read, the push sets tls_busy around itself instead.
+ */
+#if defined(__x86_64__) || defined(__aarch64__)
+#if defined(__clang__)
+#define FAST_TEXT __attribute__((section("fdep_fast_text"), noinline))
+#else
+/* and the held entry written in plain stores, not packed into a vector
+ * register first: fewer instructions */
+#define FAST_TEXT \
+	__attribute__((section("fdep_fast_text"), noinline, optimize("no-tree-slp-vectorize")))
+#endif
+#define FAST_PUSH_GUARD 0
+#else
+#define FAST_TEXT
+#define FAST_PUSH_GUARD 1
+#endif
+/* Was the code interrupted at pc inside a lock fast path? */
+bool fast_text_contains(uintptr_t pc);
+
+/*
  * A blocking lock's acquire event is pushed before the real call.  On the
  * slow paths the thread stays entered (tls_busy) until that call returns: a
  * signal handler that runs in between goes untracked.  The mutex fast path

@@ -313,6 +313,20 @@ static void handled_set(int sig, bool on)
 
 static void frame_restore(struct rt_thread *t, struct sig_frame *fr, uint64_t blocked);
 
+/* Where the handler's signal interrupted the thread, or 0 if unknown. */
+static uintptr_t interrupted_pc(const ucontext_t *uc)
+{
+	if (!uc)
+		return 0;
+#if defined(__x86_64__)
+	return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+	return (uintptr_t)uc->uc_mcontext.pc;
+#else
+	return 0;
+#endif
+}
+
 static void trampoline(int sig, siginfo_t *info, void *ucv)
 {
 	int saved_errno = errno;
@@ -338,6 +352,13 @@ static void trampoline(int sig, siginfo_t *info, void *ucv)
 		atomic_store(&s->fn, (void *)SIG_DFL);
 		handled_set(sig, false);
 	}
+
+	/* a lock fast path, which may be half-way through a push with
+	 * tls_busy clear (preload.h): the handler runs as one that
+	 * interrupted the runtime */
+	bool in_fast = !tls_busy && fast_text_contains(interrupted_pc(uc));
+	if (in_fast)
+		tls_busy = 1;
 
 	struct sig_frame *fr = NULL;
 	struct rt_thread *t = NULL;
@@ -402,6 +423,8 @@ static void trampoline(int sig, siginfo_t *info, void *ucv)
 	} else if (st.lost) {
 		st.lost--;
 	}
+	if (in_fast)
+		tls_busy = 0;
 	errno = saved_errno;
 }
 

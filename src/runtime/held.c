@@ -26,7 +26,12 @@ struct rt_thread *threads_list;
  * testing the depth first.
  */
 static struct held dead_held[1] = { { .flags = HF_SPIN } };
-static struct rt_thread dead_thread = { .dead = true, .held = dead_held + 1 };
+struct instance icache_none = { .addr = (const void *)1 };
+static struct rt_thread dead_thread = {
+	.dead = true,
+	.held = dead_held + 1,
+	.icache = { [0 ... ICACHE_SIZE - 1] = &icache_none },
+};
 
 /* What rt_push_fast may fill of the held stack: with a watchdog, which
  * notes every blocking lock (set before any thread has a record), nothing. */
@@ -65,6 +70,8 @@ static struct rt_thread *thread_new(void)
 		return NULL;
 	for (unsigned i = 0; i < CCACHE_SIZE; i++)
 		t->ccache[i] = ccache_empty(i);
+	for (unsigned i = 0; i < ICACHE_SIZE; i++)
+		t->icache[i] = &icache_none;
 	t->cap = 16;
 	t->held = held_array_new(t->cap);
 	t->fast_cap = held_fast_cap(t);

@@ -58,8 +58,9 @@ static inline uint64_t chain_step(uint64_t key, const struct lock_class *c, int 
 	/* one multiply, whose high half depends on every bit of its input,
 	 * rotated into the low half that indexes the caches and the table
 	 * (chain.c); a step is a bijection of key ^ v, so two stacks collide
-	 * only by that xor, with odds of 2^-64 */
-	key = (key ^ v) * 0x9e3779b97f4a7c15ull;
+	 * only by that xor, with odds of 2^-64.  The odd multiplier fits an
+	 * instruction's 32-bit immediate: no register to load it into. */
+	key = (key ^ v) * 0x6c8e9cf5ull;
 	return (key << 32) | (key >> 32);
 }
 
@@ -142,8 +143,9 @@ static inline struct instance *icache_peek(struct rt_thread *t, const void *addr
 	struct instance *in = t->icache[slot];
 
 	/* an instance another address shares the slot with, or one freed
-	 * (rt_free writes its free-list link over addr), is not addr's */
-	if (likely(in && in->addr == addr))
+	 * (rt_free writes its free-list link over addr), is not addr's; an
+	 * empty slot holds icache_none, which is no object's */
+	if (likely(in->addr == addr))
 		return in;
 	return NULL;
 }

@@ -374,7 +374,7 @@ struct rt_thread {
 	uint64_t ccache[CCACHE_SIZE]; /* hot.h: chain keys seen lately (chain_seen) */
 	/* instance.c: instances used lately, by address; an entry is checked
 	 * by the instance's own addr, which rt_free overwrites */
-	struct instance *icache[ICACHE_SIZE];
+	struct instance *icache[ICACHE_SIZE]; /* empty: &icache_none */
 	struct {
 		const char *name; /* a name pointer the program passed */
 		unsigned subclass;
@@ -461,6 +461,9 @@ _Static_assert(offsetof(struct rt_thread, npath) == offsetof(struct rt_thread, s
 		       offsetof(struct rt_thread, spin_depth) % 8 == 0,
 	       "held_special (hot.h) reads spin_depth and npath as one word");
 
+/* What an empty icache slot points to: an instance at an address no
+ * object has (held.c). */
+extern struct instance icache_none;
 struct rt_thread *thread_enter_slow(void);
 void thread_exit_check(struct rt_thread *t);
 void thread_forget(struct rt_thread *t);
