@@ -125,18 +125,62 @@ RT_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, cloc
 	return COND_WAIT(c, m, true, RT_CALLER, REAL(pthread_cond_clockwait)(c, m, clk, ts));
 }
 
+/*
+ * A signal whose check the thread has made before, done inline: no window
+ * of the cv's to commit (signal_context=wait) or open (window), no wait of
+ * its own for it under what it holds (event_signal_skip), no signal
+ * handler's floor, no path entry to sweep, its class in the thread's cache,
+ * and "cv signalled under this held stack" a chain seen before
+ * (rt_check_signal).  Then the signal is only remembered, as the whole path
+ * would remember it.  False: nothing done.  Python's GIL condition, which
+ * the whole path leaves unchecked, is never in the chain cache as a signal
+ * (rt_check_signal is where signal chains go in), so it is not found here.
+ */
+static inline __attribute__((always_inline)) bool cond_signal_fast(struct rt_thread *t,
+								    const void *c, uintptr_t ip)
+{
+	if (unlikely(rt_opt.signal_context == SIGCTX_WINDOW || t->sig_floor))
+		return false;
+	for (uint32_t i = 0; i < t->nwaithold; i++)
+		if (t->waithold[i].obj == c)
+			return false;
+	if (unlikely(held_special(t)) && paths_stale(t))
+		return false;
+	struct instance *in = icache_peek(t, c);
+	struct lock_class *e = in ? in->cls : NULL;
+	if (unlikely(!e || !class_kind_is_event(e->kind)))
+		return false;
+	for (uint32_t i = 0; i < t->nctx; i++)
+		if (t->ctx[i] == e)
+			return false;
+	if (t->depth &&
+	    !chain_seen(t, chain_step(t->key ^ SIGNAL_SALT, e, HM_RECURSIVE, HF_TRY)))
+		return false;
+	event_note_held(t, c, ip, 0); /* untimed: no watchdog (rt_fast) */
+	return true;
+}
+
 /* A signal or broadcast: cond -> what the thread holds. */
 void preload_cond_signal(pthread_cond_t *c, uintptr_t ip)
 {
 	struct rt_thread *t = thread_peek();
 
-	/* nothing held: the signal is only remembered, for dumps */
-	if ((likely(t) && event_signal_idle(t)) || pylock_gil(c)) {
-		event_note_signal(t, c, ip);
-		return;
+	if (likely(t)) {
+		/* nothing held: the signal is only remembered, for dumps */
+		if (event_signal_idle(t)) {
+			event_note_signal_at(t, c, ip, 0);
+			return;
+		}
+		if (cond_signal_fast(t, c, ip))
+			return;
 	}
 	if (!(t = thread_enter()))
 		return;
+	if (pylock_gil(c)) {
+		event_note_signal(t, c, ip);
+		thread_leave();
+		return;
+	}
 	event_window_signal(t, c, IT_COND, ip);
 	uint32_t skip = event_signal_skip(t, c, false);
 	event_signal(t, t->depth > skip ? event_class(t, c, IT_COND, ip) : NULL, c, skip, ip);

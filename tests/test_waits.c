@@ -162,6 +162,20 @@ Test(waits, lock_made_of_a_cv_with_a_taken_after_it_is_silent_under_signal_conte
 	scenario_opts("signal_context=wait", "cvlock-clean", "event-lock-inversion", 0);
 }
 
+/* The only edge out of the cv is the one its window keeps back: every
+ * signal of it is made under its own mutex alone, as the other thread's was
+ * before, and the give must still commit the window (preload/cond.c's fast
+ * path leaves it to the whole path). */
+Test(waits, cv_window_committed_by_a_signal_seen_before_reports_under_signal_context_wait)
+{
+	scenario_opts("signal_context=wait", "cvwindow", "event-lock-inversion", 1);
+}
+
+Test(waits, cv_window_with_a_taken_after_the_give_is_silent_under_signal_context_wait)
+{
+	scenario_opts("signal_context=wait", "cvwindow-clean", "event-lock-inversion", 0);
+}
+
 /* wait is the default; held sees only what the signaller holds */
 Test(waits, binary_semaphore_as_a_lock_taking_a_inside_reports_by_default_and_not_under_held)
 {
@@ -378,6 +392,8 @@ Test(waits, hang_report_shows_each_blocked_wait_its_class_site_and_last_signalle
 	cr_expect(strstr(r.log, "waiting at run_hang"), "%s", r.log);
 	cr_expect(strstr(r.log, "waiting at hang_sem"), "%s", r.log);
 	cr_expect(strstr(r.log, "last signalled by thread"), "%s", r.log);
+	/* under a watchdog, signals are timed (event_note_signal) */
+	cr_expect(strstr(r.log, " s ago, at "), "%s", r.log);
 	cr_expect(strstr(r.log, "no live thread signalled it lately"), "%s", r.log);
 	harness_free(&r);
 }

@@ -36,8 +36,6 @@
  * signaller holding one lock of a class that stands for many does not keep
  * a waiter that holds another one out.
  */
-#include <time.h>
-
 #include "runtime.h"
 
 static void held_rekey(struct rt_thread *t, uint64_t old_seed);
@@ -150,16 +148,7 @@ void event_own_consumed(struct rt_thread *t, const void *obj)
 void event_signal(struct rt_thread *t, struct lock_class *e, const void *obj, uint32_t skip,
 		  uintptr_t ip)
 {
-	uint32_t i = event_note_signal(t, obj, ip);
-
-	/* what it is made under, for event_wait_own: a store a lock held */
-	if (t->depth || t->nctx) {
-		uint32_t n = t->depth < SIGHOLD_DEPTH ? t->depth : SIGHOLD_DEPTH;
-		t->signals[i].seed = t->seed;
-		t->signals[i].depth = t->depth;
-		for (uint32_t d = 0; d < n; d++)
-			t->signals[i].cls[d] = t->held[d].cls;
-	}
+	event_note_held(t, obj, ip, event_signal_time());
 	if (!e || t->depth <= skip)
 		return;
 	rt_check_signal(t, e, skip, ip);
@@ -320,27 +309,23 @@ uint32_t event_signal_skip(struct rt_thread *t, const void *obj, bool consume)
 	return 0;
 }
 
-uint32_t event_note_signal(struct rt_thread *t, const void *obj, uintptr_t ip)
-{
-	struct timespec ts;
-	uint32_t i = t->nsignals++ % SIGNAL_RING;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	t->signals[i].obj = obj;
-	t->signals[i].ip = ip;
-	t->signals[i].ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-	t->signals[i].depth = SIGNAL_BARE;
-	return i;
-}
-
-/* threads_lock held by the caller (a dump). */
+/*
+ * threads_lock held by the caller (a dump).  Each thread's latest signal of
+ * obj, and of those the latest by the clock; *ns is 0 when the signals were
+ * not timed (no watchdog), and the first thread that signalled it lately is
+ * named.
+ */
 bool event_last_signal(const void *obj, pid_t *tid, uintptr_t *ip, uint64_t *ns)
 {
 	bool found = false;
 
+	if (!obj)
+		return false;
 	for (struct rt_thread *t = threads_list; t; t = t->next) {
-		for (uint32_t i = 0; i < SIGNAL_RING; i++) {
-			if (t->signals[i].obj != obj || !obj)
+		uint32_t n = t->nsignals;
+		for (uint32_t k = 0; k < SIGNAL_RING && k < n; k++) {
+			uint32_t i = (n - 1 - k) % SIGNAL_RING;
+			if (t->signals[i].obj != obj)
 				continue;
 			if (!found || t->signals[i].ns > *ns) {
 				*tid = t->tid;
@@ -348,6 +333,7 @@ bool event_last_signal(const void *obj, pid_t *tid, uintptr_t *ip, uint64_t *ns)
 				*ns = t->signals[i].ns;
 				found = true;
 			}
+			break;
 		}
 	}
 	return found;

@@ -547,8 +547,6 @@ bool event_wait_own(const struct rt_thread *t, const void *obj);
 /* A semaphore's wait took a post: this thread's own last one, if any, is
  * used up. */
 void event_own_consumed(struct rt_thread *t, const void *obj);
-/* Remember a signal for state dumps (cheap: thread-local); its slot. */
-uint32_t event_note_signal(struct rt_thread *t, const void *obj, uintptr_t ip);
 /* The thread that signalled obj last, and where: for dumps. */
 bool event_last_signal(const void *obj, pid_t *tid, uintptr_t *ip, uint64_t *ns);
 
@@ -904,6 +902,59 @@ void sig_unsafe_call(const char *what, uintptr_t ip);
 /* Drop handler frames the thread is no longer running on top of. */
 void sig_frames_check(struct rt_thread *t);
 extern _Atomic uint64_t sig_in_any;
+
+/* ------------------------------------------------------------------ */
+/* Signals of events remembered (event.c), inline for the fast paths.   */
+
+/*
+ * Remember a signal of obj, thread-local: for dumps ("last signalled by")
+ * and event_wait_own; its slot in the ring, marked as a signal holding
+ * nothing outside any context.  Its time only under a watchdog: a clock
+ * read per signal cost as much as the rest of a signal, and a dump on
+ * demand without a watchdog names the signaller and the site without it.
+ * The inline fast paths run only without a watchdog (rt_fast).
+ */
+static inline uint32_t event_note_signal_at(struct rt_thread *t, const void *obj, uintptr_t ip,
+					    uint64_t ns)
+{
+	uint32_t i = t->nsignals++ % SIGNAL_RING;
+
+	t->signals[i].obj = obj;
+	t->signals[i].ip = ip;
+	t->signals[i].ns = ns;
+	t->signals[i].depth = SIGNAL_BARE;
+	return i;
+}
+
+/* The time a signal is remembered with: 0 without a watchdog. */
+static inline uint64_t event_signal_time(void)
+{
+	return unlikely(rt_watchdog_ns) ? rt_now_ns() : 0;
+}
+
+static inline uint32_t event_note_signal(struct rt_thread *t, const void *obj, uintptr_t ip)
+{
+	return event_note_signal_at(t, obj, ip, event_signal_time());
+}
+
+/* The chain key salt of a signal's check (rt_check_signal, held.c): the
+ * same text here and there, or the compiler says it is redefined. */
+#define SIGNAL_SALT 0x5be1c0de5a17ull
+
+/* The same, with what the signal is made under, for event_wait_own: the
+ * bottom held classes and the contexts' seed. */
+static inline void event_note_held(struct rt_thread *t, const void *obj, uintptr_t ip, uint64_t ns)
+{
+	uint32_t i = event_note_signal_at(t, obj, ip, ns);
+
+	if (t->depth || t->nctx) {
+		uint32_t n = t->depth < SIGHOLD_DEPTH ? t->depth : SIGHOLD_DEPTH;
+		t->signals[i].seed = t->seed;
+		t->signals[i].depth = t->depth;
+		for (uint32_t d = 0; d < n; d++)
+			t->signals[i].cls[d] = t->held[d].cls;
+	}
+}
 
 #include "hot.h"
 

@@ -128,8 +128,11 @@ static void dump_thread(struct rt_buf *b, struct rt_thread *t, bool in_signal, u
 		uintptr_t at;
 		uint64_t when;
 		if (event && t->wait_kind != WAIT_JOIN && event_last_signal(w, &by, &at, &when)) {
-			buf_printf(b, "      last signalled by thread %d, %.1f s ago, at ", (int)by,
-				   now > when ? (double)(now - when) / 1e9 : 0.0);
+			if (when)
+				buf_printf(b, "      last signalled by thread %d, %.1f s ago, at ",
+					   (int)by, now > when ? (double)(now - when) / 1e9 : 0.0);
+			else /* untimed without a watchdog (event_note_signal) */
+				buf_printf(b, "      last signalled by thread %d at ", (int)by);
 			dump_pc(b, at, in_signal);
 			buf_puts(b, "\n");
 		} else if (event && t->wait_kind != WAIT_JOIN) {

@@ -37,6 +37,10 @@
  *   sem-inner     a binary semaphore as a lock, A taken inside it, and A
  *                 held around a wait for it (sem-inner-clean: A after it)
  *   cvlock        a lock made of a cv, the same (cvlock-clean)
+ *   cvwindow      a thread takes a cv lock, takes A in its window, gives the
+ *                 lock back under the cv's mutex alone, as another thread
+ *                 gave it before; that one waits for the cv lock holding A
+ *                 (cvwindow-clean: A after the give)
  * Futexes (futex=1): futex - syscall(SYS_futex) woken under A, waited for
  *   holding A (event-lock-inversion); futex-clean - woken without A;
  *   futex-lock - the word as a lock around nothing, under A.
@@ -795,6 +799,56 @@ static int run_cvlock(void)
 	return counter == (clean ? 3 : 2) ? 0 : 1;
 }
 
+/*
+ * cvwindow: the only edge out of the cv is the one its window keeps back,
+ * committed by the user's give (under cv_mutex alone, as main's give was).
+ * The user takes the cv lock from main, takes A (or, clean, not yet), waits
+ * until main waits for the cv lock holding A, and gives it back.
+ */
+static atomic_int window_a_done;
+
+static void *cvwindow_user(void *arg)
+{
+	(void)arg;
+	cvlock_take(); /* waits: main has it */
+	if (!clean) {
+		lock(&lock_a);
+		counter++;
+		unlock(&lock_a);
+	}
+	atomic_store(&window_a_done, 1);
+	for (int seen = 0; seen < 2; sched_yield()) {
+		lock(&cv_mutex);
+		seen = cv_waiters;
+		unlock(&cv_mutex);
+	}
+	cvlock_give();
+	if (clean) {
+		lock(&lock_a);
+		counter++;
+		unlock(&lock_a);
+	}
+	return NULL;
+}
+
+static int run_cvwindow(void)
+{
+	pthread_t t;
+
+	busy = 1; /* main has the cv lock */
+	pthread_create(&t, NULL, cvwindow_user, NULL);
+	cvlock_give_after((void *)(intptr_t)1);
+	while (!atomic_load(&window_a_done))
+		sched_yield();
+	lock(&lock_a);
+	cvlock_take(); /* waits for the user's give, holding A */
+	counter++;
+	busy = 0;
+	unlock(&lock_a);
+	pthread_join(t, NULL);
+	return counter == 2 ? 0 : 1;
+}
+
 /* Barrier phases: each phase takes locks and releases them before arriving. */
 static void *phase_worker(void *arg)
 {
@@ -1148,6 +1202,8 @@ int main(int argc, char **argv)
 		return run_sem_lock_inner();
 	if (!strncmp(s, "cvlock", 6))
 		return run_cvlock();
+	if (!strncmp(s, "cvwindow", 8))
+		return run_cvwindow();
 	if (!strncmp(s, "sem-lock", 8))
 		return run_sem_lock();
 	if (!strncmp(s, "sem", 3))
