@@ -197,11 +197,14 @@ struct lock_class *fence_class_at(const void *addr)
 	return c;
 }
 
-/* Note that the thread with path_mail slot `slot` is on f's path. */
+/* Note that the thread with path_mail slot `slot`, not f's publisher, is on
+ * f's path. */
 static inline void path_slot_add(struct fence *f, uint32_t slot)
 {
 	uint32_t n = atomic_load_explicit(&f->npslots, memory_order_acquire);
 
+	if (atomic_load_explicit(&f->pub_slot, memory_order_relaxed) == slot + 1)
+		return;
 	for (uint32_t i = 0; i < n && i < FENCE_PATH_SLOTS; i++)
 		if (atomic_load_explicit(&f->pslots[i], memory_order_relaxed) == slot + 1)
 			return;
@@ -212,22 +215,32 @@ static inline void path_slot_add(struct fence *f, uint32_t slot)
 		atomic_store_explicit(&f->pslots[n], (uint16_t)(slot + 1), memory_order_release);
 }
 
-/* The slots of the threads on a fence's path, as read at one moment. */
+/* The slots of the threads on a fence's path, as read at one moment: the
+ * publisher's, then the others'. */
 struct path_slots {
-	uint32_t n;
-	uint16_t s[FENCE_PATH_SLOTS];
+	uint32_t n, np; /* slots in s; of them, from pslots */
+	bool pub;       /* the publisher's read */
+	uint16_t s[FENCE_PATH_SLOTS + 1];
 };
 
-/* Read f's slots into ps from the n-th on; false when one is not known
- * (too many threads, or a slot being written). */
+/* Read f's slots into ps, the publisher's once and the others' from the
+ * np-th on; false when one is not known (too many threads, or a slot being
+ * written).  A publisher is set before the fence can be signalled by the
+ * program's own order (publish, then signal), so it is read once. */
 static bool path_slots_read(const struct fence *f, struct path_slots *ps)
 {
+	if (!ps->pub) {
+		uint16_t p = atomic_load_explicit(&f->pub_slot, memory_order_acquire);
+		if (p)
+			ps->s[ps->n++] = p;
+		ps->pub = true;
+	}
 	uint32_t n = atomic_load(&f->npslots);
 
 	if (n > FENCE_PATH_SLOTS)
 		return false;
-	for (; ps->n < n; ps->n++)
-		if (!(ps->s[ps->n] = atomic_load_explicit(&f->pslots[ps->n], memory_order_acquire)))
+	for (; ps->np < n; ps->np++, ps->n++)
+		if (!(ps->s[ps->n] = atomic_load_explicit(&f->pslots[ps->np], memory_order_acquire)))
 			return false;
 	return true;
 }
@@ -305,24 +318,32 @@ static struct lock_class *fence_class(const char *name)
 	return class_intern(name ? name : "dma_fence", 0, CK_FENCE);
 }
 
+/* A new life of the record: a new serial, no signal, nobody on its path. */
+static inline __attribute__((always_inline)) void fence_renew(struct rt_thread *t,
+							       struct fence *f)
+{
+	atomic_store_explicit(&f->serial, fence_serial_new(t), memory_order_release);
+	f->signal_stack = 0;
+	f->adopted = false;
+	atomic_store_explicit(&f->pub_slot, 0, memory_order_relaxed);
+	atomic_store_explicit(&f->npslots, 0, memory_order_relaxed);
+}
+
 /* The record's part of fence_begin. */
 static inline __attribute__((always_inline)) void
 fence_restart(struct rt_thread *t, struct fence *f, struct lock_class *cls, int state,
 	      uint32_t stack)
 {
 	uint8_t old = atomic_load_explicit(&f->state, memory_order_acquire);
-	if (old == FS_SIGNALLED || (state == FS_INIT && old == FS_INIT)) {
-		atomic_store_explicit(&f->serial, fence_serial_new(t), memory_order_release);
-		f->signal_stack = 0;
-		f->adopted = false;
-		atomic_store_explicit(&f->npslots, 0, memory_order_relaxed);
-	}
+	if (old == FS_SIGNALLED || (state == FS_INIT && old == FS_INIT))
+		fence_renew(t, f);
 	if (cls)
 		f->cls = cls;
 	if (state == FS_PUBLISHED && old != FS_PUBLISHED) {
 		f->publish_stack = stack;
 		f->publisher = t->tid;
-		path_slot_add(f, t->pslot);
+		/* its own field, no atomic add: the adopters' slots are apart */
+		atomic_store_explicit(&f->pub_slot, (uint16_t)(t->pslot + 1), memory_order_relaxed);
 	} else if (state == FS_PUBLISHED && f->publisher != t->tid) {
 		f->adopted = true; /* published again by another thread, on the path too */
 		path_slot_add(f, t->pslot);
@@ -433,11 +454,14 @@ RT_EXPORT void fdep_fence_init(const void *fence, const char *fence_class_name)
 {
 	struct rt_thread *t = thread_peek();
 	struct fence *f;
-	struct lock_class *cls;
 
-	/* a fence re-initialised as in its last life: its record alone */
-	if (likely(t) && (f = fence_peek(t, fence)) && (cls = init_class(f, fence_class_name))) {
-		fence_restart(t, f, cls, FS_INIT, 0);
+	/* a fence re-initialised as in its last life, signalled or never
+	 * published, its class named by the same literal: its record alone */
+	if (likely(t) && (f = fence_peek(t, fence)) && f->cls_name == fence_class_name &&
+	    likely(f->name_gen == atomic_load_explicit(&rt_unload_gen, memory_order_acquire)) &&
+	    atomic_load_explicit(&f->state, memory_order_relaxed) != FS_PUBLISHED) {
+		fence_renew(t, f);
+		atomic_store_explicit(&f->state, FS_INIT, memory_order_release);
 		return;
 	}
 	fence_init_slow(fence, fence_class_name);
@@ -461,18 +485,22 @@ static inline __attribute__((always_inline)) bool publish_fast(struct rt_thread 
 {
 	struct fence *f = fence_peek(t, fence);
 
-	if (unlikely(!f || t->npath || t->spin_depth || t->depth >= t->cap))
+	if (unlikely(!f || held_special(t) || t->depth >= t->cap))
 		return false;
 	uint8_t old = atomic_load_explicit(&f->state, memory_order_acquire);
 	struct lock_class *cls = f->cls;
 	uint32_t stack = scache_peek(t, ip);
-	if (unlikely(old == FS_PUBLISHED || !stack || !cls))
+	/* initialised (a signalled one starts a new life: the whole path) */
+	if (unlikely(old != FS_INIT || !stack || !cls))
 		return false;
 	uint64_t key = chain_step(t->key, cls, HM_RECURSIVE, HF_PATH | HF_TRY);
 	if (t->depth && !chain_seen(t, key))
 		return false;
 	tls_busy = 1;
-	fence_restart(t, f, NULL, FS_PUBLISHED, stack);
+	f->publish_stack = stack;
+	f->publisher = t->tid;
+	atomic_store_explicit(&f->pub_slot, (uint16_t)(t->pslot + 1), memory_order_relaxed);
+	atomic_store_explicit(&f->state, FS_PUBLISHED, memory_order_release);
 	struct held *h = held_push_checked(t, cls, fence, HM_RECURSIVE, HF_PATH | HF_TRY, ip, key);
 	h->fence_serial = atomic_load_explicit(&f->serial, memory_order_relaxed);
 	h->fence = f;
@@ -533,6 +561,24 @@ RT_EXPORT void fdep_fence_adopt(const void *fence)
 }
 
 /*
+ * The entry `from`, not a path entry, one down over `to`, keeping to's
+ * prev_key: the fields that matter without HF_PATH (fence and
+ * fence_serial do not), field by field (see held_move, hot.h), flags, mode
+ * and refs in their one word.
+ */
+static inline void held_lower(struct held *to, const struct held *from)
+{
+	uint64_t w;
+
+	to->cls = from->cls;
+	to->instance = from->instance;
+	to->nest = from->nest;
+	to->ip = from->ip;
+	memcpy(&w, &from->flags, sizeof(w));
+	memcpy(&to->flags, &w, sizeof(w));
+}
+
+/*
  * The signal of a fence its own publisher signals, the one fence whose path
  * it is on, its entry on top of the held stack or just below a lock: the
  * record marked and the entry removed, as the slow path would.  No other
@@ -564,8 +610,7 @@ static inline __attribute__((always_inline)) bool signal_fast(struct rt_thread *
 	atomic_store_explicit(&f->state, FS_SIGNALLED, memory_order_release);
 	uint64_t key = h->prev_key;
 	if (h != top) {
-		held_move(h, top);
-		h->prev_key = key;
+		held_lower(h, top);
 		key = chain_step(key, h->cls, h->mode, h->flags);
 	}
 	t->depth--;

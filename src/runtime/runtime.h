@@ -655,10 +655,12 @@ struct fence {
 	_Atomic uint64_t serial; /* one per life of the fence at addr */
 	_Atomic uint8_t state;
 	bool adopted;            /* a thread besides the publisher joined the path */
+	_Atomic uint16_t pub_slot; /* path_mail slot + 1 of its publisher, 0 for none */
 	uint32_t publish_stack, signal_stack;
 	pid_t publisher;
-	/* path_mail slots + 1 of the threads put on the path in this life, 0
-	 * for one not written yet; npslots past FENCE_PATH_SLOTS: too many */
+	/* path_mail slots + 1 of the other threads put on the path in this
+	 * life, 0 for one not written yet; npslots past FENCE_PATH_SLOTS: too
+	 * many */
 	_Atomic uint16_t pslots[FENCE_PATH_SLOTS];
 	_Atomic uint32_t npslots;
 	struct fence *hnext;
