@@ -198,20 +198,22 @@ void mm_get_user_pages(struct mm_struct *mm, struct mm_range *range, struct pte 
 
 		pthread_mutex_lock(&range->lock);
 		present = range->pages[i].idx != PTE_NONE;
+		if (present)
+			out[i] = range->pages[i];
 		pthread_mutex_unlock(&range->lock);
-		if (!present) {
-			mem_alloc_pages(1, &fresh);
-			pthread_mutex_lock(&range->lock);
-			if (range->pages[i].idx == PTE_NONE) {
-				range->pages[i] = fresh;
-				fresh.idx = PTE_NONE;
-			}
-			pthread_mutex_unlock(&range->lock);
-			mem_free_pages(1, &fresh);
-		}
+		if (present)
+			continue;
+		/* a fault: the page is allocated with no lock of the range held */
+		mem_alloc_pages(1, &fresh);
 		pthread_mutex_lock(&range->lock);
+		if (range->pages[i].idx == PTE_NONE) {
+			range->pages[i] = fresh;
+			fresh.idx = PTE_NONE;
+		}
 		out[i] = range->pages[i];
 		pthread_mutex_unlock(&range->lock);
+		if (fresh.idx != PTE_NONE)
+			mem_free_pages(1, &fresh); /* another fault was first */
 	}
 	pthread_rwlock_unlock(&mm->mmap_lock);
 }

@@ -13,6 +13,7 @@
  * never allocates, so it may run on a signalling path.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -24,10 +25,32 @@
 static atomic_ullong ww_stamp_next = 1;
 atomic_ullong stat_backoffs;
 
+/* The leaf lock of the ww state: a few instructions are held under it, so
+ * a waiter spins, and yields the processor when the holder was preempted. */
+static void resv_lock(struct dma_resv *r)
+{
+	for (unsigned i = 0; atomic_flag_test_and_set_explicit(&r->lock, memory_order_acquire);
+	     i++) {
+		if (i >= 100)
+			sched_yield();
+#if defined(__x86_64__) || defined(__i386__)
+		else
+			__builtin_ia32_pause();
+#endif
+	}
+}
+
+static void resv_unlock(struct dma_resv *r)
+{
+	atomic_flag_clear_explicit(&r->lock, memory_order_release);
+}
+
 void dma_resv_init(struct dma_resv *r)
 {
-	pthread_mutex_init(&r->mutex, NULL);
-	fdep_lock_class(&r->mutex, "dma_resv->mutex", 0);
+	atomic_flag_clear(&r->lock);
+	pthread_mutex_init(&r->sleep_mutex, NULL);
+	fdep_lock_class(&r->sleep_mutex, "dma_resv->mutex", 0);
+	atomic_init(&r->wake_gen, 0);
 	pthread_cond_init(&r->cond, NULL);
 	/* one class for every object's wait queue, as the kernel's init site
 	 * gives one: a class per object would make new dependencies (and
@@ -48,7 +71,7 @@ void dma_resv_fini(struct dma_resv *r)
 		dma_fence_put(r->slots[i].fence);
 	free(r->slots);
 	pthread_cond_destroy(&r->cond);
-	pthread_mutex_destroy(&r->mutex);
+	pthread_mutex_destroy(&r->sleep_mutex);
 }
 
 void ww_acquire_init(struct ww_acquire_ctx *ctx)
@@ -84,29 +107,40 @@ static void resv_take(struct dma_resv *r, struct ww_acquire_ctx *ctx)
 	atomic_store_explicit(&r->owner, vmb_self(), memory_order_relaxed);
 }
 
-/* mutex held: sleep until the holder unlocks (or until ts, when given) */
+/*
+ * `lock` held, and dropped while asleep: sleep until an unlock that comes
+ * after this call (or until ts, when given).  The unlock that sees a
+ * sleeper counts a generation under the wait queue's mutex, so a wake-up
+ * between dropping `lock` and sleeping is not lost.
+ */
 static int resv_sleep(struct dma_resv *r, const struct timespec *ts)
 {
-	int ret;
+	unsigned gen = atomic_load(&r->wake_gen);
+	int ret = 0;
 
 	r->waiters++;
-	ret = ts ? pthread_cond_timedwait(&r->cond, &r->mutex, ts)
-		 : pthread_cond_wait(&r->cond, &r->mutex);
+	resv_unlock(r);
+	pthread_mutex_lock(&r->sleep_mutex);
+	while (atomic_load(&r->wake_gen) == gen && ret != ETIMEDOUT)
+		ret = ts ? pthread_cond_timedwait(&r->cond, &r->sleep_mutex, ts)
+			 : pthread_cond_wait(&r->cond, &r->sleep_mutex);
+	pthread_mutex_unlock(&r->sleep_mutex);
+	resv_lock(r);
 	r->waiters--;
 	return ret;
 }
 
 int dma_resv_lock(struct dma_resv *r, struct ww_acquire_ctx *ctx)
 {
-	pthread_mutex_lock(&r->mutex);
+	resv_lock(r);
 	if (r->held && ctx && r->ctx == ctx) {
-		pthread_mutex_unlock(&r->mutex);
+		resv_unlock(r);
 		return -EALREADY;
 	}
 	/* ww_inject=N: the runtime makes this acquisition back off, as the
 	 * kernel's DEBUG_WW_MUTEX_SLOWPATH does, so every back-off path runs */
 	if (ctx && ctx->acquired > 0 && fdep_ww_inject(ctx)) {
-		pthread_mutex_unlock(&r->mutex);
+		resv_unlock(r);
 		fdep_ww_contended(ctx, r);
 		atomic_fetch_add(&stat_backoffs, 1);
 		return -EDEADLK;
@@ -114,7 +148,7 @@ int dma_resv_lock(struct dma_resv *r, struct ww_acquire_ctx *ctx)
 	while (r->held) {
 		/* die: we hold locks and the holder is older than us */
 		if (ctx && ctx->acquired > 0 && r->ctx && r->ctx->stamp < ctx->stamp) {
-			pthread_mutex_unlock(&r->mutex);
+			resv_unlock(r);
 			fdep_ww_contended(ctx, r);
 			atomic_fetch_add(&stat_backoffs, 1);
 			return -EDEADLK;
@@ -122,7 +156,7 @@ int dma_resv_lock(struct dma_resv *r, struct ww_acquire_ctx *ctx)
 		resv_sleep(r, NULL);
 	}
 	resv_take(r, ctx);
-	pthread_mutex_unlock(&r->mutex);
+	resv_unlock(r);
 	if (ctx) {
 		ctx->acquired++;
 		fdep_acquire_nest(r, WW_CLASS, 0, ctx);
@@ -135,11 +169,11 @@ int dma_resv_lock(struct dma_resv *r, struct ww_acquire_ctx *ctx)
 /* After backing off: wait for the contended lock without dying. */
 void dma_resv_lock_slow(struct dma_resv *r, struct ww_acquire_ctx *ctx)
 {
-	pthread_mutex_lock(&r->mutex);
+	resv_lock(r);
 	while (r->held)
 		resv_sleep(r, NULL);
 	resv_take(r, ctx);
-	pthread_mutex_unlock(&r->mutex);
+	resv_unlock(r);
 	ctx->acquired++;
 	fdep_acquire_nest(r, WW_CLASS, 0, ctx);
 }
@@ -148,12 +182,12 @@ bool dma_resv_trylock(struct dma_resv *r)
 {
 	bool got = false;
 
-	pthread_mutex_lock(&r->mutex);
+	resv_lock(r);
 	if (!r->held) {
 		resv_take(r, NULL);
 		got = true;
 	}
-	pthread_mutex_unlock(&r->mutex);
+	resv_unlock(r);
 	if (got)
 		fdep_acquire(r, WW_CLASS, FDEP_TRY);
 	return got;
@@ -175,7 +209,7 @@ bool dma_resv_lock_timeout(struct dma_resv *r, unsigned ms)
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000L;
 	}
-	pthread_mutex_lock(&r->mutex);
+	resv_lock(r);
 	while (r->held) {
 		if (resv_sleep(r, &ts) == ETIMEDOUT && r->held) {
 			got = false;
@@ -184,7 +218,7 @@ bool dma_resv_lock_timeout(struct dma_resv *r, unsigned ms)
 	}
 	if (got)
 		resv_take(r, NULL);
-	pthread_mutex_unlock(&r->mutex);
+	resv_unlock(r);
 	if (got)
 		fdep_acquire(r, WW_CLASS, 0);
 	return got;
@@ -193,18 +227,24 @@ bool dma_resv_lock_timeout(struct dma_resv *r, unsigned ms)
 void dma_resv_unlock(struct dma_resv *r)
 {
 	struct ww_acquire_ctx *ctx = r->ctx;
+	unsigned sleepers;
 
 	fdep_release(r);
 	if (ctx)
 		ctx->acquired--;
 	atomic_store_explicit(&r->owner, NULL, memory_order_relaxed);
-	pthread_mutex_lock(&r->mutex);
+	resv_lock(r);
 	r->held = false;
 	r->ctx = NULL;
+	sleepers = r->waiters;
+	resv_unlock(r);
 	/* as a kernel mutex, the unlock wakes only when someone sleeps */
-	if (r->waiters)
+	if (sleepers) {
+		pthread_mutex_lock(&r->sleep_mutex);
+		atomic_fetch_add(&r->wake_gen, 1);
 		pthread_cond_broadcast(&r->cond);
-	pthread_mutex_unlock(&r->mutex);
+		pthread_mutex_unlock(&r->sleep_mutex);
+	}
 }
 
 /* Only the holder finds its own tag: no mutex needed to ask. */
@@ -232,7 +272,7 @@ int dma_resv_reserve_fences(struct dma_resv *r, unsigned n)
 	dma_resv_assert_held(r);
 	fdep_might_alloc();
 
-	pthread_mutex_lock(&r->mutex);
+	resv_lock(r);
 	for (unsigned i = 0; i < r->num; i++) {
 		struct dma_fence *f = r->slots[i].fence;
 
@@ -242,7 +282,7 @@ int dma_resv_reserve_fences(struct dma_resv *r, unsigned n)
 			r->slots[keep++] = r->slots[i];
 	}
 	r->num = keep;
-	pthread_mutex_unlock(&r->mutex);
+	resv_unlock(r);
 	for (unsigned i = 0; i < ndrop; i++)
 		dma_fence_put(drop[i]);
 
@@ -251,13 +291,13 @@ int dma_resv_reserve_fences(struct dma_resv *r, unsigned n)
 	slots = malloc(sizeof(*slots) * (r->num + n + 4));
 	if (!slots)
 		return -ENOMEM;
-	pthread_mutex_lock(&r->mutex);
+	resv_lock(r);
 	if (r->num)
 		memcpy(slots, r->slots, sizeof(*slots) * r->num);
 	old = r->slots;
 	r->slots = slots;
 	r->max = r->num + n + 4;
-	pthread_mutex_unlock(&r->mutex);
+	resv_unlock(r);
 	free(old);
 	return 0;
 }
@@ -269,7 +309,7 @@ void dma_resv_add_fence(struct dma_resv *r, struct dma_fence *f, enum dma_resv_u
 
 	dma_resv_assert_held(r);
 	dma_fence_get(f);
-	pthread_mutex_lock(&r->mutex);
+	resv_lock(r);
 	/* a later fence of the same timeline and usage supersedes the earlier */
 	for (i = 0; i < r->num; i++) {
 		if (r->slots[i].fence->context == f->context && r->slots[i].usage == usage) {
@@ -280,14 +320,14 @@ void dma_resv_add_fence(struct dma_resv *r, struct dma_fence *f, enum dma_resv_u
 	}
 	if (!replaced) {
 		if (r->num >= r->max) {
-			pthread_mutex_unlock(&r->mutex);
+			resv_unlock(r);
 			vmb_fatal(5, "dma_resv_add_fence without a reserved slot");
 		}
 		r->slots[r->num].fence = f;
 		r->slots[r->num].usage = usage;
 		r->num++;
 	}
-	pthread_mutex_unlock(&r->mutex);
+	resv_unlock(r);
 	dma_fence_put(replaced);
 }
 
@@ -329,14 +369,14 @@ void dma_resv_wait(struct dma_resv *r, enum dma_resv_usage usage)
 
 	for (;;) {
 		f = NULL;
-		pthread_mutex_lock(&r->mutex);
+		resv_lock(r);
 		for (; pos < r->num; pos++) {
 			if (r->slots[pos].usage <= usage) {
 				f = dma_fence_get(r->slots[pos++].fence);
 				break;
 			}
 		}
-		pthread_mutex_unlock(&r->mutex);
+		resv_unlock(r);
 		if (!f)
 			break;
 		dma_fence_wait(f);
@@ -345,9 +385,9 @@ void dma_resv_wait(struct dma_resv *r, enum dma_resv_usage usage)
 	/* fences added meanwhile */
 	for (;;) {
 		pos = 0;
-		pthread_mutex_lock(&r->mutex);
+		resv_lock(r);
 		f = resv_next_unsignaled(r, usage, &pos);
-		pthread_mutex_unlock(&r->mutex);
+		resv_unlock(r);
 		if (!f)
 			break;
 		dma_fence_wait(f);

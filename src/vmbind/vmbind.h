@@ -244,21 +244,26 @@ struct dma_resv_slot {
 	enum dma_resv_usage usage;
 };
 
-/* The resv's address is the ww mutex for the checker; the internal mutex
- * is a different lock and must not share that address. */
+/* The resv's address is the ww mutex for the checker; the internal locks
+ * are different ones and must not share that address. */
 struct dma_resv {
 	bool held;
-	/* Leaf: protects the ww state and the slot array.  Never held while
-	 * allocating or taking anything else. */
-	pthread_mutex_t mutex;
+	/* Leaf: protects the ww state and the slot array, held for a few
+	 * instructions, never while allocating, waiting or taking anything
+	 * else.  A bare atomic flag the checker does not see, as the kernel's
+	 * mutex fast path is an atomic: what it sees is the ww lock itself. */
+	atomic_flag lock;
+	unsigned waiters; /* (lock) sleeping until an unlock */
+	/* the wait queue, used only when the lock is contended */
+	pthread_mutex_t sleep_mutex;
 	pthread_cond_t cond;
-	unsigned waiters; /* sleeping on cond (mutex) */
+	atomic_uint wake_gen; /* unlocks that found sleepers */
 	struct ww_acquire_ctx *ctx;
 	/* the holder's tag (vmb_self()), read without the mutex: only the
 	 * holder ever finds its own tag there */
 	_Atomic(const void *) owner;
-	/* slots: written under the ww lock and mutex; read under either (the
-	 * holder's own walks need not take the mutex, as the kernel's locked
+	/* slots: written under the ww lock and `lock`; read under either (the
+	 * holder's own walks need not take `lock`, as the kernel's locked
 	 * dma_resv iterator takes no RCU) */
 	struct dma_resv_slot *slots;
 	unsigned num;
