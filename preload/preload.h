@@ -146,6 +146,8 @@ bool pylock_trywait_done(const void *sem, uintptr_t ip);
 void pylock_trywait_failed(const void *sem);
 bool pylock_post(const void *sem, uintptr_t ip);
 void pylock_thread_end(struct rt_thread *t);
+void pylock_destroy(const void *sem);
+bool pylock_event_got(const void *sem);
 /* Is cv one of CPython's own (its GIL's), with Python locks tracked? */
 bool pylock_gil(const void *cv);
 

@@ -229,6 +229,7 @@ RT_EXPORT int sem_init(sem_t *s, int pshared, unsigned value)
 
 RT_EXPORT int sem_destroy(sem_t *s)
 {
+	pylock_destroy(s);
 	preload_object_gone(s, sizeof(*s), RT_CALLER);
 	return REAL(sem_destroy)(s);
 }
@@ -269,7 +270,7 @@ RT_EXPORT int sem_wait(sem_t *s)
 	int r = REAL(sem_wait)(s);
 	if (watched)
 		wait_end(watched);
-	if (r == 0)
+	if (r == 0 && !pylock_event_got(s))
 		sem_got(s, ip);
 	return r;
 }
@@ -283,7 +284,7 @@ RT_EXPORT int sem_timedwait(sem_t *s, const struct timespec *ts)
 	}
 	int r = REAL(sem_timedwait)(s, ts);
 
-	if (r == 0)
+	if (r == 0 && !pylock_event_got(s))
 		sem_got(s, RT_CALLER);
 	return r;
 }
@@ -297,7 +298,7 @@ RT_EXPORT int sem_clockwait(sem_t *s, clockid_t clk, const struct timespec *ts)
 	}
 	int r = REAL(sem_clockwait)(s, clk, ts);
 
-	if (r == 0)
+	if (r == 0 && !pylock_event_got(s))
 		sem_got(s, RT_CALLER);
 	return r;
 }

@@ -22,3 +22,4 @@ tests_test_locklibs_SOURCES = tests/test_locklibs.c
 tests_test_locklibs_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_test_locklibs_LDADD = tests/libharness.la $(CRITERION_LIBS)
 endif
+EXTRA_DIST += tests/progs/pylocks.py

@@ -510,104 +510,92 @@ Test(openmp, msgmerge_clean_same_output)
 
 /* ---- CPython ---- */
 
-static const char py_inversion[] =
-	"import sys, threading\n"
-	"a = threading.Lock()\n"
-	"b = threading.Lock()\n"
-	"if sys.argv[1] == 'handoff':\n"
-	"    t = threading.Thread(target=a.acquire)\n"
-	"    t.start(); t.join()\n"
-	"    a.release()\n"
-	"    print('done'); sys.exit(0)\n"
-	"if sys.argv[1] == 'zero-wait':\n"
-	"    import _thread, time\n"
-	"    ev = threading.Event(); n = []\n"
-	"    def f():\n"
-	"        ev.wait(0.0); ev.wait(0.05); n.append(1)\n"
-	"    for i in range(3): _thread.start_new_thread(f, ())\n"
-	"    while len(n) < 3: time.sleep(0.01)\n"
-	"    print('done'); sys.exit(0)\n"
-	"def take(first, second):\n"
-	"    with first:\n"
-	"        with second:\n"
-	"            pass\n"
-	"t1 = threading.Thread(target=take, args=(a, b))\n"
-	"t1.start(); t1.join()\n"
-	"t2 = threading.Thread(target=take, args=(b, a) if sys.argv[1] == 'bug' else (a, b))\n"
-	"t2.start(); t2.join()\n"
-	"print('done')\n";
-
-static void python_case(const char *opts, const char *mode, int n)
+/* tests/progs/pylocks.py MODE run by python3 (default options, or opts):
+ * exactly n findings of kind, and the script's own output. */
+static void python_case(const char *opts, const char *mode, const char *kind, int n)
 {
 	struct harness_run r;
-	char path[] = "/tmp/fdep-py-XXXXXX";
-	int fd = mkstemp(path);
+	char script[4096];
+	const char *src = getenv("FDEP_SRCDIR");
 
 	need("/usr/bin/python3", "install python3");
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(write(fd, py_inversion, sizeof(py_inversion) - 1),
-		     (ssize_t)(sizeof(py_inversion) - 1));
-	close(fd);
-	run(opts, ARGV("/usr/bin/python3", path, (char *)mode), &r);
-	unlink(path);
-	expect_findings(&r, "lock-order-inversion", n);
-	cr_expect_str_eq(r.out, "done\n");
+	snprintf(script, sizeof(script), "%s/tests/progs/pylocks.py", src ? src : ".");
+	cr_assert_eq(access(script, R_OK), 0, "%s is missing", script);
+	run(opts, ARGV("/usr/bin/python3", script, (char *)mode), &r);
+	expect_findings(&r, kind, n);
+	cr_expect_str_eq(r.out, "done\n", "stderr: %s", r.err);
 	harness_free(&r);
 }
 
-Test(python, two_locks_in_opposite_orders_reported_with_python_locks)
+Test(python, two_locks_in_opposite_orders_are_a_lock_order_inversion)
 {
-	python_case("python_locks=1", "bug", 1);
+	python_case(NULL, "bug", "lock-order-inversion", 1);
 }
 
-Test(python, two_locks_in_one_order_silent_with_python_locks)
+Test(python, two_locks_in_one_order_are_silent)
 {
-	python_case("python_locks=1", "clean", 0);
+	python_case(NULL, "clean", "lock-order-inversion", 0);
+}
+
+Test(python, two_rlocks_in_opposite_orders_are_a_lock_order_inversion)
+{
+	python_case(NULL, "rlock-bug", "lock-order-inversion", 1);
+}
+
+Test(python, two_rlocks_in_one_order_are_silent)
+{
+	python_case(NULL, "rlock-clean", "lock-order-inversion", 0);
+}
+
+/* python_locks=0: every semaphore an event, Python's locks unseen. */
+Test(python, locks_unseen_with_python_locks_off)
+{
+	python_case("python_locks=0", "bug", "lock-order-inversion", 0);
 }
 
 /* A Lock acquired by a thread that ends, and released by another: legal in
  * Python (a Lock has no owner), no lock-held-at-thread-exit. */
-Test(python, lock_handed_off_by_a_thread_that_ends_is_silent_with_python_locks)
+Test(python, lock_handed_off_by_a_thread_that_ends_is_silent)
 {
-	struct harness_run r;
-	char path[] = "/tmp/fdep-py-XXXXXX";
-	int fd = mkstemp(path);
-
-	need("/usr/bin/python3", "install python3");
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(write(fd, py_inversion, sizeof(py_inversion) - 1),
-		     (ssize_t)(sizeof(py_inversion) - 1));
-	close(fd);
-	run("python_locks=1", ARGV("/usr/bin/python3", path, "handoff"), &r);
-	unlink(path);
-	expect_findings(&r, "lock-held-at-thread-exit", 0);
-	cr_expect_str_eq(r.out, "done\n");
-	harness_free(&r);
+	python_case(NULL, "handoff", "lock-held-at-thread-exit", 0);
 }
 
 /* Event.wait(0.0): a Condition's waiter lock, acquired under the
  * condition's lock, tried again with acquire(False) by its holder and
- * dropped while the condition's lock is taken back: a token, not a lock
- * (3 false lock-order inversions before). */
-Test(python, condition_waits_with_a_zero_timeout_are_silent_with_python_locks)
+ * dropped while the condition's lock is taken back: a token, not a lock. */
+Test(python, condition_waits_with_a_zero_timeout_are_silent)
 {
-	struct harness_run r;
-	char path[] = "/tmp/fdep-py-XXXXXX";
-	int fd = mkstemp(path);
-
-	need("/usr/bin/python3", "install python3");
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(write(fd, py_inversion, sizeof(py_inversion) - 1),
-		     (ssize_t)(sizeof(py_inversion) - 1));
-	close(fd);
-	run("python_locks=1", ARGV("/usr/bin/python3", path, "zero-wait"), &r);
-	unlink(path);
-	expect_findings(&r, "lock-order-inversion", 0);
-	cr_expect_str_eq(r.out, "done\n");
-	harness_free(&r);
+	python_case(NULL, "zero-wait", "lock-order-inversion", 0);
 }
 
-Test(python, locks_are_not_tracked_by_default)
+/* The thread-state lock, taken by each thread at its start and held for
+ * its life, waited for by join(): a token, so the main thread that joins
+ * (and sets the event the thread waits for) holding a lock is no cycle
+ * (an event-lock-inversion before). */
+Test(python, join_and_event_set_holding_a_lock_are_silent)
 {
-	python_case(NULL, "bug", 0);
+	python_case(NULL, "join", "event-lock-inversion", 0);
+}
+
+/* test_threading's test_repr_stopped: a Lock-based Condition's owner check
+ * (acquire(False) on its held lock) no longer makes the lock an event, and
+ * a woken waiter freed while taken gives its token back, no signal (an
+ * event-lock-inversion before). */
+Test(python, condition_owner_check_and_freed_waiter_are_silent)
+{
+	python_case(NULL, "repr-stopped", "event-lock-inversion", 0);
+}
+
+/* A Lock released by another thread while this one holds it leaves its
+ * held stack before its next lock operation: no edge from it to the next
+ * lock this thread takes (a lock-order inversion before). */
+Test(python, lock_released_by_another_thread_leads_to_nothing)
+{
+	python_case(NULL, "stale", "lock-order-inversion", 0);
+}
+
+/* ... and freeing it then is no held-lock-freed (reported before). */
+Test(python, lock_released_by_another_thread_then_freed_is_silent)
+{
+	python_case(NULL, "freed", "held-lock-freed", 0);
 }
