@@ -224,10 +224,13 @@ static void pylock_demote_class(struct instance *in)
 	in->cls = NULL;
 }
 
-/* The same, and the entry gone from this thread's held stack. */
+/* The same, and the entry gone from this thread's held stack; other
+ * threads blocked for it had pushed theirs: they drop them at their next
+ * Python lock step. */
 static void pylock_demote(struct rt_thread *t, struct instance *in, const void *sem)
 {
 	pylock_demote_class(in);
+	atomic_fetch_add_explicit(&py_demoted, 1, memory_order_relaxed);
 	struct held *h = held_find(t, sem);
 	if (h)
 		held_remove(t, h);

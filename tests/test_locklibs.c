@@ -594,6 +594,15 @@ Test(python, lock_released_by_another_thread_leads_to_nothing)
 	python_case(NULL, "stale", "lock-order-inversion", 0);
 }
 
+/* A thread blocked for a Lock had pushed it; its holder then waits for it
+ * (an event from there): the blocked thread's entry goes too, before its
+ * next lock (test_thread's BarrierTest: a lock-order or event-lock
+ * inversion before, in one run of two). */
+Test(python, lock_turned_event_while_another_thread_blocks_for_it_leads_to_nothing)
+{
+	python_case(NULL, "blocked", "lock-order-inversion", 0);
+}
+
 /* ... and freeing it then is no held-lock-freed (reported before). */
 Test(python, lock_released_by_another_thread_then_freed_is_silent)
 {

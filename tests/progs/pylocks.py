@@ -105,6 +105,36 @@ elif mode == 'stale':
         pass
     _t.join()
 
+elif mode == 'blocked':
+    # a thread blocked for `c` had pushed it when the main thread, which
+    # holds `c`, waits for it again (`c` an event from there); woken, the
+    # thread takes `x`, after another thread took `c` under `x`: it does
+    # not hold `c` as a lock, no inversion
+    c = threading.Lock()
+    x = threading.Lock()
+    run(take, x, c)
+    c.acquire()
+
+    def b():
+        c.acquire()
+        with x:
+            pass
+
+    def z():
+        time.sleep(0.2)
+        c.release()
+        while not c.locked():
+            time.sleep(0.005)
+        c.release()
+    tb = threading.Thread(target=b)
+    tb.start()
+    time.sleep(0.2)
+    tz = threading.Thread(target=z)
+    tz.start()
+    c.acquire()
+    tb.join()
+    tz.join()
+
 elif mode == 'freed':
     # `l` released by another thread, then freed by the main thread that
     # took it, with no lock operation in between
