@@ -122,7 +122,7 @@ static __attribute__((noinline)) void gmutex_lock_slow(gmutex_t *m, uintptr_t ip
 		blocking_call_end(t);
 }
 
-RT_EXPORT void g_mutex_lock(gmutex_t *m)
+RT_EXPORT FAST_TEXT void g_mutex_lock(gmutex_t *m)
 {
 	if (nofail_push_fast(m, RT_CALLER)) {
 		TARGET(g_mutex_lock)(m);
@@ -354,7 +354,7 @@ static __attribute__((noinline)) void glib_unlock_slow(void *lock, enum glib_op 
 		thread_leave();
 }
 
-RT_EXPORT void g_rec_mutex_lock(grecmutex_t *m)
+RT_EXPORT FAST_TEXT void g_rec_mutex_lock(grecmutex_t *m)
 {
 	pthread_mutex_t *p;
 
@@ -410,7 +410,7 @@ static __attribute__((noinline)) void grw_lock_failed(grwlock_t *rw, bool write,
 	glib_lock_slow(rw, write ? OP_WRITE : OP_READ, ip);
 }
 
-RT_EXPORT void g_rw_lock_writer_lock(grwlock_t *rw)
+RT_EXPORT FAST_TEXT void g_rw_lock_writer_lock(grwlock_t *rw)
 {
 	pthread_rwlock_t *p;
 
@@ -451,7 +451,7 @@ RT_EXPORT void g_rw_lock_writer_unlock(grwlock_t *rw)
 	glib_unlock_slow(rw, OP_WRITE, RT_CALLER);
 }
 
-RT_EXPORT void g_rw_lock_reader_lock(grwlock_t *rw)
+RT_EXPORT FAST_TEXT void g_rw_lock_reader_lock(grwlock_t *rw)
 {
 	pthread_rwlock_t *p;
 

@@ -164,7 +164,7 @@ static __attribute__((noinline)) void omp_set_lock_slow(omp_lock_t_ *l, uintptr_
 		blocking_call_end(t);
 }
 
-RT_EXPORT void omp_set_lock(omp_lock_t_ *l)
+RT_EXPORT FAST_TEXT void omp_set_lock(omp_lock_t_ *l)
 {
 	if (nofail_push_fast(l, RT_CALLER)) {
 		TARGET(omp_set_lock)(l);
@@ -223,7 +223,7 @@ static __attribute__((noinline)) void omp_set_nest_lock_slow(omp_nest_lock_t_ *l
 
 /* A nest lock seen before: its owner's relock counts, a seen chain is a
  * push (libfast.h); then the real lock, tail-called. */
-RT_EXPORT void omp_set_nest_lock(omp_nest_lock_t_ *l)
+RT_EXPORT FAST_TEXT void omp_set_nest_lock(omp_nest_lock_t_ *l)
 {
 	if (rec_push_fast(l, RT_CALLER)) {
 		TARGET(omp_set_nest_lock)(l);
@@ -326,7 +326,7 @@ static __attribute__((noinline)) void critical_end_slow(void *key, uintptr_t ip)
 }
 
 /* A section entered before: the push, then the real call, tail-called. */
-RT_EXPORT void GOMP_critical_start(void)
+RT_EXPORT FAST_TEXT void GOMP_critical_start(void)
 {
 	if (likely(nofail_push_fast(&unnamed_critical, RT_CALLER))) {
 		TARGET(GOMP_critical_start)();
@@ -344,7 +344,7 @@ RT_EXPORT void GOMP_critical_end(void)
 	critical_end_slow(&unnamed_critical, RT_CALLER);
 }
 
-RT_EXPORT void GOMP_critical_name_start(void **pptr)
+RT_EXPORT FAST_TEXT void GOMP_critical_name_start(void **pptr)
 {
 	if (likely(nofail_push_fast(pptr, RT_CALLER))) {
 		TARGET(GOMP_critical_name_start)(pptr);

@@ -8,9 +8,11 @@
  *
  * As on the pthread fast paths, the thread is not kept entered across the
  * real call: a signal handler that runs while it blocks is checked under
- * the lock being waited for.  The held stack is only ever changed at its
- * top, or in a count, by its own thread, so a handler that interrupts a
- * push or a pop pushes and pops above it and leaves it as it was.
+ * the lock being waited for.  The lock functions that use these lie in the
+ * fast paths' section (FAST_TEXT, preload.h): a handler that interrupts a
+ * push or a count runs untracked, as one that interrupted the runtime.  An
+ * unlock's pop is a change at the top of the stack by its own thread, so a
+ * handler that interrupts it pushes and pops above and leaves it as it was.
  */
 #ifndef FDEP_LIBFAST_H
 #define FDEP_LIBFAST_H
@@ -45,9 +47,11 @@ static inline __attribute__((always_inline)) bool lib_push_fast(const void *lock
 
 	if (!in)
 		return false;
-	tls_busy = 1;
+	if (FAST_PUSH_GUARD)
+		tls_busy = 1;
 	bool pushed = rt_push_fast(t, in->cls, lock, write ? HM_EXCLUSIVE : in->read_mode, 0, ip);
-	tls_busy = 0;
+	if (FAST_PUSH_GUARD)
+		tls_busy = 0;
 	return pushed;
 }
 
@@ -66,9 +70,11 @@ static inline __attribute__((always_inline)) bool nofail_push_fast(const void *l
 	struct lock_class *cls = in ? in->cls : NULL;
 	if (unlikely(!cls || !in->nofail))
 		return false;
-	tls_busy = 1;
+	if (FAST_PUSH_GUARD)
+		tls_busy = 1;
 	bool pushed = rt_push_fast(t, cls, lock, HM_EXCLUSIVE, 0, ip);
-	tls_busy = 0;
+	if (FAST_PUSH_GUARD)
+		tls_busy = 0;
 	return pushed;
 }
 
@@ -94,14 +100,16 @@ static inline __attribute__((always_inline)) bool rec_push_fast(const void *lock
 
 	if (!in)
 		return false;
-	tls_busy = 1;
+	if (FAST_PUSH_GUARD)
+		tls_busy = 1;
 	bool done = true;
 	struct held *h = lib_held_find(t, lock);
 	if (h)
 		h->refs++;
 	else
 		done = rt_push_fast(t, in->cls, lock, HM_EXCLUSIVE, 0, ip);
-	tls_busy = 0;
+	if (FAST_PUSH_GUARD)
+		tls_busy = 0;
 	return done;
 }
 

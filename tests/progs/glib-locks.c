@@ -16,6 +16,11 @@
  *                                          takes the GMutex, then the writer and
  *                                          the first GRecMutex in the other order
  *                                          (or all of it in the same, 500 times)
+ *   glib-locks signal                      the warm rounds, while a fast interval
+ *                                          timer's handler takes a GMutex only it
+ *                                          takes (at least 100 times): it lands
+ *                                          inside the fast paths' pushes and pops,
+ *                                          and nothing is found
  *   glib-locks cond-bug | cond-clean       a GCond waited for holding GMutex l,
  *                                          and later signalled holding l (or not)
  *   glib-locks join-bug | join-clean       a GThread takes l; it is joined with l
@@ -28,8 +33,10 @@
  *                                          l (or not), waits for the routine to end
  */
 #include <glib.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/time.h>
 
 static GMutex mutex_a, mutex_b;
 static GRecMutex rec_a, rec_b;
@@ -124,6 +131,35 @@ static void warm(gboolean second, gboolean swap)
 		g_mutex_lock(&mutex_a);
 		g_mutex_unlock(&mutex_a);
 	}
+}
+
+/* signal: the handler's lock is never held by the code it interrupts */
+static GMutex sig_m;
+static volatile sig_atomic_t handled;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	g_mutex_lock(&sig_m);
+	handled = handled + 1;
+	g_mutex_unlock(&sig_m);
+}
+
+static void signal_case(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct itimerval every = { { 0, 50 }, { 0, 50 } }, off = { { 0, 0 }, { 0, 0 } };
+
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &every, NULL);
+	for (int i = 0; i < 40 * WARM_ROUNDS || handled < 100; i++) {
+		warm_round();
+		g_mutex_lock(&mutex_a);
+		g_mutex_unlock(&mutex_a);
+	}
+	setitimer(ITIMER_REAL, &off, NULL);
 }
 
 static gint waiting, taken, initialising, entering;
@@ -289,7 +325,8 @@ int main(int argc, char **argv)
 					     "rec-bug",   "rec-clean",   "rw-bug",   "rw-clean",
 					     "readers",   "trylock",     "cond-bug", "cond-clean",
 					     "join-bug",  "join-clean",  "once-deadlock", "once-clean",
-					     "gonce-bug", "gonce-clean", "warm-bug",    "warm-clean" };
+					     "gonce-bug", "gonce-clean", "warm-bug",    "warm-clean",
+					     "signal" };
 	gboolean known = FALSE;
 
 	for (size_t i = 0; argc == 2 && i < G_N_ELEMENTS(modes); i++)
@@ -310,6 +347,8 @@ int main(int argc, char **argv)
 		join_case(!strcmp(mode, "join-bug"));
 	else if (g_str_has_prefix(mode, "gonce-"))
 		gonce_case(!strcmp(mode, "gonce-bug"));
+	else if (!strcmp(mode, "signal"))
+		signal_case();
 	else if (g_str_has_prefix(mode, "once-"))
 		once_case(!strcmp(mode, "once-deadlock"));
 	else
