@@ -279,7 +279,8 @@ static inline __attribute__((always_inline)) bool lock_push_fast(const void *loc
 	}
 	if (FAST_PUSH_GUARD)
 		tls_busy = 1;
-	bool pushed = rt_push_fast(t, cls, lock, mode, 0, ip);
+	bool pushed = how == FAST_MUTEX ? rt_push_fast(t, cls, lock, mode, 0, ip)
+					: rt_push_fast_cached(t, cls, lock, mode, 0, ip);
 	if (FAST_PUSH_GUARD)
 		tls_busy = 0;
 	return pushed;

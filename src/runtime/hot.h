@@ -236,8 +236,8 @@ static inline void held_move(struct held *to, const struct held *from)
  * goes to rt_acquire_slow.
  */
 static inline __attribute__((always_inline)) bool
-rt_push_fast(struct rt_thread *t, struct lock_class *c, const void *inst, int mode, unsigned hflags,
-	     uintptr_t ip)
+rt_push_fast_probe(struct rt_thread *t, struct lock_class *c, const void *inst, int mode,
+		   unsigned hflags, uintptr_t ip, bool probe_table)
 {
 	if (unlikely(held_special(t)) && (t->spin_depth || paths_stale(t)))
 		return false;
@@ -251,10 +251,31 @@ rt_push_fast(struct rt_thread *t, struct lock_class *c, const void *inst, int mo
 	 * context, event.c) is set
 	 * (and otherwise 0 only with odds of 2^-64): testing it, already in a
 	 * register, costs less than testing depth did */
-	if (prev && !chain_seen(t, key))
+	if (prev && (probe_table ? !chain_seen(t, key)
+				 : t->ccache[key & (CCACHE_SIZE - 1)] != key))
 		return false;
 	held_push_checked(t, c, inst, mode, hflags, ip, key);
 	return true;
+}
+
+static inline __attribute__((always_inline)) bool
+rt_push_fast(struct rt_thread *t, struct lock_class *c, const void *inst, int mode, unsigned hflags,
+	     uintptr_t ip)
+{
+	return rt_push_fast_probe(t, c, inst, mode, hflags, ip, true);
+}
+
+/*
+ * rt_push_fast() that leaves a chain missing from the thread's cache to the
+ * slow path (which puts it there): the probe of the shared table needs
+ * registers that a push with a variable mode (an rwlock's) would otherwise
+ * save and restore on every call.
+ */
+static inline __attribute__((always_inline)) bool
+rt_push_fast_cached(struct rt_thread *t, struct lock_class *c, const void *inst, int mode,
+		    unsigned hflags, uintptr_t ip)
+{
+	return rt_push_fast_probe(t, c, inst, mode, hflags, ip, false);
 }
 
 /* Acquire: a seen chain is a push; anything else is rt_acquire_slow. */
