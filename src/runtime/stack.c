@@ -328,11 +328,15 @@ uint32_t stack_capture_site_slow(struct rt_thread *t, uintptr_t ip)
  * without a lock.
  */
 #define SITE_WRAPPERS 4
-#define WRAP_SLOTS 4096
+/* a program has tens of init sites: the table's pages, each touched by a
+ * random slot, are memory of every process (1024 slots: 16 KB) */
+#define WRAP_BITS 10
+#define WRAP_SLOTS (1u << WRAP_BITS)
 enum { WRAP_UNKNOWN, WRAP_NO, WRAP_YES };
-static _Atomic uintptr_t wrap_pc[WRAP_SLOTS];
-static _Atomic uint64_t wrap_gen[WRAP_SLOTS]; /* rt_unload_gen + 1 when decided */
-static _Atomic uint8_t wrap_state[WRAP_SLOTS];
+static struct {
+	_Atomic uintptr_t pc;
+	_Atomic uint64_t word; /* (rt_unload_gen + 1) << 2 | the WRAP_ state, when decided */
+} wrap[WRAP_SLOTS];
 
 static bool has_word(const char *s, const char *w)
 {
@@ -359,15 +363,16 @@ static bool name_makes_locks(const char *fn)
 
 static int wrap_lookup(uintptr_t pc)
 {
-	unsigned k = (unsigned)((pc * 0x9e3779b97f4a7c15ull) >> 52) % WRAP_SLOTS;
+	unsigned k = (unsigned)((pc * 0x9e3779b97f4a7c15ull) >> (64 - WRAP_BITS));
 	uint64_t gen = atomic_load(&rt_unload_gen) + 1;
 	int state = WRAP_UNKNOWN;
 
 	for (unsigned i = 0; i < 8; i++, k = (k + 1) % WRAP_SLOTS) {
-		uintptr_t p = atomic_load(&wrap_pc[k]);
+		uintptr_t p = atomic_load(&wrap[k].pc);
 		if (p == pc) {
-			if (atomic_load(&wrap_gen[k]) == gen)
-				return atomic_load(&wrap_state[k]);
+			uint64_t w = atomic_load(&wrap[k].word);
+			if (w >> 2 == gen)
+				return (int)(w & 3);
 			break;
 		}
 		if (!p)
@@ -384,14 +389,12 @@ static int wrap_lookup(uintptr_t pc)
 	}
 	if (state == WRAP_UNKNOWN)
 		return WRAP_NO; /* undecided: not kept, asked again next time */
-	k = (unsigned)((pc * 0x9e3779b97f4a7c15ull) >> 52) % WRAP_SLOTS;
+	k = (unsigned)((pc * 0x9e3779b97f4a7c15ull) >> (64 - WRAP_BITS));
 	for (unsigned i = 0; i < 8; i++, k = (k + 1) % WRAP_SLOTS) {
 		uintptr_t expected = 0;
-		if (atomic_load(&wrap_pc[k]) == pc ||
-		    atomic_compare_exchange_strong(&wrap_pc[k], &expected, pc)) {
-			atomic_store(&wrap_gen[k], 0);
-			atomic_store(&wrap_state[k], (uint8_t)state);
-			atomic_store(&wrap_gen[k], gen);
+		if (atomic_load(&wrap[k].pc) == pc ||
+		    atomic_compare_exchange_strong(&wrap[k].pc, &expected, pc)) {
+			atomic_store(&wrap[k].word, gen << 2 | (uint64_t)state);
 			break;
 		}
 	}
@@ -443,7 +446,9 @@ struct sym_entry {
 
 static struct rt_lock sym_lock = RT_LOCK_INIT;
 static Dwfl *dwfl;
-static struct sym_entry *sym_hash[4096];
+/* 1024 chains: a page a random bucket touches is memory of every process */
+#define SYM_HASH_BITS 10
+static struct sym_entry *sym_hash[1u << SYM_HASH_BITS];
 
 /* Function names alone, by pc (stack_function_try), while no module was
  * unloaded since (rt_unload_gen). */
@@ -509,10 +514,11 @@ static void dwfl_refresh(void)
 #endif
 #define SYM_INDEX_SCAN 64 /* entries looked at below the bisection's */
 
+/* 16 bytes a symbol (node has 110,000): addresses from the index's base */
 struct sym_ix_ent {
-	GElf_Addr lo;
-	GElf_Addr maxend; /* the highest end of this entry and all below it */
-	uint32_t size;    /* clamped: a larger symbol is left to libdw */
+	uint32_t lo;
+	uint32_t maxend; /* the highest end of this entry and all below it */
+	uint32_t size;
 	uint32_t ndx;
 };
 
@@ -520,6 +526,7 @@ struct sym_index {
 	Dwfl_Module *m;
 	struct sym_ix_ent *ents; /* NULL: left to libdw */
 	size_t n, bytes;
+	GElf_Addr base; /* the lowest symbol's address */
 	struct sym_index *next;
 };
 
@@ -617,7 +624,7 @@ static void sym_ix_sort(struct sym_ix_ent *a, size_t n)
 					t = p[mid], p[mid] = p[0], p[0] = t;
 			}
 			t = p[0], p[0] = p[mid], p[mid] = t;
-			GElf_Addr pivot = p[0].lo;
+			uint32_t pivot = p[0].lo;
 			size_t i = 0, j = n;
 			for (;;) {
 				do
@@ -716,12 +723,33 @@ static struct sym_index *sym_index_of(Dwfl_Module *m)
 			x->ents = NULL;
 			return x;
 		}
-		x->ents[x->n++] = (struct sym_ix_ent){ addr, 0, (uint32_t)sym.st_size, (uint32_t)i };
+		/* the whole address until the base is known: in lo and maxend */
+		x->ents[x->n++] = (struct sym_ix_ent){ (uint32_t)addr, (uint32_t)(addr >> 32),
+						       (uint32_t)sym.st_size, (uint32_t)i };
+	}
+	GElf_Addr base = ~(GElf_Addr)0, top = 0;
+	for (size_t i = 0; i < x->n; i++) {
+		GElf_Addr a = (GElf_Addr)x->ents[i].maxend << 32 | x->ents[i].lo;
+		if (a < base)
+			base = a;
+		if (a + x->ents[i].size > top)
+			top = a + x->ents[i].size;
+	}
+	if (x->n && top - base > UINT32_MAX) {
+		/* symbols spread over more than 4 GiB: the module is left to libdw */
+		rt_free(x->ents, x->bytes);
+		x->ents = NULL;
+		return x;
+	}
+	x->base = base;
+	for (size_t i = 0; i < x->n; i++) {
+		GElf_Addr a = (GElf_Addr)x->ents[i].maxend << 32 | x->ents[i].lo;
+		x->ents[i].lo = (uint32_t)(a - base);
 	}
 	sym_ix_sort(x->ents, x->n);
-	GElf_Addr maxend = 0;
+	uint32_t maxend = 0;
 	for (size_t i = 0; i < x->n; i++) {
-		GElf_Addr end = x->ents[i].lo + x->ents[i].size;
+		uint32_t end = x->ents[i].lo + x->ents[i].size; /* at most top - base */
 		if (end > maxend)
 			maxend = end;
 		x->ents[i].maxend = maxend;
@@ -767,10 +795,13 @@ static const char *sym_at_ix(Dwfl_Module *m, GElf_Addr at, GElf_Off *off, GElf_S
 
 	if (!x || !x->ents || !x->n)
 		return dwfl_module_addrinfo(m, at, off, out, NULL, NULL, NULL);
-	size_t lo = 0, hi = x->n; /* the first entry above at */
+	if (at < x->base)
+		return NULL; /* below every symbol */
+	GElf_Addr rel = at - x->base; /* what the entries hold; may pass 32 bits */
+	size_t lo = 0, hi = x->n;     /* the first entry above at */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (x->ents[mid].lo <= at)
+		if (x->ents[mid].lo <= rel)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -784,11 +815,11 @@ static const char *sym_at_ix(Dwfl_Module *m, GElf_Addr at, GElf_Off *off, GElf_S
 	unsigned looked = 0;
 	for (size_t j = lo; j-- > 0;) {
 		const struct sym_ix_ent *e = &x->ents[j];
-		if (e->maxend <= at)
+		if (e->maxend <= rel)
 			break; /* nothing at or below j contains at */
 		if (looked++ == SYM_INDEX_SCAN)
 			return dwfl_module_addrinfo(m, at, off, out, NULL, NULL, NULL);
-		if (!e->size || at - e->lo >= e->size)
+		if (!e->size || rel - e->lo >= e->size)
 			continue;
 		const char *name = dwfl_module_getsym_info(m, (int)e->ndx, &sym, &addr, NULL, NULL, NULL);
 		if (sym_ix_usable(name, &sym) &&
@@ -803,7 +834,7 @@ static const char *sym_at_ix(Dwfl_Module *m, GElf_Addr at, GElf_Off *off, GElf_S
 		/* a sizeless label: the highest start at or below at, if no
 		 * sized symbol from there down ends above it */
 		size_t k = lo;
-		GElf_Addr top = x->ents[lo - 1].lo;
+		uint32_t top = x->ents[lo - 1].lo;
 		while (k > 0 && x->ents[k - 1].lo == top)
 			k--;
 		if (k && x->ents[k - 1].maxend > top)
@@ -1223,7 +1254,7 @@ static void sym_leave(void)
  */
 static void symbolize(uintptr_t pc, struct frame *f, bool lines)
 {
-	unsigned k = (unsigned)((pc * 0x9e3779b97f4a7c15ull) >> 52);
+	unsigned k = (unsigned)((pc * 0x9e3779b97f4a7c15ull) >> (64 - SYM_HASH_BITS));
 	struct sym_entry *e;
 
 	sym_enter(false);
@@ -1280,7 +1311,7 @@ void stack_symbolize_brief(uintptr_t pc, struct frame *f)
  */
 int stack_function_try(uintptr_t pc, const char **function, bool try)
 {
-	unsigned k = (unsigned)((pc * 0x9e3779b97f4a7c15ull) >> 52);
+	unsigned k = (unsigned)((pc * 0x9e3779b97f4a7c15ull) >> (64 - SYM_HASH_BITS));
 	uintptr_t at = pc ? pc - 1 : 0;
 
 	if (!sym_enter(try))
