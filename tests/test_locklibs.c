@@ -615,3 +615,71 @@ Test(python, lock_released_by_another_thread_then_freed_is_silent)
 {
 	python_case(NULL, "freed", "held-lock-freed", 0);
 }
+
+/* The "Ran N tests" and "OK"/"FAILED" lines of a verbose regrtest run,
+ * without the durations. */
+static char *unittest_results(const char *out)
+{
+	size_t n = 0;
+	char *res = malloc(strlen(out) + 1);
+
+	for (const char *l = out; *l;) {
+		const char *e = strchr(l, '\n');
+		size_t len = e ? (size_t)(e - l + 1) : strlen(l);
+		if (!strncmp(l, "Ran ", 4)) {
+			const char *in = strstr(l, " in ");
+			size_t keep = in && in < l + len ? (size_t)(in - l) : len;
+			memcpy(res + n, l, keep);
+			n += keep;
+			res[n++] = '\n';
+		} else if (!strncmp(l, "OK", 2) || !strncmp(l, "FAILED", 6)) {
+			memcpy(res + n, l, len);
+			n += len;
+		}
+		l += len;
+	}
+	res[n] = 0;
+	return res;
+}
+
+/* CPython's own tests, natively and checked: the same results, no finding
+ * in any process (the fork tests' children too; their exit status 66 would
+ * fail the test run anyway). */
+static void cpython_tests(char *const argv[])
+{
+	struct harness_run native, checked;
+
+	need("/usr/bin/python3", "install python3");
+	harness_timeout_s = 120;
+	cr_assert_eq(harness_run_opts(0, NULL, argv, &native), 0);
+	cr_assert_eq(harness_run(NULL, argv, &checked), 0);
+	harness_timeout_s = 0;
+	cr_assert_eq(native.status, 0, "natively: status %d\n%s", native.status, native.err);
+	cr_expect_eq(harness_findings(checked.json), 0, "%s", checked.log);
+	cr_expect_eq(checked.status, 0, "status %d\n%s", checked.status, checked.err);
+	char *a = unittest_results(native.out), *b = unittest_results(checked.out);
+	cr_expect(a[0], "no result lines\n%s", native.out);
+	cr_expect_str_eq(b, a);
+	free(a);
+	free(b);
+	harness_free(&native);
+	harness_free(&checked);
+}
+
+/* test_threading's tests that had findings before the thread-state lock,
+ * owner-check, freed-waiter and handed-off rules (with python_locks=1
+ * before them: 5 findings and a failed test).  This and test_thread with
+ * test_queue below, checked and native: 37 s on 2 loaded cores. */
+Test(python, cpython_threading_tests_clean_same_results)
+{
+	cpython_tests(ARGV("/usr/bin/python3", "-m", "test", "-v", "test_threading", "-m",
+			   "test_repr_stopped", "-m", "test_shutdown_locks", "-m",
+			   "test_tstate_lock", "-m", "ThreadJoinOnShutdown"));
+}
+
+/* test_thread (its BarrierTest) and test_queue (many threads on a
+ * SimpleQueue, Lock-based Conditions) in full. */
+Test(python, cpython_thread_and_queue_tests_clean_same_results)
+{
+	cpython_tests(ARGV("/usr/bin/python3", "-m", "test", "-v", "test_thread", "test_queue"));
+}
