@@ -438,7 +438,10 @@ static __attribute__((noinline)) void fence_init_slow(const void *fence,
 
 	if (!t)
 		return;
-	f = fence_get(t, fence, NULL);
+	/* the class of the cached record's last life, or the name's (a
+	 * thread-cached lookup): then one look in the table, which makes the
+	 * record of a new fence in the same step */
+	f = fence_peek(t, fence);
 	cls = init_class(f, fence_class_name);
 	if (!cls)
 		cls = fence_class(fence_class_name);
