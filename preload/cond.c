@@ -160,8 +160,8 @@ static inline __attribute__((always_inline)) bool cond_signal_fast(struct rt_thr
 	return true;
 }
 
-/* A signal or broadcast: cond -> what the thread holds. */
-void preload_cond_signal(pthread_cond_t *c, uintptr_t ip)
+/* The inline part of a signal or broadcast: true when it is done. */
+static inline __attribute__((always_inline)) bool cond_signal_inline(const void *c, uintptr_t ip)
 {
 	struct rt_thread *t = thread_peek();
 
@@ -169,12 +169,19 @@ void preload_cond_signal(pthread_cond_t *c, uintptr_t ip)
 		/* nothing held: the signal is only remembered, for dumps */
 		if (event_signal_idle(t)) {
 			event_note_signal_at(t, c, ip, 0);
-			return;
+			return true;
 		}
-		if (cond_signal_fast(t, c, ip))
-			return;
+		return cond_signal_fast(t, c, ip);
 	}
-	if (!(t = thread_enter()))
+	return false;
+}
+
+/* The rest: cond -> what the thread holds. */
+static __attribute__((noinline)) void cond_signal_slow(pthread_cond_t *c, uintptr_t ip)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (!t)
 		return;
 	if (pylock_gil(c)) {
 		event_note_signal(t, c, ip);
@@ -187,15 +194,24 @@ void preload_cond_signal(pthread_cond_t *c, uintptr_t ip)
 	thread_leave();
 }
 
+/* A signal or broadcast: cond -> what the thread holds. */
+void preload_cond_signal(pthread_cond_t *c, uintptr_t ip)
+{
+	if (!cond_signal_inline(c, ip))
+		cond_signal_slow(c, ip);
+}
+
 RT_EXPORT int pthread_cond_signal(pthread_cond_t *c)
 {
-	preload_cond_signal(c, RT_CALLER);
+	if (!cond_signal_inline(c, RT_CALLER))
+		cond_signal_slow(c, RT_CALLER);
 	return REAL_V(pthread_cond_signal, "GLIBC_2.3.2")(c);
 }
 
 RT_EXPORT int pthread_cond_broadcast(pthread_cond_t *c)
 {
-	preload_cond_signal(c, RT_CALLER);
+	if (!cond_signal_inline(c, RT_CALLER))
+		cond_signal_slow(c, RT_CALLER);
 	return REAL_V(pthread_cond_broadcast, "GLIBC_2.3.2")(c);
 }
 

@@ -947,15 +947,15 @@ static inline uint32_t event_note_signal(struct rt_thread *t, const void *obj, u
  * bottom held classes and the contexts' seed. */
 static inline void event_note_held(struct rt_thread *t, const void *obj, uintptr_t ip, uint64_t ns)
 {
-	uint32_t i = event_note_signal_at(t, obj, ip, ns);
+	uint32_t i = t->nsignals++ % SIGNAL_RING, depth = t->depth;
 
-	if (t->depth || t->nctx) {
-		uint32_t n = t->depth < SIGHOLD_DEPTH ? t->depth : SIGHOLD_DEPTH;
-		t->signals[i].seed = t->seed;
-		t->signals[i].depth = t->depth;
-		for (uint32_t d = 0; d < n; d++)
-			t->signals[i].cls[d] = t->held[d].cls;
-	}
+	t->signals[i].obj = obj;
+	t->signals[i].ip = ip;
+	t->signals[i].ns = ns;
+	t->signals[i].depth = depth || t->nctx ? depth : SIGNAL_BARE;
+	t->signals[i].seed = t->seed;
+	for (uint32_t d = 0; d < depth && d < SIGHOLD_DEPTH; d++)
+		t->signals[i].cls[d] = t->held[d].cls;
 }
 
 #include "hot.h"
