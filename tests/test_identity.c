@@ -492,6 +492,7 @@ Test(identity, names_in_a_module_of_a_thousand_functions_are_its_functions_and_o
 	cr_expect(strstr(r.json, "\"name\": \"beta_lock\""), "%s", r.json);
 	/* the frames: the function that took the locks the other way */
 	cr_expect(strstr(r.log, " take_beta_then_alpha"), "%s", r.log);
+	cr_expect(strstr(r.log, "many-syms.c:"), "frames without file and line: %s", r.log);
 	cr_expect(!strstr(r.json, "pad_"), "a frame named after a neighbour: %s", r.json);
 	harness_free(&r);
 }
@@ -502,5 +503,24 @@ Test(identity, names_in_a_module_of_a_thousand_functions_in_one_order_are_silent
 
 	run(NULL, ARGV("many-syms", "clean"), &r);
 	expect_findings(&r, "lock-order-inversion", 0);
+	harness_free(&r);
+}
+
+/*
+ * The graph's frames of a clean run, named at exit: the program's own
+ * (a large table: a pass over it, then its index) and the C library's (its
+ * debug file's table, when installed, has absolute symbols at 0 and cannot
+ * be indexed: always a pass; else its dynamic table).
+ */
+Test(identity, frames_of_a_clean_run_are_named_in_large_tables_and_the_c_library)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("many-syms", "clean"), &r);
+	expect_findings(&r, "lock-order-inversion", 0);
+	cr_expect(strstr(r.json, "\"function\": \"take_in_order\""), "%s", r.json);
+	cr_expect(strstr(r.json, "\"function\": \"main\""), "%s", r.json);
+	cr_expect(strstr(r.json, "\"function\": \"__libc_start_main"), "%s", r.json);
+	cr_expect(!strstr(r.json, "pad_"), "a frame named after a neighbour: %s", r.json);
 	harness_free(&r);
 }
