@@ -195,6 +195,8 @@ void pylock_init(const void *sem, unsigned value, uintptr_t ip)
 		in->cls = class_for_instance(sem, ip, CK_MUTEX, false, false, false);
 		in->sem_role = SEM_PYLOCK;
 		py_fresh = sem;
+		/* a token of this thread's that was freed elsewhere */
+		token_give(sem);
 	}
 	thread_leave();
 }
@@ -435,6 +437,7 @@ void pylock_destroy(const void *sem)
 		return;
 	pylock_drop_demoted(t);
 	pylock_drop_stale(t, sem);
+	token_give(sem);
 	thread_leave();
 }
 
