@@ -111,9 +111,11 @@ static inline bool pylocks_exist(void)
 static __thread const void *py_fresh;
 
 /*
- * Python locks that became events while a thread may hold them (posted by
- * a thread that did not hold them): each holder drops its stale entry at
- * its next Python lock operation, when it sees the count move.
+ * Python locks that became events while threads may hold them (posted by
+ * a thread that did not hold them, or waited for by their holder while
+ * others were blocked for them, their entries pushed): each such thread
+ * drops its stale entry at its next Python lock operation, when it sees
+ * the count move.
  */
 static _Atomic unsigned py_demoted;
 static __thread unsigned py_demoted_seen;
@@ -354,10 +356,11 @@ bool pylock_trywait_done(const void *sem, uintptr_t ip)
 }
 
 /*
- * A sem_trywait that failed: tried by the thread that holds it, the lock is
- * a token another thread releases (threading.Condition's waiter, tried
- * with acquire(False) by a wait with a zero timeout, and dropped): an
- * event from now on, as when its holder waits for it.
+ * A sem_trywait that failed: nothing, even by the thread that holds the
+ * lock (a Lock-based threading.Condition checks that its caller owns it by
+ * trying its lock; a Condition's waiter tried by a wait with a zero
+ * timeout is a token from its making).  It is a Python lock operation of
+ * this thread all the same.
  */
 void pylock_trywait_failed(const void *sem)
 {
