@@ -549,13 +549,16 @@ struct sym_index {
 	size_t n, bytes;
 	GElf_Addr base; /* the lowest symbol's address */
 	struct sym_raw raw;
-	unsigned scans; /* look-ups made by a pass over the table */
+	size_t scans;   /* look-ups made by a pass over the table */
 	bool built;     /* the index was made (or found not to be possible) */
 	struct sym_index *next;
 };
 
-/* look-ups in a module answered by a pass over its table before it is indexed */
+/* a module's look-ups by a pass over its table before it is indexed: at
+ * most 8 (an index costs a few passes' work), and in all no more entries
+ * read than 2^17 (node's 110,000 symbols: once) */
 #define SYM_SCAN_MAX 8
+#define SYM_SCAN_BUDGET ((size_t)1 << 17)
 
 static struct sym_index *sym_indexes; /* under sym_lock */
 
@@ -1035,7 +1038,9 @@ static const char *sym_at_ix(Dwfl_Module *m, GElf_Addr at, GElf_Off *off, GElf_S
 	 * absolute symbols at 0, the rest where it is loaded, more than 4 GiB
 	 * apart) is always passed over: some 20 times less work than libdw's
 	 * own walk */
-	if (x && !x->built && x->raw.ok && (!x->raw.indexable || x->scans < SYM_SCAN_MAX)) {
+	if (x && !x->built && x->raw.ok &&
+	    (!x->raw.indexable ||
+	     (x->scans < SYM_SCAN_MAX && x->scans * x->raw.n < SYM_SCAN_BUDGET))) {
 		x->scans++;
 		return sym_at_scan(m, &x->raw, at, off, out);
 	}
