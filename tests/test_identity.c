@@ -455,6 +455,31 @@ Test(identity, two_objects_of_one_type_locked_both_ways_are_predicted_by_default
 	harness_free(&r);
 }
 
+/*
+ * Locks made under an init lock and one of them taken there at once (as
+ * libdbus's dbus_threads_init does): an order of initialisation, not two
+ * objects of one type locked both ways; the same locks made before the
+ * init lock is taken are still predicted.
+ */
+Test(identity, lock_made_and_taken_under_an_init_lock_is_no_site_order)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("sites", "init-under"), &r);
+	expect_findings(&r, "lock-order-inversion", 0);
+	harness_free(&r);
+}
+
+Test(identity, locks_made_before_the_init_lock_are_still_predicted)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("sites", "init-outside"), &r);
+	expect_findings(&r, "lock-order-inversion", 1);
+	cr_expect(strstr(r.json, "predicted across objects"), "%s", r.log);
+	harness_free(&r);
+}
+
 Test(identity, objects_of_one_type_in_one_order_parent_child_or_address_order_are_silent)
 {
 	const char *modes[] = { "objs-clean", "parent-child", "addr-order", "two-clean" };

@@ -47,6 +47,92 @@ struct site_count {
 static struct site_count *sites;
 static uint32_t sites_size, nsites;
 
+/*
+ * The heap locks made while their maker held a lock (class_born_under):
+ * their class's id -> the held lock's class id and the maker's tid.  Few
+ * locks are made so, and a class record has no room left: a table of its
+ * own (class_lock), open addressing, an entry of a released class marked
+ * gone (BORN_GONE) until the table is rebuilt.
+ */
+#define BORN_FREE 0u
+#define BORN_GONE UINT32_MAX
+struct born {
+	uint32_t id, under, tid;
+};
+static struct born *borns;
+static uint32_t borns_size, nborns; /* nborns counts gone entries too */
+
+static uint32_t born_slot(uint32_t id, uint32_t size)
+{
+	return (uint32_t)((id * 0x9e3779b97f4a7c15ull) >> 32) & (size - 1);
+}
+
+/* The entry of id, or NULL (class_lock held). */
+static struct born *born_find(uint32_t id)
+{
+	for (uint32_t i = borns_size ? born_slot(id, borns_size) : 0; borns_size;
+	     i = (i + 1) & (borns_size - 1)) {
+		if (borns[i].id == id)
+			return &borns[i];
+		if (borns[i].id == BORN_FREE)
+			return NULL;
+	}
+	return NULL;
+}
+
+static void born_put(struct born *tab, uint32_t size, struct born b)
+{
+	uint32_t i = born_slot(b.id, size);
+
+	while (tab[i].id != BORN_FREE)
+		i = (i + 1) & (size - 1);
+	tab[i] = b;
+}
+
+void class_born_under(struct lock_class *c, const struct lock_class *under, pid_t tid)
+{
+	if (!c || !under || !c->id)
+		return;
+	rt_lock(&class_lock);
+	if ((nborns + 1) * 2 > borns_size) {
+		uint32_t live = 0;
+		for (uint32_t i = 0; i < borns_size; i++)
+			live += borns[i].id != BORN_FREE && borns[i].id != BORN_GONE;
+		uint32_t size = borns_size ? borns_size : 64;
+		while ((live + 1) * 2 > size / 2)
+			size *= 2;
+		struct born *n = rt_alloc(size * sizeof(*n));
+		if (!n) {
+			rt_unlock(&class_lock);
+			return; /* its site order is kept: a prediction too many */
+		}
+		for (uint32_t i = 0; i < borns_size; i++)
+			if (borns[i].id != BORN_FREE && borns[i].id != BORN_GONE)
+				born_put(n, size, borns[i]);
+		if (borns)
+			rt_free(borns, borns_size * sizeof(*borns));
+		borns = n;
+		borns_size = size;
+		nborns = live;
+	}
+	born_put(borns, borns_size, (struct born){ c->id, under->id, (uint32_t)tid });
+	nborns++;
+	rt_unlock(&class_lock);
+}
+
+bool class_made_under(const struct lock_class *c, const struct lock_class *under, pid_t tid)
+{
+	bool made = false;
+
+	if (!c->site_init)
+		return false;
+	rt_lock(&class_lock);
+	struct born *b = born_find(c->id);
+	made = b && b->under == under->id && b->tid == (uint32_t)tid;
+	rt_unlock(&class_lock);
+	return made;
+}
+
 static const char *const kind_names[] = {
 	[CK_MUTEX] = "mutex", [CK_RWLOCK] = "rwlock", [CK_SPIN] = "spin",
 	[CK_WW] = "ww", [CK_MAP] = "map", [CK_FENCE] = "fence",
@@ -283,6 +369,9 @@ void class_release(struct lock_class *c)
 	}
 	classes[c->id] = NULL;
 	free_ids[nfree_ids++] = (struct free_id){ c->id, c->ord };
+	struct born *b = c->site_init ? born_find(c->id) : NULL;
+	if (b)
+		b->id = BORN_GONE;
 	rt_unlock(&class_lock);
 	rt_free(c, sizeof(*c)); /* its name, if it had one, may be in a finding: kept */
 }

@@ -432,6 +432,7 @@ static void validate_chain(struct rt_thread *t, struct lock_class *c, int mode, 
 	/* the same dependencies between init sites (class_shadow) */
 	struct lock_class *sfrom[PENDING_MAX], *sc = c;
 	uint32_t sgates[PENDING_MAX];
+	bool made_under[PENDING_MAX];
 	bool by_site = rt_opt.classes == CLASSES_INSTANCE && nfrom && !class_kind_is_event(c->kind);
 	/* events are matched by instance only: their signals have no site edges */
 	for (uint32_t i = 0; by_site && i < nfrom; i++)
@@ -444,6 +445,8 @@ static void validate_chain(struct rt_thread *t, struct lock_class *c, int mode, 
 			struct lock_class *g = class_get(gates[j]);
 			sgates[j] = g ? class_shadow(g)->id : gates[j];
 		}
+		for (uint32_t i = 0; i < nfrom; i++)
+			made_under[i] = sc != c && class_made_under(c, from[i], t->tid);
 	}
 
 	struct cycle cyc, spare;
@@ -462,10 +465,16 @@ static void validate_chain(struct rt_thread *t, struct lock_class *c, int mode, 
 			found = true;
 	}
 	/* site to site; two locks of one site nested (parent and child, two
-	 * objects in address order) are no dependency between sites.  A cycle
-	 * of the instances themselves, found above, is the one shown. */
+	 * objects in address order) are no dependency between sites, nor is a
+	 * lock taken under the lock its thread held when it made it: an order
+	 * of initialisation (libdbus makes its global locks under its init
+	 * lock and takes one there), in which the new lock is no other
+	 * object of its site that another thread may hold.  A cycle of the
+	 * instances themselves, found above, is the one shown. */
 	for (uint32_t i = 0; by_site && i < nfrom; i++) {
 		if (sfrom[i] == sc || (sfrom[i] == from[i] && sc == c))
+			continue;
+		if (made_under[i])
 			continue;
 		uint32_t g[PENDING_MAX];
 		uint16_t ng = 0;

@@ -175,6 +175,10 @@ struct instance *instance_get_slow(const void *addr, int type, uintptr_t site)
 					       ? NULL
 					       : class_for_instance(addr, site, kind_of_type(type),
 								    by_site, in_static, from_init);
+		/* a heap lock made while its maker holds a lock: the order of an
+		 * initialisation (held.c, site edges) */
+		if (c && c->site_init && t && t->depth && !t->dead)
+			class_born_under(c, t->held[t->depth - 1].cls, t->tid);
 		struct instance *n = rt_alloc(sizeof(*n));
 		if (!n)
 			return NULL;

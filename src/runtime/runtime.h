@@ -230,6 +230,10 @@ struct lock_class *class_for_instance(const void *addr, uintptr_t site, int kind
 /* The class of c in the site graph (classes=instance): the class of its
  * init site for a heap lock made by an init call, c itself otherwise. */
 struct lock_class *class_shadow(struct lock_class *c);
+/* c, a heap lock's class, was made by thread tid while it held `under`;
+ * and the question of it (held.c: an order of initialisation). */
+void class_born_under(struct lock_class *c, const struct lock_class *under, pid_t tid);
+bool class_made_under(const struct lock_class *c, const struct lock_class *under, pid_t tid);
 /* The class's name, computing it (symbol, init site) when needed. */
 const char *class_name(struct lock_class *c);
 /* The same, or NULL when naming would wait (from inside a lock event). */

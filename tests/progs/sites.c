@@ -26,8 +26,16 @@
  *                      written, then proof_rw read under proof_m: the
  *                      cycle needs the write (-(EN)->), not the read
  *   sites rw-readers   the same without the write: readers only, no cycle
+ *   sites init-under   global locks made in one loop under an init lock,
+ *                      which takes one of them at once (as libdbus's
+ *                      dbus_threads_init); later each lock of the loop is
+ *                      taken after the init lock, which is taken again
+ *                      under another lock of the loop: clean
+ *   sites init-outside the same locks made before the init lock is taken:
+ *                      the two objects of one site are predicted
  */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,6 +207,50 @@ static void lock_pair_ordered(struct obj *p, struct obj *q)
 	nest(&p->a, &q->a);
 }
 
+/* libdbus's pattern: _dbus_lock(n) runs the init, then takes lock n */
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t *global_locks[4];
+static int initialised;
+
+static void global_make(void)
+{
+	for (int i = 0; i < 4; i++) {
+		global_locks[i] = new_lock();
+		pthread_mutex_init(global_locks[i], NULL);
+	}
+}
+
+static void threads_init(bool make)
+{
+	pthread_mutex_lock(&init_lock);
+	if (!initialised) {
+		if (make)
+			global_make();
+		/* one of them at once, as libdbus registers its shutdown
+		 * function under its shutdown_funcs lock */
+		pthread_mutex_lock(global_locks[0]);
+		pthread_mutex_unlock(global_locks[0]);
+		initialised = 1;
+	}
+	pthread_mutex_unlock(&init_lock);
+}
+
+static void global_lock(int n, bool make)
+{
+	threads_init(make);
+	pthread_mutex_lock(global_locks[n]);
+}
+
+static void init_pattern(bool under)
+{
+	if (!under)
+		global_make();
+	global_lock(1, under);
+	global_lock(2, under); /* init_lock taken again under lock 1 */
+	pthread_mutex_unlock(global_locks[2]);
+	pthread_mutex_unlock(global_locks[1]);
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc == 2 ? argv[1] : "";
@@ -250,6 +302,8 @@ int main(int argc, char **argv)
 		if (!strcmp(mode, "rw-proof"))
 			run(writer_then_m);
 		run(m_then_reader);
+	} else if (!strcmp(mode, "init-under") || !strcmp(mode, "init-outside")) {
+		init_pattern(!strcmp(mode, "init-under"));
 	} else if (!strcmp(mode, "argv-rewrite")) {
 		for (int i = 0; i < argc; i++)
 			memset(argv[i], 0, strlen(argv[i]));
