@@ -207,6 +207,30 @@ Test(preload, writer_preferring_rwlock_reads_in_one_order_are_silent)
 	harness_free(&r);
 }
 
+/* A held under a read hold of R, B under both: A -> B is a dependency of
+ * its own, not one through R (a path into a recursive reader and out of a
+ * reader is none), and B -> A closes it. */
+Test(preload, mutexes_nested_around_a_read_hold_then_inverted_report_inversion)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("rwlock-cycle", "via-reader"), &r);
+	expect_findings(&r, "lock-order-inversion", 1);
+	harness_free(&r);
+}
+
+Test(preload, mutexes_nested_around_a_read_hold_in_one_order_or_reread_are_silent)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("rwlock-cycle", "via-reader-ordered"), &r);
+	expect_clean(&r, "done\n");
+	harness_free(&r);
+	run(NULL, ARGV("rwlock-cycle", "via-reader-reread"), &r);
+	expect_clean(&r, "done\n");
+	harness_free(&r);
+}
+
 /* ---- trylock and condition variables ---- */
 
 Test(preload, trylock_in_reverse_order_is_silent)

@@ -404,7 +404,12 @@ static void validate_chain(struct rt_thread *t, struct lock_class *c, int mode, 
 			}
 			if (!(h->flags & HF_TRY)) {
 				bottom = false;
-				break;
+				/* a recursive read hold does not carry the locks below
+				 * it to c: a path into a recursive reader and out of a
+				 * reader is no dependency (graph.c), so A, R read, B
+				 * gives A -> B of its own, which B -> A then closes */
+				if (h->mode != HM_RECURSIVE)
+					break;
 			}
 		}
 		/* contexts hold off neither fences nor reclaim (fencedep(7)) */

@@ -10,6 +10,12 @@
  *   rwlock-cycle writer     writer-preferring rwlocks: a reader waits behind
  *                           a queued writer, so it can (with two writers)
  *   rwlock-cycle ordered    writer-preferring, both threads R1 then R2
+ *   rwlock-cycle via-reader mutex A, then default rwlock R for reading,
+ *                           then mutex B in one thread; B then A in the
+ *                           next: A and B deadlock, R takes no part
+ *   rwlock-cycle via-reader-ordered   the same, the second thread A then B
+ *   rwlock-cycle via-reader-reread    the same, the second thread B then R
+ *                           for reading: readers never wait for readers
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -39,10 +45,57 @@ static void *backward(void *arg)
 	return NULL;
 }
 
+static pthread_mutex_t a = PTHREAD_MUTEX_INITIALIZER, b = PTHREAD_MUTEX_INITIALIZER;
+static pthread_rwlock_t r = PTHREAD_RWLOCK_INITIALIZER;
+
+static void *a_read_b(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&a);
+	pthread_rwlock_rdlock(&r);
+	pthread_mutex_lock(&b);
+	pthread_mutex_unlock(&b);
+	pthread_rwlock_unlock(&r);
+	pthread_mutex_unlock(&a);
+	return NULL;
+}
+
+static void *second(void *arg)
+{
+	const char *how = arg;
+
+	if (!strcmp(how, "via-reader")) {
+		pthread_mutex_lock(&b);
+		pthread_mutex_lock(&a);
+		pthread_mutex_unlock(&a);
+		pthread_mutex_unlock(&b);
+	} else if (!strcmp(how, "via-reader-ordered")) {
+		pthread_mutex_lock(&a);
+		pthread_mutex_lock(&b);
+		pthread_mutex_unlock(&b);
+		pthread_mutex_unlock(&a);
+	} else {
+		pthread_mutex_lock(&b);
+		pthread_rwlock_rdlock(&r);
+		pthread_rwlock_unlock(&r);
+		pthread_mutex_unlock(&b);
+	}
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	pthread_rwlockattr_t attr;
 	pthread_t t;
+
+	if (argc == 2 && !strncmp(argv[1], "via-reader", 10)) {
+		pthread_create(&t, NULL, a_read_b, NULL);
+		pthread_join(t, NULL);
+		pthread_create(&t, NULL, second, argv[1]);
+		pthread_join(t, NULL);
+		puts("done");
+		return 0;
+	}
 
 	if (argc != 2 || (strcmp(argv[1], "reader") && strcmp(argv[1], "writer") &&
 			  strcmp(argv[1], "ordered"))) {
