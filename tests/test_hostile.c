@@ -600,6 +600,24 @@ Test(hostile, finding_then_exit_keeps_the_status)
 	leave_check("exit");
 }
 
+/*
+ * A thread the program cancelled (deferred) reports a finding: the
+ * report's open, write and close are cancellation points, and acting on it
+ * there would end the thread inside the runtime with its report lock held,
+ * so that the next finding of any thread waits forever.  The cancellation
+ * is acted on at the program's own next cancellation point instead.
+ */
+Test(hostile, finding_of_a_thread_with_a_cancellation_pending_is_written_whole)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("rel-hostile", "cancel-in-report"), &r);
+	cr_expect_eq(r.status, FINDING_EXIT, "status %d\nstderr: %s", r.status, r.err);
+	cr_expect_str_eq(r.out, "cancelled 1\ndone\n", "stderr: %s", r.err);
+	cr_expect_eq(harness_count(r.json, "lock-order-inversion"), 2, "%s", r.log);
+	harness_free(&r);
+}
+
 /* ---- 3. one pid, two processes (pid namespaces) ---- */
 
 Test(hostile, same_pid_in_two_namespaces_keeps_both_reports)

@@ -271,7 +271,17 @@ bool write_all(int fd, const char *p, size_t n)
 static void log_lost(int fd);
 static char *log_name;
 
+static void report_finding_now(struct rt_thread *t, const struct finding_in *in);
+
 void report_finding(struct rt_thread *t, const struct finding_in *in)
+{
+	int old = rt_cancel_off(); /* its writes are cancellation points */
+
+	report_finding_now(t, in);
+	rt_cancel_restore(old);
+}
+
+static void report_finding_now(struct rt_thread *t, const struct finding_in *in)
 {
 	/* what writing it takes comes from the reserve if memory runs out */
 	rt_reserve_enter();

@@ -14,6 +14,7 @@
 #ifndef FDEP_RUNTIME_H
 #define FDEP_RUNTIME_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -58,6 +59,30 @@ void report_fork_child(void);
  * the exit status as this image's own do. */
 #define RT_EXEC_FINDINGS_ENV "FENCEDEP_EXEC_FINDINGS"
 extern size_t rt_exec_findings;
+/*
+ * The runtime's own calls that are cancellation points (open, read, write
+ * and close of reports and thread names, libdw's reads of debugging
+ * information) must not end a thread the program cancelled while the
+ * runtime works for it, half-way through with its locks held: a deferred
+ * cancellation is held off around them, and acted on at the program's next
+ * cancellation point.
+ */
+static inline int rt_cancel_off(void)
+{
+	int old = PTHREAD_CANCEL_DISABLE;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	return old;
+}
+
+static inline void rt_cancel_restore(int old)
+{
+	int ignored;
+
+	if (old != PTHREAD_CANCEL_DISABLE)
+		pthread_setcancelstate(old, &ignored);
+}
+
 /* The last pass over an ending process; the status it must end with. */
 int rt_exit_status(int status, bool checks);
 

@@ -286,9 +286,13 @@ uint32_t stack_capture(uintptr_t ip)
 	 * keeps its caches in pools it maps itself), and a window around it,
 	 * open on every new edge, would need signals held to be safe (two
 	 * system calls, as much as the rest of a per-request lock) */
+	/* libunwind checks the memory it reads by read() from a pipe: a
+	 * cancellation point (rt_cancel_off) */
+	int cancel = rt_cancel_off();
 	unwind_enter();
 	int got = unw_backtrace(raw, depth + 16);
 	atomic_fetch_sub(&unwinders, 1);
+	rt_cancel_restore(cancel);
 	int i = 0;
 	while (i < got && stack_pc_in_runtime((uintptr_t)raw[i]))
 		i++;
@@ -407,9 +411,11 @@ uintptr_t stack_init_site(uintptr_t pc)
 
 	if (!pc || wrap_lookup(pc) != WRAP_YES)
 		return pc;
+	int cancel = rt_cancel_off(); /* as in stack_capture */
 	unwind_enter();
 	int got = unw_backtrace(raw, (int)(sizeof(raw) / sizeof(raw[0])));
 	atomic_fetch_sub(&unwinders, 1);
+	rt_cancel_restore(cancel);
 	int i = 0;
 	while (i < got && (uintptr_t)raw[i] != pc)
 		i++;
@@ -1483,18 +1489,30 @@ static void symbolize_locked(uintptr_t pc, struct frame *f, bool lines)
  * Lock events therefore only try it: see class_name_try().
  */
 
+static int sym_cancel; /* the holder's cancelability (sym_lock) */
+
 static bool sym_enter(bool try)
 {
-	return try ? rt_trylock(&sym_lock) : (rt_lock(&sym_lock), true);
+	int old = rt_cancel_off();
+
+	if (try ? !rt_trylock(&sym_lock) : (rt_lock(&sym_lock), false)) {
+		rt_cancel_restore(old);
+		return false;
+	}
+	sym_cancel = old;
+	return true;
 }
 
 static void sym_leave(void)
 {
+	int old = sym_cancel;
+
 	if (sym_in_libdw) {
 		sym_in_libdw = false;
 		private_heap_leave(&sym_sigs);
 	}
 	rt_unlock(&sym_lock);
+	rt_cancel_restore(old);
 }
 
 /*

@@ -19,6 +19,12 @@
  *        flushing it, runs a vfork() child and a fork() child that end by
  *        HOW with statuses 5 and 7 and prints theirs on stderr, then ends
  *        by HOW (_exit, _Exit, quick_exit or exit) with status 3
+ *   rel-hostile cancel-in-report
+ *        a thread with a cancellation pending reports an inversion (the
+ *        report's writes are cancellation points), then acts on it at
+ *        pthread_testcancel(); the main thread joins it, prints
+ *        "cancelled <1 when its report was made>" and reports a second
+ *        inversion
  *   rel-hostile many N
  *        N distinct lock-order inversions, printing "found <i>" after each
  *   rel-hostile pingpong THREADS MS
@@ -263,6 +269,34 @@ static _Noreturn void leave(const char *how, int status)
 	exit(status);
 }
 
+static volatile int reported;
+
+static void *cancelled_reporter(void *arg)
+{
+	(void)arg;
+	pthread_cancel(pthread_self()); /* deferred: pending until a point */
+	inversion();
+	reported = 1;
+	pthread_testcancel();
+	return NULL;
+}
+
+static int cancel_in_report(void)
+{
+	static pthread_mutex_t c = PTHREAD_MUTEX_INITIALIZER, d = PTHREAD_MUTEX_INITIALIZER;
+	pthread_t t;
+	void *res = NULL;
+
+	pthread_create(&t, NULL, cancelled_reporter, NULL);
+	pthread_join(t, &res);
+	printf("cancelled %d\n", res == PTHREAD_CANCELED && reported);
+	fflush(stdout);
+	nest(&c, &d);
+	nest(&d, &c);
+	puts("done");
+	return 0;
+}
+
 static int leave_children(const char *how, bool invert)
 {
 	if (invert)
@@ -461,6 +495,8 @@ int main(int argc, char **argv)
 		printf("child %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 		return 0;
 	}
+	if (argc == 2 && !strcmp(argv[1], "cancel-in-report"))
+		return cancel_in_report();
 	if (argc == 4 && !strcmp(argv[1], "leave"))
 		return leave_children(argv[2], !strcmp(argv[3], "inversion"));
 	if (argc == 3 && !strcmp(argv[1], "many")) {

@@ -1131,16 +1131,23 @@ static int run_futex(int as_lock)
  * once; at most 64 alive at a time.  Prints the peak resident size, which
  * must not grow with n.
  */
-static _Atomic long churned;
+static _Atomic long churned; /* threads that reached their end */
+
+static void churn_end(void *arg)
+{
+	(void)arg;
+	churned++;
+}
 
 static void *churn_thread(void *arg)
 {
 	lock(&lock_a);
 	unlock(&lock_a);
+	pthread_cleanup_push(churn_end, NULL);
 	if (arg)
 		for (;;)
 			pause(); /* until cancelled */
-	churned++;
+	pthread_cleanup_pop(1);
 	return NULL;
 }
 
@@ -1155,7 +1162,9 @@ static int run_thread_churn(long n, const char *how)
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	for (long i = 0; i < n; i++) {
 		pthread_t t;
-		while (!cancel && i - churned > 64)
+		/* at most 64 alive, whatever the load: the peak is then the
+		 * program's and the runtime's, not the scheduler's */
+		while (i - churned > 64)
 			usleep(50);
 		if (pthread_create(&t, &attr, churn_thread, cancel ? &t : NULL)) {
 			usleep(1000); /* too many alive yet: again */
@@ -1168,13 +1177,10 @@ static int run_thread_churn(long n, const char *how)
 			pthread_cancel(t);
 		if (cancel && !detach)
 			pthread_join(t, NULL);
-		if (cancel)
-			churned++;
 	}
 	while (churned < n)
 		usleep(100);
-	if (detach && cancel)
-		usleep(100000); /* the cancelled threads end */
+	usleep(20000); /* the last ones leave their stacks */
 	pthread_attr_destroy(&attr);
 	FILE *f = fopen("/proc/self/status", "r");
 	char line[256];
