@@ -21,31 +21,16 @@
 
 #include "fencedep.h"
 
+#define BENCH_PROG "bench"
+#include "harness.h"
+
 #define CHAIN_DEPTH 4
 #define RW_THREADS 4
 #define RW_WRITE_EVERY 100
 #define CONTENDED_THREADS 2
 #define FENCES 64
 
-/* Stores the compiler cannot drop: they keep malloc+free and the critical
- * sections from being optimised away. */
 static void *volatile sink_ptr;
-static volatile unsigned long sink_count;
-static unsigned long sink_total;
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "bench: %s failed\n", what);
-	exit(1);
-}
 
 /* --- pair: one uncontended lock+unlock --- */
 
@@ -132,50 +117,6 @@ static void run_malloc_locked(unsigned long n)
 }
 
 /* --- threaded cases: contended, rwlock_read --- */
-
-struct worker {
-	pthread_t thread;
-	unsigned long ops;
-	int idx;
-	void (*body)(struct worker *w, unsigned long n);
-};
-
-static pthread_barrier_t start_barrier;
-static unsigned long shared_count;
-
-static void *worker_main(void *arg)
-{
-	struct worker *w = arg;
-
-	w->body(w, w->ops / 10 + 1); /* warm-up */
-	pthread_barrier_wait(&start_barrier);
-	w->body(w, w->ops);
-	return NULL;
-}
-
-/* Runs nthreads workers of n/nthreads operations each; returns the wall
- * time from the moment all of them are warmed up until the last one ends. */
-static double run_threads(int nthreads, unsigned long n,
-			  void (*body)(struct worker *, unsigned long))
-{
-	struct worker w[8];
-	double t0;
-
-	if (pthread_barrier_init(&start_barrier, NULL, (unsigned)nthreads + 1))
-		die("pthread_barrier_init");
-	for (int i = 0; i < nthreads; i++) {
-		w[i].ops = n / (unsigned long)nthreads;
-		w[i].idx = i;
-		w[i].body = body;
-		if (pthread_create(&w[i].thread, NULL, worker_main, &w[i]))
-			die("pthread_create");
-	}
-	pthread_barrier_wait(&start_barrier);
-	t0 = now_ns();
-	for (int i = 0; i < nthreads; i++)
-		pthread_join(w[i].thread, NULL);
-	return now_ns() - t0;
-}
 
 static pthread_mutex_t contended_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -337,30 +278,12 @@ static const struct bench_case {
 	{ "create_join", run_create_join, NULL, 1 },
 };
 
-static void usage(void)
-{
-	fputs("usage: bench CASE ITERATIONS\ncases:", stderr);
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		fprintf(stderr, " %s", cases[i].name);
-	fputc('\n', stderr);
-	exit(2);
-}
-
 int main(int argc, char **argv)
 {
-	const struct bench_case *c = NULL;
-	unsigned long n;
-	char *end;
+	unsigned long n = 0;
+	const struct bench_case *c = &cases[bench_args(argc, argv, cases, sizeof(cases) / sizeof(cases[0]),
+						       sizeof(cases[0]), &n)];
 	double ns, t0;
-
-	if (argc != 3)
-		usage();
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		if (strcmp(argv[1], cases[i].name) == 0)
-			c = &cases[i];
-	n = strtoul(argv[2], &end, 10);
-	if (!c || *end || n == 0)
-		usage();
 
 	if (c->run == run_fence)
 		fence_setup();

@@ -19,26 +19,12 @@
 #include <string.h>
 #include <time.h>
 
+#define BENCH_PROG "bench-libs"
+#include "harness.h"
+
 #define CHAIN_DEPTH 4
 #define RW_THREADS 4
 #define RW_WRITE_EVERY 100
-
-static volatile unsigned long sink_count;
-static unsigned long sink_total;
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "bench-libs: %s failed\n", what);
-	exit(1);
-}
 
 /* --- GLib --- */
 
@@ -133,14 +119,6 @@ static void run_omp_critical(unsigned long n)
 
 /* --- threaded: grwlock_read --- */
 
-struct worker {
-	pthread_t thread;
-	unsigned long ops;
-	int idx;
-};
-
-static pthread_barrier_t start_barrier;
-static unsigned long shared_count;
 static GRWLock grw_read;
 
 /* As bench.c's rwlock_read: every thread reads; one operation in
@@ -163,34 +141,9 @@ static void grwlock_body(struct worker *w, unsigned long n)
 	__atomic_fetch_add(&sink_total, local, __ATOMIC_RELAXED);
 }
 
-static void *worker_main(void *arg)
-{
-	struct worker *w = arg;
-
-	grwlock_body(w, w->ops / 10 + 1); /* warm-up */
-	pthread_barrier_wait(&start_barrier);
-	grwlock_body(w, w->ops);
-	return NULL;
-}
-
 static double run_grwlock_read(unsigned long n)
 {
-	struct worker w[RW_THREADS];
-	double t0;
-
-	if (pthread_barrier_init(&start_barrier, NULL, RW_THREADS + 1))
-		die("pthread_barrier_init");
-	for (int i = 0; i < RW_THREADS; i++) {
-		w[i].ops = n / RW_THREADS;
-		w[i].idx = i;
-		if (pthread_create(&w[i].thread, NULL, worker_main, &w[i]))
-			die("pthread_create");
-	}
-	pthread_barrier_wait(&start_barrier);
-	t0 = now_ns();
-	for (int i = 0; i < RW_THREADS; i++)
-		pthread_join(w[i].thread, NULL);
-	return now_ns() - t0;
+	return run_threads(RW_THREADS, n, grwlock_body);
 }
 
 /* --- driver --- */
@@ -210,30 +163,12 @@ static const struct bench_case {
 	{ "omp_critical", run_omp_critical },
 };
 
-static void usage(void)
-{
-	fputs("usage: bench-libs CASE ITERATIONS\ncases:", stderr);
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		fprintf(stderr, " %s", cases[i].name);
-	fputc('\n', stderr);
-	exit(2);
-}
-
 int main(int argc, char **argv)
 {
-	const struct bench_case *c = NULL;
-	unsigned long n;
-	char *end;
+	unsigned long n = 0;
+	const struct bench_case *c = &cases[bench_args(argc, argv, cases, sizeof(cases) / sizeof(cases[0]),
+						       sizeof(cases[0]), &n)];
 	double ns, t0;
-
-	if (argc != 3)
-		usage();
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		if (strcmp(argv[1], cases[i].name) == 0)
-			c = &cases[i];
-	n = strtoul(argv[2], &end, 10);
-	if (!c || *end || n == 0)
-		usage();
 
 	/* locks set up as programs do: GRecMutex and GRWLock by their init,
 	 * OpenMP's by theirs; the static GMutexes need none */
