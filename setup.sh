@@ -34,7 +34,8 @@ chromium:renders_the_HTML_report_in_a_headless_browser
 libglib2.0-dev:the_GLib_lock_tests libglib2.0-tests:GLib's_own_tests_run_under_the_checker
 libgomp1:the_OpenMP_lock_tests gettext:an_OpenMP_program_(msgmerge)_run_under_the_checker
 libpython3.11-testsuite:Python's_threading_tests_run_under_the_checker
-meson:the_meson_test_--wrapper_example cmake:the_ctest_example"
+meson:the_meson_test_--wrapper_example cmake:the_ctest_example
+npm:installs_the_SARIF_validator_(sarif-multitool)"
 # Only for ./setup.sh bench.
 BENCH_PKGS="clang:the_ThreadSanitizer_column valgrind:the_Helgrind_column
 time:wall_time_and_peak_RSS_of_the_real_programs xz-utils:a_real_program_(xz_-T2)
