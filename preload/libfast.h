@@ -1,7 +1,6 @@
 /*
- * libfast.h - the fast paths of the lock libraries beyond pthreads (GLib's
- * GRecMutex and GRWLock, OpenMP's nest locks), as locks.c's for a pthread
- * lock: a lock this thread has seen (its instance in the thread's cache),
+ * libfast.h - the fast paths of the blocking locks, pthread's (locks.c) and
+ * those of the lock libraries beyond (GLib's, OpenMP's): a lock this thread has seen (its instance in the thread's cache),
  * on a chain the cache has seen, is a push, and its unlock the pop of the
  * top entry; the caller then tail-calls the real function.  A recursive
  * lock relocked by its owner counts on its entry instead.
@@ -35,47 +34,71 @@ static inline __attribute__((always_inline)) struct instance *lib_cached(struct 
 }
 
 /*
- * The push of a lock in `mode` (exclusive, or a reader's read_mode).  The
- * thread's fast_cap, 0 under a watchdog or once the fast paths are off,
- * sends those to the slow path, as on locks.c's.
+ * The fast paths of the blocking locks: a lock seen before by this thread,
+ * whose real lock cannot fail, on a chain the cache has seen, and no
+ * watchdog.  The entry is pushed and the real lock tail-called, with no
+ * frame and nothing to undo: the stores of a frame ahead of the lock's
+ * atomic instruction, and the loads after them, are what a pair costs.
+ * Unlike the slow paths, the thread is not kept entered while it blocks, so
+ * a signal handler that locks meanwhile is checked under the lock being
+ * waited for, as kernel lockdep checks an interrupt that arrives while a
+ * lock spins.  An rwlock counts as one that cannot fail: glibc fails a
+ * read lock only past 2^29 readers, or on a relock by its writer, which is
+ * recursion and never a cached chain.
  */
-static inline __attribute__((always_inline)) bool lib_push_fast(const void *lock, bool write,
-								 uintptr_t ip)
-{
-	struct rt_thread *t = tls_thread;
-	struct instance *in = lib_cached(t, lock);
+enum fast_lock { FAST_MUTEX, FAST_READ, FAST_WRITE };
 
-	if (!in)
-		return false;
-	if (FAST_PUSH_GUARD)
-		tls_busy = 1;
-	bool pushed = rt_push_fast(t, in->cls, lock, write ? HM_EXCLUSIVE : in->read_mode, 0, ip);
-	if (FAST_PUSH_GUARD)
-		tls_busy = 0;
-	return pushed;
-}
-
-/*
- * A lock that cannot fail (GLib's GMutex, OpenMP's simple locks and
- * critical sections): preload.h's plain_push_fast without the test of
- * rt_fast, which the thread's fast_cap stands for, as on locks.c's.
- */
-static inline __attribute__((always_inline)) bool nofail_push_fast(const void *lock, uintptr_t ip)
+static inline __attribute__((always_inline)) bool lock_push_fast(const void *lock,
+								  enum fast_lock how, uintptr_t ip)
 {
+	/*
+	 * thread_peek() without rt_fast: the thread's fast_cap stands for it
+	 * (0 under a watchdog).  Once checking stops (out of memory, a child
+	 * forked without the runtime's locks), a push here may still happen
+	 * on a chain the cache has seen: it touches only the thread's own
+	 * stack, and nothing is ever reported from it.
+	 */
 	struct rt_thread *t = tls_thread;
 
 	if (unlikely(!t || tls_busy))
 		return false;
 	struct instance *in = icache_peek(t, lock);
+	/* fdep_lock_class() may give the instance another class, or none when
+	 * memory ran out */
 	struct lock_class *cls = in ? in->cls : NULL;
-	if (unlikely(!cls || !in->nofail))
+	if (unlikely(!cls))
 		return false;
+	int mode;
+	if (how == FAST_MUTEX) {
+		if (unlikely(!in->nofail))
+			return false;
+		mode = HM_EXCLUSIVE;
+	} else {
+		if (unlikely(!in->known))
+			return false;
+		mode = how == FAST_WRITE ? HM_EXCLUSIVE : in->read_mode;
+	}
 	if (FAST_PUSH_GUARD)
 		tls_busy = 1;
-	bool pushed = rt_push_fast(t, cls, lock, HM_EXCLUSIVE, 0, ip);
+	bool pushed = how == FAST_MUTEX ? rt_push_fast(t, cls, lock, mode, 0, ip)
+					: rt_push_fast_cached(t, cls, lock, mode, 0, ip);
 	if (FAST_PUSH_GUARD)
 		tls_busy = 0;
 	return pushed;
+}
+
+/* GLib's GRWLock (write: its writer lock) and a lock that cannot fail
+ * (GLib's GMutex, OpenMP's simple locks and critical sections): as a
+ * pthread rwlock's and mutex's. */
+static inline __attribute__((always_inline)) bool lib_push_fast(const void *lock, bool write,
+								 uintptr_t ip)
+{
+	return lock_push_fast(lock, write ? FAST_WRITE : FAST_READ, ip);
+}
+
+static inline __attribute__((always_inline)) bool nofail_push_fast(const void *lock, uintptr_t ip)
+{
+	return lock_push_fast(lock, FAST_MUTEX, ip);
 }
 
 /* The entry of lock on the held stack (held_find, inline: a call would

@@ -12,7 +12,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "preload.h"
+#include "libfast.h"
 
 REAL_DECL(int, pthread_mutex_init, pthread_mutex_t *, const pthread_mutexattr_t *);
 REAL_DECL(int, pthread_mutex_destroy, pthread_mutex_t *);
@@ -232,59 +232,6 @@ static __attribute__((noinline)) int mutex_lock_slow(pthread_mutex_t *m, uintptr
 	return owner_died ? EOWNERDEAD : r;
 }
 
-/*
- * The fast paths of the blocking locks: a lock seen before by this thread,
- * whose real lock cannot fail, on a chain the cache has seen, and no
- * watchdog.  The entry is pushed and the real lock tail-called, with no
- * frame and nothing to undo: the stores of a frame ahead of the lock's
- * atomic instruction, and the loads after them, are what a pair costs.
- * Unlike the slow paths, the thread is not kept entered while it blocks, so
- * a signal handler that locks meanwhile is checked under the lock being
- * waited for, as kernel lockdep checks an interrupt that arrives while a
- * lock spins.  An rwlock counts as one that cannot fail: glibc fails a
- * read lock only past 2^29 readers, or on a relock by its writer, which is
- * recursion and never a cached chain.
- */
-enum fast_lock { FAST_MUTEX, FAST_READ, FAST_WRITE };
-
-static inline __attribute__((always_inline)) bool lock_push_fast(const void *lock,
-								  enum fast_lock how, uintptr_t ip)
-{
-	/*
-	 * thread_peek() without rt_fast: the thread's fast_cap stands for it
-	 * (0 under a watchdog).  Once checking stops (out of memory, a child
-	 * forked without the runtime's locks), a push here may still happen
-	 * on a chain the cache has seen: it touches only the thread's own
-	 * stack, and nothing is ever reported from it.
-	 */
-	struct rt_thread *t = tls_thread;
-
-	if (unlikely(!t || tls_busy))
-		return false;
-	struct instance *in = icache_peek(t, lock);
-	/* fdep_lock_class() may give the instance another class, or none when
-	 * memory ran out */
-	struct lock_class *cls = in ? in->cls : NULL;
-	if (unlikely(!cls))
-		return false;
-	int mode;
-	if (how == FAST_MUTEX) {
-		if (unlikely(!in->nofail))
-			return false;
-		mode = HM_EXCLUSIVE;
-	} else {
-		if (unlikely(!in->known))
-			return false;
-		mode = how == FAST_WRITE ? HM_EXCLUSIVE : in->read_mode;
-	}
-	if (FAST_PUSH_GUARD)
-		tls_busy = 1;
-	bool pushed = how == FAST_MUTEX ? rt_push_fast(t, cls, lock, mode, 0, ip)
-					: rt_push_fast_cached(t, cls, lock, mode, 0, ip);
-	if (FAST_PUSH_GUARD)
-		tls_busy = 0;
-	return pushed;
-}
 
 #if !FAST_PUSH_GUARD
 /* The linker's bounds of the section FAST_TEXT puts the fast paths in. */
