@@ -714,8 +714,10 @@ static void graph_evict(void)
 	rt_lock(&threads_lock);
 	for (struct rt_thread *t = threads_list; t; t = t->next)
 		if (!t->dead)
-			for (unsigned i = 0; i < CCACHE_SIZE; i++)
+			for (unsigned i = 0; i < CCACHE_SIZE; i++) {
 				__atomic_store_n(&t->ccache[i], ccache_empty(i), __ATOMIC_RELAXED);
+				__atomic_store_n(&t->ccache2[i], ccache_empty(i), __ATOMIC_RELAXED);
+			}
 	/* the older batch: out of every cache since the previous round */
 	uint32_t nfree = 0, *ids = NULL;
 	size_t nnamed = 0, capnamed = 0;

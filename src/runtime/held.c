@@ -69,7 +69,7 @@ static struct rt_thread *thread_new(void)
 	if (!t)
 		return NULL;
 	for (unsigned i = 0; i < CCACHE_SIZE; i++)
-		t->ccache[i] = ccache_empty(i);
+		t->ccache[i] = t->ccache2[i] = ccache_empty(i);
 	for (unsigned i = 0; i < ICACHE_SIZE; i++)
 		t->icache[i] = &icache_none;
 	t->cap = 16;
@@ -496,7 +496,7 @@ static void validate_chain(struct rt_thread *t, struct lock_class *c, int mode, 
 	/* a chain with edges kept back is this thread's alone: another thread
 	 * in the same contexts keeps back edges of its own */
 	if (deferred)
-		t->ccache[key & (CCACHE_SIZE - 1)] = key;
+		ccache_put(t, key);
 	else
 		chain_insert(key);
 	rt_unlock(&graph_lock);

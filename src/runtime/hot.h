@@ -94,6 +94,40 @@ static inline __attribute__((always_inline)) bool chain_lookup(uint64_t key)
 }
 
 /*
+ * The thread's chain cache: two ways of CCACHE_SIZE slots, the key's low
+ * byte picks the set.  The fast paths probe way 0 alone, with one load;
+ * a key found in way 1 trades places with way 0's, so the one used last
+ * is where they look.
+ */
+static inline __attribute__((always_inline)) bool ccache_way0(const struct rt_thread *t,
+							      uint64_t key)
+{
+	return t->ccache[key & (CCACHE_SIZE - 1)] == key;
+}
+
+/* A key found in the shared table (or validated), into way 0, whose key
+ * goes to way 1 (the older of the set's two goes). */
+static inline void ccache_put(struct rt_thread *t, uint64_t key)
+{
+	unsigned i = key & (CCACHE_SIZE - 1);
+
+	t->ccache2[i] = t->ccache[i];
+	t->ccache[i] = key;
+}
+
+/* Way 1: a key there trades places with way 0's. */
+static inline bool ccache_way1(struct rt_thread *t, uint64_t key)
+{
+	unsigned i = key & (CCACHE_SIZE - 1);
+
+	if (t->ccache2[i] != key)
+		return false;
+	t->ccache2[i] = t->ccache[i];
+	t->ccache[i] = key;
+	return true;
+}
+
+/*
  * Has this chain been validated?  The thread's own cache of chains it found
  * lately answers with one load, where the shared table takes three that
  * depend on each other.  A key once found in the shared table is true for
@@ -103,17 +137,19 @@ static inline __attribute__((always_inline)) bool chain_lookup(uint64_t key)
 static inline __attribute__((always_inline)) bool chain_seen(struct rt_thread *t, uint64_t key)
 {
 	/* an empty slot holds ccache_empty(), which no key indexing it equals */
-	uint64_t *slot = &t->ccache[key & (CCACHE_SIZE - 1)];
-
-	if (likely(*slot == key))
+	if (likely(ccache_way0(t, key)))
+		return true;
+	/* the misses inline too: a call would cost every lock saved
+	 * registers */
+	if (ccache_way1(t, key))
 		return true;
 	if (!chain_lookup(key))
 		return false;
-	/* the slot again, not kept across the probe: a register held over it
+	/* the set again, not kept across the probe: a register held over it
 	 * would cost every lock a saved register */
 	uint64_t k = key;
 	__asm__("" : "+r"(k));
-	t->ccache[k & (CCACHE_SIZE - 1)] = key;
+	ccache_put(t, k);
 	return true;
 }
 
@@ -251,8 +287,7 @@ rt_push_fast_probe(struct rt_thread *t, struct lock_class *c, const void *inst, 
 	 * context, event.c) is set
 	 * (and otherwise 0 only with odds of 2^-64): testing it, already in a
 	 * register, costs less than testing depth did */
-	if (prev && (probe_table ? !chain_seen(t, key)
-				 : t->ccache[key & (CCACHE_SIZE - 1)] != key))
+	if (prev && (probe_table ? !chain_seen(t, key) : !ccache_way0(t, key)))
 		return false;
 	held_push_checked(t, c, inst, mode, hflags, ip, key);
 	return true;

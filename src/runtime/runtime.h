@@ -400,7 +400,8 @@ struct rt_thread {
 	uint32_t nww, capww;
 	const void *ww_finished[4]; /* contexts finished lately (finished twice?) */
 	uint32_t ww_finished_next;
-	uint64_t ccache[CCACHE_SIZE]; /* hot.h: chain keys seen lately (chain_seen) */
+	uint64_t ccache[CCACHE_SIZE]; /* hot.h: chain keys seen lately (chain_seen), */
+	uint64_t ccache2[CCACHE_SIZE]; /* way 0 and way 1 */
 	/* instance.c: instances used lately, by address; an entry is checked
 	 * by the instance's own addr, which rt_free overwrites */
 	struct instance *icache[ICACHE_SIZE]; /* empty: &icache_none */
