@@ -112,6 +112,67 @@ Test(fences, second_publisher_leaves_the_path_when_the_first_signals)
 	       ALLOC, 0);
 }
 
+/* a publisher that handed its fence off and publishes it again is back on
+ * its path: a signal from another thread takes it off again */
+Test(fences, republished_after_handoff_leaves_the_path_when_another_thread_signals)
+{
+	expect("publish:F handoff:F publish:F nrs spawn signal:F join nrr alloc", ALLOC, 0);
+}
+
+Test(fences, republished_after_handoff_allocation_is_reported)
+{
+	expect("publish:F handoff:F publish:F alloc nrs spawn signal:F join nrr", ALLOC, 1);
+}
+
+/* the same for a publisher that adopts its fence again after a handoff */
+Test(fences, readopted_after_handoff_leaves_the_path_when_another_thread_signals)
+{
+	expect("publish:F handoff:F adopt:F nrs spawn signal:F join nrr alloc", ALLOC, 0);
+}
+
+Test(fences, readopted_after_handoff_allocation_is_reported)
+{
+	expect("publish:F handoff:F adopt:F alloc signal:F", ALLOC, 1);
+}
+
+/* adopted before publication, then published by the same thread: one
+ * entry, which the signal removes */
+Test(fences, adopted_then_published_fence_leaves_no_entry_behind)
+{
+	expect("init:F adopt:F publish:F signal:F alloc", ALLOC, 0);
+}
+
+Test(fences, adopted_then_published_fence_path_allocation_is_reported)
+{
+	expect("init:F adopt:F publish:F alloc signal:F", ALLOC, 1);
+}
+
+/* Many publications on another fence's signalling path, under a lock: from
+ * the second on they are done inline, with no chain to validate.  A lock
+ * then taken for the first time on the new fence's path is still an edge
+ * out of its class. */
+static const char *fences_on_a_path(bool lock_on_path)
+{
+	static char buf[8192];
+	size_t n = (size_t)snprintf(buf, sizeof(buf), "+M init:G:outer publish:G ");
+
+	for (int i = 0; i < 40; i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "init:F publish:F signal:F ");
+	snprintf(buf + n, sizeof(buf) - n, "init:F publish:F %s signal:F %s signal:G -M +L wait:F -L",
+		 lock_on_path ? "+L -L" : "", lock_on_path ? "" : "+L -L");
+	return buf;
+}
+
+Test(fences, lock_first_taken_after_many_inline_publications_is_fence_lock_inversion)
+{
+	expect(fences_on_a_path(true), FLI, 1);
+}
+
+Test(fences, lock_taken_after_the_signal_of_many_inline_publications_is_silent)
+{
+	expect(fences_on_a_path(false), FLI, 0);
+}
+
 Test(fences, allocation_in_a_kernel_style_section_is_reported)
 {
 	expect("sb alloc se", ALLOC, 1);

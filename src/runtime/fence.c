@@ -231,7 +231,7 @@ static bool path_slots_read(const struct fence *f, struct path_slots *ps)
 {
 	if (!ps->pub) {
 		uint16_t p = atomic_load_explicit(&f->pub_slot, memory_order_acquire);
-		if (p)
+		if (p && p != PSLOT_GONE)
 			ps->s[ps->n++] = p;
 		ps->pub = true;
 	}
@@ -239,10 +239,36 @@ static bool path_slots_read(const struct fence *f, struct path_slots *ps)
 
 	if (n > FENCE_PATH_SLOTS)
 		return false;
-	for (; ps->np < n; ps->np++, ps->n++)
-		if (!(ps->s[ps->n] = atomic_load_explicit(&f->pslots[ps->np], memory_order_acquire)))
+	for (; ps->np < n; ps->np++) {
+		uint16_t v = atomic_load_explicit(&f->pslots[ps->np], memory_order_acquire);
+		if (!v)
 			return false;
+		if (v != PSLOT_GONE) /* a thread that handed the fence off */
+			ps->s[ps->n++] = v;
+	}
 	return true;
+}
+
+/*
+ * The thread has left f's path (fdep_fence_handoff): its slots there go, so
+ * that the signal, which it no longer waits for, does not send it mail that
+ * makes it sweep its held stack.  Only while no two threads share a slot
+ * (PATH_SLOTS threads made at most): a shared slot may stand for another
+ * thread still on the path.  A signal that read the slot before still
+ * bumps it: a useless sweep, never a missed one.
+ */
+static void path_slots_leave(struct fence *f, const struct rt_thread *t)
+{
+	uint16_t me = (uint16_t)(t->pslot + 1);
+
+	if (atomic_load_explicit(&pslot_next, memory_order_relaxed) > PATH_SLOTS)
+		return;
+	if (atomic_load_explicit(&f->pub_slot, memory_order_relaxed) == me)
+		atomic_store_explicit(&f->pub_slot, PSLOT_GONE, memory_order_release);
+	uint32_t n = atomic_load_explicit(&f->npslots, memory_order_acquire);
+	for (uint32_t i = 0; i < n && i < FENCE_PATH_SLOTS; i++)
+		if (atomic_load_explicit(&f->pslots[i], memory_order_relaxed) == me)
+			atomic_store_explicit(&f->pslots[i], PSLOT_GONE, memory_order_release);
 }
 
 /*
@@ -304,7 +330,8 @@ void fence_forget_range(const void *start, size_t len)
 		while (f) {
 			struct fence *next = f->hnext;
 			if ((uintptr_t)f->addr >= lo && (uintptr_t)f->addr < hi) {
-				path_notify_all(f, NULL);
+				if (atomic_load(&f->state) != FS_SIGNALLED)
+					path_notify_all(f, NULL);
 				fence_unlink(s, key, f);
 			}
 			f = next;
@@ -344,8 +371,12 @@ fence_restart(struct rt_thread *t, struct fence *f, struct lock_class *cls, int 
 		f->publisher = t->tid;
 		/* its own field, no atomic add: the adopters' slots are apart */
 		atomic_store_explicit(&f->pub_slot, (uint16_t)(t->pslot + 1), memory_order_relaxed);
-	} else if (state == FS_PUBLISHED && f->publisher != t->tid) {
-		f->adopted = true; /* published again by another thread, on the path too */
+	} else if (state == FS_PUBLISHED &&
+		   (f->publisher != t->tid ||
+		    atomic_load_explicit(&f->pub_slot, memory_order_relaxed) == PSLOT_GONE)) {
+		/* published again by another thread, or by its publisher after
+		 * it handed it off: on the path too */
+		f->adopted = true;
 		path_slot_add(f, t->pslot);
 	}
 	if (old != state)
@@ -366,32 +397,53 @@ fence_begin(struct rt_thread *t, const void *addr, struct lock_class *cls, int s
 	return f;
 }
 
-/* Put the thread on the signalling path of f (the fence at `fence`). */
+/*
+ * Put the thread on the signalling path of f (the fence at `fence`); the
+ * thread entered.  The entry needs no chain validation (see publish_fast),
+ * but inside a signal handler, or for a class that is no fence class.
+ */
 static void path_join(struct rt_thread *t, const void *fence, struct fence *f, uintptr_t ip)
 {
 	uint64_t serial = atomic_load_explicit(&f->serial, memory_order_acquire);
 	struct lock_class *cls = f->cls;
 
-	for (uint32_t i = 0; t->npath && i < t->depth; i++)
-		if ((t->held[i].flags & HF_PATH) && t->held[i].instance == fence &&
-		    t->held[i].fence_serial == serial)
+	if (unlikely(paths_stale(t)))
+		held_sweep_paths(t);
+	/* the path entries only, from the top, down to the last of them */
+	for (uint32_t i = t->depth, left = t->npath; left && i-- > 0;) {
+		if (!(t->held[i].flags & HF_PATH))
+			continue;
+		left--;
+		if (t->held[i].instance == fence && t->held[i].fence_serial == serial)
 			return;
-	/* the slow path counts the entry in held_push; the fast one does not */
-	if (likely(rt_push_fast(t, cls, fence, HM_RECURSIVE, HF_PATH | HF_TRY, ip)))
+	}
+	if (likely(cls && cls->kind == CK_FENCE && !t->sig_in && t->depth < t->cap)) {
+		/* the fast push counts no entry; held_push in the slow path does */
+		held_push_checked(t, cls, fence, HM_RECURSIVE, HF_PATH | HF_TRY, ip,
+				  chain_step(t->key, cls, HM_RECURSIVE, HF_PATH | HF_TRY));
 		t->npath++;
-	else
+	} else {
 		rt_acquire_slow(t, cls, fence, HM_RECURSIVE, HF_PATH | HF_TRY, NULL, ip);
+	}
 	if (t->depth && t->held[t->depth - 1].instance == fence) {
 		t->held[t->depth - 1].fence_serial = serial;
 		t->held[t->depth - 1].fence = f;
 	}
 }
 
+/* The thread's entries on the path of the fence at `fence` go (any life):
+ * the path entries only, from the top, down to the last of them. */
 static void path_leave(struct rt_thread *t, const void *fence)
 {
-	for (uint32_t i = t->depth; t->npath && i-- > 0;)
-		if ((t->held[i].flags & HF_PATH) && t->held[i].instance == fence)
+	uint32_t left = t->npath;
+
+	for (uint32_t i = t->depth; left && i-- > 0;) {
+		if (!(t->held[i].flags & HF_PATH))
+			continue;
+		left--;
+		if (t->held[i].instance == fence)
 			held_remove(t, &t->held[i]);
+	}
 }
 
 /*
@@ -413,19 +465,39 @@ static inline struct lock_class *init_class(struct fence *f, const char *name)
 	return NULL;
 }
 
+static inline unsigned rocache_slot(const char *name)
+{
+	return (unsigned)((uintptr_t)name >> 3) & (ROCACHE_SIZE - 1);
+}
+
+/* The class a literal name gave lately in this thread, or NULL: the text
+ * of a literal cannot change while no module is unloaded. */
+static inline struct lock_class *literal_class(struct rt_thread *t, const char *name)
+{
+	unsigned k = rocache_slot(name);
+
+	if (t->rocache[k].name == name &&
+	    t->rocache[k].gen == atomic_load_explicit(&rt_unload_gen, memory_order_acquire))
+		return t->rocache[k].cls;
+	return NULL;
+}
+
 /* rt_unload_gen if name is a literal, else 0; the thread remembers the
- * literals it has seen. */
-static uint64_t name_literal_gen(struct rt_thread *t, const char *name)
+ * literals it has seen, and the class each one named. */
+static uint64_t name_literal_gen(struct rt_thread *t, const char *name, struct lock_class *cls)
 {
 	uint64_t gen = atomic_load_explicit(&rt_unload_gen, memory_order_acquire);
-	unsigned k = (unsigned)((uintptr_t)name >> 3) & (ROCACHE_SIZE - 1);
+	unsigned k = rocache_slot(name);
 
-	if (t->rocache[k].name == name && t->rocache[k].gen == gen)
+	if (t->rocache[k].name == name && t->rocache[k].gen == gen) {
+		t->rocache[k].cls = cls;
 		return gen;
+	}
 	if (!stack_addr_is_readonly(name))
 		return 0;
 	t->rocache[k].name = name;
 	t->rocache[k].gen = gen;
+	t->rocache[k].cls = cls;
 	return gen;
 }
 
@@ -438,17 +510,20 @@ static __attribute__((noinline)) void fence_init_slow(const void *fence,
 
 	if (!t)
 		return;
-	/* the class of the cached record's last life, or the name's (a
-	 * thread-cached lookup): then one look in the table, which makes the
-	 * record of a new fence in the same step */
+	/* the class of the cached record's last life, or of the literal the
+	 * thread saw last, or the name's (a thread-cached lookup): then one
+	 * look in the table, which makes the record of a new fence in the
+	 * same step */
 	f = fence_peek(t, fence);
 	cls = init_class(f, fence_class_name);
+	if (!cls && fence_class_name)
+		cls = literal_class(t, fence_class_name);
 	if (!cls)
 		cls = fence_class(fence_class_name);
 	f = fence_begin(t, fence, cls, FS_INIT, 0);
 	if (f) {
 		f->cls_name = fence_class_name;
-		f->name_gen = fence_class_name ? name_literal_gen(t, fence_class_name) : 0;
+		f->name_gen = fence_class_name ? name_literal_gen(t, fence_class_name, cls) : 0;
 	}
 	thread_leave();
 }
@@ -479,26 +554,34 @@ static inline uint32_t scache_peek(struct rt_thread *t, uintptr_t ip)
 }
 
 /*
- * The publication of a fence the thread knows, not published yet, by a
- * thread on no signalling path: the record restarted and the path entry
- * pushed, as fence_begin and path_join would.  False: nothing done.
+ * The publication of a fence the thread knows, initialised and not yet
+ * published: the record restarted and the path entry pushed, as
+ * fence_begin and path_join would, whatever the thread holds, on other
+ * paths too.  The entry is a recursive-read trylock of a fence class: it
+ * adds no edge into the class, recurses on nothing, and a fence class takes
+ * no signal-context usage (sigusage.c), so validate_chain() would find
+ * nothing to check; what the thread acquires above it is checked as
+ * always, its chain key being new.  Not inside a signal handler (its frames
+ * are checked first), nor with path entries to sweep first.  False: nothing
+ * done.
  */
 static inline __attribute__((always_inline)) bool publish_fast(struct rt_thread *t,
 								const void *fence, uintptr_t ip)
 {
 	struct fence *f = fence_peek(t, fence);
 
-	if (unlikely(!f || held_special(t) || t->depth >= t->cap))
+	if (unlikely(!f || t->depth >= t->cap || t->sig_in))
+		return false;
+	if (unlikely(t->npath) && paths_stale(t))
 		return false;
 	uint8_t old = atomic_load_explicit(&f->state, memory_order_acquire);
 	struct lock_class *cls = f->cls;
 	uint32_t stack = scache_peek(t, ip);
-	/* initialised (a signalled one starts a new life: the whole path) */
-	if (unlikely(old != FS_INIT || !stack || !cls))
+	/* initialised (a signalled one starts a new life: the whole path),
+	 * nobody on its path yet (an adopter of an unpublished fence) */
+	if (unlikely(old != FS_INIT || !stack || !cls || f->adopted || cls->kind != CK_FENCE))
 		return false;
 	uint64_t key = chain_step(t->key, cls, HM_RECURSIVE, HF_PATH | HF_TRY);
-	if (t->depth && !chain_seen(t, key))
-		return false;
 	tls_busy = 1;
 	f->publish_stack = stack;
 	f->publisher = t->tid;
@@ -507,7 +590,7 @@ static inline __attribute__((always_inline)) bool publish_fast(struct rt_thread 
 	struct held *h = held_push_checked(t, cls, fence, HM_RECURSIVE, HF_PATH | HF_TRY, ip, key);
 	h->fence_serial = atomic_load_explicit(&f->serial, memory_order_relaxed);
 	h->fence = f;
-	t->npath = 1;
+	t->npath++;
 	tls_busy = 0;
 	return true;
 }
@@ -540,6 +623,10 @@ RT_EXPORT void fdep_fence_handoff(const void *fence)
 	if (!t)
 		return;
 	path_leave(t, fence);
+	/* a fence the thread knows: its signal need not tell it */
+	struct fence *f = fence_peek(t, fence);
+	if (f)
+		path_slots_leave(f, t);
 	thread_leave();
 }
 
@@ -756,7 +843,10 @@ RT_EXPORT void fdep_fence_destroy(const void *fence)
 	rt_lock(&s->lock);
 	struct fence *f = fshard_find(s, key, fence);
 	if (f) {
-		path_notify_all(f, t); /* before the record can live again */
+		/* before the record can live again; a signal told everyone
+		 * on the path already (a signalled life is over for good) */
+		if (atomic_load(&f->state) != FS_SIGNALLED)
+			path_notify_all(f, t);
 		fence_unlink(s, key, f);
 	}
 	rt_unlock(&s->lock);

@@ -55,7 +55,7 @@ static void held_array_free(struct held *held, uint32_t cap)
 	rt_free(held - 1, (cap + 1) * sizeof(*held));
 }
 struct path_mail path_mail[PATH_SLOTS];
-static _Atomic uint32_t pslot_next;
+_Atomic uint32_t pslot_next;
 
 pid_t rt_gettid(void)
 {

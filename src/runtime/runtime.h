@@ -364,9 +364,9 @@ struct ww_ctx {
 
 #define ICACHE_SIZE 256
 #define NCACHE_SIZE 32
-#define SCACHE_SIZE 16
+#define SCACHE_SIZE 64
 #define FCACHE_SIZE 128
-#define ROCACHE_SIZE 4
+#define ROCACHE_SIZE 16
 #define CCACHE_SIZE 256
 #define EVENT_CTX_MAX 8
 #define WAITHOLD_MAX 8
@@ -427,6 +427,7 @@ struct rt_thread {
 	struct {
 		const char *name;
 		uint64_t gen;    /* rt_unload_gen when it was found read-only */
+		struct lock_class *cls; /* the fence class it names, or NULL */
 	} rocache[ROCACHE_SIZE]; /* fence.c: class names seen to be literals */
 	uint64_t acquisitions, chain_hits; /* counted by the slow paths */
 	/* what the thread is blocked in, for hang reports (watchdog.c) */
@@ -710,6 +711,10 @@ struct path_mail {
 	_Atomic uint64_t n;
 } __attribute__((aligned(64)));
 extern RT_HIDDEN struct path_mail path_mail[PATH_SLOTS];
+/* Path slots handed out so far (held.c): past PATH_SLOTS, threads share. */
+extern RT_HIDDEN _Atomic uint32_t pslot_next;
+/* A slot of a fence's path whose thread left it (fdep_fence_handoff). */
+#define PSLOT_GONE 0xffffu
 extern _Atomic bool fences_made; /* a fence was ever tracked */
 /* Is the fence at addr, in its life `serial`, still unsignalled?  Reads
  * the record without a lock: runtime memory is never unmapped, and a
