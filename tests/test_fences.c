@@ -57,6 +57,24 @@ Test(fences, lock_moved_down_by_a_signal_still_orders_later_locks)
 	       "lock-order-inversion", 1);
 }
 
+/* a handoff with a lock above the path entry: the lock moves down over it
+ * and still orders what is taken later */
+Test(fences, lock_moved_down_by_a_handoff_still_orders_later_locks)
+{
+	expect("publish:F +L handoff:F +M -M -L +M +L -L -M signal:F", "lock-order-inversion", 1);
+}
+
+/* (a trylock, which adds no edge out of the fence's class to itself) */
+Test(fences, allocation_under_a_trylock_after_a_handoff_is_silent)
+{
+	expect("publish:F +L:t handoff:F alloc -L signal:F", ALLOC, 0);
+}
+
+Test(fences, allocation_under_a_trylock_before_a_handoff_is_reported)
+{
+	expect("publish:F +L:t alloc handoff:F -L signal:F", ALLOC, 1);
+}
+
 Test(fences, signal_on_another_thread_takes_the_publisher_off_the_path)
 {
 	/* creating a thread allocates: done in a no-reclaim scope */

@@ -431,6 +431,46 @@ static void path_join(struct rt_thread *t, const void *fence, struct fence *f, u
 	}
 }
 
+/*
+ * The entry `from`, not a path entry, one down over `to`, keeping to's
+ * prev_key: the fields that matter without HF_PATH (fence and
+ * fence_serial do not), field by field (see held_move, hot.h), flags, mode
+ * and refs in their one word.
+ */
+static inline void held_lower(struct held *to, const struct held *from)
+{
+	uint64_t w;
+
+	to->cls = from->cls;
+	to->instance = from->instance;
+	to->nest = from->nest;
+	to->ip = from->ip;
+	memcpy(&w, &from->flags, sizeof(w));
+	memcpy(&to->flags, &w, sizeof(w));
+}
+
+/*
+ * Remove the path entry h: popped on top; just below the top, the entry
+ * above moved down over it, as signal_fast does (a path or merged entry
+ * above takes held_remove, which keeps all of its fields and keys).
+ */
+static inline void path_entry_remove(struct rt_thread *t, struct held *h)
+{
+	struct held *top = &t->held[t->depth - 1];
+
+	if (h == top) {
+		t->key = h->prev_key;
+	} else if (h == top - 1 && !(top->flags & (HF_PATH | HF_MERGED))) {
+		held_lower(h, top);
+		t->key = chain_step(h->prev_key, h->cls, h->mode, h->flags);
+	} else {
+		held_remove(t, h);
+		return;
+	}
+	t->depth--;
+	t->npath--;
+}
+
 /* The thread's entries on the path of the fence at `fence` go (any life):
  * the path entries only, from the top, down to the last of them. */
 static void path_leave(struct rt_thread *t, const void *fence)
@@ -442,7 +482,7 @@ static void path_leave(struct rt_thread *t, const void *fence)
 			continue;
 		left--;
 		if (t->held[i].instance == fence)
-			held_remove(t, &t->held[i]);
+			path_entry_remove(t, &t->held[i]);
 	}
 }
 
@@ -651,24 +691,6 @@ RT_EXPORT void fdep_fence_adopt(const void *fence)
 }
 
 /*
- * The entry `from`, not a path entry, one down over `to`, keeping to's
- * prev_key: the fields that matter without HF_PATH (fence and
- * fence_serial do not), field by field (see held_move, hot.h), flags, mode
- * and refs in their one word.
- */
-static inline void held_lower(struct held *to, const struct held *from)
-{
-	uint64_t w;
-
-	to->cls = from->cls;
-	to->instance = from->instance;
-	to->nest = from->nest;
-	to->ip = from->ip;
-	memcpy(&w, &from->flags, sizeof(w));
-	memcpy(&to->flags, &w, sizeof(w));
-}
-
-/*
  * The signal of a fence its own publisher signals, the one fence whose path
  * it is on, its entry on top of the held stack or just below a lock: the
  * record marked and the entry removed, as the slow path would.  No other
@@ -735,9 +757,11 @@ static __attribute__((noinline)) void fence_signal_slow(const void *fence, uintp
 			/* the slots of this life before the signal lets a new life
 			 * begin, and again after it for an adopter just come (see
 			 * fdep_fence_adopt: slot first, then state) */
-			known = path_slots_read(f, &ps);
+			if (others)
+				known = path_slots_read(f, &ps);
 			atomic_store(&f->state, FS_SIGNALLED);
-			known = known && path_slots_read(f, &ps);
+			if (others)
+				known = known && path_slots_read(f, &ps);
 		}
 	}
 	if (twice) {
