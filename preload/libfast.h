@@ -63,11 +63,11 @@ static inline __attribute__((always_inline)) bool lock_push_fast(const void *loc
 	if (unlikely(!t || tls_busy))
 		return false;
 	struct instance *in = icache_peek(t, lock);
-	/* fdep_lock_class() may give the instance another class, or none when
-	 * memory ran out */
-	struct lock_class *cls = in ? in->cls : NULL;
-	if (unlikely(!cls))
+	if (unlikely(!in))
 		return false;
+	/* fdep_lock_class() may give the instance another class, or none when
+	 * memory ran out: a null class finds no chain (rt_push_fast_seen) */
+	struct lock_class *cls = in->cls;
 	int mode;
 	if (how == FAST_MUTEX) {
 		if (unlikely(!in->nofail))
@@ -80,7 +80,7 @@ static inline __attribute__((always_inline)) bool lock_push_fast(const void *loc
 	}
 	if (FAST_PUSH_GUARD)
 		tls_busy = 1;
-	bool pushed = how == FAST_MUTEX ? rt_push_fast(t, cls, lock, mode, 0, ip)
+	bool pushed = how == FAST_MUTEX ? rt_push_fast_seen(t, cls, lock, mode, 0, ip)
 					: rt_push_fast_cached(t, cls, lock, mode, 0, ip);
 	if (FAST_PUSH_GUARD)
 		tls_busy = 0;
@@ -130,7 +130,7 @@ static inline __attribute__((always_inline)) bool rec_push_fast(const void *lock
 	if (h)
 		h->refs++;
 	else
-		done = rt_push_fast(t, in->cls, lock, HM_EXCLUSIVE, 0, ip);
+		done = rt_push_fast_seen(t, in->cls, lock, HM_EXCLUSIVE, 0, ip);
 	if (FAST_PUSH_GUARD)
 		tls_busy = 0;
 	return done;
@@ -152,7 +152,7 @@ static inline __attribute__((always_inline)) bool rec_pop_fast(const void *lock)
 		h->refs--;
 	} else {
 		t->key = h->prev_key;
-		t->depth--;
+		held_depth_add(t, -1);
 	}
 	return true;
 }

@@ -197,20 +197,23 @@ static inline struct instance *instance_get(struct rt_thread *t, const void *add
 
 /* Nonzero when the entry cannot simply be popped: a recursive hold
  * (refs), a spin or a path entry.  flags and refs in one load (runtime.h
- * keeps them in one word); the two bytes between are padding. */
+ * keeps them in one word); the mask takes the top bit of `zero` as well,
+ * which makes it a sign-extended 32-bit immediate: one test instruction,
+ * no 64-bit constant to load first. */
 static inline uint64_t held_pop_word(const struct held *h)
 {
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	uint64_t w;
 
 	__builtin_memcpy(&w, &h->flags, sizeof(w));
-	return w & (0xffffffff00000000ull | HF_PATH | HF_SPIN);
+	return w & (0xffffffff80000000ull | HF_PATH | HF_SPIN);
 #else
 	return h->refs | (h->flags & (HF_PATH | HF_SPIN));
 #endif
 }
 
-/* flags, mode and refs = 0 of a new entry, with one store when it can. */
+/* flags, mode, zero and refs = 0 of a new entry, with one store when it
+ * can. */
 static inline void held_set_word(struct held *h, int mode, unsigned hflags)
 {
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -220,7 +223,24 @@ static inline void held_set_word(struct held *h, int mode, unsigned hflags)
 #else
 	h->flags = (uint8_t)hflags;
 	h->mode = (uint8_t)mode;
+	h->zero = 0;
 	h->refs = 0;
+#endif
+}
+
+/*
+ * One more or one less entry on the fast paths: on x86-64 one instruction
+ * on the field in memory, where the compiler keeps the depth it loaded to
+ * find the entry and stores that plus or minus one (a copy, an add and a
+ * store).  No atomicity is needed: only the thread itself changes its
+ * depth, and a signal handler that interrupts leaves it as it found it.
+ */
+static inline __attribute__((always_inline)) void held_depth_add(struct rt_thread *t, int delta)
+{
+#if defined(__x86_64__)
+	__asm__("addl %1, %0" : "+m"(t->depth) : "ri"(delta));
+#else
+	t->depth += (uint32_t)delta;
 #endif
 }
 
@@ -233,7 +253,9 @@ static inline __attribute__((always_inline)) struct held *
 held_push_checked(struct rt_thread *t, struct lock_class *c, const void *inst, int mode,
 		  unsigned hflags, uintptr_t ip, uint64_t key)
 {
-	struct held *h = &t->held[t->depth++];
+	struct held *h = &t->held[t->depth];
+
+	held_depth_add(t, 1);
 
 	h->cls = c;
 	h->instance = inst;
@@ -270,10 +292,14 @@ static inline void held_move(struct held *to, const struct held *from)
  * signalling path to sweep, no spin or path entry pushed, and the chain seen
  * before.  False: nothing done, the caller
  * goes to rt_acquire_slow.
+ *
+ * probe_table: a key missing from way 0 of the thread's cache is looked
+ * for in way 1 and the shared table too.  probe_empty: a chain of one lock
+ * is looked for as well, see rt_push_fast_seen().
  */
 static inline __attribute__((always_inline)) bool
 rt_push_fast_probe(struct rt_thread *t, struct lock_class *c, const void *inst, int mode,
-		   unsigned hflags, uintptr_t ip, bool probe_table)
+		   unsigned hflags, uintptr_t ip, bool probe_table, bool probe_empty)
 {
 	if (unlikely(held_special(t)) && (t->spin_depth || paths_stale(t)))
 		return false;
@@ -287,7 +313,7 @@ rt_push_fast_probe(struct rt_thread *t, struct lock_class *c, const void *inst, 
 	 * context, event.c) is set
 	 * (and otherwise 0 only with odds of 2^-64): testing it, already in a
 	 * register, costs less than testing depth did */
-	if (prev && (probe_table ? !chain_seen(t, key) : !ccache_way0(t, key)))
+	if ((probe_empty || prev) && (probe_table ? !chain_seen(t, key) : !ccache_way0(t, key)))
 		return false;
 	held_push_checked(t, c, inst, mode, hflags, ip, key);
 	return true;
@@ -297,28 +323,49 @@ static inline __attribute__((always_inline)) bool
 rt_push_fast(struct rt_thread *t, struct lock_class *c, const void *inst, int mode, unsigned hflags,
 	     uintptr_t ip)
 {
-	return rt_push_fast_probe(t, c, inst, mode, hflags, ip, true);
+	return rt_push_fast_probe(t, c, inst, mode, hflags, ip, true, false);
 }
 
 /*
- * rt_push_fast() that leaves a chain missing from the thread's cache to the
- * slow path (which puts it there): the probe of the shared table needs
- * registers that a push with a variable mode (an rwlock's) would otherwise
- * save and restore on every call.
+ * rt_push_fast() that looks up every chain, a lone lock's too, and so may
+ * be given the class of an instance without testing it: no chain of a
+ * null class is ever validated (the slow paths track no lock without a
+ * class), so its key is in no cache, but with odds of 2^-64 (the key of
+ * a null class on an empty stack is 0, which no empty slot holds and no
+ * chain has).  The lock fast paths (preload/libfast.h) save the test of
+ * the class and that of an empty stack: two each, where the probe of a
+ * lone lock's chain costs three; a lone lock's chain is in the shared
+ * table from its first acquisition on the slow path (validate_chain).
+ */
+static inline __attribute__((always_inline)) bool
+rt_push_fast_seen(struct rt_thread *t, struct lock_class *c, const void *inst, int mode,
+		  unsigned hflags, uintptr_t ip)
+{
+	return rt_push_fast_probe(t, c, inst, mode, hflags, ip, true, true);
+}
+
+/*
+ * rt_push_fast_seen() that leaves a chain missing from way 0 of the
+ * thread's cache to the slow path (which puts it there): the probe of the
+ * shared table needs registers that a push with a variable mode (an
+ * rwlock's) would otherwise save and restore on every call.
  */
 static inline __attribute__((always_inline)) bool
 rt_push_fast_cached(struct rt_thread *t, struct lock_class *c, const void *inst, int mode,
 		    unsigned hflags, uintptr_t ip)
 {
-	return rt_push_fast_probe(t, c, inst, mode, hflags, ip, false);
+	return rt_push_fast_probe(t, c, inst, mode, hflags, ip, false, true);
 }
 
-/* Acquire: a seen chain is a push; anything else is rt_acquire_slow. */
+/* Acquire: a seen chain is a push; anything else is rt_acquire_slow.  A
+ * lone lock's chain too, which the slow path validates and caches once:
+ * the lock fast paths (rt_push_fast_seen) find it there after the first
+ * acquisition, which comes here. */
 static inline void rt_acquire(struct rt_thread *t, struct lock_class *c, const void *inst,
 			      int mode, unsigned hflags, const void *nest, uintptr_t ip)
 {
 	if (likely(!nest && !(hflags & (HF_SPIN | HF_PATH))) &&
-	    rt_push_fast(t, c, inst, mode, hflags, ip))
+	    rt_push_fast_seen(t, c, inst, mode, hflags, ip))
 		return;
 	rt_acquire_slow(t, c, inst, mode, hflags, nest, ip);
 }
@@ -353,7 +400,7 @@ static inline bool rt_release_top(struct rt_thread *t, const void *inst)
 
 	if (likely(h->instance == inst && !held_pop_word(h))) {
 		t->key = h->prev_key;
-		t->depth--;
+		held_depth_add(t, -1);
 		return true;
 	}
 	return false;

@@ -346,9 +346,13 @@ struct held {
 	 * fast path tests with one load (held_pop_word, hot.h) */
 	uint8_t flags;
 	uint8_t mode;
+	/* always 0: the top bit of the word's low half, which the unlock fast
+	 * path's test takes with refs (a 32-bit immediate) */
+	uint16_t zero;
 	uint32_t refs;   /* recursive mutex depth beyond the first */
 };
 _Static_assert(offsetof(struct held, flags) % 8 == 0 &&
+		       offsetof(struct held, zero) == offsetof(struct held, flags) + 2 &&
 		       offsetof(struct held, refs) == offsetof(struct held, flags) + 4,
 	       "held_pop_word (hot.h) reads flags and refs as one word");
 
