@@ -258,6 +258,27 @@ Test(reliability, dlopen_module_inversion_names_its_symbols)
 	harness_free(&r);
 }
 
+/* Heap locks made in a module that is unloaded before the process ends:
+ * their classes, first named when the report is written at exit, are
+ * named by function and line all the same (the module's file is read by
+ * its path). */
+Test(reliability, dlclosed_module_heap_locks_keep_their_names)
+{
+	struct harness_run r;
+	char mod[4096];
+
+	snprintf(mod, sizeof(mod), "%s", module());
+	run(1, NULL, ARGV("rel-dlopen", "heap", mod), &r);
+	cr_expect_eq(r.status, 0, "status %d\nstderr: %s", r.status, r.err);
+	cr_expect_str_eq(r.out, "done\n");
+	cr_expect_eq(harness_findings(r.json), 0, "unexpected findings:\n%s", r.log);
+	const char *name = "\"name\": \"mutex@heap_pair_made_here:";
+	const char *first = strstr(r.json, name);
+	cr_expect(first && strstr(first + 1, name), "two classes named by their lines expected:\n%s",
+		  r.json);
+	harness_free(&r);
+}
+
 /* Two modules, one after the other at the same address, each with a static
  * lock taken with the program's in its own order: the unloaded module's
  * lock is forgotten, not merged with the next one's. */

@@ -12,6 +12,7 @@
 #include <elfutils/libdwfl.h>
 #include <libiberty/demangle.h>
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <link.h>
 #include <sched.h>
 #include <signal.h>
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -487,16 +489,40 @@ static const Dwfl_Callbacks dwfl_callbacks = {
 	.find_debuginfo = find_debuginfo_local,
 };
 
-static void sym_index_drop_all(void);
+/*
+ * The process's modules, read from /proc/self/maps as libdw's
+ * dwfl_linux_proc_report reads them (the same names, the same ranges), so
+ * that a frame or a lock named from the symbol table alone (sym_file_open)
+ * needs no libdw at all: a process that reports nothing needs no line
+ * table, and then libdw is never entered (its code, its module list and
+ * the signal mask changes of its window are the cost of every process).
+ * libdw's own module (dwfl_of) is looked up when a line table is read or a
+ * module's symbols are left to libdw.
+ */
+struct sym_index;
+struct rt_mod {
+	uintptr_t low, high;
+	char *name;
+	size_t namesize;
+	Dwfl_Module *dm;     /* libdw's, once asked for (dwfl_of) */
+	struct sym_index *x; /* its symbols, once looked at */
+};
+static struct rt_mod *mods; /* by address */
+static size_t nmods, cap_mods;
+static bool mods_read;
 
-/* (Re)read the process's modules (sym_lock held). */
+static void sym_index_free(struct sym_index *x);
+
+/* (Re)read the process's modules into libdw (sym_lock held): what was
+ * taken from libdw's modules before goes. */
 static void dwfl_refresh(void)
 {
 	if (!dwfl)
 		dwfl = dwfl_begin(&dwfl_callbacks);
 	if (!dwfl)
 		return;
-	sym_index_drop_all();
+	for (size_t i = 0; i < nmods; i++)
+		mods[i].dm = NULL;
 	dwfl_report_begin(dwfl);
 	dwfl_linux_proc_report(dwfl, getpid());
 	dwfl_report_end(dwfl, NULL, NULL);
@@ -547,6 +573,15 @@ struct sym_raw {
 	size_t nsec;
 	bool ok;         /* the whole table can be read so */
 	bool indexable;  /* no symbol too large, no spread over 4 GiB */
+	/* file mode (sym_file_open): the table is read from its file by
+	 * pread(), libdw's symbol reading never used for the module */
+	bool file;
+	bool broken;     /* a read failed: the module goes back to libdw */
+	unsigned id;     /* which table the read window (sym_win) holds */
+	int fd;          /* open during one look-up, else -1 */
+	char *path;      /* the file with the table, pathsize bytes */
+	size_t pathsize;
+	uint64_t symoff, stroff; /* where the table and its strings start */
 };
 
 struct sym_index {
@@ -557,7 +592,6 @@ struct sym_index {
 	struct sym_raw raw;
 	size_t scans;   /* look-ups made by a pass over the table */
 	bool built;     /* the index was made (or found not to be possible) */
-	struct sym_index *next;
 };
 
 /* a module's look-ups by a pass over its table before it is indexed: at
@@ -566,17 +600,14 @@ struct sym_index {
 #define SYM_SCAN_MAX 8
 #define SYM_SCAN_BUDGET ((size_t)1 << 17)
 
-static struct sym_index *sym_indexes; /* under sym_lock */
-
-static void sym_index_drop_all(void)
+static void sym_index_free(struct sym_index *x)
 {
-	while (sym_indexes) {
-		struct sym_index *x = sym_indexes;
-		sym_indexes = x->next;
-		rt_free(x->ents, x->bytes);
-		rt_free(x->raw.alloc, x->raw.nsec);
-		rt_free(x, sizeof(*x));
-	}
+	if (!x)
+		return;
+	rt_free(x->ents, x->bytes);
+	rt_free(x->raw.alloc, x->raw.nsec);
+	rt_free(x->raw.path, x->raw.pathsize);
+	rt_free(x, sizeof(*x));
 }
 
 static void sym_ix_sift(struct sym_ix_ent *a, size_t i, size_t n)
@@ -744,10 +775,12 @@ static bool sym_raw_allocated(struct sym_raw *r, Elf *elf, size_t ndx)
 }
 
 /* The address libdw gives the entry (never SHN_XINDEX: see sym_raw_open). */
-static GElf_Addr sym_raw_addr(struct sym_raw *r, Elf *elf, const Elf64_Sym *e)
+static inline GElf_Addr sym_raw_addr(struct sym_raw *r, Elf *elf, const Elf64_Sym *e)
 {
 	if (e->st_shndx == SHN_UNDEF || e->st_shndx >= SHN_LORESERVE)
 		return e->st_value; /* absolute, common */
+	if (e->st_shndx < r->nsec && r->alloc[e->st_shndx]) /* looked at before */
+		return r->alloc[e->st_shndx] == 1 ? e->st_value + r->bias : e->st_value;
 	return sym_raw_allocated(r, elf, e->st_shndx) ? e->st_value + r->bias : e->st_value;
 }
 
@@ -849,18 +882,443 @@ static void sym_raw_open(Dwfl_Module *m, int total, struct sym_raw *r)
 	r->ok = true;
 }
 
-static struct sym_index *sym_index_of(Dwfl_Module *m)
-{
-	struct sym_index *x;
+/*
+ * File mode.  libdw reads a symbol table through libelf, which maps the
+ * whole file and keeps what it touched: in python3, the C library's debug
+ * file (488 KB), the C library itself (128 KB) and python's own table
+ * (188 KB), each for a name or two; in node, 10 MB of its 98 MB file.  A
+ * table whose module is an ordinary ELF file is read here instead, by
+ * pread() through a small window, and only the candidates' names are read:
+ * the same table libdw would choose (the file's .symtab, else that of the
+ * debug file found by build ID, else .dynsym), the same addresses, the
+ * same choice among candidates (sym_at_scan, sym_at_ix).  Anything else (a
+ * module the loader does not list, a table libdw would merge with a
+ * .gnu_debugdata one, a prelinked debug file) is left to libdw.
+ */
+#define SYM_WIN 512 /* entries read at once by a pass over a table */
+static Elf64_Sym sym_win[SYM_WIN];
+static size_t sym_win_lo, sym_win_n;
+static unsigned sym_win_id, sym_next_id; /* sym_raw.id of the window's table */
+/* two name buffers: the best candidate's name stays in one while the
+ * next candidate's is read into the other */
+static struct {
+	char *p;
+	size_t cap;
+} sym_names[2];
+static unsigned sym_name_cur;
 
-	for (x = sym_indexes; x; x = x->next)
-		if (x->m == m)
-			return x;
+static const Elf64_Sym *sym_raw_read(struct sym_raw *r, size_t i, bool seq);
+
+/* Entry i of r's table; seq: a pass, which reads a window ahead. */
+static inline const Elf64_Sym *sym_raw_entry(struct sym_raw *r, size_t i, bool seq)
+{
+	if (!r->file)
+		return &r->syms[i];
+	if (sym_win_id == r->id && i - sym_win_lo < sym_win_n)
+		return &sym_win[i - sym_win_lo];
+	return sym_raw_read(r, i, seq);
+}
+
+static __attribute__((noinline)) const Elf64_Sym *sym_raw_read(struct sym_raw *r, size_t i, bool seq)
+{
+	static const Elf64_Sym none;
+	size_t want = seq ? SYM_WIN : 1;
+	if (want > r->n - i)
+		want = r->n - i;
+	ssize_t got = r->fd < 0 ? -1
+				: pread(r->fd, sym_win, want * sizeof(Elf64_Sym),
+					(off_t)(r->symoff + i * sizeof(Elf64_Sym)));
+	if (got != (ssize_t)(want * sizeof(Elf64_Sym))) {
+		sym_win_id = 0;
+		r->broken = true;
+		return &none; /* no name: never a candidate */
+	}
+	sym_win_id = r->id;
+	sym_win_lo = i;
+	sym_win_n = want;
+	return &sym_win[0];
+}
+
+/* The name of entry e, as elf_strptr gives it: NULL past the table or
+ * without its terminating NUL. */
+static const char *sym_raw_name(struct sym_raw *r, const Elf64_Sym *e)
+{
+	size_t len = 0, at = e->st_name;
+
+	if (at >= r->strsize)
+		return NULL;
+	unsigned b = sym_name_cur;
+	for (;;) {
+		if (len + 256 > sym_names[b].cap) {
+			size_t cap = sym_names[b].cap ? sym_names[b].cap * 2 : 512;
+			char *p = cap <= ((size_t)1 << 20)
+					  ? rt_realloc_array(sym_names[b].p, sym_names[b].cap, cap, 1)
+					  : NULL;
+			if (!p) {
+				r->broken = true;
+				return NULL;
+			}
+			sym_names[b].p = p;
+			sym_names[b].cap = cap;
+		}
+		size_t want = 256;
+		if (want > r->strsize - at - len)
+			want = r->strsize - at - len;
+		if (!want)
+			return NULL; /* no NUL before the table's end */
+		ssize_t got = r->fd < 0 ? -1 : pread(r->fd, sym_names[b].p + len, want,
+						    (off_t)(r->stroff + at + len));
+		if (got <= 0) {
+			r->broken = true;
+			return NULL;
+		}
+		char *nul = memchr(sym_names[b].p + len, 0, (size_t)got);
+		len += (size_t)got;
+		if (nul)
+			return sym_names[b].p;
+	}
+}
+
+/* dwfl_module_getsym_info(m, i, sym, addr, NULL, NULL, NULL) for entry e
+ * (entry i of r's table). */
+static const char *sym_entry_info(Dwfl_Module *m, struct sym_raw *r, size_t i,
+				  const Elf64_Sym *e, GElf_Sym *sym, GElf_Addr *addr)
+{
+	if (!r->file)
+		return dwfl_module_getsym_info(m, (int)i, sym, addr, NULL, NULL, NULL);
+	*sym = *e;
+	*addr = sym_raw_addr(r, NULL, e);
+	return sym_raw_name(r, e);
+}
+
+/* The name just read is kept: the next is read into the other buffer. */
+static void sym_name_keep(void)
+{
+	sym_name_cur ^= 1;
+}
+
+/* What the loader knows of the module at an address. */
+struct sym_obj {
+	uintptr_t addr;
+	bool found;
+	GElf_Addr bias;
+	GElf_Addr first_vaddr; /* the first PT_LOAD's p_vaddr */
+	unsigned char build_id[64];
+	size_t build_id_len;
+};
+
+/* The GNU build ID among notes [p, p + n) aligned to align, into id. */
+static size_t notes_build_id(const unsigned char *p, size_t n, size_t align,
+			     unsigned char *id, size_t max)
+{
+	size_t at = 0;
+
+	while (at + sizeof(Elf64_Nhdr) <= n) {
+		Elf64_Nhdr nh;
+		memcpy(&nh, p + at, sizeof(nh));
+		size_t name = at + sizeof(nh);
+		size_t desc = name + ((nh.n_namesz + align - 1) & ~(align - 1));
+		size_t next = desc + ((nh.n_descsz + align - 1) & ~(align - 1));
+		if (desc < name || next < desc || desc + nh.n_descsz > n)
+			return 0;
+		if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 && !memcmp(p + name, "GNU", 4)) {
+			if (!nh.n_descsz || nh.n_descsz > max)
+				return 0;
+			memcpy(id, p + desc, nh.n_descsz);
+			return nh.n_descsz;
+		}
+		at = next;
+	}
+	return 0;
+}
+
+static int sym_obj_one(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct sym_obj *o = arg;
+	bool in = false, first = true;
+
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type != PT_LOAD)
+			continue;
+		if (first)
+			o->first_vaddr = ph->p_vaddr;
+		first = false;
+		if (o->addr >= lo && o->addr < lo + ph->p_memsz)
+			in = true;
+	}
+	if (!in)
+		return 0;
+	o->found = true;
+	o->bias = info->dlpi_addr;
+	for (int i = 0; i < info->dlpi_phnum && !o->build_id_len; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_NOTE)
+			o->build_id_len = notes_build_id(
+				(const unsigned char *)(info->dlpi_addr + ph->p_vaddr), ph->p_memsz,
+				ph->p_align == 8 ? 8 : 4, o->build_id, sizeof(o->build_id));
+	}
+	return 1;
+}
+
+static bool pread_all(int fd, void *buf, size_t n, uint64_t off)
+{
+	return pread(fd, buf, n, (off_t)off) == (ssize_t)n;
+}
+
+/* An ELF file's header, section headers and first PT_LOAD's p_vaddr;
+ * false when it is not one libdw's reading is known for here. */
+struct sym_elf {
+	int fd;
+	Elf64_Ehdr eh;
+	Elf64_Shdr *sh;
+	size_t nsec;
+	GElf_Addr first_vaddr;
+};
+
+static void sym_elf_close(struct sym_elf *f)
+{
+	rt_free(f->sh, f->nsec * sizeof(*f->sh));
+	if (f->fd >= 0)
+		close(f->fd);
+	f->sh = NULL;
+	f->fd = -1;
+}
+
+static bool sym_elf_open(struct sym_elf *f, const char *path)
+{
+	memset(f, 0, sizeof(*f));
+	f->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (f->fd < 0)
+		return false;
+	Elf64_Ehdr *eh = &f->eh;
+	if (!pread_all(f->fd, eh, sizeof(*eh), 0) || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
+	    eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_ident[EI_DATA] != ELFDATA2LSB ||
+	    (eh->e_type != ET_DYN && eh->e_type != ET_EXEC) ||
+	    eh->e_shentsize != sizeof(Elf64_Shdr) || !eh->e_shnum || eh->e_shnum > 4096 ||
+	    eh->e_shstrndx == SHN_XINDEX || eh->e_phentsize != sizeof(Elf64_Phdr) ||
+	    eh->e_phnum > 256)
+		goto fail;
+	bool first = true;
+	for (size_t i = 0; i < eh->e_phnum; i++) {
+		Elf64_Phdr ph;
+		if (!pread_all(f->fd, &ph, sizeof(ph), eh->e_phoff + i * sizeof(ph)))
+			goto fail;
+		if (ph.p_type == PT_LOAD && first) {
+			f->first_vaddr = ph.p_vaddr;
+			first = false;
+		}
+	}
+	if (first)
+		goto fail; /* nothing loadable: not a file libdw maps so */
+	f->nsec = eh->e_shnum;
+	if (!(f->sh = rt_alloc(f->nsec * sizeof(*f->sh))))
+		goto fail;
+	if (!pread_all(f->fd, f->sh, f->nsec * sizeof(*f->sh), eh->e_shoff))
+		goto fail;
+	for (size_t i = 0; i < f->nsec; i++)
+		if (f->sh[i].sh_type == SHT_SYMTAB_SHNDX)
+			goto fail; /* extended section indexes */
+	return true;
+fail:
+	sym_elf_close(f);
+	return false;
+}
+
+/* The file's section of type `type`, the first one as libdw takes it;
+ * -1 when there is none, -2 when it is not one read here. */
+static long sym_elf_table(const struct sym_elf *f, unsigned type)
+{
+	for (size_t i = 0; i < f->nsec; i++) {
+		const Elf64_Shdr *s = &f->sh[i];
+		if (s->sh_type != type)
+			continue;
+		if (s->sh_entsize != sizeof(Elf64_Sym) || s->sh_link >= f->nsec ||
+		    f->sh[s->sh_link].sh_type != SHT_STRTAB || s->sh_size / sizeof(Elf64_Sym) < 2 ||
+		    s->sh_size / sizeof(Elf64_Sym) > INT32_MAX)
+			return -2;
+		return (long)i;
+	}
+	return -1;
+}
+
+/* Whether the file has a section of that name. */
+static bool sym_elf_has_section(const struct sym_elf *f, const char *name)
+{
+	size_t len = strlen(name) + 1;
+	char buf[64];
+
+	if (f->eh.e_shstrndx >= f->nsec || len > sizeof(buf))
+		return true; /* cannot tell: as if it had */
+	const Elf64_Shdr *strs = &f->sh[f->eh.e_shstrndx];
+	for (size_t i = 0; i < f->nsec; i++) {
+		if (f->sh[i].sh_name >= strs->sh_size)
+			continue;
+		size_t n = strs->sh_size - f->sh[i].sh_name < len ? strs->sh_size - f->sh[i].sh_name
+								    : len;
+		if (!pread_all(f->fd, buf, n, strs->sh_offset + f->sh[i].sh_name))
+			return true;
+		if (n == len && !memcmp(buf, name, len))
+			return true;
+	}
+	return false;
+}
+
+/* The build ID in the file's note sections. */
+static size_t sym_elf_build_id(const struct sym_elf *f, unsigned char *id, size_t max)
+{
+	unsigned char buf[1024];
+
+	for (size_t i = 0; i < f->nsec; i++) {
+		const Elf64_Shdr *s = &f->sh[i];
+		if (s->sh_type != SHT_NOTE || s->sh_size > sizeof(buf) ||
+		    !pread_all(f->fd, buf, s->sh_size, s->sh_offset))
+			continue;
+		size_t n = notes_build_id(buf, s->sh_size, s->sh_addralign == 8 ? 8 : 4, id, max);
+		if (n)
+			return n;
+	}
+	return 0;
+}
+
+/*
+ * Set r up in file mode for module m, whose code holds at; false leaves
+ * the module to libdw.
+ */
+static bool sym_file_open(const char *modname, GElf_Addr at, struct sym_raw *r)
+{
+	struct sym_obj o = { .addr = (uintptr_t)at };
+	struct sym_elf main, debug, *f = &main;
+	char dpath[sizeof("/usr/lib/debug/.build-id/") + 2 * sizeof(o.build_id) + 8];
+	bool ok = false;
+
+	if (!modname || modname[0] != '/')
+		return false;
+	dl_iterate_phdr(sym_obj_one, &o);
+	if (!o.found || !sym_elf_open(&main, modname))
+		return false;
+	debug.fd = -1;
+	debug.sh = NULL;
+	debug.nsec = 0;
+	if (main.first_vaddr != o.first_vaddr)
+		goto out; /* not the file the loader mapped there */
+	long t = sym_elf_table(&main, SHT_SYMTAB);
+	if (t == -2)
+		goto out;
+	if (t < 0 && o.build_id_len) {
+		/* a separate debug file, by build ID, as find_debuginfo_local */
+		size_t n = (size_t)snprintf(dpath, sizeof(dpath), "/usr/lib/debug/.build-id/%02x/",
+					    o.build_id[0]);
+		for (size_t i = 1; i < o.build_id_len; i++)
+			n += (size_t)snprintf(dpath + n, sizeof(dpath) - n, "%02x", o.build_id[i]);
+		snprintf(dpath + n, sizeof(dpath) - n, ".debug");
+		if (sym_elf_open(&debug, dpath)) {
+			unsigned char id[sizeof(o.build_id)];
+			size_t idlen = sym_elf_build_id(&debug, id, sizeof(id));
+			if (idlen != o.build_id_len || memcmp(id, o.build_id, idlen) ||
+			    debug.first_vaddr != o.first_vaddr)
+				goto out; /* libdw's view of it is not known here */
+			t = sym_elf_table(&debug, SHT_SYMTAB);
+			if (t == -2)
+				goto out;
+			if (t >= 0)
+				f = &debug;
+		} else if (access(dpath, F_OK) == 0) {
+			goto out; /* there, but not read here */
+		}
+	}
+	if (t < 0) {
+		/* the dynamic table; libdw would add a .gnu_debugdata one */
+		if (sym_elf_has_section(&main, ".gnu_debugdata"))
+			goto out;
+		t = sym_elf_table(&main, SHT_DYNSYM);
+		if (t < 0)
+			goto out;
+	}
+	const Elf64_Shdr *s = &f->sh[t], *strs = &f->sh[s->sh_link];
+	r->n = s->sh_size / sizeof(Elf64_Sym);
+	r->symoff = s->sh_offset;
+	r->stroff = strs->sh_offset;
+	r->strsize = strs->sh_size;
+	r->bias = o.bias;
+	r->nsec = f->nsec;
+	if (!(r->alloc = rt_alloc(r->nsec)))
+		goto out;
+	for (size_t i = 0; i < f->nsec; i++)
+		r->alloc[i] = (f->sh[i].sh_flags & SHF_ALLOC) ? 1 : 2;
+	/* the path of the file read: the module's, or the debug file's */
+	const char *path = f == &debug ? dpath : modname;
+	r->pathsize = strlen(path) + 1;
+	if (!(r->path = rt_alloc(r->pathsize))) {
+		rt_free(r->alloc, r->nsec);
+		r->alloc = NULL;
+		goto out;
+	}
+	memcpy(r->path, path, r->pathsize);
+	r->file = true;
+	r->id = ++sym_next_id ? sym_next_id : ++sym_next_id;
+	r->fd = f->fd;
+	/* one pass, as sym_raw_open: what an index needs */
+	GElf_Addr lo = ~(GElf_Addr)0, hi = 0;
+	bool indexable = r->n >= SYM_INDEX_MIN;
+	for (size_t i = 1; i < r->n && !r->broken; i++) {
+		const Elf64_Sym *e = sym_raw_entry(r, i, true);
+		if (e->st_shndx == SHN_XINDEX)
+			r->broken = true;
+		if (!sym_raw_maybe_usable(r, e))
+			continue;
+		GElf_Addr a = sym_raw_addr(r, NULL, e);
+		if (e->st_size > UINT32_MAX)
+			indexable = false;
+		if (a < lo)
+			lo = a;
+		if (a + e->st_size > hi)
+			hi = a + e->st_size;
+	}
+	r->fd = -1;
+	if (lo <= hi && hi - lo > UINT32_MAX)
+		indexable = false;
+	if (r->broken) {
+		rt_free(r->alloc, r->nsec);
+		rt_free(r->path, r->pathsize);
+		memset(r, 0, sizeof(*r));
+		r->fd = -1;
+		goto out;
+	}
+	r->indexable = indexable;
+	r->ok = true;
+	ok = true;
+out:
+	sym_elf_close(&main);
+	sym_elf_close(&debug);
+	return ok;
+}
+
+static Dwfl_Module *dwfl_of(struct rt_mod *mod);
+static bool libdw_enter(void);
+
+/* The module's symbols; NULL when neither here nor libdw can read them. */
+static struct sym_index *sym_index_of(struct rt_mod *mod, GElf_Addr at)
+{
+	struct sym_index *x = mod->x;
+
+	if (x)
+		return x;
 	if (!(x = rt_alloc(sizeof(*x))))
 		return NULL;
+	x->raw.fd = -1;
+	if (sym_file_open(mod->name, at, &x->raw))
+		return mod->x = x;
+	/* libdw's module first: a read of its list forgets what was libdw's */
+	Dwfl_Module *m = dwfl_of(mod);
+	if (!m) {
+		rt_free(x, sizeof(*x));
+		return NULL;
+	}
 	x->m = m;
-	x->next = sym_indexes;
-	sym_indexes = x;
+	mod->x = x;
 	int total = dwfl_module_getsymtab(m);
 	if (total < SYM_INDEX_MIN)
 		x->built = true; /* left to libdw */
@@ -875,7 +1333,7 @@ static void sym_index_build(struct sym_index *x)
 	struct sym_raw *r = &x->raw;
 
 	x->built = true;
-	int total = dwfl_module_getsymtab(m);
+	int total = r->file ? (int)r->n : dwfl_module_getsymtab(m);
 	if (total < SYM_INDEX_MIN)
 		return;
 	x->bytes = (size_t)total * sizeof(*x->ents);
@@ -885,7 +1343,7 @@ static void sym_index_build(struct sym_index *x)
 		GElf_Sym sym;
 		GElf_Addr addr;
 		if (r->ok) {
-			const Elf64_Sym *e = &r->syms[i];
+			const Elf64_Sym *e = sym_raw_entry(r, (size_t)i, true);
 			if (!sym_raw_maybe_usable(r, e))
 				continue;
 			addr = sym_raw_addr(r, r->elf, e);
@@ -982,7 +1440,7 @@ static const char *sym_at_scan(Dwfl_Module *m, struct sym_raw *r, GElf_Addr at, 
 	bool any = false;
 
 	for (size_t i = 1; i < r->n; i++) {
-		const Elf64_Sym *e = &r->syms[i];
+		const Elf64_Sym *e = sym_raw_entry(r, i, true);
 		if (!sym_raw_maybe_usable(r, e))
 			continue;
 		GElf_Addr a = sym_raw_addr(r, elf, e);
@@ -993,9 +1451,10 @@ static const char *sym_at_scan(Dwfl_Module *m, struct sym_raw *r, GElf_Addr at, 
 		any = true;
 		if (!e->st_size || at - a >= e->st_size)
 			continue;
-		const char *name = dwfl_module_getsym_info(m, (int)i, &sym, &addr, NULL, NULL, NULL);
+		const char *name = sym_entry_info(m, r, i, e, &sym, &addr);
 		if (sym_ix_usable(name, &sym) &&
 		    (!best || sym_better(&sym, addr, (uint32_t)i, &bsym, bval, bndx))) {
+			sym_name_keep();
 			best = name;
 			bsym = sym;
 			bval = addr;
@@ -1006,7 +1465,7 @@ static const char *sym_at_scan(Dwfl_Module *m, struct sym_raw *r, GElf_Addr at, 
 		if (!any)
 			return NULL;
 		for (size_t i = 1; i < r->n; i++) {
-			const Elf64_Sym *e = &r->syms[i];
+			const Elf64_Sym *e = sym_raw_entry(r, i, true);
 			if (!sym_raw_maybe_usable(r, e) || !e->st_size)
 				continue;
 			GElf_Addr a = sym_raw_addr(r, elf, e);
@@ -1014,13 +1473,14 @@ static const char *sym_at_scan(Dwfl_Module *m, struct sym_raw *r, GElf_Addr at, 
 				return NULL;
 		}
 		for (size_t i = 1; i < r->n; i++) {
-			const Elf64_Sym *e = &r->syms[i];
+			const Elf64_Sym *e = sym_raw_entry(r, i, true);
 			if (!sym_raw_maybe_usable(r, e) || sym_raw_addr(r, elf, e) != top)
 				continue;
-			const char *name = dwfl_module_getsym_info(m, (int)i, &sym, &addr, NULL, NULL, NULL);
+			const char *name = sym_entry_info(m, r, i, e, &sym, &addr);
 			if (sym_ix_usable(name, &sym) &&
 			    (!best || sym_bind_rank(&sym) > sym_bind_rank(&bsym) ||
 			     (sym_bind_rank(&sym) == sym_bind_rank(&bsym) && (uint32_t)i < bndx))) {
+				sym_name_keep();
 				best = name;
 				bsym = sym;
 				bval = addr;
@@ -1036,10 +1496,9 @@ static const char *sym_at_scan(Dwfl_Module *m, struct sym_raw *r, GElf_Addr at, 
 }
 
 /* dwfl_module_addrinfo(m, at, off, sym, NULL, NULL, NULL), by the index. */
-static const char *sym_at_ix(Dwfl_Module *m, GElf_Addr at, GElf_Off *off, GElf_Sym *out)
+static const char *sym_at_ix1(Dwfl_Module *m, struct sym_index *x, GElf_Addr at, GElf_Off *off,
+			      GElf_Sym *out)
 {
-	struct sym_index *x = sym_index_of(m);
-
 	/* a module that cannot be indexed (the C library's debug file: its
 	 * absolute symbols at 0, the rest where it is loaded, more than 4 GiB
 	 * apart) is always passed over: some 20 times less work than libdw's
@@ -1052,6 +1511,8 @@ static const char *sym_at_ix(Dwfl_Module *m, GElf_Addr at, GElf_Off *off, GElf_S
 	}
 	if (x && !x->built)
 		sym_index_build(x);
+	if (x && x->raw.file && (!x->ents || !x->n))
+		return sym_at_scan(m, &x->raw, at, off, out); /* no index could be made */
 	if (!x || !x->ents || !x->n)
 		return dwfl_module_addrinfo(m, at, off, out, NULL, NULL, NULL);
 	if (at < x->base)
@@ -1077,12 +1538,15 @@ static const char *sym_at_ix(Dwfl_Module *m, GElf_Addr at, GElf_Off *off, GElf_S
 		if (e->maxend <= rel)
 			break; /* nothing at or below j contains at */
 		if (looked++ == SYM_INDEX_SCAN)
-			return dwfl_module_addrinfo(m, at, off, out, NULL, NULL, NULL);
+			return x->raw.file ? sym_at_scan(m, &x->raw, at, off, out)
+					   : dwfl_module_addrinfo(m, at, off, out, NULL, NULL, NULL);
 		if (!e->size || rel - e->lo >= e->size)
 			continue;
-		const char *name = dwfl_module_getsym_info(m, (int)e->ndx, &sym, &addr, NULL, NULL, NULL);
+		const char *name = sym_entry_info(m, &x->raw, e->ndx,
+						  sym_raw_entry(&x->raw, e->ndx, false), &sym, &addr);
 		if (sym_ix_usable(name, &sym) &&
 		    (!best || sym_better(&sym, addr, e->ndx, &bsym, bval, bndx))) {
+			sym_name_keep();
 			best = name;
 			bsym = sym;
 			bval = addr;
@@ -1101,11 +1565,13 @@ static const char *sym_at_ix(Dwfl_Module *m, GElf_Addr at, GElf_Off *off, GElf_S
 		for (size_t i = k; i < lo; i++) {
 			if (x->ents[i].size)
 				return NULL;
-			const char *name = dwfl_module_getsym_info(m, (int)x->ents[i].ndx, &sym, &addr,
-								   NULL, NULL, NULL);
+			const char *name =
+				sym_entry_info(m, &x->raw, x->ents[i].ndx,
+					       sym_raw_entry(&x->raw, x->ents[i].ndx, false), &sym, &addr);
 			if (sym_ix_usable(name, &sym) &&
 			    (!best || sym_bind_rank(&sym) > sym_bind_rank(&bsym) ||
 			     (sym_bind_rank(&sym) == sym_bind_rank(&bsym) && x->ents[i].ndx < bndx))) {
+				sym_name_keep();
 				best = name;
 				bsym = sym;
 				bval = addr;
@@ -1120,18 +1586,42 @@ static const char *sym_at_ix(Dwfl_Module *m, GElf_Addr at, GElf_Off *off, GElf_S
 	return best;
 }
 
+static const char *sym_at_ix(struct rt_mod *mod, GElf_Addr at, GElf_Off *off, GElf_Sym *out)
+{
+	struct sym_index *x = sym_index_of(mod, at);
+
+	if (!x)
+		return NULL;
+	if (!x->raw.file)
+		return libdw_enter() ? sym_at_ix1(x->m, x, at, off, out) : NULL;
+	struct sym_raw *r = &x->raw;
+	r->fd = open(r->path, O_RDONLY | O_CLOEXEC);
+	const char *name = sym_at_ix1(NULL, x, at, off, out);
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -1;
+	if (!r->broken)
+		return name;
+	/* a read failed (the file is gone, memory is short): libdw from now on */
+	mod->x = NULL;
+	sym_index_free(x);
+	Dwfl_Module *m = dwfl_of(mod);
+	return m ? dwfl_module_addrinfo(m, at, off, out, NULL, NULL, NULL) : NULL;
+}
+
 #ifdef SYM_INDEX_CHECK
-static const char *sym_at(Dwfl_Module *m, GElf_Addr at, GElf_Off *off, GElf_Sym *out)
+static const char *sym_at(struct rt_mod *mod, GElf_Addr at, GElf_Off *off, GElf_Sym *out)
 {
 	GElf_Off o2 = 0;
 	GElf_Sym s2;
-	const char *a = sym_at_ix(m, at, off, out);
-	const char *b = dwfl_module_addrinfo(m, at, &o2, &s2, NULL, NULL, NULL);
+	const char *a = sym_at_ix(mod, at, off, out);
+	Dwfl_Module *m = dwfl_of(mod);
+	const char *b = m ? dwfl_module_addrinfo(m, at, &o2, &s2, NULL, NULL, NULL) : NULL;
 	if ((a == NULL) != (b == NULL) || (a && (strcmp(a, b) || *off != o2))) {
 		char msg[512];
-		int n = snprintf(msg, sizeof(msg), "SYMCHECK %#lx: index %s+%#lx libdw %s+%#lx\n",
-				 (unsigned long)at, a ? a : "-", a ? (unsigned long)*off : 0UL,
-				 b ? b : "-", b ? (unsigned long)o2 : 0UL);
+		int n = snprintf(msg, sizeof(msg), "SYMCHECK %#lx %s: index %s+%#lx libdw %s+%#lx\n",
+				 (unsigned long)at, mod->name, a ? a : "-",
+				 a ? (unsigned long)*off : 0UL, b ? b : "-", b ? (unsigned long)o2 : 0UL);
 		(void)!write(2, msg, (size_t)n);
 	}
 	return a;
@@ -1140,26 +1630,36 @@ static const char *sym_at(Dwfl_Module *m, GElf_Addr at, GElf_Off *off, GElf_Sym 
 #define sym_at sym_at_ix
 #endif
 
-static unsigned long long dwfl_adds, dwfl_subs;
+static unsigned long long dwfl_adds, dwfl_subs, mods_adds, mods_subs;
 
-static int modules_changed(struct dl_phdr_info *info, size_t size, void *arg)
+/* Whether the loader's counts moved since *adds, *subs were taken. */
+struct dl_counts {
+	unsigned long long *adds, *subs;
+	bool changed;
+};
+
+static int counts_changed(struct dl_phdr_info *info, size_t size, void *arg)
 {
-	bool *changed = arg;
+	struct dl_counts *c = arg;
 
-	*changed = info->dlpi_adds != dwfl_adds || info->dlpi_subs != dwfl_subs;
-	dwfl_adds = info->dlpi_adds;
-	dwfl_subs = info->dlpi_subs;
+	(void)size;
+	c->changed = info->dlpi_adds != *c->adds || info->dlpi_subs != *c->subs;
+	*c->adds = info->dlpi_adds;
+	*c->subs = info->dlpi_subs;
 	return 1; /* the counters are the same in every entry */
 }
 
-/*
- * The module at addr.  The module list is read again only when the
- * loader's counts of loaded and unloaded objects moved: an address in no
- * module (the heap) costs a look at two counters, not a read of the maps.
- */
+static bool loader_changed(unsigned long long *adds, unsigned long long *subs)
+{
+	struct dl_counts c = { adds, subs, false };
+
+	dl_iterate_phdr(counts_changed, &c);
+	return c.changed;
+}
+
 /* Under sym_lock: the window in which libdw allocates from runtime memory,
  * opened by the first call into libdw and closed by sym_leave(); lookups
- * the runtime's own caches answer open none. */
+ * the runtime's own caches or its own reading answer open none. */
 static sigset_t sym_sigs;
 static bool sym_in_libdw;
 
@@ -1167,14 +1667,15 @@ static bool sym_in_libdw;
  * Out of memory, libdw does not fail cleanly: its line-table reader was
  * seen to crash (SIGSEGV in dwarf_getsrclines under ulimit -v), and where
  * it checks, its default answer to a failed allocation is to exit the
- * process.  So before a window into libdw opens, the runtime makes sure
+ * process.  So before a window of look-ups opens, the runtime makes sure
  * that SYM_HEADROOM of address space can still be had (a mapping that
- * reserves nothing, made and unmade at once); when it cannot, the window
- * stays shut and frames are named by module and offset alone (sym_short),
- * from the loader's list, until memory is back.
+ * reserves nothing, made and unmade at once); when it cannot, frames are
+ * named by module and offset alone (sym_short), from the loader's list,
+ * until memory is back.
  */
 #define SYM_HEADROOM ((size_t)64 << 20)
 static bool sym_short;
+static bool sym_checked; /* sym_short decided for this window */
 
 static bool sym_headroom(void)
 {
@@ -1187,33 +1688,242 @@ static bool sym_headroom(void)
 	return true;
 }
 
-static Dwfl_Module *module_of(uintptr_t addr)
+static bool sym_memory_ok(void)
 {
-	bool changed = false;
-	Dwfl_Module *m = NULL;
-
-	if (!sym_in_libdw) {
+	if (!sym_checked) {
+		sym_checked = true;
 		sym_short = !sym_headroom() || atomic_load(&rt_oom_disabled);
-		if (sym_short)
-			return NULL;
+	}
+	return !sym_short;
+}
+
+static bool libdw_enter(void)
+{
+	if (!sym_memory_ok())
+		return false;
+	if (!sym_in_libdw) {
 		sym_in_libdw = true;
 		private_heap_enter(&sym_sigs);
 	}
+	return true;
+}
 
-	if (!dwfl) {
-		dl_iterate_phdr(modules_changed, &changed);
-		dwfl_refresh();
+static void mods_drop(void)
+{
+	for (size_t i = 0; i < nmods; i++) {
+		sym_index_free(mods[i].x);
+		rt_free(mods[i].name, mods[i].namesize);
 	}
-	if (dwfl)
-		m = dwfl_addrmodule(dwfl, addr);
-	if (!m && dwfl) {
-		dl_iterate_phdr(modules_changed, &changed);
-		if (changed) {
-			dwfl_refresh();
-			m = dwfl_addrmodule(dwfl, addr);
+	nmods = 0;
+}
+
+static void mods_add(const char *name, size_t len, uintptr_t low, uintptr_t high)
+{
+	if (nmods == cap_mods) {
+		size_t cap = cap_mods ? cap_mods * 2 : 64;
+		struct rt_mod *m = rt_realloc_array(mods, cap_mods, cap, sizeof(*m));
+		if (!m)
+			return;
+		mods = m;
+		cap_mods = cap;
+	}
+	char *copy = rt_alloc(len + 1);
+	if (!copy)
+		return;
+	memcpy(copy, name, len);
+	copy[len] = 0;
+	mods[nmods++] = (struct rt_mod){ low, high, copy, len + 1, NULL, NULL };
+}
+
+/* A hexadecimal (base 16) or decimal number at *p, and what follows it. */
+static bool parse_num(char **p, int base, unsigned long long *v)
+{
+	char *s = *p;
+	unsigned long long n = 0;
+
+	for (;; s++) {
+		int d;
+		if (*s >= '0' && *s <= '9')
+			d = *s - '0';
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			d = *s - 'a' + 10;
+		else if (base == 16 && *s >= 'A' && *s <= 'F')
+			d = *s - 'A' + 10;
+		else
+			break;
+		n = n * (unsigned)base + (unsigned)d;
+	}
+	if (s == *p)
+		return false;
+	*p = s;
+	*v = n;
+	return true;
+}
+
+static bool skip(char **p, char c)
+{
+	if (**p != c)
+		return false;
+	(*p)++;
+	return true;
+}
+
+static void skip_blanks(char **p)
+{
+	while (**p == ' ' || **p == '\t')
+		(*p)++;
+}
+
+/*
+ * Read /proc/self/maps as libdw does: a module is a run of lines that map
+ * the same file (device and inode), whatever lines without a file come
+ * between them; the vDSO is "[vdso: PID]"; a line that cannot be read, or
+ * a file whose name changes within a run, ends the list there, the run
+ * then being read lost.
+ */
+static void mods_refresh(void)
+{
+	size_t len = 0, cap = 0;
+	char *buf;
+
+	mods_drop();
+	mods_read = true;
+	if (!(buf = rt_read_file("/proc/self/maps", &len, &cap)))
+		return;
+	uintptr_t vdso = (uintptr_t)getauxval(AT_SYSINFO_EHDR);
+	const char *last = NULL;
+	size_t last_len = 0;
+	unsigned long long last_ino = 0, last_maj = 0, last_min = 0;
+	uintptr_t low = 0, high = 0;
+	for (char *line = buf, *next; *line; line = next) {
+		char *nl = strchr(line, '\n');
+		next = nl ? nl + 1 : line + strlen(line);
+		if (nl)
+			*nl = 0;
+		unsigned long long start, end, offset, maj, min, ino;
+		char *p = line;
+		if (!parse_num(&p, 16, &start) || !skip(&p, '-') || !parse_num(&p, 16, &end) ||
+		    !skip(&p, ' '))
+			break;
+		p += strcspn(p, " ");
+		skip_blanks(&p);
+		if (!parse_num(&p, 16, &offset))
+			break;
+		skip_blanks(&p);
+		if (!parse_num(&p, 16, &maj) || !skip(&p, ':') || !parse_num(&p, 16, &min))
+			break;
+		skip_blanks(&p);
+		if (!parse_num(&p, 10, &ino))
+			break;
+		skip_blanks(&p);
+		if (start == vdso && start) {
+			if (last)
+				mods_add(last, last_len, low, high);
+			char name[32];
+			int n = snprintf(name, sizeof(name), "[vdso: %d]", (int)getpid());
+			mods_add(name, (size_t)n, (uintptr_t)start, (uintptr_t)end);
+			last = NULL;
 		}
+		if (p[0] != '/' || (!ino && !maj && !min))
+			continue;
+		if (last && ino == last_ino && maj == last_maj && min == last_min) {
+			if (strlen(p) != last_len || memcmp(p, last, last_len)) {
+				last = NULL;
+				break;
+			}
+			high = (uintptr_t)end;
+			continue;
+		}
+		if (last)
+			mods_add(last, last_len, low, high);
+		last = p;
+		last_len = strlen(p);
+		last_ino = ino, last_maj = maj, last_min = min;
+		low = (uintptr_t)start;
+		high = (uintptr_t)end;
+	}
+	if (last)
+		mods_add(last, last_len, low, high);
+	rt_free(buf, cap);
+}
+
+static struct rt_mod *mod_find(uintptr_t addr)
+{
+	size_t lo = 0, hi = nmods;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (mods[mid].high <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < nmods && mods[lo].low <= addr && addr < mods[lo].high ? &mods[lo] : NULL;
+}
+
+/*
+ * The module at addr.  The module list is read again only when the
+ * loader's counts of loaded and unloaded objects moved: an address in no
+ * module (the heap) costs a look at two counters, not a read of the maps.
+ */
+static struct rt_mod *mod_of(uintptr_t addr)
+{
+	if (!sym_memory_ok())
+		return NULL;
+	if (!mods_read) {
+		loader_changed(&mods_adds, &mods_subs);
+		mods_refresh();
+	}
+	struct rt_mod *m = mod_find(addr);
+	if (!m && loader_changed(&mods_adds, &mods_subs)) {
+		mods_refresh();
+		m = mod_find(addr);
 	}
 	return m;
+}
+
+static bool dwfl_same(Dwfl_Module *m, const struct rt_mod *mod)
+{
+	Dwarf_Addr low = 0, high = 0;
+	const char *name = m ? dwfl_module_info(m, NULL, &low, &high, NULL, NULL, NULL, NULL) : NULL;
+
+	return name && low == mod->low && high == mod->high && !strcmp(name, mod->name);
+}
+
+/* libdw's module for mod, its list read again if it is older than ours. */
+static Dwfl_Module *dwfl_of(struct rt_mod *mod)
+{
+	if (!libdw_enter())
+		return NULL; /* every call into libdw is made inside the window */
+	if (mod->dm)
+		return mod->dm;
+	if (!dwfl) {
+		loader_changed(&dwfl_adds, &dwfl_subs);
+		dwfl_refresh();
+	}
+	Dwfl_Module *m = dwfl ? dwfl_addrmodule(dwfl, mod->low) : NULL;
+	if (!dwfl_same(m, mod) && dwfl && loader_changed(&dwfl_adds, &dwfl_subs)) {
+		/* what was libdw's goes with its list: the libdw-read symbols */
+		for (size_t i = 0; i < nmods; i++) {
+			if (mods[i].x && !mods[i].x->raw.file) {
+				sym_index_free(mods[i].x);
+				mods[i].x = NULL;
+			}
+		}
+		dwfl_refresh();
+		m = dwfl_addrmodule(dwfl, mod->low);
+	}
+	if (!dwfl_same(m, mod) && dwfl) {
+		/* unloaded since our list was read (a class made in a module
+		 * that is gone, named at exit): libdw is told of it, and reads
+		 * it from its file */
+		dwfl_report_begin_add(dwfl);
+		m = dwfl_report_module(dwfl, mod->name, mod->low, mod->high);
+		dwfl_report_end(dwfl, NULL, NULL);
+	}
+	if (!dwfl_same(m, mod))
+		return NULL;
+	return mod->dm = m;
 }
 
 static const char *intern_str(const char *s)
@@ -1450,23 +2160,22 @@ static void symbolize_short(uintptr_t pc, uintptr_t at, struct frame *f)
 static void symbolize_locked(uintptr_t pc, struct frame *f, bool lines)
 {
 	uintptr_t at = pc ? pc - 1 : 0; /* return addresses point past the call */
-	Dwfl_Module *m = module_of(at);
+	struct rt_mod *mod = mod_of(at);
 
 	memset(f, 0, sizeof(*f));
 	f->pc = pc;
-	if (!m && sym_short)
+	if (!mod && sym_short)
 		symbolize_short(pc, at, f);
-	if (!m)
+	if (!mod)
 		return;
-	Dwarf_Addr base = 0;
-	const char *modname = dwfl_module_info(m, NULL, &base, NULL, NULL, NULL, NULL, NULL);
-	f->module = intern_str(modname);
-	f->offset = pc - base;
+	f->module = intern_str(mod->name);
+	f->offset = pc - mod->low;
 	GElf_Off off;
 	GElf_Sym sym;
-	const char *name = sym_at(m, at, &off, &sym);
+	const char *name = sym_at(mod, at, &off, &sym);
 	f->fn_offset = name ? off + (pc - at) : 0;
-	Dwfl_Line *line = lines ? dwfl_module_getsrc(m, at) : NULL;
+	Dwfl_Module *m = lines ? dwfl_of(mod) : NULL;
+	Dwfl_Line *line = m ? dwfl_module_getsrc(m, at) : NULL;
 	if (line) {
 		int lineno = 0;
 		const char *file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
@@ -1511,6 +2220,7 @@ static void sym_leave(void)
 		sym_in_libdw = false;
 		private_heap_leave(&sym_sigs);
 	}
+	sym_checked = false;
 	rt_unlock(&sym_lock);
 	rt_cancel_restore(old);
 }
@@ -1606,12 +2316,11 @@ int stack_function_try(uintptr_t pc, const char **function, bool try)
 		sym_leave();
 		return 0;
 	}
-	Dwfl_Module *m = module_of(at);
-	if (m) {
+	struct rt_mod *mod = mod_of(at);
+	if (mod) {
 		GElf_Off off;
 		GElf_Sym sym;
-		function_names(sym_at(m, at, &off, &sym), NULL,
-			       function);
+		function_names(sym_at(mod, at, &off, &sym), NULL, function);
 	}
 	if (!fe && (fe = rt_alloc(sizeof(*fe)))) {
 		fe->pc = pc;
@@ -1674,20 +2383,20 @@ int stack_object_name_try(const void *addr, const char *kind, const char **out, 
 
 	if (!sym_enter(try))
 		return -1;
-	Dwfl_Module *m = module_of((uintptr_t)addr);
+	struct rt_mod *m = mod_of((uintptr_t)addr);
 	if (!m) {
-		/* libdw's module ends with the last file-backed page: the rest
-		 * of a .bss longer than that is the module's all the same */
+		/* a module ends with the last file-backed page: the rest of a
+		 * .bss longer than that is the module's all the same */
 		struct module_find mf = { (uintptr_t)addr, 0 };
 		dl_iterate_phdr(module_find_one, &mf);
 		if (mf.start)
-			m = module_of(mf.start);
+			m = mod_of(mf.start);
 	}
 	if (m) {
 		GElf_Off off;
 		GElf_Sym sym;
-		Dwarf_Addr start = 0;
-		const char *modname = dwfl_module_info(m, NULL, &start, NULL, NULL, NULL, NULL, NULL);
+		uintptr_t start = m->low;
+		const char *modname = m->name;
 		const char *name = sym_at(m, (GElf_Addr)(uintptr_t)addr, &off, &sym);
 		char plain[1024];
 		if (name && GELF_ST_TYPE(sym.st_info) == STT_OBJECT) {

@@ -8,6 +8,8 @@
  *   rel-dlopen swap A B       A (libdorder-a) takes outer then its lock and
  *                             is unloaded; B, mapped where A was, takes its
  *                             own lock then outer: two locks, no cycle
+ *   rel-dlopen heap MODULE    the module makes two heap mutexes and nests
+ *                             them; it is unloaded, the mutexes live on
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -64,8 +66,23 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
+	if (argc == 3 && !strcmp(argv[1], "heap")) {
+		void *h = dlopen(argv[2], RTLD_NOW | RTLD_LOCAL);
+		void (*pair)(void) = h ? (void (*)(void))dlsym(h, "heap_pair_made_here") : NULL;
+		if (!pair) {
+			fprintf(stderr, "rel-dlopen: %s\n", dlerror());
+			return 1;
+		}
+		pair();
+		if (dlclose(h)) {
+			fprintf(stderr, "dlclose: %s\n", dlerror());
+			return 1;
+		}
+		puts("done");
+		return 0;
+	}
 	if (argc != 3 || (strcmp(argv[1], "bug") && strcmp(argv[1], "clean"))) {
-		fprintf(stderr, "usage: rel-dlopen bug|clean MODULE | swap MODULE_A MODULE_B\n");
+		fprintf(stderr, "usage: rel-dlopen bug|clean|heap MODULE | swap MODULE_A MODULE_B\n");
 		return 2;
 	}
 	for (int round = 0; round < 2; round++) {
