@@ -450,13 +450,15 @@ static inline void held_lower(struct held *to, const struct held *from)
 }
 
 /*
- * Remove the path entry h: popped on top; just below the top, the entry
- * above moved down over it, as signal_fast does (a path or merged entry
- * above takes held_remove, which keeps all of its fields and keys).
+ * Remove the path or section entry h: popped on top; just below the top,
+ * the entry above moved down over it, as signal_fast does (a path or
+ * merged entry above takes held_remove, which keeps all of its fields and
+ * keys).
  */
 static inline void path_entry_remove(struct rt_thread *t, struct held *h)
 {
 	struct held *top = &t->held[t->depth - 1];
+	bool path = h->flags & HF_PATH;
 
 	if (h == top) {
 		t->key = h->prev_key;
@@ -468,7 +470,8 @@ static inline void path_entry_remove(struct rt_thread *t, struct held *h)
 		return;
 	}
 	t->depth--;
-	t->npath--;
+	if (path)
+		t->npath--;
 }
 
 /* The thread's entries on the path of the fence at `fence` go (any life):
@@ -818,7 +821,7 @@ static __attribute__((noinline)) void fence_wait_slow(const void *fence, uintptr
 		uint64_t serial = atomic_load_explicit(&f->serial, memory_order_acquire);
 		if (paths_stale(t))
 			held_sweep_paths(t);
-		for (uint32_t i = 0; i < t->depth; i++) {
+		for (uint32_t i = 0; t->npath && i < t->depth; i++) {
 			struct held *h = &t->held[i];
 			if ((h->flags & HF_PATH) && h->instance == fence && h->fence_serial == serial) {
 				struct finding_in fi = {
@@ -906,7 +909,7 @@ RT_EXPORT void fdep_signalling_end(bool cookie)
 	if (!cookie) {
 		for (uint32_t i = t->depth; i-- > 0;) {
 			if (t->held[i].flags & HF_SECTION) {
-				held_remove(t, &t->held[i]);
+				path_entry_remove(t, &t->held[i]);
 				break;
 			}
 		}
