@@ -19,8 +19,9 @@
 #include "preload.h"
 
 /*
- * The instance of a lock this thread's cache has, with a class, set up by
- * its library's interposer (known), or NULL.  Not inside the runtime.
+ * The instance of a lock this thread's cache has, set up by its library's
+ * interposer (known), or NULL.  Not inside the runtime.  Its class may be
+ * null: rt_push_fast_seen() finds no chain of a null class.
  */
 static inline __attribute__((always_inline)) struct instance *lib_cached(struct rt_thread *t,
 									  const void *lock)
@@ -28,7 +29,7 @@ static inline __attribute__((always_inline)) struct instance *lib_cached(struct 
 	if (unlikely(!t || tls_busy))
 		return NULL;
 	struct instance *in = icache_peek(t, lock);
-	if (unlikely(!in || !in->cls || !in->known))
+	if (unlikely(!in || !in->known))
 		return NULL;
 	return in;
 }
@@ -115,6 +116,8 @@ static inline __attribute__((always_inline)) struct held *lib_held_find(struct r
 /*
  * A recursive lock: its owner's relock is one count more on the entry it
  * holds (no acquisition: it cannot block), else the push of a new entry.
+ * An entry is only ever pushed for a lock with a class, the class the
+ * instance may since have lost (fdep_lock_class()): still the same lock.
  */
 static inline __attribute__((always_inline)) bool rec_push_fast(const void *lock, uintptr_t ip)
 {
