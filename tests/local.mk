@@ -25,6 +25,7 @@ TEST_PROGS = tests/progs/fdep-script tests/progs/hang tests/progs/churn \
 	tests/progs/transfer \
 	tests/progs/reuse \
 	tests/progs/relock \
+	tests/progs/warm \
 	tests/progs/mutex-kinds \
 	tests/progs/lock-class \
 	tests/progs/many-syms \
@@ -87,6 +88,8 @@ tests_progs_reuse_SOURCES = tests/progs/reuse.c
 tests_progs_reuse_LDADD = -lpthread
 tests_progs_relock_SOURCES = tests/progs/relock.c
 tests_progs_relock_LDADD = -lpthread
+tests_progs_warm_SOURCES = tests/progs/warm.c
+tests_progs_warm_LDADD = -lpthread
 tests_progs_bad_unlock_SOURCES = tests/progs/bad-unlock.c
 tests_progs_bad_unlock_LDADD = -lpthread
 tests_progs_thread_exit_SOURCES = tests/progs/thread-exit.c

@@ -95,6 +95,28 @@ Test(preload, abba_same_order_is_silent)
 	harness_free(&r);
 }
 
+/* The lock fast paths decide from the chain key alone: a lock at a depth
+ * where it was seen many times, under a new lock, is still checked. */
+Test(preload, new_lock_below_a_warm_chain_is_checked)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("warm", "bug"), &r);
+	expect_findings(&r, "lock-order-inversion", 1);
+	cr_expect_eq(cycle_length(r.json), 2);
+	cr_expect_str_eq(r.out, "done\n");
+	harness_free(&r);
+}
+
+Test(preload, new_lock_below_a_warm_chain_in_one_order_is_silent)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("warm", "clean"), &r);
+	expect_clean(&r, "done\n");
+	harness_free(&r);
+}
+
 Test(preload, real_abba_deadlock_is_reported_before_it_blocks)
 {
 	struct harness_run r;
