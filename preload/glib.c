@@ -65,9 +65,11 @@ glib_instance(struct rt_thread *t, const void *lock, enum glib_lock kind, uintpt
 	if (in && !in->known) {
 		in->mutex_kind = kind == GL_REC ? PTHREAD_MUTEX_RECURSIVE : PTHREAD_MUTEX_NORMAL;
 		in->plain = kind != GL_REC;
-		in->nofail = in->plain;
+		/* the fast paths tell the kinds apart by these: a GMutex's
+		 * record takes no rwlock's, nor a GRWLock's a mutex's */
+		in->nofail = kind == GL_MUTEX;
 		in->recursive_readers = true;
-		in->read_mode = HM_RECURSIVE;
+		in->read_mode = kind == GL_RW ? HM_RECURSIVE : HM_EXCLUSIVE;
 		in->known = true;
 	}
 	return in;

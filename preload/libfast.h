@@ -75,9 +75,14 @@ static inline __attribute__((always_inline)) bool lock_push_fast(const void *loc
 			return false;
 		mode = HM_EXCLUSIVE;
 	} else {
-		if (unlikely(!in->known))
+		/* read_mode, set with known, is nonzero on an rwlock's record
+		 * alone: a mutex's at the same address (memory reused without
+		 * a destroy) goes to the slow path, which makes the new lock */
+		mode = in->read_mode;
+		if (unlikely(!mode))
 			return false;
-		mode = how == FAST_WRITE ? HM_EXCLUSIVE : in->read_mode;
+		if (how == FAST_WRITE)
+			mode = HM_EXCLUSIVE;
 	}
 	if (FAST_PUSH_GUARD)
 		tls_busy = 1;

@@ -24,6 +24,7 @@ TEST_PROGS = tests/progs/fdep-script tests/progs/hang tests/progs/churn \
 	tests/progs/rel-fds \
 	tests/progs/transfer \
 	tests/progs/reuse \
+	tests/progs/kind-reuse \
 	tests/progs/relock \
 	tests/progs/warm \
 	tests/progs/mutex-kinds \
@@ -86,6 +87,8 @@ tests_progs_transfer_SOURCES = tests/progs/transfer.c
 tests_progs_transfer_LDADD = -lpthread
 tests_progs_reuse_SOURCES = tests/progs/reuse.c
 tests_progs_reuse_LDADD = -lpthread
+tests_progs_kind_reuse_SOURCES = tests/progs/kind-reuse.c
+tests_progs_kind_reuse_LDADD = -lpthread
 tests_progs_relock_SOURCES = tests/progs/relock.c
 tests_progs_relock_LDADD = -lpthread
 tests_progs_warm_SOURCES = tests/progs/warm.c

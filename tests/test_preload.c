@@ -429,6 +429,71 @@ Test(preload, reinitialised_mutex_is_a_new_lock)
 	harness_free(&r);
 }
 
+/* Memory reused for another kind of lock with no destroy or free seen in
+ * between: the thread that used the old lock, whose instance cache still
+ * has it, must take the new one as the new kind, on the fast and the slow
+ * path alike. */
+Test(preload, pooled_mutex_reused_as_rwlock_is_a_new_rwlock)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("kind-reuse", "mutex-rwlock"), &r);
+	expect_clean(&r, "done\n");
+	cr_expect(strstr(r.json, "{\"name\": \"pool\", \"kind\": \"rwlock\"}"), "%s", r.json);
+	harness_free(&r);
+}
+
+Test(preload, pooled_rwlock_reused_as_mutex_is_a_new_mutex)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("kind-reuse", "rwlock-mutex"), &r);
+	expect_clean(&r, "done\n");
+	harness_free(&r);
+}
+
+Test(preload, pooled_spinlock_reused_as_mutex_is_a_new_mutex)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("kind-reuse", "spin-mutex"), &r);
+	expect_clean(&r, "done\n");
+	harness_free(&r);
+}
+
+Test(preload, reused_rwlock_in_a_real_cycle_is_reported_as_the_rwlock)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("kind-reuse", "rwlock-cycle"), &r);
+	expect_findings(&r, "lock-order-inversion", 1);
+	cr_expect_eq(cycle_length(r.json), 2);
+	cr_expect(strstr(r.json, "\"from\": \"pool\", \"to\": \"outer2\""), "%s", r.log);
+	cr_expect(strstr(r.json, "{\"name\": \"pool\", \"kind\": \"rwlock\"}"), "%s", r.json);
+	cr_expect(!strstr(r.json, "{\"name\": \"pool\", \"kind\": \"mutex\"}"), "%s", r.json);
+	harness_free(&r);
+}
+
+/* A free in a key destructor that runs after the runtime's own: the
+ * thread must still be tracked, or the freed lock outlives its memory. */
+Test(preload, mutex_freed_by_a_key_destructor_then_reused_as_rwlock_is_new)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("kind-reuse", "key-destructor"), &r);
+	expect_clean(&r, "done\n");
+	harness_free(&r);
+}
+
+Test(preload, mutex_freed_by_a_key_destructor_then_reused_as_mutex_is_new)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("kind-reuse", "key-destructor-mutex"), &r);
+	expect_clean(&r, "done\n");
+	harness_free(&r);
+}
+
 Test(preload, mutex_renamed_after_nested_use_gets_edges_in_its_new_class)
 {
 	struct harness_run r;

@@ -186,13 +186,18 @@ static inline struct instance *icache_peek(struct rt_thread *t, const void *addr
 	return NULL;
 }
 
-/* The instance at addr, from the thread's small cache when it can. */
+/* The instance at addr, from the thread's small cache when it can.  A
+ * cached record of another kind of pthread lock than `type` is one whose
+ * memory the program reused without a destroy: instance_get_slow decides. */
 static inline struct instance *instance_get(struct rt_thread *t, const void *addr, int type,
 					    uintptr_t site)
 {
 	struct instance *in = t ? icache_peek(t, addr) : NULL;
+	int k = type & ~IT_FROM_INIT;
 
-	return likely(in) ? in : instance_get_slow(addr, type, site);
+	if (likely(in) && likely(k < IT_MUTEX || k > IT_SPIN || in->type == k))
+		return in;
+	return instance_get_slow(addr, type, site);
 }
 
 /* Nonzero when the entry cannot simply be popped: a recursive hold

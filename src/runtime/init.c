@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -195,8 +196,21 @@ static void fork_child(void)
 	tls_busy--;
 }
 
+/* The destructor rounds of an ending thread that this key has seen. */
+static __thread unsigned char key_rounds __attribute__((tls_model("initial-exec")));
+
 static void thread_key_destructor(void *arg)
 {
+	/*
+	 * The program's key destructors run in rounds, this one among them:
+	 * set again, it comes back in each round, and the thread stays
+	 * tracked until the last one, so that what they free (a per-thread
+	 * object with a lock in it) is forgotten, not left to be taken for
+	 * the lock that the memory holds next.
+	 */
+	if (++key_rounds < PTHREAD_DESTRUCTOR_ITERATIONS && !tls_busy &&
+	    pthread_setspecific(thread_key, arg) == 0)
+		return;
 	/* what runs after this in the ending thread goes through untracked */
 	tls_busy = 1;
 	thread_forget(arg);

@@ -150,6 +150,76 @@ static int kind_of_type(int type)
 	}
 }
 
+/* Take in out of its shard (the shard's lock held). */
+static void shard_unlink(struct shard *s, uint64_t h, struct instance *in)
+{
+	for (struct instance **pp = &s->buckets[h & (s->nbuckets - 1)]; *pp; pp = &(*pp)->hnext) {
+		if (*pp == in) {
+			*pp = in->hnext;
+			s->count--;
+			return;
+		}
+	}
+}
+
+/*
+ * An instance taken out of its shard goes: its counts, its line's mark, a
+ * class of its own, its record.  A lock the thread holds there is reported
+ * as freed, or, when `quiet`, dropped from its held stack without a word.
+ * Another thread's cache may still point at the record: rt_free writes its
+ * free-list link over addr, and a record made again from it is the
+ * instance at its new addr, so that cache finds no lock there that is not.
+ */
+static void instance_drop(struct rt_thread *t, struct instance *in, uintptr_t ip, bool quiet)
+{
+	atomic_fetch_sub(&instance_live, 1);
+	instance_unmark_line(in->addr);
+	if (!in->in_static)
+		atomic_fetch_sub(&release_watch, 1);
+	struct held *hd = t && !t->dead ? held_find(t, in->addr) : NULL;
+	if (hd && !quiet) {
+		struct finding_in f = {
+			.kind = FK_HELD_LOCK_FREED,
+			.title = "held lock freed",
+			.detail = "memory holding a lock this thread holds is freed or destroyed",
+			.subject = { hd->cls },
+			.stack = stack_capture(ip),
+		};
+		report_finding(t, &f);
+	}
+	if (hd)
+		held_remove(t, hd);
+	/* a class of this instance alone goes with it */
+	if (in->cls && !in->cls->named && in->cls->addr == in->addr) {
+		if (graph_class_unused(in->cls))
+			class_release(in->cls);
+		else
+			graph_class_dead(in->cls);
+	}
+	rt_free(in, sizeof(*in));
+}
+
+/*
+ * Can the record in stand for a lock of `type` (no IT_FROM_INIT) at its
+ * address?  A record of another kind of pthread lock, or of an event, is a
+ * lock the program let go without a destroy or a free the runtime saw (a
+ * pool that hands its objects out again, a stack slot, a free in a thread's
+ * last key destructor): stale, and the lock there is a new one.  A record
+ * fdep_lock_class() named before the lock's first use is the lock's, as is
+ * any record for an annotation or an event (event_class turns a record of
+ * another kind into its event in place).
+ */
+static bool instance_stale(struct instance *in, int type)
+{
+	if (type < IT_MUTEX || type > IT_SPIN || in->type == type)
+		return false;
+	if (in->type == IT_ANNOTATED && in->cls && in->cls->named) {
+		in->type = (uint8_t)type; /* the lock the name was given to */
+		return false;
+	}
+	return true;
+}
+
 struct instance *instance_get_slow(const void *addr, int type, uintptr_t site)
 {
 	struct rt_thread *t = tls_thread;
@@ -157,9 +227,17 @@ struct instance *instance_get_slow(const void *addr, int type, uintptr_t site)
 
 	uint64_t h = line_hash((uintptr_t)addr >> LINE_SHIFT);
 	struct shard *s = shard_of(h);
+	struct instance *stale = NULL;
 	rt_lock(&s->lock);
 	struct instance *in = shard_find(s, h, addr);
+	if (in && instance_stale(in, type & ~IT_FROM_INIT)) {
+		shard_unlink(s, h, in);
+		stale = in;
+		in = NULL;
+	}
 	rt_unlock(&s->lock);
+	if (stale)
+		instance_drop(t, stale, site, true);
 	if (!in) {
 		/* a lock never initialised (statically) is its own class even by site */
 		bool by_site = rt_opt.classes == CLASSES_SITE && (type & IT_FROM_INIT) && site;
@@ -253,30 +331,7 @@ void instance_forget_range(const void *start, size_t len, uintptr_t ip)
 		struct instance *in = shard_take_range(l, lo, hi), *next;
 		for (; in; in = next) {
 			next = in->hnext;
-			atomic_fetch_sub(&instance_live, 1);
-			instance_unmark_line(in->addr);
-			if (!in->in_static)
-				atomic_fetch_sub(&release_watch, 1);
-			struct held *hd = t ? held_find(t, in->addr) : NULL;
-			if (hd) {
-				struct finding_in f = {
-					.kind = FK_HELD_LOCK_FREED,
-					.title = "held lock freed",
-					.detail = "memory holding a lock this thread holds is freed or destroyed",
-					.subject = { hd->cls },
-					.stack = stack_capture(ip),
-				};
-				report_finding(t, &f);
-				held_remove(t, hd);
-			}
-			/* a class of this instance alone goes with it */
-			if (in->cls && !in->cls->named && in->cls->addr == in->addr) {
-				if (graph_class_unused(in->cls))
-					class_release(in->cls);
-				else
-					graph_class_dead(in->cls);
-			}
-			rt_free(in, sizeof(*in));
+			instance_drop(t, in, ip, false);
 		}
 	}
 	if (atomic_load_explicit(&fences_made, memory_order_relaxed))
