@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "libfast.h"
+#include "spin.h"
 
 REAL_DECL(int, pthread_mutex_init, pthread_mutex_t *, const pthread_mutexattr_t *);
 REAL_DECL(int, pthread_mutex_destroy, pthread_mutex_t *);
@@ -444,6 +445,9 @@ RT_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *rw)
 
 /* ---- spinlocks ---- */
 
+FAST_TARGET(int, pthread_spin_lock, (pthread_spinlock_t *s), (s))
+FAST_TARGET(int, pthread_spin_unlock, (pthread_spinlock_t *s), (s))
+
 RT_EXPORT int pthread_spin_init(pthread_spinlock_t *s, int pshared)
 {
 	int r = REAL(pthread_spin_init)(s, pshared);
@@ -491,10 +495,10 @@ static bool spin_before(pthread_spinlock_t *s, unsigned hflags, uintptr_t ip)
 	return tracked;
 }
 
-RT_EXPORT int pthread_spin_lock(pthread_spinlock_t *s)
+static __attribute__((noinline)) int spin_lock_slow(pthread_spinlock_t *s, uintptr_t ip)
 {
 	bool tracked;
-	struct rt_thread *t = spin_event(s, 0, RT_CALLER, &tracked);
+	struct rt_thread *t = spin_event(s, 0, ip, &tracked);
 	int r = REAL(pthread_spin_lock)(s);
 
 	if (t)
@@ -502,6 +506,31 @@ RT_EXPORT int pthread_spin_lock(pthread_spinlock_t *s)
 	if (r && tracked)
 		lock_undo((const void *)s);
 	return r;
+}
+
+/*
+ * A spinlock this thread has seen, on a chain the cache has seen: the push
+ * (spin.h) and the real lock tail-called, as a mutex's (libfast.h).  glibc's
+ * pthread_spin_lock cannot fail.
+ */
+RT_EXPORT FAST_TEXT int pthread_spin_lock(pthread_spinlock_t *s)
+{
+	struct rt_thread *t = tls_thread;
+
+	if (likely(t && !tls_busy)) {
+		struct instance *in = icache_peek(t, (const void *)s);
+		if (likely(in && in->cls)) {
+			if (FAST_PUSH_GUARD)
+				tls_busy = 1;
+			bool pushed = spin_push_fast(t, in->cls, (const void *)s, HM_EXCLUSIVE, 0,
+							     RT_CALLER);
+			if (FAST_PUSH_GUARD)
+				tls_busy = 0;
+			if (pushed)
+				return TARGET(pthread_spin_lock)(s);
+		}
+	}
+	return spin_lock_slow(s, RT_CALLER);
 }
 
 RT_EXPORT int pthread_spin_trylock(pthread_spinlock_t *s)
@@ -513,8 +542,25 @@ RT_EXPORT int pthread_spin_trylock(pthread_spinlock_t *s)
 	return r;
 }
 
-RT_EXPORT int pthread_spin_unlock(pthread_spinlock_t *s)
+static __attribute__((noinline)) int spin_unlock_slow(pthread_spinlock_t *s, uintptr_t ip)
 {
-	unlock_event((const void *)s, RT_CALLER);
+	unlock_event((const void *)s, ip);
 	return REAL(pthread_spin_unlock)(s);
+}
+
+/* Its unlock: the pop of the top entry (spin.h), then the real unlock. */
+RT_EXPORT FAST_TEXT int pthread_spin_unlock(pthread_spinlock_t *s)
+{
+	struct rt_thread *t = tls_thread;
+
+	if (likely(t && !tls_busy)) {
+		if (FAST_PUSH_GUARD)
+			tls_busy = 1;
+		bool popped = spin_pop_fast(t, (const void *)s);
+		if (FAST_PUSH_GUARD)
+			tls_busy = 0;
+		if (popped)
+			return TARGET(pthread_spin_unlock)(s);
+	}
+	return spin_unlock_slow(s, RT_CALLER);
 }

@@ -38,6 +38,7 @@ TEST_PROGS = tests/progs/fdep-script tests/progs/hang tests/progs/churn \
 	tests/progs/many-held \
 	tests/progs/many-threads \
 	tests/progs/spin \
+	tests/progs/annot-fast \
 	tests/progs/rel-spawn tests/progs/rel-clone tests/progs/rel-signal \
 	tests/progs/rel-dlopen tests/progs/rel-alloc tests/progs/rel-cxx tests/progs/fence-names \
 	tests/progs/rel-report tests/progs/rel-capacity tests/progs/rel-secure \
@@ -131,6 +132,7 @@ tests_progs_waits_SOURCES = tests/progs/waits.c
 tests_progs_waits_LDADD = -lpthread
 tests_progs_spin_SOURCES = tests/progs/spin.c
 tests_progs_spin_LDADD = -lpthread
+tests_progs_annot_fast_SOURCES = tests/progs/annot-fast.c
 # reliability scenarios run by tests/test_reliability.c
 tests_progs_rel_spawn_SOURCES = tests/progs/rel-spawn.c
 tests_progs_rel_spawn_LDADD = -lpthread

@@ -402,3 +402,66 @@ Test(annotations, suppression_by_fingerprint_and_by_deep_frame)
 	harness_free(&r);
 	unlink(path);
 }
+
+/* ---- the fast paths: spinning locks and ww acquire contexts ---- */
+
+/*
+ * annot-fast (tests/progs) takes its locks a few times, so that they are on
+ * the annotation API's fast paths, then does the step that must be seen:
+ * exactly n findings of that kind.
+ */
+static void fast_expect(const char *mode, const char *kind, int n)
+{
+	struct harness_run r;
+
+	harness_timeout_s = 60;
+	cr_assert_eq(harness_run(NULL, ((char *const[]){ "annot-fast", (char *)mode, NULL }), &r),
+		     0, "cannot start annot-fast");
+	harness_timeout_s = 0;
+	cr_assert_str_eq(r.out, "done\n", "annot-fast %s ran: %s", mode, r.err);
+	cr_expect_eq(harness_count(r.json, kind), n, "%s: %d x %s expected in\n%s", mode, n, kind,
+		     r.log);
+	cr_expect_eq(harness_findings(r.json), n, "%s: only %s expected in\n%s", mode, kind, r.log);
+	cr_expect_eq(r.status, n ? 66 : 0, "%s", mode);
+	harness_free(&r);
+}
+
+Test(annotations, sleeping_lock_in_a_fast_spinning_section_is_invalid_wait_context)
+{
+	fast_expect("spin-sleep", "invalid-wait-context", 1);
+}
+
+Test(annotations, sleeping_lock_after_a_fast_spinning_section_is_silent)
+{
+	fast_expect("spin-clean", "invalid-wait-context", 0);
+}
+
+Test(annotations, spinning_locks_nested_both_ways_on_the_fast_path_report_inversion)
+{
+	fast_expect("spin-abba", "lock-order-inversion", 1);
+}
+
+Test(annotations, spinning_locks_nested_one_way_on_the_fast_path_are_silent)
+{
+	fast_expect("spin-same", "lock-order-inversion", 0);
+}
+
+Test(annotations, lock_before_a_fast_ww_transaction_that_takes_it_inside_is_inversion)
+{
+	fast_expect("ww-abba", "lock-order-inversion", 1);
+}
+
+Test(annotations, lock_always_inside_fast_ww_transactions_is_silent)
+{
+	fast_expect("ww-same", "lock-order-inversion", 0);
+}
+
+Test(annotations, locking_on_after_edeadlk_in_a_fast_ww_transaction_is_a_violation)
+{
+	fast_expect("ww-edeadlk", "ww-protocol-violation", 1);
+}
+
+Test(annotations, backing_off_after_edeadlk_in_a_fast_ww_transaction_is_silent)
+{
+	fast_expect("ww-backoff", "ww-protocol-violation", 0);
+}

@@ -738,6 +738,44 @@ Test(preload, spinlock_alone_and_under_mutex_is_silent)
 	harness_free(&r);
 }
 
+/* A spinlock taken again on a chain seen before is pushed inline (spin.h):
+ * its entry and count are what the checks after it see. */
+Test(preload, mutex_under_spinlock_on_the_fast_path_reports_invalid_wait_context)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("spin", "fast-mutex"), &r);
+	expect_findings(&r, "invalid-wait-context", 1);
+	harness_free(&r);
+}
+
+Test(preload, mutex_after_a_fast_spinlock_pair_is_silent)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("spin", "fast-clean"), &r);
+	expect_clean(&r, "done\n");
+	harness_free(&r);
+}
+
+Test(preload, spinlocks_nested_both_ways_on_the_fast_path_report_inversion)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("spin", "fast-abba"), &r);
+	expect_findings(&r, "lock-order-inversion", 1);
+	harness_free(&r);
+}
+
+Test(preload, spinlocks_nested_one_way_on_the_fast_path_are_silent)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("spin", "fast-same"), &r);
+	expect_clean(&r, "done\n");
+	harness_free(&r);
+}
+
 /* ---- fork and scale ---- */
 
 Test(preload, fork_while_another_thread_holds_a_lock_reports_per_process)

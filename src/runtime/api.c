@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "runtime.h"
+#include "spin.h"
 
 static int flags_mode(unsigned flags)
 {
@@ -16,6 +17,42 @@ static int flags_mode(unsigned flags)
 static unsigned flags_held(unsigned flags)
 {
 	return ((flags & FDEP_TRY) ? HF_TRY : 0) | ((flags & FDEP_SPIN) ? HF_SPIN : 0);
+}
+
+/*
+ * Does `name` stand for class c, as the thread interned it lately?  Its
+ * cache of names (class.c, ncache) holds name for c, with no subclass, and
+ * name is a literal of a module still loaded: the same pointer is the same
+ * text, and no string is compared.  A miss only costs the compare.
+ */
+static inline bool name_cached_as(const struct rt_thread *t, const char *name,
+				  const struct lock_class *c)
+{
+	unsigned i = (unsigned)((uintptr_t)name >> 3) % NCACHE_SIZE; /* class.c's slot */
+
+	return t->ncache[i].name == name && t->ncache[i].cls == c && !t->ncache[i].subclass &&
+	       t->ncache[i].gen &&
+	       t->ncache[i].gen == atomic_load_explicit(&rt_unload_gen, memory_order_acquire);
+}
+
+/*
+ * What annotated_class() would answer, when the thread's caches know it
+ * without entering the runtime: the instance in the thread's cache with a
+ * class, no subclass asked for, and no name or the name that class was
+ * interned from.  NULL: ask annotated_class().
+ */
+static inline __attribute__((always_inline)) struct lock_class *
+annotated_class_cached(const struct rt_thread *t, const void *lock, const char *name,
+		       unsigned flags)
+{
+	struct instance *in = icache_peek((struct rt_thread *)t, lock);
+	struct lock_class *c = in ? in->cls : NULL;
+
+	if (unlikely(!c || FDEP_SUBCLASS_OF(flags)))
+		return NULL;
+	if (name && !name_cached_as(t, name, c))
+		return NULL;
+	return c;
 }
 
 /* The class of an annotated lock: by name when given, else its own. */
@@ -75,14 +112,44 @@ static void acquire(const void *lock, const char *name, unsigned flags, const vo
 	thread_leave();
 }
 
+/*
+ * The fast paths of the annotation API: a lock whose class the thread's
+ * caches know (annotated_class_cached), spinning (spin.h) or of a ww
+ * acquire context (ww.c), on a chain the cache has seen.  The thread is
+ * marked busy around the push, so a signal handler in between runs
+ * untracked.  False: nothing done, acquire() decides.
+ */
+static inline __attribute__((always_inline)) bool acquire_fast(const void *lock, const char *name,
+							      unsigned flags, const void *nest,
+							      uintptr_t ip)
+{
+	struct rt_thread *t = tls_thread;
+
+	if (unlikely(!t || tls_busy))
+		return false;
+	struct lock_class *c = annotated_class_cached(t, lock, name, flags);
+	if (!c)
+		return false;
+	tls_busy = 1;
+	bool pushed = nest ? ww_push_fast(t, c, lock, flags_mode(flags), flags_held(flags), nest, ip)
+			   : spin_push_fast(t, c, lock, flags_mode(flags), flags_held(flags), ip);
+	tls_busy = 0;
+	return pushed;
+}
+
 RT_EXPORT void fdep_acquire(const void *lock, const char *name, unsigned flags)
 {
+	/* a blocking lock's push is rt_acquire's, inside acquire() */
+	if ((flags & FDEP_SPIN) && acquire_fast(lock, name, flags, NULL, RT_CALLER))
+		return;
 	acquire(lock, name, flags, NULL, RT_CALLER);
 }
 
 RT_EXPORT void fdep_acquire_nest(const void *lock, const char *name, unsigned flags,
 				 const void *nest)
 {
+	if (nest && !(flags & FDEP_SPIN) && acquire_fast(lock, name, flags, nest, RT_CALLER))
+		return;
 	acquire(lock, name, flags, nest, RT_CALLER);
 }
 
@@ -102,8 +169,13 @@ void rt_report_bad_unlock(struct rt_thread *t, const void *lock, uintptr_t ip)
 
 RT_EXPORT void fdep_release(const void *lock)
 {
-	struct rt_thread *t = thread_enter();
+	struct rt_thread *t = tls_thread;
 
+	/* the pop of the top entry, as an unlock's fast path (hot.h, spin.h):
+	 * a handler that interrupts it pushes and pops above it */
+	if (likely(t && !tls_busy) && (rt_release_top(t, lock) || spin_pop_fast(t, lock)))
+		return;
+	t = thread_enter();
 	if (!t)
 		return;
 	if (!rt_release(t, lock, RT_CALLER))

@@ -1,7 +1,7 @@
 # The checker engine; with preload/ it makes libfencedep.so.
 lib_LTLIBRARIES += libfencedep.la
 libfencedep_la_SOURCES = \
-	src/runtime/runtime.h src/runtime/hot.h src/runtime/finding.h src/runtime/options.def \
+	src/runtime/runtime.h src/runtime/hot.h src/runtime/spin.h src/runtime/finding.h src/runtime/options.def \
 	src/runtime/utf8.h src/runtime/frames.h src/runtime/textcolor.h src/runtime/rawsys.h \
 	src/runtime/explain.h \
 	src/runtime/alloc.c src/runtime/table.c src/runtime/options.c src/runtime/class.c \

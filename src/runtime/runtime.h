@@ -737,6 +737,8 @@ void fence_dump(struct rt_buf *b, bool in_signal);
 
 void ww_acquire_check(struct rt_thread *t, const void *nest, struct lock_class *c,
 		      const void *lock, uintptr_t ip);
+bool ww_push_fast(struct rt_thread *t, struct lock_class *c, const void *lock, int mode,
+		  unsigned hflags, const void *nest, uintptr_t ip);
 void ww_exit_check(struct rt_thread *t);
 
 /* ------------------------------------------------------------------ */

@@ -87,6 +87,43 @@ void ww_acquire_check(struct rt_thread *t, const void *nest, struct lock_class *
 	w->contended = NULL;
 }
 
+/*
+ * The acquisition of a lock in a live acquire context, when there is
+ * nothing to report and nothing new to check: the lock of the context's own
+ * class, the context not done and no -EDEADLK pending (its back-off is
+ * checked by ww_acquire_check), no spinning lock held, no signalling path
+ * to sweep; and either another lock of the context held already (the
+ * acquisition merges with it, as rt_acquire_slow merges: one step of the
+ * chain for the whole set) or a chain the cache has seen.  False: nothing
+ * done, rt_acquire_slow decides.
+ */
+bool ww_push_fast(struct rt_thread *t, struct lock_class *c, const void *lock, int mode,
+		  unsigned hflags, const void *nest, uintptr_t ip)
+{
+	if (unlikely(held_special(t)) && (t->spin_depth || paths_stale(t)))
+		return false;
+	if (unlikely(t->depth >= t->fast_cap || (hflags & HF_SPIN)))
+		return false;
+	struct ww_ctx *w = ww_find(t, nest);
+	if (!w || w->cls != c || w->done || w->contended)
+		return false;
+	uint64_t key = t->key;
+	/* the context's locks lie above its own entry */
+	for (uint32_t i = t->depth; i-- > 0 && t->held[i].instance != nest;) {
+		if (t->held[i].cls == c && t->held[i].nest == nest) {
+			hflags |= HF_MERGED;
+			break;
+		}
+	}
+	if (!(hflags & HF_MERGED)) {
+		key = chain_step(key, c, mode, hflags);
+		if (!chain_seen(t, key))
+			return false;
+	}
+	held_push_checked(t, c, lock, mode, hflags, ip, key)->nest = nest;
+	return true;
+}
+
 RT_EXPORT void fdep_ww_init(const void *ctx, const char *ww_class)
 {
 	struct rt_thread *t = thread_enter();

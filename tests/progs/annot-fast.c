@@ -1,0 +1,145 @@
+/*
+ * annot-fast - annotated spinning locks and ww acquire contexts taken again
+ * and again, so that after the first time they are on the annotation API's
+ * fast paths (a class the thread's caches know, a chain seen before), and
+ * then the step that must still be seen.  Class names are literals, as a
+ * program's are: the fast paths know a class by its name's address.
+ *
+ *   annot-fast spin-sleep   a spinning section a few times under an outer
+ *                           lock, then a sleeping lock inside it
+ *   annot-fast spin-clean   the same, the sleeping lock after the section
+ *   annot-fast spin-abba    two spinning locks nested one way a few times,
+ *                           then the other way
+ *   annot-fast spin-same    always the same way
+ *   annot-fast ww-abba      a few transactions that take lock x under their
+ *                           ww locks, then x taken before a transaction
+ *   annot-fast ww-same      x always under the ww locks
+ *   annot-fast ww-edeadlk   a few transactions, then one that goes on
+ *                           locking after -EDEADLK without backing off
+ *   annot-fast ww-backoff   the same transaction backing off as it must
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "fencedep.h"
+
+/* each object in a line of its own */
+static _Alignas(64) char outer, sec, mtx, s1, s2, x, ctx, a, b, c;
+
+#define WW "fast_ww_class"
+
+static void spin_pair(const void *first, const char *fname, const void *second,
+		      const char *sname)
+{
+	fdep_acquire(first, fname, FDEP_SPIN);
+	fdep_acquire(second, sname, FDEP_SPIN);
+	fdep_release(second);
+	fdep_release(first);
+}
+
+static void transaction(bool take_x)
+{
+	fdep_ww_init(&ctx, WW);
+	fdep_acquire_nest(&a, WW, 0, &ctx);
+	fdep_acquire_nest(&b, WW, 0, &ctx);
+	fdep_ww_done(&ctx);
+	if (take_x) {
+		fdep_acquire(&x, "x", 0);
+		fdep_release(&x);
+	}
+	fdep_release(&b);
+	fdep_release(&a);
+	fdep_ww_fini(&ctx);
+}
+
+static int spin(const char *mode)
+{
+	/* the section under a lock, as in the model: its chain is two long;
+	 * not the pairs, whose orders it would gate */
+	bool section = !strcmp(mode, "spin-sleep") || !strcmp(mode, "spin-clean");
+
+	if (section)
+		fdep_acquire(&outer, "outer", 0);
+	for (int i = 0; i < 4; i++) {
+		if (section) {
+			/* the model's fence-callback section: a spinning trylock */
+			fdep_acquire(&sec, "sec", FDEP_SPIN | FDEP_TRY);
+			fdep_release(&sec);
+		} else {
+			spin_pair(&s1, "s1", &s2, "s2");
+		}
+	}
+	if (!strcmp(mode, "spin-sleep")) {
+		fdep_acquire(&sec, "sec", FDEP_SPIN | FDEP_TRY);
+		fdep_acquire(&mtx, "mtx", 0);
+		fdep_release(&mtx);
+		fdep_release(&sec);
+	} else if (!strcmp(mode, "spin-clean")) {
+		fdep_acquire(&sec, "sec", FDEP_SPIN | FDEP_TRY);
+		fdep_release(&sec);
+		fdep_acquire(&mtx, "mtx", 0);
+		fdep_release(&mtx);
+	} else if (!strcmp(mode, "spin-abba")) {
+		spin_pair(&s2, "s2", &s1, "s1");
+	} else {
+		spin_pair(&s1, "s1", &s2, "s2");
+	}
+	if (section)
+		fdep_release(&outer);
+	return 0;
+}
+
+static int ww(const char *mode)
+{
+	bool take_x = !strcmp(mode, "ww-abba") || !strcmp(mode, "ww-same");
+
+	for (int i = 0; i < 4; i++)
+		transaction(take_x);
+	if (!strcmp(mode, "ww-abba")) {
+		fdep_acquire(&x, "x", 0);
+		transaction(false);
+		fdep_release(&x);
+	} else if (!strcmp(mode, "ww-same")) {
+		transaction(true);
+	} else {
+		bool backoff = !strcmp(mode, "ww-backoff");
+		fdep_ww_init(&ctx, WW);
+		fdep_acquire_nest(&a, WW, 0, &ctx);
+		/* b is held by an older transaction: -EDEADLK */
+		fdep_ww_contended(&ctx, &b);
+		if (backoff) {
+			fdep_release(&a);
+			fdep_acquire_nest(&b, WW, 0, &ctx);
+			fdep_acquire_nest(&a, WW, 0, &ctx);
+		} else {
+			fdep_acquire_nest(&c, WW, 0, &ctx);
+			fdep_release(&c);
+		}
+		fdep_acquire_nest(&c, WW, 0, &ctx);
+		fdep_release(&c);
+		if (backoff)
+			fdep_release(&b);
+		fdep_release(&a);
+		fdep_ww_fini(&ctx);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc == 2 ? argv[1] : "";
+	int r = 2;
+
+	if (!strcmp(mode, "spin-sleep") || !strcmp(mode, "spin-clean") ||
+	    !strcmp(mode, "spin-abba") || !strcmp(mode, "spin-same"))
+		r = spin(mode);
+	else if (!strcmp(mode, "ww-abba") || !strcmp(mode, "ww-same") ||
+		 !strcmp(mode, "ww-edeadlk") || !strcmp(mode, "ww-backoff"))
+		r = ww(mode);
+	else
+		fprintf(stderr, "usage: annot-fast spin-sleep|spin-clean|spin-abba|spin-same|"
+				"ww-abba|ww-same|ww-edeadlk|ww-backoff\n");
+	if (!r)
+		puts("done");
+	return r;
+}
