@@ -560,8 +560,13 @@ struct gpu_vm {
 	pthread_rwlock_t lock;  /* "gpu_vm->lock": writer-fair rwsem, outermost */
 	struct gem_object *root; /* owns the VM resv; local objects share it */
 	pthread_rwlock_t userptr_notifier_lock;
-	pthread_spinlock_t list_lock;        /* evict and extobj lists */
-	pthread_spinlock_t invalidated_lock; /* userptr invalidated list */
+	/* each spinlock in eight bytes of its own: fencedep's per-thread cache
+	 * of lock instances has a slot per eight-byte unit, so two four-byte
+	 * locks side by side would take each other's slot at every alternation
+	 * (a lookup in the shared table each time: cost, no change in what is
+	 * checked) */
+	_Alignas(8) pthread_spinlock_t list_lock;        /* evict and extobj lists */
+	_Alignas(8) pthread_spinlock_t invalidated_lock; /* userptr invalidated list */
 	struct list_head vmas;
 	struct list_head rebind_list;
 	struct list_head evict_list;
