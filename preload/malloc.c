@@ -118,6 +118,7 @@ __attribute__((constructor(101))) static void allocator_resolved(void)
 	target_free = real_free;
 	target_realloc = real_realloc;
 	glibc_heap = true;
+	free_window_open();
 }
 
 #define IN_ALLOCATOR(call) \
@@ -156,10 +157,14 @@ static inline void alloc_check(uintptr_t ip)
 /*
  * The fast paths below read no more than they must and tail-call the real
  * allocator, with no frame: the stores of a frame, ahead of the allocator's
- * own loads, are a large part of what a wrapper costs.  Anything unusual -
- * the runtime's private heap, dlsym's bootstrap, another allocator, a
- * thread holding locks on a chain not seen before - goes to *_slow.
+ * own loads, are a large part of what a wrapper costs.  An allocation
+ * first reads the word its thread's gate points at (runtime.h): zero, and
+ * nothing is held nor does the allocation go elsewhere.  Otherwise anything
+ * unusual - the runtime's private heap, dlsym's bootstrap, another
+ * allocator, a thread holding locks on a chain not seen before - goes to
+ * *_slow.
  */
+#define ALLOC_OPEN() likely(!*tls_alloc_gate)
 #define ALLOC_PLAIN() likely(!tls_private_heap && alloc_quiet())
 
 /* Forget instances and fences in memory that is being released. */
@@ -218,7 +223,7 @@ static __attribute__((noinline)) void *malloc_slow(size_t n, uintptr_t ip)
 
 RT_EXPORT void *malloc(size_t n)
 {
-	if (ALLOC_PLAIN())
+	if (ALLOC_OPEN() || ALLOC_PLAIN())
 		return target_malloc(n);
 	return malloc_slow(n, RT_CALLER);
 }
@@ -244,7 +249,7 @@ static __attribute__((noinline)) void *calloc_slow(size_t n, size_t size, uintpt
 
 RT_EXPORT void *calloc(size_t n, size_t size)
 {
-	if (ALLOC_PLAIN())
+	if (ALLOC_OPEN() || ALLOC_PLAIN())
 		return target_calloc(n, size);
 	return calloc_slow(n, size, RT_CALLER);
 }
@@ -293,32 +298,40 @@ static inline size_t glibc_block_size(const void *p)
 
 /*
  * free() once locks or fences live in memory the program may free (most
- * threaded programs).  A glibc block under 4 KiB spans at most 65 lines:
- * those of the bitmap word of its first line, from that line's bit up, and
- * of the word after.  When both say no object is there, the block goes
- * straight to glibc with no size worked out: the common case, no lock in
- * the rest of the block's 4 KiB of the bitmap nor in the next 4 KiB.
- * Anything else is left to free_watched(), line by line.
+ * threaded programs), or a thread's blocks may not be glibc's: the block
+ * goes straight to glibc when the free window (instance.c) of its first
+ * line holds no object and glibc's size word says the block lies within
+ * that window - from the line's start, at most 63 bytes before the block,
+ * its usable bytes (the size less 8 or more) and the rest of a line.  The
+ * thread's mask sends every block to index 0, which never passes, until
+ * free_watched() sets it, and while the block may be the private heap's or
+ * a signal handler's call: those go to free_slow().  No size is read when
+ * the count is not zero, so a null or foreign pointer is never read: its
+ * thread's mask is 0 while glibc's heap is not the one.
  */
-static inline bool free_watched_quiet(void *p)
-{
-	if (unlikely(!glibc_heap || !p))
-		return false;
-	if (unlikely(((const size_t *)p)[-1] >= 4096))
-		return false;
-	uint64_t bit = ((uintptr_t)p >> INSTANCE_LINE_SHIFT) & (INSTANCE_BLOOM_BITS - 1);
-	uint64_t w0 = atomic_load_explicit(&instance_bloom[bit / 64], memory_order_relaxed);
-	uint64_t w1 = atomic_load_explicit(
-		&instance_bloom[(bit / 64 + 1) % (INSTANCE_BLOOM_BITS / 64)], memory_order_relaxed);
+#define FREE_WINDOW_BYTES ((FREE_WINDOW_LINES - 1) * ((size_t)1 << INSTANCE_LINE_SHIFT))
 
-	return !((w0 >> (bit % 64)) | w1);
+static inline bool free_window_quiet(const void *p)
+{
+	uintptr_t line = ((uintptr_t)p >> INSTANCE_LINE_SHIFT) & tls_free_mask;
+	const uint8_t *w = atomic_load_explicit(&free_window, memory_order_relaxed);
+
+	if (__atomic_load_n(&w[line], __ATOMIC_RELAXED))
+		return false;
+	return ((const size_t *)p)[-1] < FREE_WINDOW_BYTES;
 }
 
-/* free() when free_watched_quiet() could not tell: a glibc block whose own
+/* free() when free_window_quiet() could not tell: a glibc block whose own
  * lines the bitmap says hold no object goes to glibc, as does everything
  * while the runtime itself runs (tls_busy: it forgets nothing then). */
 static __attribute__((noinline)) void free_watched(void *p, uintptr_t ip)
 {
+	if (unlikely(tls_private_heap)) {
+		free_slow(p, ip);
+		return;
+	}
+	if (unlikely(!tls_free_mask))
+		alloc_state_refresh(); /* the thread's first look at the window */
 	if (glibc_heap && p) {
 		size_t len;
 		if (tls_busy || ((len = glibc_block_size(p)) && !instance_may_contain(p, len))) {
@@ -331,12 +344,9 @@ static __attribute__((noinline)) void free_watched(void *p, uintptr_t ip)
 
 RT_EXPORT void free(void *p)
 {
-	if (likely(!tls_private_heap)) {
-		if (likely(!releasing_any()) || free_watched_quiet(p))
-			return target_free(p);
-		return free_watched(p, RT_CALLER);
-	}
-	free_slow(p, RT_CALLER);
+	if (likely(!releasing_any()) || free_window_quiet(p))
+		return target_free(p);
+	free_watched(p, RT_CALLER);
 }
 
 static void free_via_slow(void *p)
@@ -355,6 +365,8 @@ static __attribute__((noinline)) void *realloc_slow(void *p, size_t n, uintptr_t
 		return q;
 	}
 	alloc_check(ip);
+	if (unlikely(!tls_free_mask) && !tls_private_heap)
+		alloc_state_refresh(); /* the thread's first look at the window */
 	if (p && releasing_tracked()) {
 		size_t old = REAL(malloc_usable_size)(p);
 		void *q = IN_ALLOCATOR(REAL(realloc)(p, n));
@@ -367,9 +379,11 @@ static __attribute__((noinline)) void *realloc_slow(void *p, size_t n, uintptr_t
 	return IN_ALLOCATOR(REAL(realloc)(p, n));
 }
 
+/* As free(): a block whose first line's window holds no object has
+ * nothing to forget, wherever glibc moves it or however it shrinks. */
 RT_EXPORT void *realloc(void *p, size_t n)
 {
-	if (ALLOC_PLAIN() && !releasing_any())
+	if ((ALLOC_OPEN() || ALLOC_PLAIN()) && (!releasing_any() || free_window_quiet(p)))
 		return target_realloc(p, n);
 	return realloc_slow(p, n, RT_CALLER);
 }

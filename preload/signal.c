@@ -313,6 +313,22 @@ static void handled_set(int sig, bool on)
 
 static void frame_restore(struct rt_thread *t, struct sig_frame *fr, uint64_t blocked);
 
+/*
+ * From the first handler on, free() looks at every block (release_watch),
+ * where its fast path would not read the thread's private_heap word: that
+ * a handler calls free() is told by that word alone.  For good, not per
+ * handler: a handler may leave by longjmp, and a count would have to
+ * follow it.
+ */
+static void sig_watch_frees(void)
+{
+	static _Atomic bool watching;
+
+	if (!atomic_load_explicit(&watching, memory_order_relaxed) &&
+	    !atomic_exchange(&watching, true))
+		atomic_fetch_add(&release_watch, 1);
+}
+
 /* Where the handler's signal interrupted the thread, or 0 if unknown. */
 static uintptr_t interrupted_pc(const ucontext_t *uc)
 {
@@ -407,6 +423,8 @@ static void trampoline(int sig, siginfo_t *info, void *ucv)
 			tls_busy = 0;
 		}
 		tls_private_heap |= PH_SIGNAL;
+		sig_watch_frees();
+		alloc_state_refresh();
 	} else {
 		st.lost++;
 	}
@@ -435,6 +453,7 @@ static void frame_restore(struct rt_thread *t, struct sig_frame *fr, uint64_t bl
 	st.depth = (int)(fr - st.f);
 	st.blocked = blocked;
 	tls_private_heap = (tls_private_heap & ~PH_SIGNAL) | (fr->private_heap & PH_SIGNAL);
+	alloc_state_refresh();
 	if (!fr->tracked || !t || t->dead)
 		return;
 	int busy = tls_busy;
@@ -744,6 +763,7 @@ void sig_frames_check(struct rt_thread *t)
 		st.depth = keep;
 		st.blocked = blocked;
 		tls_private_heap = (tls_private_heap & ~PH_SIGNAL) | (fr->private_heap & PH_SIGNAL);
+		alloc_state_refresh();
 	}
 	tls_busy = busy;
 }

@@ -673,6 +673,28 @@ Test(preload, freeing_block_with_held_mutex_deep_inside_is_reported)
 	harness_free(&r);
 }
 
+/* the free window (instance.c) of a block's first line reaches 63 lines
+ * further: a mutex in the last bytes of blocks that just fit, and of one
+ * that does not, is still found */
+Test(preload, freeing_blocks_with_held_mutex_in_their_last_bytes_is_reported)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("held-free", "edge"), &r);
+	expect_findings(&r, "held-lock-freed", 4);
+	harness_free(&r);
+}
+
+/* realloc() releases what it moves away from or cuts off */
+Test(preload, reallocating_block_with_held_mutex_away_or_shorter_is_reported)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("held-free", "realloc"), &r);
+	expect_findings(&r, "held-lock-freed", 2);
+	harness_free(&r);
+}
+
 Test(preload, freeing_large_block_with_held_mutex_inside_is_reported)
 {
 	struct harness_run r;

@@ -129,6 +129,19 @@ Test(signals, handler_left_by_setcontext_leaves_nothing_behind)
 	expect("escape", "signal-unsafe-call", 0, "escape handled\n");
 }
 
+/* free()'s fast path reads no thread word: a handler's free() is still
+ * told, whether free() looks at blocks (a heap mutex alive) or not */
+Test(signals, free_in_a_handler_is_signal_unsafe_call)
+{
+	struct harness_run r;
+
+	expect("free", "signal-unsafe-call", 1, "free handled\n");
+	expect("free-heaplock", "signal-unsafe-call", 1, "free-heaplock handled\n");
+	run_sig("free", &r);
+	cr_expect(strstr(r.log, "free called in a handler for SIGUSR2"), "%s", r.log);
+	harness_free(&r);
+}
+
 Test(signals, malloc_in_a_handler_is_signal_unsafe_call)
 {
 	struct harness_run r;

@@ -90,6 +90,7 @@ static struct rt_thread *thread_new(void)
 	threads_list = t;
 	rt_unlock(&threads_lock);
 	tls_thread = t;
+	alloc_state_refresh();
 	rt_thread_registered(t);
 	return t;
 }
@@ -136,6 +137,7 @@ void thread_forget(struct rt_thread *t)
 		t->next->prev = t->prev;
 	rt_unlock(&threads_lock);
 	tls_thread = &dead_thread;
+	alloc_state_refresh(); /* malloc() no longer reads t->depth */
 	atomic_fetch_add(&stats_acquisitions_done, t->acquisitions + t->fast_hits);
 	atomic_fetch_add(&stats_chain_hits_done, t->chain_hits + t->fast_hits);
 	held_array_free(t->held, t->cap);

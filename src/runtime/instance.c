@@ -53,6 +53,70 @@ static inline uint64_t line_bit(const void *addr)
 	return ((uintptr_t)addr >> LINE_SHIFT) & (INSTANCE_BLOOM_BITS - 1);
 }
 
+/*
+ * The free window: one count per line L (modulo the bitmap size), of the
+ * lines L .. L + FREE_WINDOW_LINES - 1 that hold an object.  A block of
+ * glibc's heap small enough to lie within the window of its first line
+ * holds no object when that one count is zero: free()'s fast path reads one
+ * byte, where the bitmap would take a size and a range of bits.  A line
+ * enters the windows that see it when its object count leaves zero, and
+ * leaves them when the count returns to zero; the count of line 0 is held
+ * up by one for good once the table is in use, so that free(NULL) and a
+ * thread whose mask sends every block to index 0 (preload/malloc.c:
+ * free_window_quiet) never pass.  The counts are packed eight to a word and moved with one
+ * atomic add a word: a count never goes below zero nor above the window
+ * (plus the lines being marked at that moment), so no carry crosses bytes.
+ * The table is untouched (zero pages) away from objects.
+ */
+static _Alignas(64) _Atomic uint64_t free_window_words[INSTANCE_BLOOM_BITS / 8];
+static const uint8_t free_window_closed = 1;
+_Atomic(const uint8_t *) free_window = &free_window_closed;
+_Atomic uintptr_t free_window_mask;
+__thread const uint32_t *tls_alloc_gate __attribute__((tls_model("initial-exec"))) =
+	&alloc_gate_open;
+__thread uintptr_t tls_free_mask __attribute__((tls_model("initial-exec")));
+const uint32_t alloc_gate_open = 0, alloc_gate_shut = 1;
+
+/* Add delta to the counts of lines [lo, lo + n), n <= 64, no wrap. */
+static void free_window_add_run(uint64_t lo, uint64_t n, int delta)
+{
+	while (n) {
+		uint64_t w = lo / 8, first = lo % 8, k = 8 - first < n ? 8 - first : n;
+		uint64_t ones = (k == 8 ? ~0ull : ((1ull << (8 * k)) - 1)) & 0x0101010101010101ull;
+		ones <<= 8 * first;
+		if (delta > 0)
+			atomic_fetch_add(&free_window_words[w], ones);
+		else
+			atomic_fetch_sub(&free_window_words[w], ones);
+		lo += k;
+		n -= k;
+	}
+}
+
+/* Line `bit` enters (delta 1) or leaves (-1) the windows that see it: those
+ * of the lines up to FREE_WINDOW_LINES - 1 below it, wrapping at 0. */
+static void free_window_add(uint64_t bit, int delta)
+{
+	uint64_t below = FREE_WINDOW_LINES - 1;
+
+	if (bit >= below) {
+		free_window_add_run(bit - below, FREE_WINDOW_LINES, delta);
+		return;
+	}
+	free_window_add_run(0, bit + 1, delta);
+	free_window_add_run(INSTANCE_BLOOM_BITS - (below - bit), below - bit, delta);
+}
+
+void free_window_open(void)
+{
+	if (atomic_load(&free_window_mask))
+		return;
+	free_window_add_run(0, 1, 1); /* line 0 never passes */
+	atomic_store_explicit(&free_window, (const uint8_t *)free_window_words,
+			      memory_order_release);
+	atomic_store_explicit(&free_window_mask, INSTANCE_BLOOM_BITS - 1, memory_order_release);
+}
+
 void instance_mark_line(const void *addr)
 {
 	uint64_t bit = line_bit(addr);
@@ -60,8 +124,20 @@ void instance_mark_line(const void *addr)
 	_Atomic uint8_t *c = &line_count[bit];
 	uint8_t v = atomic_load_explicit(c, memory_order_relaxed);
 
-	while (v != LINE_COUNT_STUCK && !atomic_compare_exchange_weak(c, &v, (uint8_t)(v + 1)))
-		;
+	/* the line enters its windows before its count leaves zero: the
+	 * unmark that takes it back to zero, ordered after that by the count,
+	 * takes it out after it came in */
+	while (v != LINE_COUNT_STUCK) {
+		if (v) {
+			if (atomic_compare_exchange_weak(c, &v, (uint8_t)(v + 1)))
+				break;
+			continue;
+		}
+		free_window_add(bit, 1);
+		if (atomic_compare_exchange_strong(c, &v, 1))
+			break;
+		free_window_add(bit, -1);
+	}
 	if (!(atomic_load(w) & (1ull << (bit % 64))))
 		atomic_fetch_or(w, 1ull << (bit % 64));
 }
@@ -79,6 +155,7 @@ void instance_unmark_line(const void *addr)
 	} while (!atomic_compare_exchange_weak(c, &v, (uint8_t)(v - 1)));
 	if (v != 1)
 		return;
+	free_window_add(bit, -1);
 	atomic_fetch_and(w, ~(1ull << (bit % 64)));
 	if (atomic_load(c))
 		atomic_fetch_or(w, 1ull << (bit % 64));

@@ -303,9 +303,11 @@ struct instance *instance_find(const void *addr);
  * held-lock-freed for those the calling thread holds. */
 void instance_forget_range(const void *start, size_t len, uintptr_t ip);
 extern _Atomic size_t instance_live;
-/* Instances outside static storage, and fences (fence.c counts them in):
- * while it is zero, free() has nothing to forget. */
-extern _Atomic size_t release_watch;
+/* Instances outside static storage, and fences (fence.c counts them in),
+ * and the threads whose free() must look at each block for another reason
+ * (a private heap open, a signal handler run: preload/malloc.c): while it
+ * is zero, free() has nothing to forget. */
+extern RT_HIDDEN _Atomic size_t release_watch;
 /* One bit per 64-byte line (modulo the bitmap size), set while the line
  * (or one that shares its bit) holds an instance or a fence; it is cleared
  * when the last object of its lines goes (instance.c). */
@@ -315,6 +317,15 @@ extern RT_HIDDEN _Atomic uint64_t instance_bloom[INSTANCE_BLOOM_BITS / 64];
 bool instance_may_contain_slow(const void *p, size_t len);
 void instance_mark_line(const void *addr);
 void instance_unmark_line(const void *addr);
+/* The free window (instance.c): per line, how many of the next
+ * FREE_WINDOW_LINES lines, itself first, hold an object.  free_window
+ * points at one count that is never zero until free_window_open() (glibc's
+ * heap, preload/malloc.c), then at the table; free_window_mask is what a
+ * thread's tls_free_mask may be from then on. */
+#define FREE_WINDOW_LINES 64
+extern RT_HIDDEN _Atomic(const uint8_t *) free_window;
+extern RT_HIDDEN _Atomic uintptr_t free_window_mask;
+void free_window_open(void);
 
 /* ------------------------------------------------------------------ */
 /* Threads and the held stack (held.c).                                */
@@ -495,6 +506,35 @@ struct rt_thread {
 _Static_assert(offsetof(struct rt_thread, npath) == offsetof(struct rt_thread, spin_depth) + 4 &&
 		       offsetof(struct rt_thread, spin_depth) % 8 == 0,
 	       "held_special (hot.h) reads spin_depth and npath as one word");
+
+/*
+ * The allocator's own thread words (instance.c), kept apart from rt_tls so
+ * that each fast path reads one: malloc() passes straight through while
+ * the word tls_alloc_gate points at is zero - the depth of the thread's
+ * held stack, a zero when it has no state, a one while its allocations go
+ * elsewhere (private heap, signal handler); free() indexes the free window
+ * with its address masked by tls_free_mask, zero (index 0, which never
+ * passes) until the thread's first look at the window and while its
+ * allocations go elsewhere.  Both follow tls_thread and tls_private_heap:
+ * whatever changes those calls alloc_state_refresh() after, and before the
+ * thread record a gate points into is freed.
+ */
+extern __thread const uint32_t *tls_alloc_gate __attribute__((tls_model("initial-exec")));
+extern __thread uintptr_t tls_free_mask __attribute__((tls_model("initial-exec")));
+extern RT_HIDDEN const uint32_t alloc_gate_open, alloc_gate_shut;
+
+static inline void alloc_state_refresh(void)
+{
+	struct rt_thread *t = tls_thread;
+
+	if (tls_private_heap) {
+		tls_alloc_gate = &alloc_gate_shut;
+		tls_free_mask = 0;
+		return;
+	}
+	tls_alloc_gate = t ? &t->depth : &alloc_gate_open;
+	tls_free_mask = atomic_load_explicit(&free_window_mask, memory_order_acquire);
+}
 
 /* What an empty icache slot points to: an instance at an address no
  * object has (held.c). */

@@ -268,12 +268,17 @@ static void private_heap_enter(sigset_t *old)
 
 	sigfillset(&all);
 	rt_sigmask(SIG_BLOCK, &all, old);
+	/* free() looks at every block, this thread's for rt_owns() */
+	atomic_fetch_add(&release_watch, 1);
 	tls_private_heap++;
+	alloc_state_refresh();
 }
 
 static void private_heap_leave(const sigset_t *old)
 {
 	tls_private_heap--;
+	alloc_state_refresh();
+	atomic_fetch_sub(&release_watch, 1);
 	rt_sigmask(SIG_SETMASK, old, NULL);
 }
 

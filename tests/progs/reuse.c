@@ -20,8 +20,16 @@
  *                   block
  *   reuse mremap    L lives in a mapping that mremap() moves; a new
  *                   mapping at the old address holds L'
+ *   reuse window    as tail, for blocks of sizes around the free window
+ *                   (64 lines from a block's first line), L in the last
+ *                   bytes of each, with small blocks freed around them
+ *   reuse thread    as window, each block freed (and allocated again) by
+ *                   another thread, which has freed blocks of its own
+ *                   before
  */
 #include <pthread.h>
+#include <semaphore.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +71,88 @@ static char *block_again(uintptr_t freed)
 		exit(3);
 	}
 	return b;
+}
+
+/* The blocks of `reuse window` and `reuse thread`: those around 4 KB fit
+ * in their first line's window or just do not. */
+static const size_t window_sizes[] = { 40, 1000, 3000, 3960, 4000, 4020, 4100, 6000 };
+
+/* A thread that frees the blocks handed to it, one at a time, and hands
+ * back the block it gets again when it does (from its own cache: glibc
+ * keeps small blocks per thread), else NULL (the block is back in the
+ * heap it came from, where the main thread gets it again). */
+static char *volatile handed;
+static volatile size_t handed_size;
+static sem_t hand_over, handed_back;
+
+static void *freer(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		sem_wait(&hand_over);
+		char *b = handed;
+		if (!b)
+			return NULL;
+		free(malloc(24)); /* the thread's own blocks, on its fast path */
+		free(b);
+		char *again = malloc(handed_size);
+		if (again != b) {
+			free(again);
+			again = NULL;
+		}
+		handed = again;
+		sem_post(&handed_back);
+	}
+}
+
+/* L in the last bytes of a block of each size, nested under outer, freed
+ * (by the freer thread when there is one); a new lock at the same address
+ * is then taken the other way round. */
+static int reuse_window(bool threaded)
+{
+	pthread_t th;
+
+	if (threaded) {
+		sem_init(&hand_over, 0, 0);
+		sem_init(&handed_back, 0, 0);
+		pthread_create(&th, NULL, freer, NULL);
+	}
+	for (size_t i = 0; i < sizeof(window_sizes) / sizeof(window_sizes[0]); i++) {
+		size_t size = window_sizes[i];
+		size_t at = (size - sizeof(pthread_mutex_t)) & ~(size_t)15;
+		char *b = malloc(size);
+		pthread_mutex_t *l = (pthread_mutex_t *)(b + at);
+		pthread_mutex_init(l, NULL);
+		nest(&outer, l);
+		/* blocks freed near it go by on the fast path */
+		free(malloc(size));
+		uintptr_t was = (uintptr_t)b;
+		if (threaded) {
+			handed = b;
+			handed_size = size;
+			sem_post(&hand_over);
+			sem_wait(&handed_back);
+			b = handed ? handed : malloc(size);
+		} else {
+			free(b);
+			b = malloc(size);
+		}
+		if ((uintptr_t)b != was) {
+			fprintf(stderr, "reuse: the allocator did not reuse the address\n");
+			return 3;
+		}
+		l = (pthread_mutex_t *)(b + at);
+		*l = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+		nest(l, &outer);
+		free(b);
+	}
+	if (threaded) {
+		handed = NULL;
+		sem_post(&hand_over);
+		pthread_join(th, NULL);
+	}
+	puts("done");
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -137,6 +227,8 @@ int main(int argc, char **argv)
 		free(b);
 		puts("done");
 		return 0;
+	} else if (!strcmp(mode, "window") || !strcmp(mode, "thread")) {
+		return reuse_window(!strcmp(mode, "thread"));
 	} else if (!strcmp(mode, "mremap")) {
 		size_t page = 4096;
 		/* a guard page right after the mapping, so that growing it moves it */
@@ -177,7 +269,7 @@ int main(int argc, char **argv)
 		if (!strcmp(mode, "init"))
 			pthread_mutex_init(&o->lock, NULL);
 	} else {
-		fprintf(stderr, "usage: reuse free|neighbour|again|mremap|destroy|init|same\n");
+		fprintf(stderr, "usage: reuse free|neighbour|tail|again|window|thread|mremap|destroy|init|same\n");
 		return 2;
 	}
 	nest(&o->lock, &outer);

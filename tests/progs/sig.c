@@ -29,6 +29,10 @@
  *   escape            clean: a handler leaves by setcontext(), which the
  *                     runtime does not interpose; main then allocates
  *   malloc            a SIGUSR2 handler allocates: signal-unsafe-call
+ *   free              a SIGUSR2 handler frees a block main allocated, and
+ *                     allocates nothing: signal-unsafe-call
+ *   free-heaplock     the same, with a mutex alive in heap memory (free()
+ *                     looks at every block then): signal-unsafe-call
  *   longjmp-busy      a SIGALRM handler siglongjmps out of a thread blocked
  *                     in pthread_mutex_lock; the thread then takes A, B in
  *                     the opposite order to another thread: one inversion
@@ -150,6 +154,15 @@ static void on_malloc(int sig)
 	(void)sig;
 	char *volatile p = malloc(64);
 	free(p);
+	hits = hits + 1;
+}
+
+static void *volatile to_free;
+
+static void on_free(int sig)
+{
+	(void)sig;
+	free(to_free);
 	hits = hits + 1;
 }
 
@@ -398,6 +411,17 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "malloc")) {
 		install(SIGUSR2, on_malloc, 0);
 		raise(SIGUSR2);
+	} else if (!strcmp(mode, "free") || !strcmp(mode, "free-heaplock")) {
+		pthread_mutex_t *volatile heap_lock = NULL;
+		if (!strcmp(mode, "free-heaplock")) {
+			heap_lock = malloc(sizeof(*heap_lock));
+			pthread_mutex_init(heap_lock, NULL);
+			take(heap_lock);
+		}
+		to_free = malloc(40);
+		install(SIGUSR2, on_free, 0);
+		raise(SIGUSR2);
+		free(heap_lock);
 	} else if (!strcmp(mode, "longjmp-busy") || !strcmp(mode, "longjmp-linger")) {
 		pthread_t h, o;
 		sem_init(&holding, 0, 0);
