@@ -95,6 +95,25 @@ static free_fn target_free = free_via_slow;
 static realloc_fn target_realloc = realloc_via_slow;
 
 /*
+ * Where free() jumps: free_unwatched(), which tests release_watch, until
+ * an object is made in memory the program may free (or a fence, or a
+ * signal handler runs), then for good free_window_entry(), which looks at
+ * each block with no test of the count.  The thread that makes an object
+ * switches it before the object exists; a thread that frees the object's
+ * memory is ordered after that by the program.
+ */
+static void free_unwatched(void *p);
+static void free_window_entry(void *p);
+static _Atomic(free_fn) free_entry = free_unwatched;
+_Atomic bool free_watching;
+
+void free_watch_start(void)
+{
+	atomic_store(&free_watching, true);
+	atomic_store(&free_entry, free_window_entry);
+}
+
+/*
  * Every real entry the slow paths call is resolved here, at once: resolving
  * one later from inside free() would call dlsym(), which frees a pending
  * dlerror() message through free() again.  Here the first dlsym() consumes
@@ -342,11 +361,25 @@ static __attribute__((noinline)) void free_watched(void *p, uintptr_t ip)
 	free_slow(p, ip);
 }
 
-RT_EXPORT void free(void *p)
+/* Reached by free()'s jump: the caller's return address is free()'s. */
+static void free_window_entry(void *p)
 {
-	if (likely(!releasing_any()) || free_window_quiet(p))
+	if (likely(free_window_quiet(p)))
 		return target_free(p);
 	free_watched(p, RT_CALLER);
+}
+
+/* Nothing watched for good; a private heap's window may be open. */
+static void free_unwatched(void *p)
+{
+	if (likely(!releasing_any()))
+		return target_free(p);
+	free_window_entry(p);
+}
+
+RT_EXPORT void free(void *p)
+{
+	atomic_load_explicit(&free_entry, memory_order_relaxed)(p);
 }
 
 static void free_via_slow(void *p)

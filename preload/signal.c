@@ -326,7 +326,7 @@ static void sig_watch_frees(void)
 
 	if (!atomic_load_explicit(&watching, memory_order_relaxed) &&
 	    !atomic_exchange(&watching, true))
-		atomic_fetch_add(&release_watch, 1);
+		release_watch_raise();
 }
 
 /* Where the handler's signal interrupted the thread, or 0 if unknown. */

@@ -116,7 +116,7 @@ static struct fence *fence_create(struct rt_thread *t, struct fshard *s, uint64_
 	 * one write for the life of the process, none per fence */
 	if (unlikely(!atomic_load_explicit(&fences_made, memory_order_relaxed)) &&
 	    !atomic_exchange(&fences_made, true))
-		atomic_fetch_add(&release_watch, 1);
+		release_watch_raise();
 	instance_mark_line(addr);
 	return f;
 }

@@ -355,7 +355,7 @@ struct instance *instance_get_slow(const void *addr, int type, uintptr_t site)
 				n = NULL;
 				atomic_fetch_add(&instance_live, 1);
 				if (!in->in_static)
-					atomic_fetch_add(&release_watch, 1);
+					release_watch_raise();
 				instance_mark_line(addr);
 			}
 		}

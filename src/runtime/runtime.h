@@ -306,8 +306,20 @@ extern _Atomic size_t instance_live;
 /* Instances outside static storage, and fences (fence.c counts them in),
  * and the threads whose free() must look at each block for another reason
  * (a private heap open, a signal handler run: preload/malloc.c): while it
- * is zero, free() has nothing to forget. */
+ * is zero, free(), realloc() and munmap() have nothing to forget. */
 extern RT_HIDDEN _Atomic size_t release_watch;
+/* Raise release_watch for an object that lasts, or a reason that does
+ * (a signal handler): from the first on, free() looks at every block with
+ * no test of the count (preload/malloc.c). */
+extern RT_HIDDEN _Atomic bool free_watching;
+void free_watch_start(void);
+
+static inline void release_watch_raise(void)
+{
+	if (unlikely(!atomic_load_explicit(&free_watching, memory_order_relaxed)))
+		free_watch_start();
+	atomic_fetch_add(&release_watch, 1);
+}
 /* One bit per 64-byte line (modulo the bitmap size), set while the line
  * (or one that shares its bit) holds an instance or a fence; it is cleared
  * when the last object of its lines goes (instance.c). */
