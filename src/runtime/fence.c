@@ -127,17 +127,20 @@ static inline unsigned fcache_slot(const void *addr)
 	return (unsigned)((uintptr_t)addr >> 4) & (FCACHE_SIZE - 1);
 }
 
-static __attribute__((noinline)) struct fence *fence_get_slow(struct rt_thread *t,
-							      const void *addr,
-							      struct lock_class *create)
+/* The record from the table (made of class `create` when there is none and
+ * create is set; *made then says so), put in the thread's cache. */
+static struct fence *fence_lookup(struct rt_thread *t, const void *addr,
+				  struct lock_class *create, bool *made)
 {
 	uint64_t key = fence_key(addr);
 	struct fshard *s = fshard_of(key);
 
 	rt_lock(&s->lock);
 	struct fence *f = fshard_find(s, key, addr);
-	if (!f && create)
+	if (!f && create) {
 		f = fence_create(t, s, key, addr, create);
+		*made = f != NULL;
+	}
 	rt_unlock(&s->lock);
 	if (f) {
 		unsigned k = fcache_slot(addr);
@@ -145,6 +148,15 @@ static __attribute__((noinline)) struct fence *fence_get_slow(struct rt_thread *
 		t->fcache[k].f = f;
 	}
 	return f;
+}
+
+static __attribute__((noinline)) struct fence *fence_get_slow(struct rt_thread *t,
+							      const void *addr,
+							      struct lock_class *create)
+{
+	bool made = false;
+
+	return fence_lookup(t, addr, create, &made);
 }
 
 /*
@@ -563,7 +575,15 @@ static __attribute__((noinline)) void fence_init_slow(const void *fence,
 		cls = literal_class(t, fence_class_name);
 	if (!cls)
 		cls = fence_class(fence_class_name);
-	f = fence_begin(t, fence, cls, FS_INIT, 0);
+	if (f) {
+		fence_restart(t, f, cls, FS_INIT, 0);
+	} else {
+		/* a record just made is a new life already */
+		bool made = false;
+		f = fence_lookup(t, fence, cls, &made);
+		if (f && !made)
+			fence_restart(t, f, cls, FS_INIT, 0);
+	}
 	if (f) {
 		f->cls_name = fence_class_name;
 		f->name_gen = fence_class_name ? name_literal_gen(t, fence_class_name, cls) : 0;
