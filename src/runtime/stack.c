@@ -257,6 +257,41 @@ static void unwind_fork(int phase)
 }
 
 /*
+ * The return addresses of the calling thread's stack, innermost first,
+ * at most max (the first ones the runtime's own).  unw_backtrace() keeps
+ * a trace cache for every thread that unwinds: 16,384 entries, 256 KB
+ * written at once, worth it for the thread that makes most of a
+ * process's stacks.  Another thread (a pool's worker makes a few) steps
+ * through its first BACKTRACE_STEPPED stacks frame by frame, which costs
+ * more instructions and libunwind's signal-mask calls a frame, and no
+ * cache; node -e 0: 500 KB less.
+ */
+#ifndef BACKTRACE_STEPPED
+#define BACKTRACE_STEPPED 8
+#endif
+static __thread unsigned backtraces; /* stepped by this thread */
+
+static __attribute__((noinline)) int backtrace_pcs(void **pcs, int max)
+{
+	unw_context_t ctx;
+	unw_cursor_t cur;
+	int n = 0;
+
+	if (backtraces >= BACKTRACE_STEPPED || !tls_thread || tls_thread->tid == rt_pid)
+		return unw_backtrace(pcs, max);
+	backtraces++;
+	if (unw_getcontext(&ctx) || unw_init_local(&cur, &ctx))
+		return 0;
+	while (n < max && unw_step(&cur) > 0) {
+		unw_word_t ip;
+		if (unw_get_reg(&cur, UNW_REG_IP, &ip) || !ip)
+			break;
+		pcs[n++] = (void *)ip;
+	}
+	return n;
+}
+
+/*
  * While libdw allocates from the private heap, signals are held: a
  * handler's own malloc() in that window would get runtime memory, and its
  * free() later, outside the window, would hand that to the real allocator.
@@ -297,7 +332,7 @@ uint32_t stack_capture(uintptr_t ip)
 	 * cancellation point (rt_cancel_off) */
 	int cancel = rt_cancel_off();
 	unwind_enter();
-	int got = unw_backtrace(raw, depth + 16);
+	int got = backtrace_pcs(raw, depth + 16);
 	atomic_fetch_sub(&unwinders, 1);
 	rt_cancel_restore(cancel);
 	int i = 0;
@@ -420,7 +455,7 @@ uintptr_t stack_init_site(uintptr_t pc)
 		return pc;
 	int cancel = rt_cancel_off(); /* as in stack_capture */
 	unwind_enter();
-	int got = unw_backtrace(raw, (int)(sizeof(raw) / sizeof(raw[0])));
+	int got = backtrace_pcs(raw, (int)(sizeof(raw) / sizeof(raw[0])));
 	atomic_fetch_sub(&unwinders, 1);
 	rt_cancel_restore(cancel);
 	int i = 0;
