@@ -413,14 +413,16 @@ struct rt_thread {
 	uint32_t npath;           /* HF_PATH entries held */
 	uint32_t reclaim_depth;   /* in reclaim (as PF_MEMALLOC) */
 	uint32_t noreclaim;       /* fdep_noreclaim_save scopes */
-	uint64_t path_epoch;      /* fence signal epoch last swept */
-	uint64_t pmail_seen;      /* path_mail[pslot] last swept */
-	uint32_t pslot;           /* this thread's path_mail slot */
 	/* cap, or 0 when acquisitions must not be pushed inline (a watchdog
 	 * notes each blocking lock): rt_push_fast tests the depth against it,
 	 * so that the mutex and rwlock fast paths need not read rt_fast */
 	uint32_t fast_cap;
+	uint32_t pslot;           /* this thread's path_mail slot */
+	/* counted by every push on the fast paths: in the first line too,
+	 * which is then the only line of the record a lock+unlock touches */
 	uint64_t fast_hits;       /* acquisitions decided in hot.h */
+	uint64_t path_epoch;      /* fence signal epoch last swept */
+	uint64_t pmail_seen;      /* path_mail[pslot] last swept */
 	pid_t tid;
 	uint64_t serial_next, serial_end; /* fence serials this thread may give */
 	struct ww_ctx *ww;
@@ -515,6 +517,8 @@ struct rt_thread {
 	} signals[SIGNAL_RING];
 	uint32_t nsignals;
 };
+_Static_assert(offsetof(struct rt_thread, fast_hits) + sizeof(uint64_t) <= 64,
+	       "the fields of the lock fast paths share the record's first cache line");
 _Static_assert(offsetof(struct rt_thread, npath) == offsetof(struct rt_thread, spin_depth) + 4 &&
 		       offsetof(struct rt_thread, spin_depth) % 8 == 0,
 	       "held_special (hot.h) reads spin_depth and npath as one word");
