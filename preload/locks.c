@@ -519,7 +519,10 @@ RT_EXPORT FAST_TEXT int pthread_spin_lock(pthread_spinlock_t *s)
 
 	if (likely(t && !tls_busy)) {
 		struct instance *in = icache_peek(t, (const void *)s);
-		if (likely(in && in->cls)) {
+		/* a record of another kind of lock at the address: memory
+		 * reused without a destroy, which the slow path makes a new
+		 * lock (instance_get) */
+		if (likely(in && in->cls && in->type == IT_SPIN)) {
 			if (FAST_PUSH_GUARD)
 				tls_busy = 1;
 			bool pushed = spin_push_fast(t, in->cls, (const void *)s, HM_EXCLUSIVE, 0,
