@@ -465,3 +465,23 @@ Test(annotations, backing_off_after_edeadlk_in_a_fast_ww_transaction_is_silent)
 {
 	fast_expect("ww-backoff", "ww-protocol-violation", 0);
 }
+
+Test(annotations, allocation_in_a_fast_spinning_section_is_invalid_wait_context)
+{
+	fast_expect("alloc-spin", "invalid-wait-context", 1);
+}
+
+Test(annotations, allocation_after_a_fast_spinning_section_is_silent)
+{
+	fast_expect("alloc-clean", "invalid-wait-context", 0);
+}
+
+Test(annotations, assertion_after_release_fails_after_ones_that_held)
+{
+	fast_expect("assert-held", "assertion-failed", 1);
+}
+
+Test(annotations, assertions_while_held_are_silent)
+{
+	fast_expect("assert-clean", "assertion-failed", 0);
+}

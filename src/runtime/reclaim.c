@@ -20,10 +20,33 @@ void rt_allocation(struct rt_thread *t, uintptr_t ip)
 	rt_check_acquire(t, cls_fs_reclaim, HM_EXCLUSIVE, NULL, ip);
 }
 
+/*
+ * An allocation with something held, decided without entering the runtime:
+ * in reclaim or a no-reclaim scope (nothing to check), or the chain "held
+ * stack, then fs_reclaim" seen before, with no spinning lock held and no
+ * signalling path to sweep.  A handler that interrupts it changes nothing
+ * this reads for good: it pushes and pops above.
+ */
+static inline bool might_alloc_fast(struct rt_thread *t)
+{
+	if (t->reclaim_depth | t->noreclaim)
+		return true;
+	if (unlikely(held_special(t)) && (t->spin_depth || paths_stale(t)))
+		return false;
+	if (!chain_seen(t, chain_step(t->key, cls_fs_reclaim, HM_EXCLUSIVE, 0)))
+		return false;
+	t->fast_hits++;
+	return true;
+}
+
 RT_EXPORT void fdep_might_alloc(void)
 {
-	struct rt_thread *t = thread_enter();
+	struct rt_thread *t = tls_thread;
 
+	/* nothing held: no edge to make */
+	if (likely(t && !tls_busy) && (!t->depth || might_alloc_fast(t)))
+		return;
+	t = thread_enter();
 	if (!t)
 		return;
 	if (t->depth)

@@ -17,6 +17,12 @@
  *   annot-fast ww-edeadlk   a few transactions, then one that goes on
  *                           locking after -EDEADLK without backing off
  *   annot-fast ww-backoff   the same transaction backing off as it must
+ *   annot-fast alloc-spin   an allocation under a lock a few times, then
+ *                           inside a spinning section under it
+ *   annot-fast alloc-clean  the same, the allocation after the section
+ *   annot-fast assert-held  a held lock asserted a few times, then the
+ *                           same assertion after its release
+ *   annot-fast assert-clean the assertions while it is held only
  */
 #include <stdio.h>
 #include <string.h>
@@ -125,6 +131,35 @@ static int ww(const char *mode)
 	return 0;
 }
 
+/* fdep_might_alloc and fdep_assert_held, whose answer the thread's own
+ * state gives without entering the runtime */
+static int other(const char *mode)
+{
+	fdep_acquire(&outer, "outer", 0);
+	for (int i = 0; i < 4; i++) {
+		if (!strncmp(mode, "alloc", 5)) {
+			fdep_might_alloc();
+			fdep_acquire(&sec, "sec", FDEP_SPIN | FDEP_TRY);
+			fdep_release(&sec);
+		} else {
+			fdep_assert_held(&outer);
+		}
+	}
+	if (!strcmp(mode, "alloc-spin")) {
+		fdep_acquire(&sec, "sec", FDEP_SPIN | FDEP_TRY);
+		fdep_might_alloc();
+		fdep_release(&sec);
+	} else if (!strcmp(mode, "alloc-clean")) {
+		fdep_acquire(&sec, "sec", FDEP_SPIN | FDEP_TRY);
+		fdep_release(&sec);
+		fdep_might_alloc();
+	}
+	fdep_release(&outer);
+	if (!strcmp(mode, "assert-held"))
+		fdep_assert_held(&outer);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc == 2 ? argv[1] : "";
@@ -136,9 +171,13 @@ int main(int argc, char **argv)
 	else if (!strcmp(mode, "ww-abba") || !strcmp(mode, "ww-same") ||
 		 !strcmp(mode, "ww-edeadlk") || !strcmp(mode, "ww-backoff"))
 		r = ww(mode);
+	else if (!strcmp(mode, "alloc-spin") || !strcmp(mode, "alloc-clean") ||
+		 !strcmp(mode, "assert-held") || !strcmp(mode, "assert-clean"))
+		r = other(mode);
 	else
 		fprintf(stderr, "usage: annot-fast spin-sleep|spin-clean|spin-abba|spin-same|"
-				"ww-abba|ww-same|ww-edeadlk|ww-backoff\n");
+				"ww-abba|ww-same|ww-edeadlk|ww-backoff|alloc-spin|alloc-clean|"
+				"assert-held|assert-clean\n");
 	if (!r)
 		puts("done");
 	return r;
