@@ -167,6 +167,9 @@ static inline bool alloc_quiet(void)
 
 static inline void alloc_check(uintptr_t ip)
 {
+	/* the gate open: no handler runs, and nothing is held */
+	if (likely(!*tls_alloc_gate))
+		return;
 	if (unlikely(tls_private_heap & PH_SIGNAL))
 		sig_unsafe_call("malloc", ip);
 	if (!alloc_quiet())
