@@ -362,6 +362,19 @@ void buf_json_str(struct rt_buf *b, const char *s)
 	buf_puts(b, "\"");
 	for (; s && *s; s++) {
 		unsigned char c = (unsigned char)*s;
+		/* a run of characters that stand for themselves, at once: a
+		 * report's names and paths are mostly that (node's 580 KB
+		 * JSON report spent 27 M instructions here a character at a
+		 * time) */
+		size_t run = 0;
+		while (s[run] && (unsigned char)s[run] >= 0x20 && (unsigned char)s[run] < 0x80 &&
+		       s[run] != '"' && s[run] != '\\')
+			run++;
+		if (run) {
+			buf_write(b, s, run);
+			s += run - 1;
+			continue;
+		}
 		if (c >= 0x80) {
 			k = utf8_seq(s, &cp);
 			if (!k) {
