@@ -25,6 +25,7 @@ TEST_PROGS = tests/progs/fdep-script tests/progs/hang tests/progs/churn \
 	tests/progs/transfer \
 	tests/progs/reuse \
 	tests/progs/kind-reuse \
+	tests/progs/evict-race \
 	tests/progs/relock \
 	tests/progs/warm \
 	tests/progs/mutex-kinds \
@@ -90,6 +91,8 @@ tests_progs_reuse_SOURCES = tests/progs/reuse.c
 tests_progs_reuse_LDADD = -lpthread
 tests_progs_kind_reuse_SOURCES = tests/progs/kind-reuse.c
 tests_progs_kind_reuse_LDADD = -lpthread
+tests_progs_evict_race_SOURCES = tests/progs/evict-race.c
+tests_progs_evict_race_LDADD = -lpthread
 tests_progs_relock_SOURCES = tests/progs/relock.c
 tests_progs_relock_LDADD = -lpthread
 tests_progs_warm_SOURCES = tests/progs/warm.c

@@ -69,6 +69,19 @@ static void expect_one_inversion(char *const argv[], struct harness_run *checked
 	harness_free(&native);
 }
 
+/* Lock classes freed by their threads while another thread's report lists
+ * every class (class_for_each), and at exit with those threads running. */
+Test(reliability, classes_freed_while_reports_list_them)
+{
+	struct harness_run r;
+
+	expect_one_inversion(ARGV("evict-race", "2"), &r);
+	cr_expect(strstr(r.json, "{\"name\": \"a\", \"kind\": \"mutex\"}"), "%s", r.log);
+	cr_expect(strstr(r.json, "{\"name\": \"b\", \"kind\": \"mutex\"}"), "%s", r.log);
+	cr_expect_eq(r.nreports, 1, "%d reports", r.nreports);
+	harness_free(&r);
+}
+
 static int count_lines_with(const char *text, const char *needle)
 {
 	int n = 0;

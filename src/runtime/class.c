@@ -341,6 +341,12 @@ struct lock_class *class_find(const char *name)
 	return c;
 }
 
+/*
+ * fn runs with class_lock held: a class whose lock goes meanwhile, with no
+ * edge, is freed at once (class_release, not the quarantine of graph.c
+ * that report writers hold off), and only after class_lock takes it out of
+ * the table.  So fn takes no class_lock, and names no class it is not given.
+ */
 void class_for_each(void (*fn)(struct lock_class *, void *), void *arg)
 {
 	uint32_t n = class_count();
@@ -348,9 +354,9 @@ void class_for_each(void (*fn)(struct lock_class *, void *), void *arg)
 	for (uint32_t i = 0; i < n; i++) {
 		rt_lock(&class_lock);
 		struct lock_class *c = classes[i];
-		rt_unlock(&class_lock);
 		if (c)
 			fn(c, arg);
+		rt_unlock(&class_lock);
 	}
 }
 

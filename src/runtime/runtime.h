@@ -247,7 +247,7 @@ struct lock_class *class_intern(const char *name, unsigned subclass, int kind);
 struct lock_class *class_find(const char *name);
 /* Free a class nothing refers to any more (its id is not reused). */
 void class_release(struct lock_class *c);
-/* Visit every class in id order (for reports). */
+/* Visit every class in id order (for reports), fn under class_lock. */
 void class_for_each(void (*fn)(struct lock_class *, void *), void *arg);
 /* An anonymous class for one instance (classes=instance) or init site. */
 struct lock_class *class_for_instance(const void *addr, uintptr_t site, int kind, bool by_site,
