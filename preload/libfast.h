@@ -153,7 +153,7 @@ static inline __attribute__((always_inline)) bool rec_pop_fast(const void *lock)
 		return false;
 	/* on an empty stack, the entry below the bottom, which never pops
 	 * (held.c) */
-	struct held *h = t->held + t->depth - 1;
+	struct held *h = held_top(t);
 	if (unlikely(h->instance != lock || (h->flags & (HF_PATH | HF_SPIN))))
 		return false;
 	if (h->refs) {
