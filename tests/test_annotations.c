@@ -446,6 +446,16 @@ Test(annotations, spinning_locks_nested_one_way_on_the_fast_path_are_silent)
 	fast_expect("spin-same", "lock-order-inversion", 0);
 }
 
+Test(annotations, plain_locks_nested_both_ways_on_the_fast_path_report_inversion)
+{
+	fast_expect("lock-abba", "lock-order-inversion", 1);
+}
+
+Test(annotations, plain_locks_nested_one_way_on_the_fast_path_are_silent)
+{
+	fast_expect("lock-same", "lock-order-inversion", 0);
+}
+
 Test(annotations, lock_before_a_fast_ww_transaction_that_takes_it_inside_is_inversion)
 {
 	fast_expect("ww-abba", "lock-order-inversion", 1);

@@ -66,9 +66,12 @@ static struct lock_class *annotated_class(struct rt_thread *t, const void *lock,
 	if (!in)
 		return NULL;
 	if (name) {
-		/* the instance's class, while the same name is passed */
-		if (in->cls && in->cls->named && !sub && !in->cls->subclass &&
-		    !strcmp(atomic_load(&in->cls->name), name))
+		/* the instance's class, while the same name is passed (the
+		 * thread's name cache says so without a compare) */
+		if (in->cls && !sub &&
+		    (name_cached_as(t, name, in->cls) ||
+		     (in->cls->named && !in->cls->subclass &&
+		      !strcmp(atomic_load(&in->cls->name), name))))
 			return in->cls;
 		struct lock_class *c = class_intern(name, sub, kind);
 		in->cls = c;
@@ -114,8 +117,8 @@ static void acquire(const void *lock, const char *name, unsigned flags, const vo
 
 /*
  * The fast paths of the annotation API: a lock whose class the thread's
- * caches know (annotated_class_cached), spinning (spin.h) or of a ww
- * acquire context (ww.c), on a chain the cache has seen.  The thread is
+ * caches know (annotated_class_cached), blocking (hot.h), spinning (spin.h)
+ * or of a ww acquire context (ww.c), on a chain the cache has seen.  The thread is
  * marked busy around the push, so a signal handler in between runs
  * untracked.  False: nothing done, acquire() decides.
  */
@@ -130,17 +133,23 @@ static inline __attribute__((always_inline)) bool acquire_fast(const void *lock,
 	struct lock_class *c = annotated_class_cached(t, lock, name, flags);
 	if (!c)
 		return false;
+	int mode = flags_mode(flags);
+	unsigned hflags = flags_held(flags);
+	bool pushed;
 	tls_busy = 1;
-	bool pushed = nest ? ww_push_fast(t, c, lock, flags_mode(flags), flags_held(flags), nest, ip)
-			   : spin_push_fast(t, c, lock, flags_mode(flags), flags_held(flags), ip);
+	if (nest)
+		pushed = ww_push_fast(t, c, lock, mode, hflags, nest, ip);
+	else if (flags & FDEP_SPIN)
+		pushed = spin_push_fast(t, c, lock, mode, hflags, ip);
+	else
+		pushed = rt_push_fast_seen(t, c, lock, mode, hflags, ip); /* as rt_acquire */
 	tls_busy = 0;
 	return pushed;
 }
 
 RT_EXPORT void fdep_acquire(const void *lock, const char *name, unsigned flags)
 {
-	/* a blocking lock's push is rt_acquire's, inside acquire() */
-	if ((flags & FDEP_SPIN) && acquire_fast(lock, name, flags, NULL, RT_CALLER))
+	if (acquire_fast(lock, name, flags, NULL, RT_CALLER))
 		return;
 	acquire(lock, name, flags, NULL, RT_CALLER);
 }

@@ -11,6 +11,9 @@
  *   annot-fast spin-abba    two spinning locks nested one way a few times,
  *                           then the other way
  *   annot-fast spin-same    always the same way
+ *   annot-fast lock-abba    two plain (sleeping) locks nested one way a few
+ *                           times, then the other way
+ *   annot-fast lock-same    always the same way
  *   annot-fast ww-abba      a few transactions that take lock x under their
  *                           ww locks, then x taken before a transaction
  *   annot-fast ww-same      x always under the ww locks
@@ -34,11 +37,13 @@ static _Alignas(64) char outer, sec, mtx, s1, s2, x, ctx, a, b, c;
 
 #define WW "fast_ww_class"
 
+static unsigned pair_flags = FDEP_SPIN;
+
 static void spin_pair(const void *first, const char *fname, const void *second,
 		      const char *sname)
 {
-	fdep_acquire(first, fname, FDEP_SPIN);
-	fdep_acquire(second, sname, FDEP_SPIN);
+	fdep_acquire(first, fname, pair_flags);
+	fdep_acquire(second, sname, pair_flags);
 	fdep_release(second);
 	fdep_release(first);
 }
@@ -168,7 +173,10 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "spin-sleep") || !strcmp(mode, "spin-clean") ||
 	    !strcmp(mode, "spin-abba") || !strcmp(mode, "spin-same"))
 		r = spin(mode);
-	else if (!strcmp(mode, "ww-abba") || !strcmp(mode, "ww-same") ||
+	else if (!strcmp(mode, "lock-abba") || !strcmp(mode, "lock-same")) {
+		pair_flags = 0;
+		r = spin(!strcmp(mode, "lock-abba") ? "spin-abba" : "spin-same");
+	} else if (!strcmp(mode, "ww-abba") || !strcmp(mode, "ww-same") ||
 		 !strcmp(mode, "ww-edeadlk") || !strcmp(mode, "ww-backoff"))
 		r = ww(mode);
 	else if (!strcmp(mode, "alloc-spin") || !strcmp(mode, "alloc-clean") ||
@@ -176,6 +184,7 @@ int main(int argc, char **argv)
 		r = other(mode);
 	else
 		fprintf(stderr, "usage: annot-fast spin-sleep|spin-clean|spin-abba|spin-same|"
+				"lock-abba|lock-same|"
 				"ww-abba|ww-same|ww-edeadlk|ww-backoff|alloc-spin|alloc-clean|"
 				"assert-held|assert-clean\n");
 	if (!r)
