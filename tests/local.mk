@@ -149,6 +149,10 @@ tests_progs_rel_alloc_SOURCES = tests/progs/rel-alloc.c
 tests_progs_rel_alloc_LDADD = -lpthread
 tests_progs_rel_cxx_SOURCES = tests/progs/rel-cxx.cc
 tests_progs_rel_cxx_LDADD = -lpthread
+# a report from a thread with a small stack, naming a long C++ template
+TEST_PROGS += tests/progs/cxx-longname
+tests_progs_cxx_longname_SOURCES = tests/progs/cxx-longname.cc
+tests_progs_cxx_longname_LDADD = -lpthread
 # C++ names in reports: demangled frames, classes named by the program's method
 TEST_PROGS += tests/progs/cxx-names
 tests_progs_cxx_names_SOURCES = tests/progs/cxx-names.cc

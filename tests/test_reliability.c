@@ -496,6 +496,28 @@ Test(reliability, cxx_names_unoptimised_place_is_the_programs)
 	harness_free(&r);
 }
 
+/* The work space of symbolising (libdw's line tables, the C++ demangler on
+ * a 490-character name) is the runtime's, not the reporting thread's: a
+ * thread with a 64 KiB stack reports, where the report used 173 KiB of it
+ * before, and overflowed into the guard. */
+Test(reliability, report_from_a_small_stack_names_a_long_cxx_function)
+{
+	struct harness_run r;
+
+	run(1, NULL, ARGV("cxx-longname", "64"), &r);
+	cr_expect_eq(r.status, FINDING_EXIT, "status %d\nstderr: %s", r.status, r.err);
+	cr_expect_str_eq(r.out, "done\n");
+	cr_expect_eq(harness_count(r.json, "lock-order-inversion"), 1, "%s", r.log);
+	cr_expect_eq(harness_findings(r.json), 1, "%s", r.log);
+	cr_expect(strstr(r.json, "\"function\": \"void take_b_then_a<pack<"
+				 "a_long_component_class_name_number_0, "),
+		  "the long name, demangled:\n%s", r.log);
+	unsigned used = 0;
+	cr_expect(sscanf(r.err, "used %u KiB", &used) == 1 && used <= 48,
+		  "the thread's stack used: %s", r.err);
+	harness_free(&r);
+}
+
 Test(reliability, cxx_condvar_shared_mutex_clean)
 {
 	expect_clean_as_native(ARGV("rel-cxx", "clean"));

@@ -1972,11 +1972,51 @@ static const char *intern_str(const char *s)
 }
 
 /*
+ * What symbolising takes of a stack runs on a stack of the runtime's own
+ * (sym_lock held, which makes it one for the process): libdw reading a
+ * module's line table takes some 160 KiB, and the C++ demangler about 70
+ * bytes a character of a mangled name (measured with tests/progs/
+ * cxx-longname: a report used 173 KiB of the reporting thread's stack),
+ * more than a thread made with a small stack (pthread_attr_setstacksize,
+ * a sigaltstack handler) has.  Mapped at first use; only the pages that
+ * are touched cost memory.  Elsewhere than x86-64, fn runs where it is.
+ */
+#define SYM_STACK_SIZE ((size_t)1 << 20)
+static char *sym_stack;
+
+static void sym_stack_call(void (*fn)(void *), void *arg)
+{
+#if defined(__x86_64__)
+	if (!sym_stack)
+		sym_stack = rt_alloc(SYM_STACK_SIZE); /* mapped on its own, page-aligned */
+	char here;
+	if (sym_stack && (&here < sym_stack || &here >= sym_stack + SYM_STACK_SIZE)) {
+		char *top = sym_stack + SYM_STACK_SIZE;
+		/* rbx keeps the thread's stack pointer across the call: it is
+		 * callee-saved, and the clobbers make the compiler save it */
+		__asm__ volatile("mov %%rsp, %%rbx\n\t"
+				 "mov %[top], %%rsp\n\t"
+				 "call *%[fn]\n\t"
+				 "mov %%rbx, %%rsp"
+				 : "+D"(arg)
+				 : [top] "r"(top), [fn] "r"(fn)
+				 : "rax", "rbx", "rcx", "rdx", "rsi", "r8", "r9", "r10", "r11",
+				   "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
+				   "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14",
+				   "xmm15", "memory", "cc");
+		return;
+	}
+#endif
+	fn(arg);
+}
+
+/*
  * C++ names, demangled by libiberty's callback demangler: it allocates
- * nothing (its work space is on this stack, about 64 bytes a character of
- * the mangled name, so names longer than DEMANGLE_MAX stay mangled) and
- * hands the text out in pieces, gathered here into a fixed buffer.  A
- * symbol version ("@@GLIBCXX_3.4") is kept after the demangled name.
+ * nothing (its work space is on the stack, about 70 bytes a character of
+ * the mangled name: sym_stack_call's, so names longer than DEMANGLE_MAX
+ * stay mangled) and hands the text out in pieces, gathered here into a
+ * fixed buffer.  A symbol version ("@@GLIBCXX_3.4") is kept after the
+ * demangled name.
  */
 #define DEMANGLE_MAX 512
 struct demangled {
@@ -1997,6 +2037,20 @@ static void demangle_put(const char *s, size_t n, void *arg)
 	d->len += n;
 }
 
+struct demangle_call {
+	const char *mangled;
+	int options;
+	struct demangled *d;
+	int ok;
+};
+
+static void demangle_work(void *arg)
+{
+	struct demangle_call *c = arg;
+
+	c->ok = cplus_demangle_v3_callback(c->mangled, c->options, demangle_put, c->d);
+}
+
 static const char *demangle(const char *name, bool params, char *out, size_t size)
 {
 	char mangled[DEMANGLE_MAX + 1];
@@ -2009,8 +2063,9 @@ static const char *demangle(const char *name, bool params, char *out, size_t siz
 		return name;
 	memcpy(mangled, name, n);
 	mangled[n] = '\0';
-	if (!cplus_demangle_v3_callback(mangled, DMGL_ANSI | (params ? DMGL_PARAMS : 0),
-					demangle_put, &d))
+	struct demangle_call c = { mangled, DMGL_ANSI | (params ? DMGL_PARAMS : 0), &d, 0 };
+	sym_stack_call(demangle_work, &c);
+	if (!c.ok)
 		return name;
 	demangle_put(name + n, strlen(name + n), &d);
 	if (d.overflow)
@@ -2197,7 +2252,7 @@ static void symbolize_short(uintptr_t pc, uintptr_t at, struct frame *f)
 	f->offset = pc - mb.bias;
 }
 
-static void symbolize_locked(uintptr_t pc, struct frame *f, bool lines)
+static void symbolize_here(uintptr_t pc, struct frame *f, bool lines)
 {
 	uintptr_t at = pc ? pc - 1 : 0; /* return addresses point past the call */
 	struct rt_mod *mod = mod_of(at);
@@ -2229,6 +2284,27 @@ static void symbolize_locked(uintptr_t pc, struct frame *f, bool lines)
 		f->line = lineno;
 	}
 	function_names(name, &f->function, &f->name);
+}
+
+struct symbolize_call {
+	uintptr_t pc;
+	struct frame *f;
+	bool lines;
+};
+
+static void symbolize_work(void *arg)
+{
+	struct symbolize_call *c = arg;
+
+	symbolize_here(c->pc, c->f, c->lines);
+}
+
+/* The frame at pc (sym_lock held), symbolised on sym_stack_call's stack. */
+static void symbolize_locked(uintptr_t pc, struct frame *f, bool lines)
+{
+	struct symbolize_call c = { pc, f, lines };
+
+	sym_stack_call(symbolize_work, &c);
 }
 
 /*
