@@ -21,6 +21,7 @@ struct start {
 	void *arg;
 	uintptr_t site;
 	struct lock_class *life; /* thread@<creation site> */
+	size_t stacksize;         /* asked for in the attributes, when small */
 };
 
 void preload_thread_end(void)
@@ -61,6 +62,12 @@ static void *thread_start(void *p)
 	struct start s = *(struct start *)p;
 
 	rt_free(p, sizeof(s));
+	/* glibc puts the thread's descriptor (the thread pointer) and its
+	 * static TLS at the top of the stack it was given: the lowest usable
+	 * byte is stacksize below the descriptor's end, a page of margin for
+	 * the descriptor's own size */
+	if (s.stacksize)
+		tls_stack_lo = (uintptr_t)pthread_self() - s.stacksize + 4096;
 	preload_thread_begin(s.site, s.life);
 	void *r = s.fn(s.arg);
 	preload_thread_end();
@@ -78,7 +85,10 @@ RT_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
 		s = rt_alloc(sizeof(*s));
 	if (!s)
 		return REAL(pthread_create)(th, attr, fn, arg);
-	*s = (struct start){ fn, arg, RT_CALLER, NULL };
+	*s = (struct start){ fn, arg, RT_CALLER, NULL, 0 };
+	size_t stacksize;
+	if (attr && !pthread_attr_getstacksize(attr, &stacksize) && stacksize < STACK_SMALL)
+		s->stacksize = stacksize;
 	struct rt_thread *t = thread_enter();
 	if (t) {
 		s->life = event_thread_class(s, s->site);

@@ -150,7 +150,8 @@ tests_progs_rel_alloc_LDADD = -lpthread
 tests_progs_rel_cxx_SOURCES = tests/progs/rel-cxx.cc
 tests_progs_rel_cxx_LDADD = -lpthread
 # a report from a thread with a small stack, naming a long C++ template
-TEST_PROGS += tests/progs/cxx-longname
+TEST_PROGS += tests/progs/cxx-longname tests/progs/small-stack
+tests_progs_small_stack_LDADD = -lpthread
 tests_progs_cxx_longname_SOURCES = tests/progs/cxx-longname.cc
 tests_progs_cxx_longname_LDADD = -lpthread
 # C++ names in reports: demangled frames, classes named by the program's method

@@ -518,6 +518,28 @@ Test(reliability, report_from_a_small_stack_names_a_long_cxx_function)
 	harness_free(&r);
 }
 
+/* A thread made with PTHREAD_STACK_MIN (16 KiB, glibc's descriptor and
+ * static TLS at its top): the stack of the first lock's class and the
+ * report of its inversion took more than that, and the program died of a
+ * SIGSEGV with nothing written.  The capture keeps to the caller's frame
+ * near the end, and the report is written on a stack of its own. */
+Test(reliability, smallest_thread_stack_reports_its_inversion)
+{
+	struct harness_run r;
+
+	run(1, NULL, ARGV("small-stack", "invert"), &r);
+	cr_expect_eq(r.status, FINDING_EXIT, "status %d\nstderr: %s", r.status, r.err);
+	cr_expect_str_eq(r.out, "ok\n");
+	cr_expect_eq(harness_count(r.json, "lock-order-inversion"), 1, "%s", r.log);
+	cr_expect_eq(harness_findings(r.json), 1, "%s", r.log);
+	harness_free(&r);
+}
+
+Test(reliability, smallest_thread_stack_clean)
+{
+	expect_clean_as_native(ARGV("small-stack", "clean"));
+}
+
 Test(reliability, cxx_condvar_shared_mutex_clean)
 {
 	expect_clean_as_native(ARGV("rel-cxx", "clean"));

@@ -273,10 +273,39 @@ static char *log_name;
 
 static void report_finding_now(struct rt_thread *t, const struct finding_in *in);
 
+struct report_call {
+	struct rt_thread *t;
+	const struct finding_in *in;
+};
+
+static void report_work(void *arg)
+{
+	struct report_call *c = arg;
+
+	report_finding_now(c->t, c->in);
+}
+
+/* A report takes some 20 KiB of stack (symbolising runs on a stack of its
+ * own): a thread made with a small stack, with less than this left,
+ * writes it on a stack mapped for the report. */
+#define REPORT_ROOM (32 * 1024)
+#define REPORT_STACK_SIZE (256 * 1024)
+
 void report_finding(struct rt_thread *t, const struct finding_in *in)
 {
 	int old = rt_cancel_off(); /* its writes are cancellation points */
+	char here;
 
+	if (tls_stack_lo && (uintptr_t)&here < tls_stack_lo + REPORT_ROOM) {
+		char *stack = rt_alloc(REPORT_STACK_SIZE);
+		if (stack) {
+			struct report_call c = { t, in };
+			stack_call_on(stack, REPORT_STACK_SIZE, report_work, &c);
+			rt_free(stack, REPORT_STACK_SIZE);
+			rt_cancel_restore(old);
+			return;
+		}
+	}
 	report_finding_now(t, in);
 	rt_cancel_restore(old);
 }

@@ -124,6 +124,16 @@ extern __thread struct rt_tls rt_tls __attribute__((tls_model("initial-exec")));
  * alone tells a handler's allocation from the private heap's count. */
 #define PH_SIGNAL 0x40000000
 #define tls_private_heap_count (rt_tls.private_heap & ~PH_SIGNAL)
+/* The lowest usable address of this thread's stack when it was created
+ * with a small one (preload/thread.c), else 0: stack_capture() does not
+ * unwind with less than STACK_CAPTURE_ROOM left, where libunwind's own
+ * frames would run off the end. */
+extern __thread uintptr_t tls_stack_lo __attribute__((tls_model("initial-exec")));
+#define STACK_SMALL (256 * 1024)
+#define STACK_CAPTURE_ROOM (12 * 1024)
+/* Call fn(arg) with the stack pointer at the top of stack[size] (x86-64;
+ * elsewhere, and when already on it, where it is). */
+void stack_call_on(char *stack, size_t size, void (*fn)(void *), void *arg);
 void rt_out_of_memory(const char *what);
 /* The reserve (alloc.c): mapped at start; inside enter/leave, this
  * thread's allocations that the system refuses come from it, so that a

@@ -317,6 +317,8 @@ static void private_heap_leave(const sigset_t *old)
 	rt_sigmask(SIG_SETMASK, old, NULL);
 }
 
+__thread uintptr_t tls_stack_lo __attribute__((tls_model("initial-exec")));
+
 uint32_t stack_capture(uintptr_t ip)
 {
 	void *raw[STACK_MAX + 16];
@@ -330,9 +332,12 @@ uint32_t stack_capture(uintptr_t ip)
 	 * system calls, as much as the rest of a per-request lock) */
 	/* libunwind checks the memory it reads by read() from a pipe: a
 	 * cancellation point (rt_cancel_off) */
+	/* on a small stack nearly used up, the caller's frame alone */
+	if (tls_stack_lo && (uintptr_t)__builtin_frame_address(0) < tls_stack_lo + STACK_CAPTURE_ROOM)
+		depth = 0;
 	int cancel = rt_cancel_off();
 	unwind_enter();
-	int got = backtrace_pcs(raw, depth + 16);
+	int got = depth ? backtrace_pcs(raw, depth + 16) : 0;
 	atomic_fetch_sub(&unwinders, 1);
 	rt_cancel_restore(cancel);
 	int i = 0;
@@ -1984,14 +1989,12 @@ static const char *intern_str(const char *s)
 #define SYM_STACK_SIZE ((size_t)1 << 20)
 static char *sym_stack;
 
-static void sym_stack_call(void (*fn)(void *), void *arg)
+void stack_call_on(char *stack, size_t size, void (*fn)(void *), void *arg)
 {
 #if defined(__x86_64__)
-	if (!sym_stack)
-		sym_stack = rt_alloc(SYM_STACK_SIZE); /* mapped on its own, page-aligned */
 	char here;
-	if (sym_stack && (&here < sym_stack || &here >= sym_stack + SYM_STACK_SIZE)) {
-		char *top = sym_stack + SYM_STACK_SIZE;
+	if (stack && (&here < stack || &here >= stack + size)) {
+		char *top = stack + size;
 		/* rbx keeps the thread's stack pointer across the call: it is
 		 * callee-saved, and the clobbers make the compiler save it */
 		__asm__ volatile("mov %%rsp, %%rbx\n\t"
@@ -2006,8 +2009,18 @@ static void sym_stack_call(void (*fn)(void *), void *arg)
 				   "xmm15", "memory", "cc");
 		return;
 	}
+#else
+	(void)stack;
+	(void)size;
 #endif
 	fn(arg);
+}
+
+static void sym_stack_call(void (*fn)(void *), void *arg)
+{
+	if (!sym_stack)
+		sym_stack = rt_alloc(SYM_STACK_SIZE); /* mapped on its own, page-aligned */
+	stack_call_on(sym_stack, SYM_STACK_SIZE, fn, arg);
 }
 
 /*
@@ -2492,13 +2505,21 @@ static int module_find_one(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
-int stack_object_name_try(const void *addr, const char *kind, const char **out, bool try)
+struct object_name_call {
+	const void *addr;
+	const char *kind;
+	const char *result;
+};
+
+/* The name of a static object (sym_lock held), on sym_stack_call's stack */
+static void object_name_work(void *arg)
 {
+	struct object_name_call *c = arg;
+	const void *addr = c->addr;
+	const char *kind = c->kind;
 	const char *result = NULL;
 	char buf[512];
 
-	if (!sym_enter(try))
-		return -1;
 	struct rt_mod *m = mod_of((uintptr_t)addr);
 	if (!m) {
 		/* a module ends with the last file-backed page: the rest of a
@@ -2528,8 +2549,18 @@ int stack_object_name_try(const void *addr, const char *kind, const char **out, 
 			result = rt_strdup(buf);
 		}
 	}
+	c->result = result;
+}
+
+int stack_object_name_try(const void *addr, const char *kind, const char **out, bool try)
+{
+	struct object_name_call c = { addr, kind, NULL };
+
+	if (!sym_enter(try))
+		return -1;
+	sym_stack_call(object_name_work, &c);
 	sym_leave();
-	*out = result;
+	*out = c.result;
 	return 0;
 }
 
