@@ -284,6 +284,17 @@ static void glib_installed(char *const argv[])
 	harness_timeout_s = 120;
 	cr_assert_eq(harness_run_opts(0, NULL, argv, &native), 0);
 	cr_assert_eq(harness_run(NULL, argv, &checked), 0);
+	/* GLib's asyncqueue asserts that each of its threads popped an item,
+	 * which a thread that starts late (slower under the checker, or on a
+	 * loaded machine) does not: such a run is repeated, at most twice,
+	 * and every run must be free of findings */
+	for (int again = 0; again < 2 && checked.status == 134 &&
+			    strstr(checked.err, "GLib:ERROR:") && strstr(checked.err, "sums[i] > 0");
+	     again++) {
+		cr_expect_eq(harness_findings(checked.json), 0, "%s", checked.log);
+		harness_free(&checked);
+		cr_assert_eq(harness_run(NULL, argv, &checked), 0);
+	}
 	harness_timeout_s = 0;
 	cr_assert_eq(native.status, 0, "%s natively: status %d\n%s", argv[0], native.status,
 		     native.out);
