@@ -539,7 +539,13 @@ void rt_acquire_slow(struct rt_thread *t, struct lock_class *c, const void *inst
 		}
 	}
 	uint64_t key = chain_step(t->key, c, mode, hflags);
-	if (likely(chain_seen(t, key)))
+	/* a lone lock (nothing held, no context: key 0) adds no edge: its
+	 * chain goes to the thread's cache alone, where the fast paths look
+	 * (rt_push_fast_seen), never into the shared table, which a program
+	 * that makes a lock per request would fill with a chain per lock */
+	if (!t->key && !nest && !(hflags & (HF_SPIN | HF_PATH)) && !t->sig_in && !t->sig_deliv)
+		ccache_put(t, key);
+	else if (likely(chain_seen(t, key)))
 		t->chain_hits++;
 	else
 		validate_chain(t, c, mode, hflags, nest, ip, key, NULL, false);
