@@ -39,6 +39,7 @@ TEST_PROGS = tests/progs/fdep-script tests/progs/hang tests/progs/churn \
 	tests/progs/many-held \
 	tests/progs/many-threads \
 	tests/progs/spin \
+	tests/progs/adjacent \
 	tests/progs/annot-fast \
 	tests/progs/rel-spawn tests/progs/rel-clone tests/progs/rel-signal \
 	tests/progs/rel-dlopen tests/progs/rel-alloc tests/progs/rel-cxx tests/progs/fence-names \
@@ -135,6 +136,8 @@ tests_progs_waits_SOURCES = tests/progs/waits.c
 tests_progs_waits_LDADD = -lpthread
 tests_progs_spin_SOURCES = tests/progs/spin.c
 tests_progs_spin_LDADD = -lpthread
+tests_progs_adjacent_SOURCES = tests/progs/adjacent.c
+tests_progs_adjacent_LDADD = -lpthread
 tests_progs_annot_fast_SOURCES = tests/progs/annot-fast.c
 # reliability scenarios run by tests/test_reliability.c
 tests_progs_rel_spawn_SOURCES = tests/progs/rel-spawn.c

@@ -798,6 +798,29 @@ Test(preload, spinlocks_nested_one_way_on_the_fast_path_are_silent)
 	harness_free(&r);
 }
 
+/* Two 4-byte spinlocks in one 8-byte unit, each taken many times next to
+ * the other: each has its own slot of the thread's instance cache, its own
+ * instance and class, and the inversion between them is reported once. */
+Test(preload, adjacent_spinlocks_inverted_report_once_each_by_its_own_name)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("adjacent", "bug"), &r);
+	expect_findings(&r, "lock-order-inversion", 1);
+	cr_expect(strstr(r.json, "\"from\": \"pair\", \"to\": \"pair+0x4\""), "%s", r.json);
+	cr_expect(strstr(r.json, "\"from\": \"pair+0x4\", \"to\": \"pair\""), "%s", r.json);
+	harness_free(&r);
+}
+
+Test(preload, adjacent_spinlocks_in_one_order_are_silent)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("adjacent", "clean"), &r);
+	expect_clean(&r, "done\n");
+	harness_free(&r);
+}
+
 /* ---- fork and scale ---- */
 
 Test(preload, fork_while_another_thread_holds_a_lock_reports_per_process)

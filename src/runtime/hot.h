@@ -172,11 +172,28 @@ static inline bool paths_stale(const struct rt_thread *t)
 		t->pmail_seen != atomic_load_explicit(&path_mail[t->pslot].n, memory_order_relaxed));
 }
 
+/*
+ * The slot of the thread's instance cache for a lock at addr, as the byte
+ * offset of its pointer in t->icache.  One slot per 4-byte unit: two
+ * 4-byte locks side by side (spinlocks, futex words, OpenMP locks) each
+ * have their own, where one per 8 bytes made them evict each other on
+ * every alternation.  The masked address is the offset halved, which x86
+ * addressing scales back for free: no shift on the fast paths.
+ */
+static inline uintptr_t icache_slot_half(const void *addr)
+{
+	return (uintptr_t)addr & ((ICACHE_SIZE - 1) << 2);
+}
+
+static inline struct instance **icache_slot(struct rt_thread *t, const void *addr)
+{
+	return (struct instance **)((char *)t->icache + icache_slot_half(addr) * 2);
+}
+
 /* The instance at addr if the thread's small cache has it, else NULL. */
 static inline struct instance *icache_peek(struct rt_thread *t, const void *addr)
 {
-	unsigned slot = ((uintptr_t)addr >> 3) & (ICACHE_SIZE - 1);
-	struct instance *in = t->icache[slot];
+	struct instance *in = *icache_slot(t, addr);
 
 	/* an instance another address shares the slot with, or one freed
 	 * (rt_free writes its free-list link over addr), is not addr's; an

@@ -300,8 +300,6 @@ static bool instance_stale(struct instance *in, int type)
 struct instance *instance_get_slow(const void *addr, int type, uintptr_t site)
 {
 	struct rt_thread *t = tls_thread;
-	unsigned slot = ((uintptr_t)addr >> 3) & (ICACHE_SIZE - 1);
-
 	uint64_t h = line_hash((uintptr_t)addr >> LINE_SHIFT);
 	struct shard *s = shard_of(h);
 	struct instance *stale = NULL;
@@ -364,7 +362,7 @@ struct instance *instance_get_slow(const void *addr, int type, uintptr_t site)
 			rt_free(n, sizeof(*n));
 	}
 	if (t && in)
-		t->icache[slot] = in;
+		*icache_slot(t, addr) = in;
 	return in;
 }
 

@@ -399,7 +399,9 @@ struct ww_ctx {
 	uint32_t inject_interval;
 };
 
-#define ICACHE_SIZE 256
+/* slots of the instance cache, one per 4-byte unit of a 2 KiB window
+ * (icache_slot, hot.h) */
+#define ICACHE_SIZE 512
 #define NCACHE_SIZE 32
 #define SCACHE_SIZE 64
 #define FCACHE_SIZE 128
