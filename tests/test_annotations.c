@@ -456,6 +456,16 @@ Test(annotations, plain_locks_nested_one_way_on_the_fast_path_are_silent)
 	fast_expect("lock-same", "lock-order-inversion", 0);
 }
 
+Test(annotations, locks_named_by_one_thread_nested_both_ways_by_another_report_inversion)
+{
+	fast_expect("thread-abba", "lock-order-inversion", 1);
+}
+
+Test(annotations, locks_named_by_one_thread_nested_one_way_by_another_are_silent)
+{
+	fast_expect("thread-same", "lock-order-inversion", 0);
+}
+
 Test(annotations, lock_before_a_fast_ww_transaction_that_takes_it_inside_is_inversion)
 {
 	fast_expect("ww-abba", "lock-order-inversion", 1);

@@ -68,11 +68,15 @@ static struct lock_class *annotated_class(struct rt_thread *t, const void *lock,
 	if (name) {
 		/* the instance's class, while the same name is passed (the
 		 * thread's name cache says so without a compare) */
-		if (in->cls && !sub &&
-		    (name_cached_as(t, name, in->cls) ||
-		     (in->cls->named && !in->cls->subclass &&
-		      !strcmp(atomic_load(&in->cls->name), name))))
+		if (in->cls && !sub && name_cached_as(t, name, in->cls))
 			return in->cls;
+		if (in->cls && !sub && in->cls->named && !in->cls->subclass &&
+		    !strcmp(atomic_load(&in->cls->name), name)) {
+			/* another thread interned the name: this thread's cache
+			 * learns it, so the next acquisition takes the fast path */
+			class_name_cache(name, in->cls);
+			return in->cls;
+		}
 		struct lock_class *c = class_intern(name, sub, kind);
 		in->cls = c;
 		return c;

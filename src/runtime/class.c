@@ -268,6 +268,11 @@ static void ncache_put(const char *name, unsigned subclass, struct lock_class *c
 	t->ncache[i].gen = stack_addr_is_readonly(name) ? gen : 0;
 }
 
+void class_name_cache(const char *name, struct lock_class *c)
+{
+	ncache_put(name, 0, c);
+}
+
 /*
  * A named class is in the table before its primed edges are in the graph;
  * another thread that finds it then waits for them, or an edge it adds at

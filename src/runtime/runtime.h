@@ -253,6 +253,9 @@ uint32_t class_count(void); /* ids handed out: bound of class_get */
 uint32_t class_live(void);
 /* The named class name[/subclass], created on first use with that kind. */
 struct lock_class *class_intern(const char *name, unsigned subclass, int kind);
+/* The thread's name cache learns that name (no subclass) stands for c, a
+ * named class whose name the caller compared equal. */
+void class_name_cache(const char *name, struct lock_class *c);
 /* The named class, or NULL when nothing has used that name yet. */
 struct lock_class *class_find(const char *name);
 /* Free a class nothing refers to any more (its id is not reused). */

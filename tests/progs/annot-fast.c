@@ -14,6 +14,10 @@
  *   annot-fast lock-abba    two plain (sleeping) locks nested one way a few
  *                           times, then the other way
  *   annot-fast lock-same    always the same way
+ *   annot-fast thread-abba  lock-abba's pairs named by the main thread, then
+ *                           taken by a second thread: one way a few times
+ *                           (its name cache learns the names), then the other
+ *   annot-fast thread-same  the second thread always the same way
  *   annot-fast ww-abba      a few transactions that take lock x under their
  *                           ww locks, then x taken before a transaction
  *   annot-fast ww-same      x always under the ww locks
@@ -27,6 +31,7 @@
  *                           same assertion after its release
  *   annot-fast assert-clean the assertions while it is held only
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -136,6 +141,33 @@ static int ww(const char *mode)
 	return 0;
 }
 
+static void *second_thread(void *arg)
+{
+	const char *mode = arg;
+
+	for (int i = 0; i < 4; i++)
+		spin_pair(&s1, "s1", &s2, "s2");
+	if (!strcmp(mode, "thread-abba"))
+		spin_pair(&s2, "s2", &s1, "s1");
+	else
+		spin_pair(&s1, "s1", &s2, "s2");
+	return NULL;
+}
+
+/* The classes interned by the main thread (the instances get them there),
+ * the acquisitions that matter made by another thread, whose own cache of
+ * names has never seen them. */
+static int threads(const char *mode)
+{
+	pthread_t th;
+
+	pair_flags = 0;
+	spin_pair(&s1, "s1", &s2, "s2");
+	if (pthread_create(&th, NULL, second_thread, (void *)mode) || pthread_join(th, NULL))
+		return 1;
+	return 0;
+}
+
 /* fdep_might_alloc and fdep_assert_held, whose answer the thread's own
  * state gives without entering the runtime */
 static int other(const char *mode)
@@ -176,6 +208,8 @@ int main(int argc, char **argv)
 	else if (!strcmp(mode, "lock-abba") || !strcmp(mode, "lock-same")) {
 		pair_flags = 0;
 		r = spin(!strcmp(mode, "lock-abba") ? "spin-abba" : "spin-same");
+	} else if (!strcmp(mode, "thread-abba") || !strcmp(mode, "thread-same")) {
+		r = threads(mode);
 	} else if (!strcmp(mode, "ww-abba") || !strcmp(mode, "ww-same") ||
 		 !strcmp(mode, "ww-edeadlk") || !strcmp(mode, "ww-backoff"))
 		r = ww(mode);
@@ -184,7 +218,7 @@ int main(int argc, char **argv)
 		r = other(mode);
 	else
 		fprintf(stderr, "usage: annot-fast spin-sleep|spin-clean|spin-abba|spin-same|"
-				"lock-abba|lock-same|"
+				"lock-abba|lock-same|thread-abba|thread-same|"
 				"ww-abba|ww-same|ww-edeadlk|ww-backoff|alloc-spin|alloc-clean|"
 				"assert-held|assert-clean\n");
 	if (!r)
