@@ -465,6 +465,18 @@ Test(fences, ww_fini_twice_is_ww_protocol_violation)
 	expect("ww_init:c +x=R@c -x ww_fini:c ww_fini:c", WW, 1);
 }
 
+Test(fences, ww_fini_with_a_lock_of_the_context_held_is_ww_protocol_violation)
+{
+	expect("ww_init:c +x=R@c ww_fini:c -x", WW, 1);
+}
+
+Test(fences, ww_fini_under_a_lock_taken_after_the_context_is_silent)
+{
+	/* the context's entry is not on top: it goes all the same, so the
+	 * next context of the class is no second one */
+	expect("ww_init:c +x=R@c -x +M ww_fini:c -M ww_init:d +x=R@d -x ww_fini:d", WW, 0);
+}
+
 Test(fences, ww_context_reused_after_fini_is_silent)
 {
 	expect("ww_init:c +x=R@c -x ww_fini:c ww_init:c +x=R@c -x ww_fini:c", WW, 0);

@@ -59,9 +59,18 @@ static bool ww_was_finished(struct rt_thread *t, const void *ctx)
 
 static void ww_forget_finished(struct rt_thread *t, const void *ctx)
 {
-	for (uint32_t i = 0; i < 4; i++)
-		if (t->ww_finished[i] == ctx)
-			t->ww_finished[i] = NULL;
+	/* straight-line: a transaction's context is most often where the
+	 * last one of the thread was, and found here at every init */
+	const void **f = t->ww_finished;
+
+	if (f[0] == ctx)
+		f[0] = NULL;
+	if (f[1] == ctx)
+		f[1] = NULL;
+	if (f[2] == ctx)
+		f[2] = NULL;
+	if (f[3] == ctx)
+		f[3] = NULL;
 }
 
 void ww_acquire_check(struct rt_thread *t, const void *nest, struct lock_class *c,
@@ -195,13 +204,19 @@ RT_EXPORT void fdep_ww_fini(const void *ctx)
 		return;
 	struct ww_ctx *w = ww_find(t, ctx);
 	if (w) {
-		if (ww_locks_held(t, ctx))
-			ww_violation(t, w->cls, "acquire context finished with its locks held",
-				     RT_CALLER);
+		/* the common end: the context's entry on top of the held stack,
+		 * so none of its locks (they lie above it) is held; a pop */
+		if (!t->depth || held_top(t)->instance != ctx ||
+		    !(held_top(t)->flags & HF_WWCTX) || !rt_release_top(t, ctx)) {
+			if (ww_locks_held(t, ctx))
+				ww_violation(t, w->cls,
+					     "acquire context finished with its locks held",
+					     RT_CALLER);
+			struct held *h = held_find(t, ctx);
+			if (h)
+				held_remove(t, h);
+		}
 		*w = t->ww[--t->nww];
-		struct held *h = held_find(t, ctx);
-		if (h)
-			held_remove(t, h);
 		t->ww_finished[t->ww_finished_next++ % 4] = ctx;
 	} else if (ww_was_finished(t, ctx)) {
 		struct instance *in = instance_find(ctx);
