@@ -64,6 +64,19 @@ Test(signals, report_names_both_usages_and_the_scenario)
 	harness_free(&r);
 }
 
+/* A lone lock's chain that left the thread's cache is pushed inline, but
+ * not past a handler installed since the thread last looked. */
+Test(signals, lock_taken_alone_after_a_handler_was_installed_elsewhere)
+{
+	expect("late-elsewhere", "signal-unsafe-lock", 1, "late-elsewhere handled\n");
+}
+
+Test(signals, lock_taken_alone_with_the_signal_blocked_is_silent)
+{
+	expect("late-elsewhere-blocked", "signal-unsafe-lock", 0,
+	       "late-elsewhere-blocked handled\n");
+}
+
 Test(signals, signal_blocked_around_the_lock_is_silent)
 {
 	expect("blocked", "signal-unsafe-lock", 0, "blocked handled\n");

@@ -127,18 +127,10 @@ static inline bool ccache_way1(struct rt_thread *t, uint64_t key)
 	return true;
 }
 
-/*
- * Has this chain been validated?  The thread's own cache of chains it found
- * lately answers with one load, where the shared table takes three that
- * depend on each other.  A key once found in the shared table is true for
- * good, in any thread and after fork, even after the full table let it go
- * (chain.c): keys are only ever evicted, never made wrong.
- */
-static inline __attribute__((always_inline)) bool chain_seen(struct rt_thread *t, uint64_t key)
+/* chain_seen() past a miss in way 0 of the thread's cache. */
+static inline __attribute__((always_inline)) bool chain_seen_missed(struct rt_thread *t,
+								     uint64_t key)
 {
-	/* an empty slot holds ccache_empty(), which no key indexing it equals */
-	if (likely(ccache_way0(t, key)))
-		return true;
 	/* the misses inline too: a call would cost every lock saved
 	 * registers */
 	if (ccache_way1(t, key))
@@ -151,6 +143,21 @@ static inline __attribute__((always_inline)) bool chain_seen(struct rt_thread *t
 	__asm__("" : "+r"(k));
 	ccache_put(t, k);
 	return true;
+}
+
+/*
+ * Has this chain been validated?  The thread's own cache of chains it found
+ * lately answers with one load, where the shared table takes three that
+ * depend on each other.  A key once found in the shared table is true for
+ * good, in any thread and after fork, even after the full table let it go
+ * (chain.c): keys are only ever evicted, never made wrong.
+ */
+static inline __attribute__((always_inline)) bool chain_seen(struct rt_thread *t, uint64_t key)
+{
+	/* an empty slot holds ccache_empty(), which no key indexing it equals */
+	if (likely(ccache_way0(t, key)))
+		return true;
+	return chain_seen_missed(t, key);
 }
 
 /* Nonzero when the thread holds a spinning lock or a path entry: spin_depth
@@ -310,6 +317,23 @@ static inline void held_move(struct held *to, const struct held *from)
 }
 
 /*
+ * A lone lock's chain missing from the thread's cache (pushed out by other
+ * chains): nothing held and no context (key 0), no handler running and no
+ * signal with a handler deliverable, as of the handlers installed now (a
+ * handler installed since makes rt_acquire_slow look at the thread's mask
+ * again), and a class: what rt_acquire_slow would do is then the push
+ * alone (its chain adds no edge), so it is done here.  Tested only after
+ * the cache missed: a hit costs nothing more.
+ */
+static inline __attribute__((always_inline)) bool lone_push_ok(const struct rt_thread *t,
+							      const struct lock_class *c,
+							      uint64_t prev)
+{
+	return !prev && c && !(t->sig_in | t->sig_deliv) &&
+	       t->sig_gen == atomic_load_explicit(&sig_handled_gen, memory_order_relaxed);
+}
+
+/*
  * The push of an acquisition that needs no check: no spinning lock held, no
  * signalling path to sweep, no spin or path entry pushed, and the chain seen
  * before.  False: nothing done, the caller
@@ -335,7 +359,9 @@ rt_push_fast_probe(struct rt_thread *t, struct lock_class *c, const void *inst, 
 	 * context, event.c) is set
 	 * (and otherwise 0 only with odds of 2^-64): testing it, already in a
 	 * register, costs less than testing depth did */
-	if ((probe_empty || prev) && (probe_table ? !chain_seen(t, key) : !ccache_way0(t, key)))
+	if ((probe_empty || prev) && !ccache_way0(t, key) &&
+	    !(probe_empty && lone_push_ok(t, c, prev)) &&
+	    !(probe_table && chain_seen_missed(t, key)))
 		return false;
 	held_push_checked(t, c, inst, mode, hflags, ip, key);
 	return true;

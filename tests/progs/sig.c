@@ -45,6 +45,14 @@
  *                     under the runtime, raise(SIGUSR1) dumps its state
  *   longjmp-linger    the same jump (after 1 s), then 6 s of sleep: under a
  *                     3 s watchdog, the abandoned wait is no hang
+ *   late-elsewhere    main takes L alone, then thousands of chains of a few
+ *                     locks, which push L's chain out of its chain cache
+ *                     (not L out of its instance cache); a thread installs
+ *                     a handler that takes L and raises; main then takes L
+ *                     with SIGUSR2 deliverable: signal-unsafe-lock (main
+ *                     learns of the handler on that lock, whose chain its
+ *                     cache no longer has)
+ *   late-elsewhere-blocked  clean twin: main has SIGUSR2 blocked
  *   api               the program sees its own handlers: old handlers,
  *                     signal(), SA_SIGINFO, SA_RESETHAND, SA_NODEFER,
  *                     SIG_IGN, SIG_DFL
@@ -114,6 +122,37 @@ static void *take_L(void *arg)
 {
 	(void)arg;
 	take(&L);
+	return NULL;
+}
+
+/* late-elsewhere: more chains than the thread's chain cache holds, of a
+ * few locks (which its cache of lock records keeps, as it keeps L): every
+ * set of two to five of Z's locks, taken in index order */
+#define NZ 16
+static pthread_mutex_t Z[NZ];
+
+static void take_chains(void)
+{
+	for (unsigned set = 0; set < 1u << NZ; set++) {
+		int n = __builtin_popcount(set);
+		if (n < 2 || n > 5)
+			continue;
+		for (int i = 0; i < NZ; i++)
+			if (set & 1u << i)
+				pthread_mutex_lock(&Z[i]);
+		for (int i = NZ; i-- > 0;)
+			if (set & 1u << i)
+				pthread_mutex_unlock(&Z[i]);
+	}
+}
+
+/* late-elsewhere: a thread of its own installs the handler and raises */
+static void *install_and_raise(void *arg)
+{
+	(void)arg;
+	block(SIGUSR2, SIG_UNBLOCK);
+	install(SIGUSR2, on_lock_L, 0);
+	raise(SIGUSR2);
 	return NULL;
 }
 
@@ -314,6 +353,21 @@ int main(int argc, char **argv)
 		raise(SIGUSR2);
 		if (strcmp(mode, "direct"))
 			take(&L);
+	} else if (!strcmp(mode, "late-elsewhere") || !strcmp(mode, "late-elsewhere-blocked")) {
+		/* main, whose held stack's key is 0 with nothing held (another
+		 * thread's is its life's context) */
+		for (int i = 0; i < NZ; i++)
+			pthread_mutex_init(&Z[i], NULL);
+		if (strcmp(mode, "late-elsewhere"))
+			block(SIGUSR2, SIG_BLOCK);
+		take(&L);
+		take(&L);
+		/* validated, then found again: the chains fill the cache */
+		take_chains();
+		take_chains();
+		pthread_create(&t, NULL, install_and_raise, NULL);
+		pthread_join(t, NULL);
+		take(&L);
 	} else if (!strcmp(mode, "blocked")) {
 		install(SIGUSR2, on_lock_L, 0);
 		for (int i = 0; i < 3; i++) {
