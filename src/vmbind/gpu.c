@@ -17,12 +17,17 @@ atomic_ullong gpu_jobs_run;
 
 static struct {
 	pthread_mutex_t lock; /* the ring; a leaf */
-	pthread_cond_t cond;
+	/* the GPU thread sleeps on ring_cond while the ring is empty
+	 * (ring_sleeping, lock); preemptions sleep on idle_cond for a VM's
+	 * jobs to leave it: each side is woken only when it sleeps */
+	pthread_cond_t ring_cond;
+	pthread_cond_t idle_cond;
 	struct list_head ring;
-	/* who sleeps on cond (lock): the GPU thread for an empty ring, and
-	 * preemptions for a VM's jobs to leave it; only they are woken */
 	bool ring_sleeping;
-	unsigned idle_waiters;
+	/* preemptions asleep or about to be: counted before they look at
+	 * gpu_running, so the GPU thread, which drops gpu_running before it
+	 * reads this, either sees them or is seen by them (seq_cst) */
+	atomic_uint idle_waiters;
 	bool stop;
 	pthread_t thread;
 } gpu;
@@ -35,7 +40,7 @@ void gpu_submit(struct sched_job *job)
 	fdep_fence_handoff(job->hw);
 	fdep_fence_handoff(job->finished);
 	if (gpu.ring_sleeping)
-		pthread_cond_broadcast(&gpu.cond);
+		pthread_cond_signal(&gpu.ring_cond);
 	pthread_mutex_unlock(&gpu.lock);
 }
 
@@ -43,12 +48,29 @@ void gpu_submit(struct sched_job *job)
 void gpu_wait_vm_idle(struct gpu_vm *vm)
 {
 	pthread_mutex_lock(&gpu.lock);
-	while (atomic_load(&vm->gpu_running)) {
-		gpu.idle_waiters++;
-		pthread_cond_wait(&gpu.cond, &gpu.lock);
-		gpu.idle_waiters--;
+	for (;;) {
+		atomic_fetch_add(&gpu.idle_waiters, 1);
+		if (!atomic_load(&vm->gpu_running)) {
+			atomic_fetch_sub(&gpu.idle_waiters, 1);
+			break;
+		}
+		pthread_cond_wait(&gpu.idle_cond, &gpu.lock);
+		atomic_fetch_sub(&gpu.idle_waiters, 1);
 	}
 	pthread_mutex_unlock(&gpu.lock);
+}
+
+/* An exec job of vm left the GPU: wake the preemptions waiting for that,
+ * if any (the mutex only when there are: a preemption is rare, an exec
+ * job is not). */
+static void gpu_exec_done(struct gpu_vm *vm)
+{
+	atomic_fetch_sub(&vm->gpu_running, 1);
+	if (atomic_load(&gpu.idle_waiters)) {
+		pthread_mutex_lock(&gpu.lock);
+		pthread_cond_broadcast(&gpu.idle_cond);
+		pthread_mutex_unlock(&gpu.lock);
+	}
 }
 
 static void gpu_stale(struct sched_job *job, struct gpu_vma *vma, unsigned page)
@@ -98,39 +120,42 @@ static void gpu_exec(struct sched_job *job)
 	}
 }
 
+/* The GPU thread takes every job in the ring at once (one visit of the
+ * ring's lock for all that the scheduler queued meanwhile) and runs them in
+ * order, as a ring is consumed. */
 static void *gpu_main(void *arg)
 {
+	struct list_head batch;
+
 	(void)arg;
+	INIT_LIST_HEAD(&batch);
 	pthread_mutex_lock(&gpu.lock);
 	for (;;) {
-		struct sched_job *job;
-		struct dma_fence *hw;
-
 		while (list_empty(&gpu.ring) && !gpu.stop) {
 			gpu.ring_sleeping = true;
-			pthread_cond_wait(&gpu.cond, &gpu.lock);
+			pthread_cond_wait(&gpu.ring_cond, &gpu.lock);
 			gpu.ring_sleeping = false;
 		}
 		if (list_empty(&gpu.ring))
 			break;
-		job = list_first_entry(&gpu.ring, struct sched_job, gpu_link);
-		list_del_init(&job->gpu_link);
+		list_splice_tail_init(&gpu.ring, &batch);
 		pthread_mutex_unlock(&gpu.lock);
 
-		hw = dma_fence_get(job->hw);
-		fdep_fence_adopt(hw);
-		fdep_fence_adopt(job->finished);
-		gpu_exec(job);
-		if (job->kind == JOB_EXEC) {
-			pthread_mutex_lock(&gpu.lock);
-			atomic_fetch_sub(&job->vm->gpu_running, 1);
-			if (gpu.idle_waiters)
-				pthread_cond_broadcast(&gpu.cond);
-			pthread_mutex_unlock(&gpu.lock);
+		while (!list_empty(&batch)) {
+			struct sched_job *job = list_first_entry(&batch, struct sched_job, gpu_link);
+			struct dma_fence *hw;
+
+			list_del_init(&job->gpu_link);
+			hw = dma_fence_get(job->hw);
+			fdep_fence_adopt(hw);
+			fdep_fence_adopt(job->finished);
+			gpu_exec(job);
+			if (job->kind == JOB_EXEC)
+				gpu_exec_done(job->vm);
+			atomic_fetch_add(&gpu_jobs_run, 1);
+			dma_fence_signal(hw); /* its callback signals the job's fence */
+			dma_fence_put(hw);
 		}
-		atomic_fetch_add(&gpu_jobs_run, 1);
-		dma_fence_signal(hw); /* its callback signals the job's fence */
-		dma_fence_put(hw);
 		pthread_mutex_lock(&gpu.lock);
 	}
 	pthread_mutex_unlock(&gpu.lock);
@@ -141,7 +166,9 @@ void gpu_init(void)
 {
 	pthread_mutex_init(&gpu.lock, NULL);
 	fdep_lock_class(&gpu.lock, "gpu->ring_lock", 0);
-	pthread_cond_init(&gpu.cond, NULL);
+	pthread_cond_init(&gpu.ring_cond, NULL);
+	pthread_cond_init(&gpu.idle_cond, NULL);
+	atomic_init(&gpu.idle_waiters, 0);
 	INIT_LIST_HEAD(&gpu.ring);
 	gpu.stop = false;
 	if (pthread_create(&gpu.thread, NULL, gpu_main, NULL))
@@ -152,7 +179,7 @@ void gpu_fini(void)
 {
 	pthread_mutex_lock(&gpu.lock);
 	gpu.stop = true;
-	pthread_cond_broadcast(&gpu.cond);
+	pthread_cond_signal(&gpu.ring_cond);
 	pthread_mutex_unlock(&gpu.lock);
 	pthread_join(gpu.thread, NULL);
 }
