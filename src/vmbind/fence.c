@@ -6,7 +6,8 @@
  * in atomic context, as the kernel runs them under the fence's spinlock:
  * here they run one at a time outside the lock, inside an FDEP_SPIN
  * section, so a callback that sleeps, allocates or waits is reported.  A
- * callback may signal another fence (the section nests).  A waiter sleeps
+ * callback may signal another fence (whose callbacks run in the same
+ * section, not entered again).  A waiter sleeps
  * on its thread's own semaphore, which a callback posts, as the kernel's
  * default wait adds a callback that wakes the task.  Every wait is announced to the
  * checker before blocking, whether or not the fence has already signalled,
@@ -23,6 +24,10 @@
 static atomic_ullong fence_context_next = 1;
 /* the atomic section callbacks run in (its address is its identity) */
 static char fence_cb_section;
+/* this thread runs callbacks inside the section: a fence a callback
+ * signals runs its own in the same atomic context, without entering the
+ * section again (a nested trylock of it would check nothing more) */
+static __thread bool in_cb_section;
 
 static void fence_lock(struct dma_fence *f)
 {
@@ -121,16 +126,18 @@ int dma_fence_signal(struct dma_fence *f)
 		cb = list_first_entry(&f->cb_list, struct dma_fence_cb, node);
 		list_del_init(&cb->node);
 		fence_unlock(f);
-		if (!section) {
-			/* atomic context: a trylock, since nothing ever waits for it,
-			 * and nested when a callback signals another fence */
+		if (!section && !in_cb_section) {
+			/* atomic context: a trylock, since nothing ever waits for it */
 			fdep_acquire(&fence_cb_section, "dma_fence_cb", FDEP_SPIN | FDEP_TRY);
 			section = true;
+			in_cb_section = true;
 		}
 		cb->func(f, cb);
 	}
-	if (section)
+	if (section) {
+		in_cb_section = false;
 		fdep_release(&fence_cb_section);
+	}
 	return 0;
 }
 
@@ -144,10 +151,14 @@ void dma_fence_enable_sw_signaling(struct dma_fence *f)
 	first = !f->signaling_enabled;
 	f->signaling_enabled = true;
 	fence_unlock(f);
-	if (first) {
+	if (first && in_cb_section) {
+		f->ops->enable_signaling(f);
+	} else if (first) {
 		/* atomic context too: the kernel calls it under the fence's lock */
 		fdep_acquire(&fence_cb_section, "dma_fence_cb", FDEP_SPIN | FDEP_TRY);
+		in_cb_section = true;
 		f->ops->enable_signaling(f);
+		in_cb_section = false;
 		fdep_release(&fence_cb_section);
 	}
 }
