@@ -404,6 +404,15 @@ static bool cycle_repeats_report(const struct cycle *cyc)
 	return false;
 }
 
+/* Whether prev -> next of this type is in the graph already, so that
+ * graph_add_edge() would keep no stack for it (graph_lock held). */
+bool graph_edge_known(struct lock_class *prev, struct lock_class *next, int type)
+{
+	struct edge *e = edge_find(prev, next);
+
+	return e && (e->types & type);
+}
+
 bool graph_add_edge(struct lock_class *prev, struct lock_class *next, int type,
 		    uint32_t stack, const uint32_t *gates, uint16_t ngates, bool primed,
 		    struct cycle *cyc)

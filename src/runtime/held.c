@@ -351,6 +351,24 @@ static bool same_class_ok(const struct held *h, int mode, unsigned hflags, const
 
 #define PENDING_MAX 64
 
+/* Whether every edge validate_chain adds is in the graph with its type
+ * already, the same edges as its two loops (graph_lock held). */
+static bool edges_known(struct lock_class *const *from, const uint8_t *types, uint32_t nfrom,
+			struct lock_class *c, struct lock_class *const *sfrom, struct lock_class *sc,
+			const bool *made_under, bool by_site)
+{
+	for (uint32_t i = 0; i < nfrom; i++)
+		if (!graph_edge_known(from[i], c, types[i]))
+			return false;
+	for (uint32_t i = 0; by_site && i < nfrom; i++) {
+		if (sfrom[i] == sc || (sfrom[i] == from[i] && sc == c) || made_under[i])
+			continue;
+		if (!graph_edge_known(sfrom[i], sc, types[i]))
+			return false;
+	}
+	return true;
+}
+
 /*
  * Validate a chain the cache has not seen: the held stack (less the entries
  * of class `skip`) followed by c.  Below the bottom of the stack are the
@@ -370,7 +388,12 @@ static void validate_chain(struct rt_thread *t, struct lock_class *c, int mode, 
 	uint16_t ngates = 0;
 	uint32_t nfrom = 0;
 	bool recursion = false, deferred = false;
-	uint32_t stack = stack_capture(ip);
+	/* the acquisition's stack, captured only when something keeps it: a
+	 * new edge, a finding, a deferred edge, a signal context's usage.  A
+	 * chain whose edges are all known keeps none (node -e 0: a quarter of
+	 * its chains), and an unwind through a large binary costs more than
+	 * the rest of the check. */
+	uint32_t stack = 0;
 
 	/* names are given while the lock's module is surely loaded; a name that
 	 * cannot be had now without waiting is given when a report needs it */
@@ -422,6 +445,8 @@ static void validate_chain(struct rt_thread *t, struct lock_class *c, int mode, 
 				continue;
 			int type = edge_type(HM_RECURSIVE, mode);
 			if (t->ctx_deferred & (1u << i)) {
+				if (!stack)
+					stack = stack_capture(ip);
 				event_context_defer(t, t->ctx[i], c, type, stack);
 				deferred = true;
 				continue;
@@ -432,7 +457,7 @@ static void validate_chain(struct rt_thread *t, struct lock_class *c, int mode, 
 		}
 	}
 	if (recursion) {
-		report_recursion(t, c, hflags, stack);
+		report_recursion(t, c, hflags, stack ? stack : stack_capture(ip));
 		return;
 	}
 
@@ -461,6 +486,14 @@ static void validate_chain(struct rt_thread *t, struct lock_class *c, int mode, 
 	bool found = false;
 	sf.found = false;
 	rt_lock(&graph_lock);
+	/* never captured under graph_lock: libunwind may wait for the
+	 * loader's lock, whose holder may be taking a lock */
+	if (!stack && (!edges_known(from, types, nfrom, c, sfrom, sc, made_under, by_site) ||
+		       (unlikely(t->sig_in || t->sig_deliv) && !sig_usage_acquire_known(t, c)))) {
+		rt_unlock(&graph_lock);
+		stack = stack_capture(ip);
+		rt_lock(&graph_lock);
+	}
 	for (uint32_t i = 0; i < nfrom; i++) {
 		/* the gates of an edge are the other exclusive holders */
 		uint32_t g[PENDING_MAX];

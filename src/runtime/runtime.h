@@ -707,6 +707,8 @@ struct cycle {
 extern struct rt_lock graph_lock;
 /* The finding kind of a cycle, by the classes it goes through (held.c). */
 int cycle_kind(const struct cycle *cyc);
+/* prev -> next of type known already: adding it keeps no stack (graph_lock held) */
+bool graph_edge_known(struct lock_class *prev, struct lock_class *next, int type);
 /* Add (or refresh) prev -> next of the given type; gates are the class ids
  * held exclusively under it.  Returns true and fills *cyc when the edge
  * closes a strong cycle that no common gate lock serialises. */
@@ -1001,6 +1003,8 @@ struct sig_finding {
 	uint32_t in_stack, on_stack, path_stack;
 	struct cycle path;
 };
+/* Whether sig_usage_acquire(t, c, ...) would mark nothing new: no stack kept (graph_lock held). */
+bool sig_usage_acquire_known(const struct rt_thread *t, const struct lock_class *c);
 void sig_usage_acquire(struct rt_thread *t, struct lock_class *c, uint32_t stack,
 		       struct sig_finding *out);
 /* New edges were added (graph_lock held): an S-safe class may now reach an

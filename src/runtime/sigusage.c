@@ -288,6 +288,34 @@ static void mark(struct lock_class *c, uint64_t in, uint64_t on, uint32_t stack,
 		check_through(c, c, new_on, out);
 }
 
+/* Whether a class's usage has the bits already: mark() would keep no stack. */
+static bool known(const struct lock_class *c, uint64_t in, uint64_t on)
+{
+	const struct usage *u = usage_of(c, false);
+
+	return u && !(in & ~u->in) && !(on & ~u->on);
+}
+
+/* Whether sig_usage_acquire(t, c, ...) would keep no stack (graph_lock held). */
+bool sig_usage_acquire_known(const struct rt_thread *t, const struct lock_class *c)
+{
+	uint64_t in = t->sig_in ? SIG_BIT(t->sig_in) : 0;
+	uint64_t on = t->sig_deliv;
+
+	if (!(in | on) || c->kind == CK_RECLAIM || c->kind == CK_FENCE ||
+	    c->kind == CK_MMU_NOTIFIER)
+		return true;
+	if (!known(c, in, on))
+		return false;
+	for (uint32_t i = t->sig_floor; on && i < t->depth; i++) {
+		const struct held *h = &t->held[i];
+		if (!(h->flags & (HF_PATH | HF_SECTION | HF_RECLAIM | HF_WWCTX)) &&
+		    !known(h->cls, 0, on))
+			return false;
+	}
+	return true;
+}
+
 void sig_usage_acquire(struct rt_thread *t, struct lock_class *c, uint32_t stack,
 		       struct sig_finding *out)
 {
