@@ -194,7 +194,8 @@ static inline void release_range(void *p, size_t len, uintptr_t ip)
 {
 	if (likely(!instance_may_contain(p, len)))
 		return;
-	release_range_slow(p, len, ip);
+	if (free_window_block(p, len))
+		release_range_slow(p, len, ip);
 }
 
 static void __attribute__((noinline)) release_range_slow(void *p, size_t len, uintptr_t ip)
@@ -204,6 +205,7 @@ static void __attribute__((noinline)) release_range_slow(void *p, size_t len, ui
 		return;
 	instance_forget_range(p, len, ip);
 	thread_leave();
+	free_window_block(p, len); /* its lines, their objects forgotten */
 }
 
 /* Are there instances or fences that freed memory may hold? */
@@ -357,6 +359,11 @@ static __attribute__((noinline)) void free_watched(void *p, uintptr_t ip)
 	if (glibc_heap && p) {
 		size_t len;
 		if (tls_busy || ((len = glibc_block_size(p)) && !instance_may_contain(p, len))) {
+			target_free(p);
+			return;
+		}
+		/* lines counted, none with an object left on it */
+		if (len && !free_window_block(p, len)) {
 			target_free(p);
 			return;
 		}

@@ -24,6 +24,7 @@ TEST_PROGS = tests/progs/fdep-script tests/progs/hang tests/progs/churn \
 	tests/progs/rel-fds \
 	tests/progs/transfer \
 	tests/progs/reuse \
+	tests/progs/window-race \
 	tests/progs/kind-reuse \
 	tests/progs/evict-race \
 	tests/progs/relock \
@@ -90,6 +91,8 @@ tests_progs_transfer_SOURCES = tests/progs/transfer.c
 tests_progs_transfer_LDADD = -lpthread
 tests_progs_reuse_SOURCES = tests/progs/reuse.c
 tests_progs_reuse_LDADD = -lpthread
+tests_progs_window_race_SOURCES = tests/progs/window-race.c
+tests_progs_window_race_LDADD = -lpthread
 tests_progs_kind_reuse_SOURCES = tests/progs/kind-reuse.c
 tests_progs_kind_reuse_LDADD = -lpthread
 tests_progs_evict_race_SOURCES = tests/progs/evict-race.c

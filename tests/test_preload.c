@@ -393,6 +393,31 @@ Test(preload, freed_mutex_at_the_end_of_its_block_is_a_new_lock)
 	harness_free(&r);
 }
 
+/* Locks and fences made, destroyed and freed by four threads in one
+ * arena, the memory around them allocated and freed meanwhile: the free
+ * window lets their lines go and counts them again as objects come; no
+ * record outlives its memory (a stale one makes the reversed nesting at a
+ * reused address a cycle, or an unsignalled fence at exit). */
+Test(preload, window_race_of_objects_and_neighbour_frees_is_silent)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("window-race", "clean"), &r);
+	expect_clean(&r, "done\n");
+	expect_findings(&r, "fence-never-signalled", 0);
+	harness_free(&r);
+}
+
+Test(preload, window_race_then_a_real_inversion_is_found)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("window-race", "inversion"), &r);
+	expect_findings(&r, "lock-order-inversion", 1);
+	cr_expect_str_eq(r.out, "done\n");
+	harness_free(&r);
+}
+
 Test(preload, address_reused_twice_is_a_new_lock_each_time)
 {
 	struct harness_run r;

@@ -46,7 +46,7 @@ static struct fshard fshards[FSHARDS];
 
 static inline uint64_t line_key(uintptr_t line)
 {
-	return line * 0x9e3779b97f4a7c15ull;
+	return object_line_hash(line); /* instance.c: line_state */
 }
 
 static inline uint64_t fence_key(const void *addr)
@@ -350,6 +350,18 @@ void fence_forget_range(const void *start, size_t len)
 		}
 		rt_unlock(&s->lock);
 	}
+}
+
+/* The free window lets line's bit go if no object is on it: no fence of
+ * the bit can be made while this shard's lock is held (instance.c:
+ * line_state). */
+void fence_line_release(uintptr_t line)
+{
+	struct fshard *s = fshard_of(line_key(line));
+
+	rt_lock(&s->lock);
+	instance_line_release(line);
+	rt_unlock(&s->lock);
 }
 
 static struct lock_class *fence_class(const char *name)

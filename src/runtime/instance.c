@@ -3,9 +3,10 @@
  *
  * A sharded hash keyed by the 64-byte line of the address, so that freeing
  * memory can find every instance inside the freed range by visiting its
- * lines, and a bitmap over lines that tells cheaply that a freed range
- * holds no instance at all (the common case on every free()).  An address
- * reused after free is a new instance, hence a new class.
+ * lines, and a bitmap over lines, with the free window over it, that tells
+ * cheaply that a freed range holds no instance nor fence at all (the
+ * common case on every free()).  An address reused after free is a new
+ * instance, hence a new class.
  */
 #include <string.h>
 
@@ -25,9 +26,25 @@ _Atomic uint64_t instance_bloom[INSTANCE_BLOOM_BITS / 64];
 _Atomic size_t instance_live;
 _Atomic size_t release_watch;
 
+/*
+ * The first instance outside static storage holds release_watch up for
+ * good: free() looks at blocks from then on anyway (free_watch_start), and
+ * a count moved by every lock made and destroyed would be a line written
+ * by all threads.
+ */
+static _Atomic bool heap_instances;
+
+static void heap_instances_watched(void)
+{
+	if (likely(atomic_load_explicit(&heap_instances, memory_order_relaxed)))
+		return;
+	if (!atomic_exchange(&heap_instances, true))
+		release_watch_raise();
+}
+
 static inline uint64_t line_hash(uintptr_t line)
 {
-	return line * 0x9e3779b97f4a7c15ull;
+	return object_line_hash(line);
 }
 
 static inline struct shard *shard_of(uint64_t h)
@@ -36,17 +53,53 @@ static inline struct shard *shard_of(uint64_t h)
 }
 
 /*
- * The objects (instances and fences) on each line of the bitmap (lines that
- * share a bit share a count): when the last one goes its bit is cleared, so
- * that the memory around objects that are gone - a freed fence next to live
- * ones - does not keep free() on its slow path.  A mark counts up before it
- * sets its bit; an unmark that takes the count to zero clears the bit, then
- * looks again and sets it back when an object came meanwhile.  A count
- * that reaches its limit stays there, and its bit set, for good.  The
- * counts are untouched (unmapped zero pages) where no object ever was.
+ * Each line (modulo the bitmap size: a "bit") has two bytes here.
+ *
+ * line_count[bit]: the objects (instances and fences) on the bit, exactly:
+ * one atomic add when one is made, one when it goes (the low 7 bits; the
+ * top one is LINE_MET).  A count that reaches its limit stays there for
+ * good.
+ *
+ * line_state[bit]: 1 while the bit is counted - its bit set in the bitmap,
+ * and it is in the free windows that see it.  That is kept lazily: a bit
+ * is counted when an object is made on it and is not counted yet, and it
+ * stays counted when its objects go, so that making and destroying objects
+ * on lines counted already moves no word of the bitmap nor of the window.
+ * A free() that meets a counted bit whose count is zero (free_watched in
+ * preload/malloc.c) lets the block go all the same, having read that one
+ * byte, and may let the bit go (free_window_block).
+ *
+ * Why no free of a live object is ever waved through:
+ *  - Every object is made under the lock of its table's shard (instance
+ *    shards here, fence shards in fence.c), both tables hashing a line by
+ *    its bit alone (object_line_hash), so that every object of one bit is
+ *    made under one lock of each table.  instance_mark_line() runs under
+ *    that lock: it raises the count first, then reads the state (acquire)
+ *    and writes nothing more when the bit is counted; else it adds the bit
+ *    to its windows and sets its bit, then moves the state 0 -> 1, taking
+ *    its adds back when the other table's maker did that first (the only
+ *    other writer that can run meanwhile: one of the same table waits for
+ *    the shard lock).  The state reads 1 only after the window and the
+ *    bitmap have the bit.
+ *  - Only instance_line_release() clears a bit, holding the fence shard's
+ *    lock and then the instance shard's (the order of fork_all), and only
+ *    when the count is zero: then no object of the bit exists, and none can
+ *    be made until both locks are let go, by which time the bit is out of
+ *    the windows, the bitmap and the state alike; the next maker finds the
+ *    state 0 and counts the bit again.
+ *  - An object's count comes down only after it is out of its table, and
+ *    its maker's raise is ordered before any free of its memory by the
+ *    program: a free that reads a zero count for every bit of its block
+ *    holds no live object.
+ * So from the moment a maker returns until its object is forgotten, the
+ * bit is counted and its count is not zero: a free() of the object's
+ * memory sees it in the window, the bitmap and the count, and goes to the
+ * slow path that forgets it.
  */
-#define LINE_COUNT_STUCK UINT8_MAX
+#define LINE_COUNT_STUCK 0x7f
+#define LINE_MET 0x80 /* see free_window_block */
 static _Atomic uint8_t line_count[INSTANCE_BLOOM_BITS];
+static _Atomic uint8_t line_state[INSTANCE_BLOOM_BITS];
 
 static inline uint64_t line_bit(const void *addr)
 {
@@ -55,18 +108,19 @@ static inline uint64_t line_bit(const void *addr)
 
 /*
  * The free window: one count per line L (modulo the bitmap size), of the
- * lines L .. L + FREE_WINDOW_LINES - 1 that hold an object.  A block of
+ * lines L .. L + FREE_WINDOW_LINES - 1 that are counted.  A block of
  * glibc's heap small enough to lie within the window of its first line
  * holds no object when that one count is zero: free()'s fast path reads one
  * byte, where the bitmap would take a size and a range of bits.  A line
- * enters the windows that see it when its object count leaves zero, and
- * leaves them when the count returns to zero; the count of line 0 is held
- * up by one for good once the table is in use, so that free(NULL) and a
- * thread whose mask sends every block to index 0 (preload/malloc.c:
- * free_window_quiet) never pass.  The counts are packed eight to a word and moved with one
- * atomic add a word: a count never goes below zero nor above the window
- * (plus the lines being marked at that moment), so no carry crosses bytes.
- * The table is untouched (zero pages) away from objects.
+ * enters the windows that see it when it is counted, and leaves them when
+ * it is let go; the count of line 0 is held up by one for good once the
+ * table is in use, so that free(NULL) and a thread whose mask sends every
+ * block to index 0 (preload/malloc.c: free_window_quiet) never pass.  The
+ * counts are packed eight to a word and moved with one atomic add a word:
+ * a count never goes below zero nor above twice the window (a line being
+ * counted by the makers of both tables at once, one of which takes its
+ * adds back), so no carry crosses bytes.  The table is untouched (zero
+ * pages) away from objects.
  */
 static _Alignas(64) _Atomic uint64_t free_window_words[INSTANCE_BLOOM_BITS / 8];
 static const uint8_t free_window_closed = 1;
@@ -117,48 +171,36 @@ void free_window_open(void)
 	atomic_store_explicit(&free_window_mask, INSTANCE_BLOOM_BITS - 1, memory_order_release);
 }
 
+/* The object at addr is in its table; the lock of its shard held. */
 void instance_mark_line(const void *addr)
 {
 	uint64_t bit = line_bit(addr);
-	_Atomic uint64_t *w = &instance_bloom[bit / 64];
-	_Atomic uint8_t *c = &line_count[bit];
+	_Atomic uint8_t *c = &line_count[bit], *st = &line_state[bit];
 	uint8_t v = atomic_load_explicit(c, memory_order_relaxed);
 
-	/* the line enters its windows before its count leaves zero: the
-	 * unmark that takes it back to zero, ordered after that by the count,
-	 * takes it out after it came in */
-	while (v != LINE_COUNT_STUCK) {
-		if (v) {
-			if (atomic_compare_exchange_weak(c, &v, (uint8_t)(v + 1)))
-				break;
-			continue;
-		}
-		free_window_add(bit, 1);
-		if (atomic_compare_exchange_strong(c, &v, 1))
-			break;
-		free_window_add(bit, -1);
-	}
-	if (!(atomic_load(w) & (1ull << (bit % 64))))
-		atomic_fetch_or(w, 1ull << (bit % 64));
+	/* the count up, LINE_MET off */
+	while ((v & LINE_COUNT_STUCK) != LINE_COUNT_STUCK &&
+	       !atomic_compare_exchange_weak(c, &v, (uint8_t)((v & LINE_COUNT_STUCK) + 1)))
+		;
+	if (likely(atomic_load_explicit(st, memory_order_acquire)))
+		return; /* counted already: no word of the window to move */
+	free_window_add(bit, 1);
+	atomic_fetch_or(&instance_bloom[bit / 64], 1ull << (bit % 64));
+	v = 0;
+	if (!atomic_compare_exchange_strong(st, &v, 1))
+		free_window_add(bit, -1); /* the other table's maker counted it */
 }
 
+/* The object at addr is out of its table: its bit stays counted. */
 void instance_unmark_line(const void *addr)
 {
-	uint64_t bit = line_bit(addr);
-	_Atomic uint64_t *w = &instance_bloom[bit / 64];
-	_Atomic uint8_t *c = &line_count[bit];
+	_Atomic uint8_t *c = &line_count[line_bit(addr)];
 	uint8_t v = atomic_load_explicit(c, memory_order_relaxed);
 
 	do {
-		if (v == LINE_COUNT_STUCK || v == 0)
+		if (v == LINE_COUNT_STUCK || !(v & LINE_COUNT_STUCK))
 			return;
 	} while (!atomic_compare_exchange_weak(c, &v, (uint8_t)(v - 1)));
-	if (v != 1)
-		return;
-	free_window_add(bit, -1);
-	atomic_fetch_and(w, ~(1ull << (bit % 64)));
-	if (atomic_load(c))
-		atomic_fetch_or(w, 1ull << (bit % 64));
 }
 
 bool instance_may_contain_slow(const void *p, size_t len)
@@ -251,8 +293,6 @@ static void instance_drop(struct rt_thread *t, struct instance *in, uintptr_t ip
 {
 	atomic_fetch_sub(&instance_live, 1);
 	instance_unmark_line(in->addr);
-	if (!in->in_static)
-		atomic_fetch_sub(&release_watch, 1);
 	struct held *hd = t && !t->dead ? held_find(t, in->addr) : NULL;
 	if (hd && !quiet) {
 		struct finding_in f = {
@@ -353,7 +393,7 @@ struct instance *instance_get_slow(const void *addr, int type, uintptr_t site)
 				n = NULL;
 				atomic_fetch_add(&instance_live, 1);
 				if (!in->in_static)
-					release_watch_raise();
+					heap_instances_watched();
 				instance_mark_line(addr);
 			}
 		}
@@ -411,6 +451,68 @@ void instance_forget_range(const void *start, size_t len, uintptr_t ip)
 	}
 	if (atomic_load_explicit(&fences_made, memory_order_relaxed))
 		fence_forget_range(start, len);
+}
+
+/*
+ * Let line's bit go if no object is on it (see line_state), the fence
+ * shard of the line held by the caller (fence_line_release).
+ */
+void instance_line_release(uintptr_t line)
+{
+	uint64_t bit = line & (INSTANCE_BLOOM_BITS - 1);
+	struct shard *s = shard_of(line_hash(line));
+
+	rt_lock(&s->lock);
+	if (atomic_load_explicit(&line_state[bit], memory_order_relaxed) &&
+	    !(atomic_load_explicit(&line_count[bit], memory_order_relaxed) & LINE_COUNT_STUCK)) {
+		free_window_add(bit, -1);
+		atomic_fetch_and(&instance_bloom[bit / 64], ~(1ull << (bit % 64)));
+		atomic_store_explicit(&line_state[bit], 0, memory_order_release);
+	}
+	rt_unlock(&s->lock);
+}
+
+/*
+ * Memory the program gave back (free, realloc, munmap...) holding no live
+ * object: its counted bits with no object are let go - but not the first
+ * time.  Memory that held a fence or a lock mostly gets one again at the
+ * same address (a fence's block freed after its destroy, handed out again
+ * for the next one), and a bit still counted then costs its maker no word
+ * of the window.  So the first free that meets a bit empty flags it
+ * (LINE_MET), the next object made on the bit takes the flag off with its
+ * count, and a free that meets the bit empty and flagged lets it go: the
+ * memory went to other uses, whose frees would each read the count.
+ * The locks are taken inside the runtime (thread_enter): a signal handler
+ * that came in while its thread held one does not wait for it, it leaves
+ * the bit counted.
+ */
+static void line_let_go(uintptr_t line)
+{
+	struct rt_thread *t = thread_enter();
+
+	if (!t)
+		return;
+	fence_line_release(line);
+	thread_leave();
+}
+
+bool free_window_block(const void *start, size_t len)
+{
+	uintptr_t lo = (uintptr_t)start;
+	uintptr_t last = (lo + (len ? len - 1 : 0)) >> LINE_SHIFT;
+
+	for (uintptr_t l = instance_next_marked(lo >> LINE_SHIFT, last); l <= last;
+	     l = instance_next_marked(l + 1, last)) {
+		_Atomic uint8_t *c = &line_count[l & (INSTANCE_BLOOM_BITS - 1)];
+		uint8_t v = atomic_load_explicit(c, memory_order_relaxed);
+		if (v & LINE_COUNT_STUCK)
+			return true;
+		if (v == LINE_MET)
+			line_let_go(l);
+		else
+			atomic_compare_exchange_strong(c, &v, LINE_MET);
+	}
+	return false;
 }
 
 void instance_fork(int phase)

@@ -340,8 +340,26 @@ static inline void release_watch_raise(void)
 #define INSTANCE_BLOOM_BITS (1u << 24)
 extern RT_HIDDEN _Atomic uint64_t instance_bloom[INSTANCE_BLOOM_BITS / 64];
 bool instance_may_contain_slow(const void *p, size_t len);
+/* The object at addr is made (its table shard's lock held), or is gone:
+ * one count moves.  Lines stay in the bitmap and the free window when
+ * their objects go; the allocator lets them go lazily (instance.c:
+ * line_state). */
 void instance_mark_line(const void *addr);
 void instance_unmark_line(const void *addr);
+/* The hash of a line in the instance and fence tables: the line's bit
+ * alone, so that all objects of one bit are in one bucket of each. */
+static inline uint64_t object_line_hash(uintptr_t line)
+{
+	return (uint64_t)(line & (INSTANCE_BLOOM_BITS - 1)) * 0x9e3779b97f4a7c15ull;
+}
+/* Memory given back whose bitmap bits are set: true when an object may
+ * be live in it (the caller forgets them, then calls again); else its
+ * counted lines with no object are let go lazily. */
+bool free_window_block(const void *start, size_t len);
+/* Let line's bit go if no fence nor instance is on it (fence.c, then
+ * instance.c under the fence shard's lock). */
+void fence_line_release(uintptr_t line);
+void instance_line_release(uintptr_t line);
 /* The free window (instance.c): per line, how many of the next
  * FREE_WINDOW_LINES lines, itself first, hold an object.  free_window
  * points at one count that is never zero until free_window_open() (glibc's
