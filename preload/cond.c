@@ -154,7 +154,7 @@ static inline __attribute__((always_inline)) bool cond_signal_fast(struct rt_thr
 		if (t->ctx[i] == e)
 			return false;
 	if (t->depth &&
-	    !chain_seen(t, chain_step(t->key ^ SIGNAL_SALT, e, HM_RECURSIVE, HF_TRY)))
+	    !chain_seen(t, chain_step(held_key(t) ^ SIGNAL_SALT, e, HM_RECURSIVE, HF_TRY)))
 		return false;
 	event_note_held(t, c, ip, 0); /* untimed: no watchdog (rt_fast) */
 	return true;

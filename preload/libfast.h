@@ -159,7 +159,6 @@ static inline __attribute__((always_inline)) bool rec_pop_fast(const void *lock)
 	if (h->refs) {
 		h->refs--;
 	} else {
-		t->key = h->prev_key;
 		held_depth_add(t, -1);
 	}
 	return true;

@@ -184,16 +184,18 @@ static uint64_t base_key(uint64_t deliv)
 	return h ? h : 0x5167;
 }
 
-/* The keys of the entries above the floor, from a new base. */
+/* The keys of the entries above the floor, from a new base: the key of
+ * the entry just below the floor (held[-1]'s at floor 0) is the base while
+ * a handler runs above it; the frame keeps its own (frame_restore). */
 static void rebase(struct rt_thread *t, uint64_t key)
 {
+	t->held[(int32_t)t->sig_floor - 1].key = key;
 	for (uint32_t i = t->sig_floor; i < t->depth; i++) {
 		struct held *e = &t->held[i];
-		e->prev_key = key;
 		if (!(e->flags & HF_MERGED))
 			key = chain_step(key, e->cls, e->mode, e->flags);
+		e->key = key;
 	}
-	t->key = key;
 }
 
 /* The thread (entered) now has mask `blocked`: new base, and the locks it
@@ -410,7 +412,7 @@ static void trampoline(int sig, siginfo_t *info, void *ucv)
 		    atomic_load_explicit(&rt_state, memory_order_relaxed) == RT_READY) {
 			tls_busy = 1;
 			fr->tracked = true;
-			fr->key = t->key;
+			fr->key = held_key(t);
 			fr->depth = t->depth;
 			fr->floor = t->sig_floor;
 			fr->in = t->sig_in;
@@ -419,7 +421,9 @@ static void trampoline(int sig, siginfo_t *info, void *ucv)
 			t->sig_in = (uint8_t)sig;
 			t->sig_deliv = deliverable(in_handler);
 			t->sig_gen = atomic_load(&sig_handled_gen);
-			t->key = base_key(t->sig_deliv) ^ t->seed;
+			/* the base of the handler's entries, in the top
+			 * entry's key until the frame is left */
+			held_top(t)->key = base_key(t->sig_deliv) ^ t->seed;
 			tls_busy = 0;
 		}
 		tls_private_heap |= PH_SIGNAL;
@@ -462,7 +466,7 @@ static void frame_restore(struct rt_thread *t, struct sig_frame *fr, uint64_t bl
 	t->sig_in = fr->in;
 	t->sig_deliv = fr->deliv;
 	if (t->depth == fr->depth) {
-		t->key = fr->key;
+		held_top(t)->key = fr->key;
 	} else {
 		/* the handler left locks held, or released some of the code it
 		 * interrupted: the keys above the floor again */

@@ -162,15 +162,15 @@ void event_signal(struct rt_thread *t, struct lock_class *e, const void *obj, ui
  */
 static void held_rekey(struct rt_thread *t, uint64_t old_seed)
 {
-	uint64_t key = (t->depth ? t->held[0].prev_key : t->key) ^ old_seed ^ t->seed;
+	uint64_t key = t->held[-1].key ^ old_seed ^ t->seed;
 
+	t->held[-1].key = key;
 	for (uint32_t i = 0; i < t->depth; i++) {
 		struct held *h = &t->held[i];
-		h->prev_key = key;
 		if (!(h->flags & HF_MERGED))
 			key = chain_step(key, h->cls, h->mode, h->flags);
+		h->key = key;
 	}
-	t->key = key;
 }
 
 void event_context_enter(struct rt_thread *t, struct lock_class *e, bool deferred)
@@ -257,7 +257,7 @@ void event_context_commit(struct rt_thread *t, struct lock_class *e)
  */
 static uint64_t held_key_unseeded(const struct rt_thread *t, uint32_t d)
 {
-	uint64_t key = (t->depth ? t->held[0].prev_key : t->key) ^ t->seed;
+	uint64_t key = t->held[-1].key ^ t->seed;
 
 	for (uint32_t i = 0; i < d && i < t->depth; i++)
 		if (!(t->held[i].flags & HF_MERGED))

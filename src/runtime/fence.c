@@ -444,7 +444,7 @@ static void path_join(struct rt_thread *t, const void *fence, struct fence *f, u
 	if (likely(cls && cls->kind == CK_FENCE && !t->sig_in && t->depth < t->cap)) {
 		/* the fast push counts no entry; held_push in the slow path does */
 		held_push_checked(t, cls, fence, HM_RECURSIVE, HF_PATH | HF_TRY, ip,
-				  chain_step(t->key, cls, HM_RECURSIVE, HF_PATH | HF_TRY));
+				  chain_step(held_key(t), cls, HM_RECURSIVE, HF_PATH | HF_TRY));
 		t->npath++;
 	} else {
 		rt_acquire_slow(t, cls, fence, HM_RECURSIVE, HF_PATH | HF_TRY, NULL, ip);
@@ -456,8 +456,8 @@ static void path_join(struct rt_thread *t, const void *fence, struct fence *f, u
 }
 
 /*
- * The entry `from`, not a path entry, one down over `to`, keeping to's
- * prev_key: the fields that matter without HF_PATH (fence and
+ * The entry `from`, not a path entry, one down over `to`, but for its
+ * key: the fields that matter without HF_PATH (fence and
  * fence_serial do not), field by field (see held_move, hot.h), flags, mode
  * and refs in their one word.
  */
@@ -484,12 +484,10 @@ static inline void path_entry_remove(struct rt_thread *t, struct held *h)
 	struct held *top = &t->held[t->depth - 1];
 	bool path = h->flags & HF_PATH;
 
-	if (h == top) {
-		t->key = h->prev_key;
-	} else if (h == top - 1 && !(top->flags & (HF_PATH | HF_MERGED))) {
+	if (h == top - 1 && !(top->flags & (HF_PATH | HF_MERGED))) {
 		held_lower(h, top);
-		t->key = chain_step(h->prev_key, h->cls, h->mode, h->flags);
-	} else {
+		h->key = chain_step(h[-1].key, h->cls, h->mode, h->flags);
+	} else if (h != top) {
 		held_remove(t, h);
 		return;
 	}
@@ -656,7 +654,7 @@ static inline __attribute__((always_inline)) bool publish_fast(struct rt_thread 
 	 * nobody on its path yet (an adopter of an unpublished fence) */
 	if (unlikely(old != FS_INIT || !stack || !cls || f->adopted || cls->kind != CK_FENCE))
 		return false;
-	uint64_t key = chain_step(t->key, cls, HM_RECURSIVE, HF_PATH | HF_TRY);
+	uint64_t key = chain_step(held_key(t), cls, HM_RECURSIVE, HF_PATH | HF_TRY);
 	tls_busy = 1;
 	f->publish_stack = stack;
 	f->publisher = t->tid;
@@ -755,13 +753,11 @@ static inline __attribute__((always_inline)) bool signal_fast(struct rt_thread *
 	tls_busy = 1;
 	f->signal_stack = stack;
 	atomic_store_explicit(&f->state, FS_SIGNALLED, memory_order_release);
-	uint64_t key = h->prev_key;
 	if (h != top) {
 		held_lower(h, top);
-		key = chain_step(key, h->cls, h->mode, h->flags);
+		h->key = chain_step(h[-1].key, h->cls, h->mode, h->flags);
 	}
 	t->depth--;
-	t->key = key;
 	t->npath = 0;
 	tls_busy = 0;
 	return true;

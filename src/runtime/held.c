@@ -47,6 +47,7 @@ static struct held *held_array_new(uint32_t cap)
 	if (!a)
 		return NULL;
 	a[0].flags = HF_SPIN;
+	a[0].key = 0; /* the empty stack's chain key */
 	return a + 1;
 }
 
@@ -180,18 +181,17 @@ static void held_count(struct rt_thread *t, const struct held *h, int delta)
 __attribute__((optimize("no-tree-slp-vectorize"))) void held_remove(struct rt_thread *t, struct held *h)
 {
 	uint32_t i = (uint32_t)(h - t->held), n = t->depth - 1;
-	uint64_t key = h->prev_key;
+	uint64_t key = h[-1].key;
 
 	held_count(t, h, -1);
 	for (; i < n; i++) {
 		struct held *e = &t->held[i];
 		held_move(e, &e[1]);
-		e->prev_key = key;
 		if (!(e->flags & HF_MERGED))
 			key = chain_step(key, e->cls, e->mode, e->flags);
+		e->key = key;
 	}
 	t->depth = n;
-	t->key = key;
 }
 
 void held_sweep_paths(struct rt_thread *t)
@@ -556,7 +556,7 @@ void rt_acquire_slow(struct rt_thread *t, struct lock_class *c, const void *inst
 		sig_refresh(t);
 	if (unlikely(paths_stale(t)))
 		held_sweep_paths(t);
-	h.prev_key = t->key;
+	uint64_t prev = held_key(t);
 	if (unlikely(t->spin_depth) && !(hflags & (HF_SPIN | HF_TRY)))
 		rt_blocking_allowed(t, "a sleeping lock is taken while a spinning lock is held", ip);
 	if (nest) {
@@ -565,25 +565,25 @@ void rt_acquire_slow(struct rt_thread *t, struct lock_class *c, const void *inst
 			if (t->held[i].cls == c && t->held[i].nest == nest) {
 				/* same class under the same nest lock: legal, one step */
 				h.flags |= HF_MERGED;
-				h.prev_key = t->key;
+				h.key = prev;
 				held_push(t, &h);
 				return;
 			}
 		}
 	}
-	uint64_t key = chain_step(t->key, c, mode, hflags);
+	uint64_t key = chain_step(prev, c, mode, hflags);
 	/* a lone lock (nothing held, no context: key 0) adds no edge: its
 	 * chain goes to the thread's cache alone, where the fast paths look
 	 * (rt_push_fast_seen), never into the shared table, which a program
 	 * that makes a lock per request would fill with a chain per lock */
-	if (!t->key && !nest && !(hflags & (HF_SPIN | HF_PATH)) && !t->sig_in && !t->sig_deliv)
+	if (!prev && !nest && !(hflags & (HF_SPIN | HF_PATH)) && !t->sig_in && !t->sig_deliv)
 		ccache_put(t, key);
 	else if (likely(chain_seen(t, key)))
 		t->chain_hits++;
 	else
 		validate_chain(t, c, mode, hflags, nest, ip, key, NULL, false);
-	if (held_push(t, &h))
-		t->key = key;
+	h.key = key;
+	held_push(t, &h);
 }
 
 void rt_check_acquire(struct rt_thread *t, struct lock_class *c, int mode,
@@ -592,9 +592,9 @@ void rt_check_acquire(struct rt_thread *t, struct lock_class *c, int mode,
 	t->acquisitions++;
 	if (unlikely(paths_stale(t)))
 		held_sweep_paths(t);
-	uint64_t key = t->key;
+	uint64_t key = held_key(t);
 	if (skip) {
-		key = t->depth ? t->held[0].prev_key : t->key;
+		key = t->held[-1].key;
 		for (uint32_t i = 0; i < t->depth; i++) {
 			struct held *h = &t->held[i];
 			if (h->cls != skip && !(h->flags & HF_MERGED))
@@ -613,7 +613,7 @@ void rt_check_wait(struct rt_thread *t, struct lock_class *e, uintptr_t ip)
 	t->acquisitions++;
 	if (unlikely(paths_stale(t)))
 		held_sweep_paths(t);
-	uint64_t key = chain_step(t->key, e, HM_EXCLUSIVE, 0);
+	uint64_t key = chain_step(held_key(t), e, HM_EXCLUSIVE, 0);
 	if (likely(chain_seen(t, key)))
 		t->chain_hits++;
 	else
@@ -631,17 +631,17 @@ void rt_check_wait(struct rt_thread *t, struct lock_class *e, uintptr_t ip)
 
 void rt_check_signal(struct rt_thread *t, struct lock_class *e, uint32_t skip, uintptr_t ip)
 {
-	uint64_t key = t->key;
-
 	if (unlikely(paths_stale(t)))
 		held_sweep_paths(t);
+	uint64_t key = held_key(t);
+
 	/* a handler's signal does not need what the code it interrupted holds */
 	if (skip < t->sig_floor)
 		skip = t->sig_floor;
 	if (skip > t->depth)
 		skip = t->depth;
 	if (skip) {
-		key = t->held[0].prev_key; /* the empty stack's (depth >= skip > 0) */
+		key = t->held[-1].key; /* the empty stack's */
 		for (uint32_t i = skip; i < t->depth; i++)
 			if (!(t->held[i].flags & HF_MERGED))
 				key = chain_step(key, t->held[i].cls, t->held[i].mode, t->held[i].flags);
@@ -688,12 +688,12 @@ void rt_push_try_unchecked(struct rt_thread *t, struct lock_class *c, const void
 			   unsigned hflags, uintptr_t ip)
 {
 	struct held h = {
-		.cls = c, .instance = inst, .ip = ip, .prev_key = t->key,
+		.cls = c, .instance = inst, .ip = ip,
 		.mode = (uint8_t)mode, .flags = (uint8_t)(hflags | HF_TRY),
 	};
 
-	if (held_push(t, &h))
-		t->key = chain_step(h.prev_key, c, mode, h.flags);
+	h.key = chain_step(held_key(t), c, mode, h.flags);
+	held_push(t, &h);
 }
 
 bool rt_release_slow(struct rt_thread *t, const void *inst, uintptr_t ip)

@@ -42,6 +42,32 @@ static inline void thread_leave(void)
 }
 
 /*
+ * The top entry of the held stack (held[-1] when it is empty), for the
+ * unlock fast paths: on x86-64 the array's address is added from memory,
+ * where the compiler would load it aside and form the entry's address with
+ * one more instruction.
+ */
+static inline __attribute__((always_inline)) struct held *held_top(const struct rt_thread *t)
+{
+	uintptr_t top = (uintptr_t)t->depth * sizeof(struct held);
+
+#if defined(__x86_64__)
+	__asm__("addq %1, %0" : "+r"(top) : "m"(t->held));
+#else
+	top += (uintptr_t)t->held;
+#endif
+	return (struct held *)top - 1;
+}
+
+/* The chain key of the held stack: its top entry's, or on an empty stack
+ * the entry below the bottom's (the signal and event contexts' base, 0
+ * without either). */
+static inline __attribute__((always_inline)) uint64_t held_key(const struct rt_thread *t)
+{
+	return held_top(t)->key;
+}
+
+/*
  * One step of the chain key: the held entry's class, mode and trylock.  The
  * class enters by its address, not its id, which would be one more load on
  * every lock: both are reused only after class_release(), which takes
@@ -275,30 +301,34 @@ static inline __attribute__((always_inline)) void held_depth_add(struct rt_threa
 
 /*
  * Push an entry whose chain, `key`, is known to be validated (or is one
- * lock); there is room (depth < cap).  fence and fence_serial are left for
- * the caller: they matter only with HF_PATH.
+ * lock) at h, the slot above the top; there is room (depth < cap).  fence
+ * and fence_serial are left for the caller: they matter only with HF_PATH.
  */
 static inline __attribute__((always_inline)) struct held *
-held_push_checked(struct rt_thread *t, struct lock_class *c, const void *inst, int mode,
-		  unsigned hflags, uintptr_t ip, uint64_t key)
+held_push_at(struct rt_thread *t, struct held *h, struct lock_class *c, const void *inst,
+	     int mode, unsigned hflags, uintptr_t ip, uint64_t key)
 {
-	struct held *h = &t->held[t->depth];
-
 	held_depth_add(t, 1);
 
 	h->cls = c;
 	h->instance = inst;
 	h->nest = NULL;
 	h->ip = ip;
-	h->prev_key = t->key;
+	h->key = key;
 	held_set_word(h, mode, hflags);
-	t->key = key;
 	t->fast_hits++;
 	return h;
 }
 
+static inline __attribute__((always_inline)) struct held *
+held_push_checked(struct rt_thread *t, struct lock_class *c, const void *inst, int mode,
+		  unsigned hflags, uintptr_t ip, uint64_t key)
+{
+	return held_push_at(t, &t->held[t->depth], c, inst, mode, hflags, ip, key);
+}
+
 /*
- * An entry moved one down, field by field but for its prev_key: the entry
+ * An entry moved one down, field by field but for its key: the entry
  * above was most likely pushed a moment ago by eight-byte stores, and a
  * copy in wider loads that straddle them would wait for those stores to
  * reach the cache.
@@ -349,9 +379,12 @@ rt_push_fast_probe(struct rt_thread *t, struct lock_class *c, const void *inst, 
 {
 	if (unlikely(held_special(t)) && (t->spin_depth || paths_stale(t)))
 		return false;
-	if (unlikely(t->depth >= t->fast_cap))
+	uint32_t depth = t->depth;
+	if (unlikely(depth >= t->fast_cap))
 		return false;
-	uint64_t prev = t->key;
+	/* the slot above the top, and below it the top (or held[-1]) */
+	struct held *h = t->held + depth;
+	uint64_t prev = h[-1].key;
 	uint64_t key = chain_step(prev, c, mode, hflags);
 	/* a chain of one lock has nothing to validate, unless it starts from
 	 * a signal context (preload/signal.c): then the usage bits do.  The key
@@ -359,11 +392,16 @@ rt_push_fast_probe(struct rt_thread *t, struct lock_class *c, const void *inst, 
 	 * context, event.c) is set
 	 * (and otherwise 0 only with odds of 2^-64): testing it, already in a
 	 * register, costs less than testing depth did */
-	if ((probe_empty || prev) && !ccache_way0(t, key) &&
-	    !(probe_empty && lone_push_ok(t, c, prev)) &&
-	    !(probe_table && chain_seen_missed(t, key)))
-		return false;
-	held_push_checked(t, c, inst, mode, hflags, ip, key);
+	if ((probe_empty || prev) && unlikely(!ccache_way0(t, key))) {
+		if (!(probe_empty && lone_push_ok(t, c, prev)) &&
+		    !(probe_table && chain_seen_missed(t, key)))
+			return false;
+		/* the slot again, not kept across the probe: a register held
+		 * over it would cost every lock a saved register */
+		__asm__ volatile("" ::: "memory");
+		h = t->held + t->depth;
+	}
+	held_push_at(t, h, c, inst, mode, hflags, ip, key);
 	return true;
 }
 
@@ -429,29 +467,12 @@ static inline __attribute__((always_inline)) bool rt_allocation_fast(struct rt_t
 		return true;
 	if (held_special(t) | t->dead)
 		return false;
-	if (!chain_seen(t, chain_step(t->key, cls_fs_reclaim, HM_EXCLUSIVE, 0)))
+	if (!chain_seen(t, chain_step(held_key(t), cls_fs_reclaim, HM_EXCLUSIVE, 0)))
 		return false;
 	t->fast_hits++;
 	return true;
 }
 
-/*
- * The top entry of the held stack (held[-1] when it is empty), for the
- * unlock fast paths: on x86-64 the array's address is added from memory,
- * where the compiler would load it aside and form the entry's address with
- * one more instruction.
- */
-static inline __attribute__((always_inline)) struct held *held_top(const struct rt_thread *t)
-{
-	uintptr_t top = (uintptr_t)t->depth * sizeof(struct held);
-
-#if defined(__x86_64__)
-	__asm__("addq %1, %0" : "+r"(top) : "m"(t->held));
-#else
-	top += (uintptr_t)t->held;
-#endif
-	return (struct held *)top - 1;
-}
 
 /*
  * The pop alone, for the unlock fast path, which does not enter the thread:
@@ -465,7 +486,6 @@ static inline bool rt_release_top(struct rt_thread *t, const void *inst)
 	struct held *h = held_top(t);
 
 	if (likely(h->instance == inst && !held_pop_word(h))) {
-		t->key = h->prev_key;
 		held_depth_add(t, -1);
 		return true;
 	}

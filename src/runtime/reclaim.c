@@ -33,7 +33,7 @@ static inline bool might_alloc_fast(struct rt_thread *t)
 		return true;
 	if (unlikely(held_special(t)) && (t->spin_depth || paths_stale(t)))
 		return false;
-	if (!chain_seen(t, chain_step(t->key, cls_fs_reclaim, HM_EXCLUSIVE, 0)))
+	if (!chain_seen(t, chain_step(held_key(t), cls_fs_reclaim, HM_EXCLUSIVE, 0)))
 		return false;
 	t->fast_hits++;
 	return true;

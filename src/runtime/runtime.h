@@ -393,7 +393,9 @@ struct held {
 	const void *instance;
 	const void *nest;
 	uintptr_t ip;
-	uint64_t prev_key;
+	/* the chain key of the stack up to and including this entry; the
+	 * entry below the bottom (held[-1], held.c) holds the empty stack's */
+	uint64_t key;
 	uint64_t fence_serial; /* HF_PATH: which life of the fence at `instance` */
 	struct fence *fence;   /* HF_PATH: its record, read without a lock */
 	/* flags and refs in one aligned eight-byte word, which the unlock
@@ -439,7 +441,7 @@ struct rt_thread {
 	/* the first cache line: what every fast path reads or writes */
 	struct held *held;
 	uint32_t depth, cap;
-	uint64_t key;             /* chain key of the held stack */
+	/* the held stack's chain key is its top entry's (held_key, hot.h) */
 	/* spin_depth and npath side by side in one aligned eight-byte word,
 	 * which the acquire fast path tests with one load (hot.h) */
 	uint32_t spin_depth;      /* HF_SPIN entries held */

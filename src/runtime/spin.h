@@ -29,7 +29,7 @@ static inline __attribute__((always_inline)) bool spin_push_fast(struct rt_threa
 		return false;
 	if (unlikely(t->depth >= t->fast_cap))
 		return false;
-	uint64_t prev = t->key;
+	uint64_t prev = held_key(t);
 	uint64_t key = chain_step(prev, c, mode, hflags);
 	/* a chain of one lock from an empty stack with no context has nothing
 	 * to validate (hot.h, rt_push_fast_probe) */
@@ -54,7 +54,6 @@ static inline __attribute__((always_inline)) bool spin_pop_fast(struct rt_thread
 
 	if (likely(t->depth && h->instance == inst && held_pop_word(h) == HF_SPIN)) {
 		t->spin_depth--;
-		t->key = h->prev_key;
 		t->depth--;
 		return true;
 	}

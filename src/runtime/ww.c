@@ -116,7 +116,7 @@ bool ww_push_fast(struct rt_thread *t, struct lock_class *c, const void *lock, i
 	struct ww_ctx *w = ww_find(t, nest);
 	if (!w || w->cls != c || w->done || w->contended)
 		return false;
-	uint64_t key = t->key;
+	uint64_t key = held_key(t);
 	/* the context's locks lie above its own entry */
 	for (uint32_t i = t->depth; i-- > 0 && t->held[i].instance != nest;) {
 		if (t->held[i].cls == c && t->held[i].nest == nest) {
