@@ -393,11 +393,16 @@ rt_push_fast_probe(struct rt_thread *t, struct lock_class *c, const void *inst, 
 	 * (and otherwise 0 only with odds of 2^-64): testing it, already in a
 	 * register, costs less than testing depth did */
 	if ((probe_empty || prev) && unlikely(!ccache_way0(t, key))) {
-		if (!(probe_empty && lone_push_ok(t, c, prev)) &&
-		    !(probe_table && chain_seen_missed(t, key)))
+		/* the slot and the key below it again, not kept over the
+		 * probe of way 0: registers held over it would cost every lock
+		 * an instruction or a saved register */
+		__asm__ volatile("" ::: "memory");
+		/* a lone lock's chain goes back to way 0, as the slow path
+		 * puts it there: the next acquisition hits */
+		if (probe_empty && lone_push_ok(t, c, held_key(t)))
+			ccache_put(t, key);
+		else if (!(probe_table && chain_seen_missed(t, key)))
 			return false;
-		/* the slot again, not kept across the probe: a register held
-		 * over it would cost every lock a saved register */
 		__asm__ volatile("" ::: "memory");
 		h = t->held + t->depth;
 	}
