@@ -388,21 +388,24 @@ static void sched_timedout_job(struct sched_job *job)
 	fdep_signalling_end(cookie);
 }
 
-/* sched.lock held: free the jobs that finished (free_job), the lock
- * dropped around each. */
+/* sched.lock held: free the jobs that finished (free_job), all taken off
+ * the running list first, the lock dropped around their freeing. */
 static void sched_free_done(void)
 {
 	struct sched_job *job = atomic_exchange(&sched.done, NULL);
 
+	if (!job)
+		return;
+	for (struct sched_job *j = job; j; j = j->done_next)
+		list_del_init(&j->link); /* off the running list */
+	pthread_mutex_unlock(&sched.lock);
 	while (job) {
 		struct sched_job *next = job->done_next;
 
-		list_del_init(&job->link); /* off the running list */
-		pthread_mutex_unlock(&sched.lock);
 		sched_job_free(job);
-		pthread_mutex_lock(&sched.lock);
 		job = next;
 	}
+	pthread_mutex_lock(&sched.lock);
 }
 
 static void *sched_main(void *arg)
