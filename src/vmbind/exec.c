@@ -244,7 +244,8 @@ static struct dma_fence *exec_bind_barrier(struct gpu_vm *vm)
 
 int vm_exec(struct gpu_vm *vm, struct dma_fence **out)
 {
-	struct sched_job *rebinds[EXEC_MAX_REBINDS];
+	/* the rebind jobs, then the exec job, pushed at once */
+	struct sched_job *rebinds[EXEC_MAX_REBINDS + 1];
 	struct sched_job *job;
 	struct dma_fence *pf, *barrier;
 	struct drm_exec exec;
@@ -339,10 +340,10 @@ retry:
 		/* the mistake: the rebind job will wait for this exec job */
 		if (vmb_bug(BUG_BIND_EXEC_FENCE_CYCLE))
 			rebinds[i]->bug_wait = dma_fence_get(job->finished);
-		sched_entity_push_job(rebinds[i]);
 	}
 	*out = dma_fence_get(job->finished);
-	sched_entity_push_job(job);
+	rebinds[nreb] = job;
+	sched_entity_push_jobs(rebinds, nreb + 1);
 	if (resume) {
 		/* a new preempt fence in every resv, then the queue may run */
 		dma_fence_publish(pf);

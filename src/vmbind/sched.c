@@ -153,16 +153,25 @@ void sched_job_arm(struct sched_job *job)
 	dma_fence_publish(job->finished);
 }
 
-void sched_entity_push_job(struct sched_job *job)
+/* Queue armed jobs in order (each on its entity), with one visit of the
+ * scheduler's lock and one kick for all. */
+void sched_entity_push_jobs(struct sched_job *const *jobs, unsigned n)
 {
-	struct sched_entity *e = job->entity;
-
 	pthread_mutex_lock(&sched.lock);
-	list_add_tail(&job->link, &e->queue);
-	atomic_fetch_add(&e->queued, 1);
-	fdep_fence_handoff(job->finished);
+	for (unsigned i = 0; i < n; i++) {
+		struct sched_job *job = jobs[i];
+
+		list_add_tail(&job->link, &job->entity->queue);
+		atomic_fetch_add(&job->entity->queued, 1);
+		fdep_fence_handoff(job->finished);
+	}
 	sched_kick();
 	pthread_mutex_unlock(&sched.lock);
+}
+
+void sched_entity_push_job(struct sched_job *job)
+{
+	sched_entity_push_jobs(&job, 1);
 }
 
 static void sched_job_free(struct sched_job *job)

@@ -446,6 +446,7 @@ void sched_job_add_resv_dependencies(struct sched_job *job, struct dma_resv *r,
 				     enum dma_resv_usage usage);
 void sched_job_arm(struct sched_job *job);
 void sched_entity_push_job(struct sched_job *job);
+void sched_entity_push_jobs(struct sched_job *const *jobs, unsigned n);
 void sched_job_abandon(struct sched_job *job);
 void sched_entity_suspend(struct sched_entity *e);
 void sched_entity_resume(struct sched_entity *e, struct dma_fence *barrier);
