@@ -26,7 +26,7 @@
 static inline __attribute__((always_inline)) struct instance *lib_cached(struct rt_thread *t,
 									  const void *lock)
 {
-	if (unlikely(!t || tls_busy))
+	if (unlikely(tls_busy))
 		return NULL;
 	struct instance *in = icache_peek(t, lock);
 	if (unlikely(!in || !in->known))
@@ -59,9 +59,9 @@ static inline __attribute__((always_inline)) bool lock_push_fast(const void *loc
 	 * on a chain the cache has seen: it touches only the thread's own
 	 * stack, and nothing is ever reported from it.
 	 */
-	struct rt_thread *t = tls_thread;
+	struct rt_thread *t = tls_fast;
 
-	if (unlikely(!t || tls_busy))
+	if (unlikely(tls_busy))
 		return false;
 	struct instance *in = icache_peek(t, lock);
 	if (unlikely(!in))
@@ -126,7 +126,7 @@ static inline __attribute__((always_inline)) struct held *lib_held_find(struct r
  */
 static inline __attribute__((always_inline)) bool rec_push_fast(const void *lock, uintptr_t ip)
 {
-	struct rt_thread *t = tls_thread;
+	struct rt_thread *t = tls_fast;
 	struct instance *in = lib_cached(t, lock);
 
 	if (!in)
@@ -147,9 +147,9 @@ static inline __attribute__((always_inline)) bool rec_push_fast(const void *lock
 /* Its unlock: the top entry, one count less or popped. */
 static inline __attribute__((always_inline)) bool rec_pop_fast(const void *lock)
 {
-	struct rt_thread *t = tls_thread;
+	struct rt_thread *t = tls_fast;
 
-	if (unlikely(!t || tls_busy))
+	if (unlikely(tls_busy))
 		return false;
 	/* on an empty stack, the entry below the bottom, which never pops
 	 * (held.c) */

@@ -114,9 +114,7 @@ static void lock_undo(const void *lock)
  * caller tail-calls the real unlock, with no frame (see lock_push_fast). */
 static inline __attribute__((always_inline)) bool unlock_pop_fast(const void *lock)
 {
-	struct rt_thread *t = tls_thread;
-
-	return likely(t && !tls_busy) && rt_release_top(t, lock);
+	return likely(!tls_busy) && rt_release_top(tls_fast, lock);
 }
 
 static inline __attribute__((always_inline)) void unlock_event(const void *lock, uintptr_t ip)
@@ -515,9 +513,9 @@ static __attribute__((noinline)) int spin_lock_slow(pthread_spinlock_t *s, uintp
  */
 RT_EXPORT FAST_TEXT int pthread_spin_lock(pthread_spinlock_t *s)
 {
-	struct rt_thread *t = tls_thread;
+	struct rt_thread *t = tls_fast;
 
-	if (likely(t && !tls_busy)) {
+	if (likely(!tls_busy)) {
 		struct instance *in = icache_peek(t, (const void *)s);
 		/* a record of another kind of lock at the address: memory
 		 * reused without a destroy, which the slow path makes a new
@@ -554,9 +552,9 @@ static __attribute__((noinline)) int spin_unlock_slow(pthread_spinlock_t *s, uin
 /* Its unlock: the pop of the top entry (spin.h), then the real unlock. */
 RT_EXPORT FAST_TEXT int pthread_spin_unlock(pthread_spinlock_t *s)
 {
-	struct rt_thread *t = tls_thread;
+	struct rt_thread *t = tls_fast;
 
-	if (likely(t && !tls_busy)) {
+	if (likely(!tls_busy)) {
 		if (FAST_PUSH_GUARD)
 			tls_busy = 1;
 		bool popped = spin_pop_fast(t, (const void *)s);

@@ -95,9 +95,7 @@ static inline struct rt_thread *rt_watch_begin(const void *obj, int kind)
  * fast paths are in libfast.h): the pop of the top entry. */
 static inline __attribute__((always_inline)) bool plain_pop_fast(const void *lock)
 {
-	struct rt_thread *t = tls_thread;
-
-	return likely(t && !tls_busy) && rt_release_top(t, lock);
+	return likely(!tls_busy) && rt_release_top(tls_fast, lock);
 }
 
 /* A wait for an event, for the watchdog and dumps: its class (or NULL to

@@ -16,7 +16,10 @@
 #include "rawsys.h"
 #include "runtime.h"
 
-__thread struct rt_tls rt_tls __attribute__((tls_model("initial-exec")));
+static struct rt_thread dead_thread;
+__thread struct rt_tls rt_tls __attribute__((tls_model("initial-exec"))) = {
+	.fast = &dead_thread,
+};
 
 struct rt_lock threads_lock = RT_LOCK_INIT;
 struct rt_thread *threads_list;
@@ -91,6 +94,7 @@ static struct rt_thread *thread_new(void)
 	threads_list = t;
 	rt_unlock(&threads_lock);
 	tls_thread = t;
+	tls_fast = t;
 	alloc_state_refresh();
 	rt_thread_registered(t);
 	return t;
@@ -138,6 +142,7 @@ void thread_forget(struct rt_thread *t)
 		t->next->prev = t->prev;
 	rt_unlock(&threads_lock);
 	tls_thread = &dead_thread;
+	tls_fast = &dead_thread;
 	alloc_state_refresh(); /* malloc() no longer reads t->depth */
 	atomic_fetch_add(&stats_acquisitions_done, t->acquisitions + t->fast_hits);
 	atomic_fetch_add(&stats_chain_hits_done, t->chain_hits + t->fast_hits);

@@ -106,6 +106,11 @@ size_t rt_private_size(void *p);
  *   busy            the runtime is running on this thread
  *   private_heap    allocations go to the private heap (stack.c)
  *   resolving       dlsym is resolving a real function (preload/resolve.c)
+ *   fast            what the lock fast paths read: thread, or while that is
+ *                   NULL a record on which every fast path fails (held.c's
+ *                   dead_thread, whose instance cache is empty and whose
+ *                   held stack is only its bottom): never NULL, so that
+ *                   they need not test it
  */
 struct rt_thread;
 struct rt_tls {
@@ -114,10 +119,12 @@ struct rt_tls {
 	int private_heap;
 	int resolving;
 	const void *parked; /* a slow path waits in the real lock at this address */
+	struct rt_thread *fast;
 };
 extern __thread struct rt_tls rt_tls __attribute__((tls_model("initial-exec")));
 #define tls_thread (rt_tls.thread)
 #define tls_busy (rt_tls.busy)
+#define tls_fast (rt_tls.fast)
 #define tls_private_heap (rt_tls.private_heap)
 /* Or'ed into private_heap while a signal handler runs (signal.c): the
  * allocator's fast paths test the word for zero anyway, so the slow path
