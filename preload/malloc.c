@@ -95,22 +95,49 @@ static free_fn target_free = free_via_slow;
 static realloc_fn target_realloc = realloc_via_slow;
 
 /*
- * Where free() jumps: free_unwatched(), which tests release_watch, until
- * an object is made in memory the program may free (or a fence, or a
- * signal handler runs), then for good free_window_entry(), which looks at
- * each block with no test of the count.  The thread that makes an object
- * switches it before the object exists; a thread that frees the object's
- * memory is ordered after that by the program.
+ * Where free() jumps, each step one way only: free_unwatched(), which tests
+ * release_watch, until the allocator is known to be glibc's; then glibc's
+ * free() itself, with nothing in between, until the first private-heap
+ * window opens (free_private_start), back to free_unwatched() for good;
+ * then, once an object is made in memory the program may free (or a fence,
+ * or a signal handler runs), for good free_window_entry(), which looks at
+ * each block with no test of the count.  The thread that makes an object,
+ * or opens a private heap, switches it before the object or the private
+ * block exists; a thread that frees the object's memory is ordered after
+ * that by the program, and only the thread that opened a private heap
+ * frees its blocks.  No switch ever undoes a later one: each is a
+ * compare-and-swap from the state before it, but the last, a store.
  */
 static void free_unwatched(void *p);
 static void free_window_entry(void *p);
 static _Atomic(free_fn) free_entry = free_unwatched;
-_Atomic bool free_watching;
+_Atomic bool free_watching, free_private_seen;
 
 void free_watch_start(void)
 {
 	atomic_store(&free_watching, true);
 	atomic_store(&free_entry, free_window_entry);
+}
+
+void free_private_start(void)
+{
+	free_fn direct = real_free;
+
+	atomic_store(&free_private_seen, true);
+	atomic_compare_exchange_strong(&free_entry, &direct, free_unwatched);
+}
+
+/* glibc's free() for free() itself, unless a private heap was ever open
+ * (the opener's flag and this switch are ordered: one of the two sees the
+ * other, and free_unwatched stays). */
+static void free_direct_start(void)
+{
+	free_fn from = free_unwatched;
+
+	if (!atomic_compare_exchange_strong(&free_entry, &from, real_free))
+		return;
+	if (atomic_load(&free_private_seen))
+		free_private_start();
 }
 
 /*
@@ -138,6 +165,7 @@ __attribute__((constructor(101))) static void allocator_resolved(void)
 	target_realloc = real_realloc;
 	glibc_heap = true;
 	free_window_open();
+	free_direct_start();
 }
 
 #define IN_ALLOCATOR(call) \

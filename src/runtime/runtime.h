@@ -331,8 +331,10 @@ extern RT_HIDDEN _Atomic size_t release_watch;
 /* Raise release_watch for an object that lasts, or a reason that does
  * (a signal handler): from the first on, free() looks at every block with
  * no test of the count (preload/malloc.c). */
-extern RT_HIDDEN _Atomic bool free_watching;
+extern RT_HIDDEN _Atomic bool free_watching, free_private_seen;
 void free_watch_start(void);
+/* A private heap opens: free() leaves glibc's own entry for good. */
+void free_private_start(void);
 
 static inline void release_watch_raise(void)
 {
@@ -586,6 +588,8 @@ static inline void alloc_state_refresh(void)
 	struct rt_thread *t = tls_thread;
 
 	if (tls_private_heap) {
+		if (unlikely(!atomic_load_explicit(&free_private_seen, memory_order_relaxed)))
+			free_private_start(); /* free() off glibc's own entry */
 		tls_alloc_gate = &alloc_gate_shut;
 		tls_free_mask = 0;
 		return;
