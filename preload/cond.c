@@ -127,36 +127,39 @@ RT_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, cloc
 
 /*
  * A signal whose check the thread has made before, done inline: no window
- * of the cv's to commit (signal_context=wait) or open (window), no wait of
- * its own for it under what it holds (event_signal_skip), no signal
- * handler's floor, no path entry to sweep, its class in the thread's cache,
- * and "cv signalled under this held stack" a chain seen before
- * (rt_check_signal).  Then the signal is only remembered, as the whole path
- * would remember it.  False: nothing done.  Python's GIL condition, which
- * the whole path leaves unchecked, is never in the chain cache as a signal
- * (rt_check_signal is where signal chains go in), so it is not found here.
+ * of the cv's to commit (signal_context=wait) or open (window), no signal
+ * handler's floor, no path entry to sweep, and "cv signalled under this
+ * held stack" a chain seen before (rt_check_signal).  Then the signal is
+ * only remembered, as the whole path would remember it.  False: nothing
+ * done.
+ *
+ * What it need not test: the chain of a signal is cached by
+ * rt_check_signal alone, under the class event_class() gives (so an
+ * instance with no class, or not yet an event's, finds none, but with odds
+ * of 2^-64); the thread's own earlier wait for the cv under the same
+ * bottom locks (event_signal_skip) makes the whole path check fewer edges
+ * than the chain of the whole stack, which, seen, has them all already;
+ * and a context of the thread's that is not the cv's window (its life's,
+ * a barrier's) changes nothing here.  Python's GIL condition, which the
+ * whole path leaves unchecked, is never in the chain cache as a signal.
  */
 static inline __attribute__((always_inline)) bool cond_signal_fast(struct rt_thread *t,
 								    const void *c, uintptr_t ip)
 {
 	if (unlikely(rt_opt.signal_context == SIGCTX_WINDOW || t->sig_floor))
 		return false;
-	for (uint32_t i = 0; i < t->nwaithold; i++)
-		if (t->waithold[i].obj == c)
-			return false;
 	if (unlikely(held_special(t)) && paths_stale(t))
 		return false;
 	struct instance *in = icache_peek(t, c);
-	struct lock_class *e = in ? in->cls : NULL;
-	if (unlikely(!e || !class_kind_is_event(e->kind)))
+	if (unlikely(!in))
 		return false;
+	struct lock_class *e = in->cls;
 	for (uint32_t i = 0; i < t->nctx; i++)
 		if (t->ctx[i] == e)
 			return false;
-	if (t->depth &&
-	    !chain_seen(t, chain_step(held_key(t) ^ SIGNAL_SALT, e, HM_RECURSIVE, HF_TRY)))
+	if (!chain_seen(t, chain_step(held_key(t) ^ SIGNAL_SALT, e, HM_RECURSIVE, HF_TRY)))
 		return false;
-	event_note_held(t, c, ip, 0); /* untimed: no watchdog (rt_fast) */
+	event_note_held_fast(t, c, ip);
 	return true;
 }
 
@@ -167,10 +170,8 @@ static inline __attribute__((always_inline)) bool cond_signal_inline(const void 
 
 	if (likely(t)) {
 		/* nothing held: the signal is only remembered, for dumps */
-		if (event_signal_idle(t)) {
-			event_note_signal_at(t, c, ip, 0);
-			return true;
-		}
+		if (!t->depth)
+			return event_signal_idle(t) && (event_note_signal_at(t, c, ip, 0), true);
 		return cond_signal_fast(t, c, ip);
 	}
 	return false;

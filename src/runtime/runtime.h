@@ -1090,6 +1090,24 @@ static inline uint32_t event_note_signal(struct rt_thread *t, const void *obj, u
  * same text here and there, or the compiler says it is redefined. */
 #define SIGNAL_SALT 0x5be1c0de5a17ull
 
+/* event_note_held() on the signal fast paths: something held, no
+ * watchdog (rt_fast), so that ns is 0, as every signal noted leaves it. */
+static inline __attribute__((always_inline)) void event_note_held_fast(struct rt_thread *t,
+								       const void *obj,
+								       uintptr_t ip)
+{
+	uint32_t i = t->nsignals++ % SIGNAL_RING, depth = t->depth;
+	const struct held *h = t->held;
+
+	t->signals[i].obj = obj;
+	t->signals[i].ip = ip;
+	t->signals[i].depth = depth;
+	t->signals[i].seed = t->seed;
+	t->signals[i].cls[0] = h[0].cls;
+	for (uint32_t d = 1; d < depth && d < SIGHOLD_DEPTH; d++)
+		t->signals[i].cls[d] = h[d].cls;
+}
+
 /* The same, with what the signal is made under, for event_wait_own: the
  * bottom held classes and the contexts' seed. */
 static inline void event_note_held(struct rt_thread *t, const void *obj, uintptr_t ip, uint64_t ns)
