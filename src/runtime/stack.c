@@ -319,6 +319,18 @@ static void private_heap_leave(const sigset_t *old)
 
 __thread uintptr_t tls_stack_lo __attribute__((tls_model("initial-exec")));
 
+/*
+ * How far to unwind: libunwind's work, and the pages of the modules'
+ * unwind tables it reads (in node, 2.5 MB of an 80 MB binary), grow with
+ * each frame.  A capture keeps stack_depth frames under the runtime's own
+ * and a wrapper's site needs SITE_WRAPPERS frames over the init call: a
+ * first unwind goes that far with room for STACK_ROOM_FIRST frames of the
+ * runtime, a second one as far as before when that was not enough.  The
+ * frames kept are the same either way: a shorter unwind gives the first
+ * frames of a longer one.
+ */
+#define STACK_ROOM_FIRST 8
+
 uint32_t stack_capture(uintptr_t ip)
 {
 	void *raw[STACK_MAX + 16];
@@ -337,12 +349,20 @@ uint32_t stack_capture(uintptr_t ip)
 		depth = 0;
 	int cancel = rt_cancel_off();
 	unwind_enter();
-	int got = depth ? backtrace_pcs(raw, depth + 16) : 0;
-	atomic_fetch_sub(&unwinders, 1);
-	rt_cancel_restore(cancel);
+	/* the runtime's own frames first (8 from a lock wrapper): unwound
+	 * with room for 8 of them, again with room for 16 when more came */
+	int max = depth + STACK_ROOM_FIRST;
+	int got = depth ? backtrace_pcs(raw, max) : 0;
 	int i = 0;
 	while (i < got && stack_pc_in_runtime((uintptr_t)raw[i]))
 		i++;
+	if (got == max && got - i < depth) {
+		got = backtrace_pcs(raw, depth + 16);
+		for (i = 0; i < got && stack_pc_in_runtime((uintptr_t)raw[i]);)
+			i++;
+	}
+	atomic_fetch_sub(&unwinders, 1);
+	rt_cancel_restore(cancel);
 	for (; i < got && n < (uint32_t)depth; i++)
 		pcs[n++] = (uintptr_t)raw[i];
 	if (!n && ip)
@@ -455,17 +475,24 @@ static int wrap_lookup(uintptr_t pc)
 uintptr_t stack_init_site(uintptr_t pc)
 {
 	void *raw[SITE_WRAPPERS + 32];
+	int max = SITE_WRAPPERS + 1 + STACK_ROOM_FIRST;
 
 	if (!pc || wrap_lookup(pc) != WRAP_YES)
 		return pc;
 	int cancel = rt_cancel_off(); /* as in stack_capture */
 	unwind_enter();
-	int got = backtrace_pcs(raw, (int)(sizeof(raw) / sizeof(raw[0])));
-	atomic_fetch_sub(&unwinders, 1);
-	rt_cancel_restore(cancel);
+	int got = backtrace_pcs(raw, max);
 	int i = 0;
 	while (i < got && (uintptr_t)raw[i] != pc)
 		i++;
+	/* pc or the frames over it past the first unwind: all of them */
+	if (got == max && i + SITE_WRAPPERS >= got) {
+		got = backtrace_pcs(raw, (int)(sizeof(raw) / sizeof(raw[0])));
+		for (i = 0; i < got && (uintptr_t)raw[i] != pc;)
+			i++;
+	}
+	atomic_fetch_sub(&unwinders, 1);
+	rt_cancel_restore(cancel);
 	uintptr_t site = pc;
 	for (int d = 1; d <= SITE_WRAPPERS && i + d < got; d++) {
 		site = (uintptr_t)raw[i + d];
@@ -617,7 +644,9 @@ struct sym_raw {
 	uint8_t *alloc;  /* by section index: 1 allocated, 2 not, 0 not looked */
 	size_t nsec;
 	bool ok;         /* the whole table can be read so */
-	bool indexable;  /* no symbol too large, no spread over 4 GiB */
+	bool indexable;  /* no symbol too large, no spread over 4 GiB (as far
+			  * as known: see spanned) */
+	bool spanned;    /* a pass over the whole table set indexable */
 	/* file mode (sym_file_open): the table is read from its file by
 	 * pread(), libdw's symbol reading never used for the module */
 	bool file;
@@ -838,6 +867,30 @@ static bool sym_raw_maybe_usable(const struct sym_raw *r, const Elf64_Sym *e)
 	       type != STT_SECTION && type != STT_FILE && type != STT_TLS;
 }
 
+/* What an index of a table needs to hold every entry, seen in one pass:
+ * the span of the addresses, and whether a symbol is too large. */
+struct sym_span {
+	GElf_Addr lo, hi;
+	bool large;
+};
+
+#define SYM_SPAN_INIT { ~(GElf_Addr)0, 0, false }
+
+static inline void sym_span_add(struct sym_span *sp, GElf_Addr a, GElf_Xword size)
+{
+	if (size > UINT32_MAX)
+		sp->large = true;
+	if (a < sp->lo)
+		sp->lo = a;
+	if (a + size > sp->hi)
+		sp->hi = a + size;
+}
+
+static bool sym_span_indexable(const struct sym_span *sp)
+{
+	return !sp->large && !(sp->lo <= sp->hi && sp->hi - sp->lo > UINT32_MAX);
+}
+
 /*
  * Read the table as libdw would: the symbols come from one ELF file (no
  * minidebuginfo table merged in), 64-bit, a shared object or executable
@@ -891,24 +944,14 @@ static void sym_raw_open(Dwfl_Module *m, int total, struct sym_raw *r)
 	if (!(r->alloc = rt_alloc(nsec ? nsec : 1)))
 		return;
 	/* one pass: what the index needs to hold every entry */
-	GElf_Addr lo = ~(GElf_Addr)0, hi = 0;
-	bool indexable = true;
+	struct sym_span sp = SYM_SPAN_INIT;
 	for (size_t i = 1; i < r->n; i++) {
 		const Elf64_Sym *e = &r->syms[i];
 		if (e->st_shndx == SHN_XINDEX)
 			return;
-		if (!sym_raw_maybe_usable(r, e))
-			continue;
-		GElf_Addr a = sym_raw_addr(r, elf, e);
-		if (e->st_size > UINT32_MAX)
-			indexable = false;
-		if (a < lo)
-			lo = a;
-		if (a + e->st_size > hi)
-			hi = a + e->st_size;
+		if (sym_raw_maybe_usable(r, e))
+			sym_span_add(&sp, sym_raw_addr(r, elf, e), e->st_size);
 	}
-	if (lo <= hi && hi - lo > UINT32_MAX)
-		indexable = false;
 	/* a sample read both ways */
 	size_t step = r->n / 61 + 1;
 	for (size_t i = 1; i < r->n; i += step) {
@@ -923,7 +966,8 @@ static void sym_raw_open(Dwfl_Module *m, int total, struct sym_raw *r)
 			      (e->st_shndx != SHN_UNDEF && addr != sym_raw_addr(r, elf, e)))))
 			return;
 	}
-	r->indexable = indexable;
+	r->indexable = sym_span_indexable(&sp);
+	r->spanned = true;
 	r->ok = true;
 }
 
@@ -940,7 +984,7 @@ static void sym_raw_open(Dwfl_Module *m, int total, struct sym_raw *r)
  * module the loader does not list, a table libdw would merge with a
  * .gnu_debugdata one, a prelinked debug file) is left to libdw.
  */
-#define SYM_WIN 512 /* entries read at once by a pass over a table */
+#define SYM_WIN 1024 /* entries read at once by a pass over a table: 24 KB */
 static Elf64_Sym sym_win[SYM_WIN];
 static size_t sym_win_lo, sym_win_n;
 static unsigned sym_win_id, sym_next_id; /* sym_raw.id of the window's table */
@@ -978,6 +1022,14 @@ static __attribute__((noinline)) const Elf64_Sym *sym_raw_read(struct sym_raw *r
 		r->broken = true;
 		return &none; /* no name: never a candidate */
 	}
+	/* an extended section index is not read here: the module goes back
+	 * to libdw (sym_at_ix), whose look-ups all read every entry first */
+	for (size_t k = 0; k < want; k++)
+		if (sym_win[k].st_shndx == SHN_XINDEX) {
+			sym_win_id = 0;
+			r->broken = true;
+			return &none;
+		}
 	sym_win_id = r->id;
 	sym_win_lo = i;
 	sym_win_n = want;
@@ -1304,35 +1356,12 @@ static bool sym_file_open(const char *modname, GElf_Addr at, struct sym_raw *r)
 	memcpy(r->path, path, r->pathsize);
 	r->file = true;
 	r->id = ++sym_next_id ? sym_next_id : ++sym_next_id;
-	r->fd = f->fd;
-	/* one pass, as sym_raw_open: what an index needs */
-	GElf_Addr lo = ~(GElf_Addr)0, hi = 0;
-	bool indexable = r->n >= SYM_INDEX_MIN;
-	for (size_t i = 1; i < r->n && !r->broken; i++) {
-		const Elf64_Sym *e = sym_raw_entry(r, i, true);
-		if (e->st_shndx == SHN_XINDEX)
-			r->broken = true;
-		if (!sym_raw_maybe_usable(r, e))
-			continue;
-		GElf_Addr a = sym_raw_addr(r, NULL, e);
-		if (e->st_size > UINT32_MAX)
-			indexable = false;
-		if (a < lo)
-			lo = a;
-		if (a + e->st_size > hi)
-			hi = a + e->st_size;
-	}
-	r->fd = -1;
-	if (lo <= hi && hi - lo > UINT32_MAX)
-		indexable = false;
-	if (r->broken) {
-		rt_free(r->alloc, r->nsec);
-		rt_free(r->path, r->pathsize);
-		memset(r, 0, sizeof(*r));
-		r->fd = -1;
-		goto out;
-	}
-	r->indexable = indexable;
+	/* no pass over the table here: whether an index can hold it is seen
+	 * by the first look-up's pass (sym_at_scan) or when the index is
+	 * built, and an entry this reader cannot take sends the module back
+	 * to libdw then (sym_raw_read) */
+	r->indexable = r->n >= SYM_INDEX_MIN;
+	r->spanned = !r->indexable;
 	r->ok = true;
 	ok = true;
 out:
@@ -1483,12 +1512,16 @@ static const char *sym_at_scan(Dwfl_Module *m, struct sym_raw *r, GElf_Addr at, 
 	GElf_Addr bval = 0, addr, top = 0;
 	uint32_t bndx = 0;
 	bool any = false;
+	struct sym_span sp = SYM_SPAN_INIT;
+	bool span = !r->spanned;
 
 	for (size_t i = 1; i < r->n; i++) {
 		const Elf64_Sym *e = sym_raw_entry(r, i, true);
 		if (!sym_raw_maybe_usable(r, e))
 			continue;
 		GElf_Addr a = sym_raw_addr(r, elf, e);
+		if (span)
+			sym_span_add(&sp, a, e->st_size);
 		if (a > at)
 			continue;
 		if (!any || a > top)
@@ -1505,6 +1538,10 @@ static const char *sym_at_scan(Dwfl_Module *m, struct sym_raw *r, GElf_Addr at, 
 			bval = addr;
 			bndx = (uint32_t)i;
 		}
+	}
+	if (span && !r->broken) {
+		r->indexable = sym_span_indexable(&sp);
+		r->spanned = true;
 	}
 	if (!best) {
 		if (!any)
