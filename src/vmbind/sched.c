@@ -27,6 +27,7 @@
 #include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "vmbind.h"
 
@@ -106,8 +107,10 @@ struct sched_job *sched_job_create(enum job_kind kind, struct sched_entity *e, s
 	job->finished = &sf->base;
 	/* run_job must not allocate: its hardware fence is made here */
 	job->hw = vmb_zalloc(sizeof(*job->hw));
-	job->maxdeps = 4;
-	job->deps = vmb_zalloc(sizeof(*job->deps) * job->maxdeps);
+	/* a few dependencies in the job itself, more in an array that
+	 * sched_job_add_dependency() allocates */
+	job->maxdeps = sizeof(job->deps_inline) / sizeof(job->deps_inline[0]);
+	job->deps = job->deps_inline;
 	INIT_LIST_HEAD(&job->link);
 	return job;
 }
@@ -122,10 +125,14 @@ void sched_job_add_dependency(struct sched_job *job, struct dma_fence *f)
 			return;
 	}
 	if (job->ndeps == job->maxdeps) {
-		struct dma_fence **deps = realloc(job->deps, sizeof(*deps) * job->maxdeps * 2);
+		bool inl = job->deps == job->deps_inline;
+		struct dma_fence **deps = realloc(inl ? NULL : job->deps,
+						  sizeof(*deps) * job->maxdeps * 2);
 
 		if (!deps)
 			vmb_fatal(1, "out of memory");
+		if (inl)
+			memcpy(deps, job->deps_inline, sizeof(job->deps_inline));
 		job->deps = deps;
 		job->maxdeps *= 2;
 	}
@@ -178,7 +185,8 @@ static void sched_job_free(struct sched_job *job)
 {
 	for (unsigned i = 0; i < job->ndeps; i++)
 		dma_fence_put(job->deps[i]);
-	free(job->deps);
+	if (job->deps != job->deps_inline)
+		free(job->deps);
 	if (job->hw && job->hw->ops)
 		dma_fence_put(job->hw);
 	else

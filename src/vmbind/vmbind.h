@@ -411,9 +411,10 @@ struct sched_job {
 	struct gpu_vm *vm;
 	struct dma_fence *finished; /* the job's out-fence, a sched_fence */
 	struct dma_fence *hw;       /* preallocated at init, published by run_job */
-	struct dma_fence **deps;
+	struct dma_fence **deps; /* deps_inline until more are added */
 	unsigned ndeps;
 	unsigned maxdeps;
+	struct dma_fence *deps_inline[4];
 	unsigned dep_idx;
 	struct dma_fence *dep_waiting;
 	bool armed;
