@@ -896,6 +896,23 @@ Test(preload, three_hundred_locks_held_by_one_thread_are_silent)
 	harness_free(&r);
 }
 
+/* Past 32768 locks held at once by one thread the held stack does not grow
+ * (the counts of spinning and path entries beside its depth are 16-bit):
+ * said once, checking stops, and the program runs on unchanged. */
+Test(preload, more_than_32768_locks_held_stop_checking_once)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("many-held", "32769", "clean"), &r);
+	expect_clean(&r, "held 32769\n");
+	cr_expect_eq(r.status, 0);
+	const char *msg = "a held stack of more than 32768 locks: checking stops here";
+	const char *first = strstr(r.err, msg);
+	cr_expect(first, "%s", r.err);
+	cr_expect(!first || !strstr(first + 1, msg), "said more than once: %s", r.err);
+	harness_free(&r);
+}
+
 Test(preload, three_hundred_lock_cycle_reports_one_inversion)
 {
 	struct harness_run r;

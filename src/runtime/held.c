@@ -213,6 +213,12 @@ void held_sweep_paths(struct rt_thread *t)
 static bool held_push(struct rt_thread *t, const struct held *h)
 {
 	if (t->depth == t->cap) {
+		/* past HELD_MAX the counts beside the depth would wrap (runtime.h):
+		 * a table that cannot grow, said once, and checking stops */
+		if (t->cap >= HELD_MAX) {
+			rt_out_of_memory("a held stack of more than 32768 locks");
+			return false;
+		}
 		struct held *n = rt_realloc_array(t->held - 1, t->cap + 1, t->cap * 2 + 1, sizeof(*n));
 		if (!n)
 			return false;

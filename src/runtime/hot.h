@@ -188,12 +188,26 @@ static inline __attribute__((always_inline)) bool chain_seen(struct rt_thread *t
 
 /* Nonzero when the thread holds a spinning lock or a path entry: spin_depth
  * and npath in one load (runtime.h keeps them side by side). */
-static inline uint64_t held_special(const struct rt_thread *t)
+static inline uint32_t held_special(const struct rt_thread *t)
 {
-	uint64_t w;
+	uint32_t w;
 
 	__builtin_memcpy(&w, &t->spin_depth, sizeof(w));
 	return w;
+}
+
+/* The depth, plus 2^32 times that word: the depth when the thread holds
+ * neither a spinning lock nor a path entry, else more than any cap. */
+static inline uint64_t held_word(const struct rt_thread *t)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t w;
+
+	__builtin_memcpy(&w, &t->depth, sizeof(w));
+	return w;
+#else
+	return t->depth | (uint64_t)held_special(t) << 32;
+#endif
 }
 
 /* On a signalling path, and a fence signalled since the thread last swept
@@ -377,11 +391,17 @@ static inline __attribute__((always_inline)) bool
 rt_push_fast_probe(struct rt_thread *t, struct lock_class *c, const void *inst, int mode,
 		   unsigned hflags, uintptr_t ip, bool probe_table, bool probe_empty)
 {
-	if (unlikely(held_special(t)) && (t->spin_depth || paths_stale(t)))
-		return false;
-	uint32_t depth = t->depth;
-	if (unlikely(depth >= t->fast_cap))
-		return false;
+	/* the depth, and past fast_cap as well when a spinning lock or a path
+	 * entry is held: one test for the three */
+	uint64_t depth = held_word(t);
+	if (unlikely(depth >= t->fast_cap)) {
+		/* fast_cap loaded again: kept in a register, the test above
+		 * would cost an instruction more */
+		__asm__ volatile("" ::: "memory");
+		if ((uint32_t)depth >= t->fast_cap || t->spin_depth || paths_stale(t))
+			return false;
+		depth = (uint32_t)depth;
+	}
 	/* the slot above the top, and below it the top (or held[-1]) */
 	struct held *h = t->held + depth;
 	uint64_t prev = h[-1].key;

@@ -449,18 +449,21 @@ struct ww_ctx {
 struct rt_thread {
 	/* the first cache line: what every fast path reads or writes */
 	struct held *held;
-	uint32_t depth, cap;
 	/* the held stack's chain key is its top entry's (held_key, hot.h) */
-	/* spin_depth and npath side by side in one aligned eight-byte word,
-	 * which the acquire fast path tests with one load (hot.h) */
-	uint32_t spin_depth;      /* HF_SPIN entries held */
-	uint32_t npath;           /* HF_PATH entries held */
-	uint32_t reclaim_depth;   /* in reclaim (as PF_MEMALLOC) */
-	uint32_t noreclaim;       /* fdep_noreclaim_save scopes */
+	/* the depth, and above it, in one aligned eight-byte word, the counts
+	 * of spinning and path entries (at most HELD_MAX, the depth's bound):
+	 * the acquire fast path compares the word with fast_cap, which either
+	 * count makes it exceed (hot.h) */
+	uint32_t depth;
+	uint16_t spin_depth;      /* HF_SPIN entries held */
+	uint16_t npath;           /* HF_PATH entries held */
 	/* cap, or 0 when acquisitions must not be pushed inline (a watchdog
 	 * notes each blocking lock): rt_push_fast tests the depth against it,
 	 * so that the mutex and rwlock fast paths need not read rt_fast */
-	uint32_t fast_cap;
+	uint64_t fast_cap;
+	uint32_t cap;
+	uint32_t reclaim_depth;   /* in reclaim (as PF_MEMALLOC) */
+	uint32_t noreclaim;       /* fdep_noreclaim_save scopes */
 	uint32_t pslot;           /* this thread's path_mail slot */
 	/* counted by every push on the fast paths: in the first line too,
 	 * which is then the only line of the record a lock+unlock touches */
@@ -563,9 +566,13 @@ struct rt_thread {
 };
 _Static_assert(offsetof(struct rt_thread, fast_hits) + sizeof(uint64_t) <= 64,
 	       "the fields of the lock fast paths share the record's first cache line");
-_Static_assert(offsetof(struct rt_thread, npath) == offsetof(struct rt_thread, spin_depth) + 4 &&
-		       offsetof(struct rt_thread, spin_depth) % 8 == 0,
-	       "held_special (hot.h) reads spin_depth and npath as one word");
+_Static_assert(offsetof(struct rt_thread, npath) == offsetof(struct rt_thread, spin_depth) + 2 &&
+		       offsetof(struct rt_thread, spin_depth) == offsetof(struct rt_thread, depth) + 4 &&
+		       offsetof(struct rt_thread, depth) % 8 == 0,
+	       "held_special and held_word (hot.h) read depth, spin_depth and npath as words");
+/* The most entries a held stack has (the counts of spin_depth and npath
+ * stay below 2^16): a push past it is not tracked (held.c). */
+#define HELD_MAX 32768
 
 /*
  * The allocator's own thread words (instance.c), kept apart from rt_tls so
