@@ -22,6 +22,24 @@ _Atomic uint64_t stats_acquisitions_done, stats_chain_hits_done;
 
 /* A stack as JSON frames; without file and line when brief (see
  * stack_symbolize_brief: the graph's stacks are written so). */
+/* "%#lx" of v, as printf writes it ("0" for 0), without vsnprintf: a
+ * report's graph has two for every frame of every edge (a glib test's
+ * JSON report spent half its instructions formatting them). */
+static void buf_hex(struct rt_buf *b, unsigned long v)
+{
+	char s[2 + 2 * sizeof(v) + 1], *p = s + sizeof(s);
+
+	*--p = '\0';
+	do
+		*--p = "0123456789abcdef"[v & 15];
+	while (v >>= 4);
+	if (p[0] != '0') {
+		*--p = 'x';
+		*--p = '0';
+	}
+	buf_puts(b, p);
+}
+
 static void json_frames_as(struct rt_buf *b, uint32_t stack, bool brief)
 {
 	uintptr_t pcs[STACK_MAX];
@@ -34,9 +52,13 @@ static void json_frames_as(struct rt_buf *b, uint32_t stack, bool brief)
 			stack_symbolize_brief(pcs[i], &f);
 		else
 			stack_symbolize(pcs[i], &f);
-		buf_printf(b, "%s{\"pc\": \"%#lx\", \"module\": ", i ? ", " : "", (unsigned long)f.pc);
+		buf_puts(b, i ? ", {\"pc\": \"" : "{\"pc\": \"");
+		buf_hex(b, (unsigned long)f.pc);
+		buf_puts(b, "\", \"module\": ");
 		buf_json_str(b, f.module ? f.module : "");
-		buf_printf(b, ", \"offset\": \"%#lx\"", (unsigned long)f.offset);
+		buf_puts(b, ", \"offset\": \"");
+		buf_hex(b, (unsigned long)f.offset);
+		buf_puts(b, "\"");
 		if (f.function) {
 			buf_puts(b, ", \"function\": ");
 			buf_json_str(b, f.function);
