@@ -55,6 +55,26 @@ Test(debug, waiting_forever_for_a_fence_is_a_hang_naming_the_fence)
 	harness_free(&r);
 }
 
+/* A thread whose fence cache knows the fence: its wait, holding nothing,
+ * is noted for the watchdog all the same. */
+Test(debug, waiting_for_a_fence_the_thread_knows_is_a_hang)
+{
+	struct harness_run r = run("watchdog=1", "fence-known", 10);
+
+	cr_expect_eq(harness_count(r.json, "hang"), 1, "%s", r.log);
+	cr_expect(strstr(r.log, "fence"), "%s", r.log);
+	harness_free(&r);
+}
+
+Test(debug, idle_after_waiting_for_a_signalled_fence_is_no_hang)
+{
+	struct harness_run r = run("watchdog=1", "fence-known-signalled", 10);
+
+	cr_expect_eq(harness_count(r.json, "hang"), 0, "%s", r.log);
+	cr_expect_eq(harness_findings(r.json), 0, "%s", r.log);
+	harness_free(&r);
+}
+
 Test(debug, dump_signal_prints_state_and_the_program_runs_on)
 {
 	struct harness_run r = run(NULL, "dump", 10);

@@ -601,14 +601,29 @@ static __attribute__((noinline)) void fence_init_slow(const void *fence,
 	thread_leave();
 }
 
+/*
+ * The inline fence paths run outside the runtime only (tls_busy clear), on
+ * the thread word the lock fast paths read: never null, the record of the
+ * thread or, until it has one, a record whose fence cache is empty, on
+ * which each of them fails into its slow path at its first look.  rt_fast
+ * is not read: publish, signal and init note nothing for a watchdog (a
+ * wait tests fast_cap, 0 under one), and once checking has stopped what
+ * they do changes the thread's own record and the fence's, and reports
+ * nothing, as a lock fast path's push.
+ */
+static inline __attribute__((always_inline)) bool fence_inline_ok(void)
+{
+	return likely(!tls_busy);
+}
+
 RT_EXPORT void fdep_fence_init(const void *fence, const char *fence_class_name)
 {
-	struct rt_thread *t = thread_peek();
+	struct rt_thread *t = tls_fast;
 	struct fence *f;
 
 	/* a fence re-initialised as in its last life, signalled or never
 	 * published, its class named by the same literal: its record alone */
-	if (likely(t) && (f = fence_peek(t, fence)) && f->cls_name == fence_class_name &&
+	if (fence_inline_ok() && (f = fence_peek(t, fence)) && f->cls_name == fence_class_name &&
 	    likely(f->name_gen == atomic_load_explicit(&rt_unload_gen, memory_order_acquire)) &&
 	    atomic_load_explicit(&f->state, memory_order_relaxed) != FS_PUBLISHED) {
 		fence_renew(t, f);
@@ -682,9 +697,7 @@ static __attribute__((noinline)) void fence_publish_slow(const void *fence, uint
 
 RT_EXPORT void fdep_fence_publish(const void *fence)
 {
-	struct rt_thread *t = thread_peek();
-
-	if (likely(t) && publish_fast(t, fence, RT_CALLER))
+	if (fence_inline_ok() && publish_fast(tls_fast, fence, RT_CALLER))
 		return;
 	fence_publish_slow(fence, RT_CALLER);
 }
@@ -816,9 +829,7 @@ static __attribute__((noinline)) void fence_signal_slow(const void *fence, uintp
 
 RT_EXPORT void fdep_fence_signal(const void *fence)
 {
-	struct rt_thread *t = thread_peek();
-
-	if (likely(t) && signal_fast(t, fence, RT_CALLER))
+	if (fence_inline_ok() && signal_fast(tls_fast, fence, RT_CALLER))
 		return;
 	fence_signal_slow(fence, RT_CALLER);
 }
@@ -876,10 +887,11 @@ static __attribute__((noinline)) void fence_wait_slow(const void *fence, uintptr
 
 RT_EXPORT void fdep_fence_wait(const void *fence)
 {
-	struct rt_thread *t = thread_peek();
+	struct rt_thread *t = tls_fast;
 
-	/* nothing held and a fence known to be published: nothing to check */
-	if (likely(t) && !t->depth) {
+	/* nothing held and a fence known to be published: nothing to check,
+	 * but for a watchdog (fast_cap 0), which notes a wait that may block */
+	if (fence_inline_ok() && !t->depth && t->fast_cap) {
 		struct fence *f = fence_peek(t, fence);
 		if (f && atomic_load_explicit(&f->state, memory_order_acquire) != FS_INIT)
 			return;
