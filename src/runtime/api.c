@@ -98,10 +98,12 @@ RT_EXPORT void fdep_lock_class(const void *lock, const char *class_name_, unsign
 	if (in && class_name_) {
 		struct lock_class *old = in->cls;
 		in->cls = class_intern(class_name_, subclass, old ? old->kind : CK_MAP);
-		/* the lock's own class, made at its init, is not needed any more */
-		if (old && old != in->cls && !old->named && old->addr == lock &&
-		    !held_find(t, lock) && graph_class_unused(old))
-			class_release(old);
+		/* the lock's own class, made at its init, is not needed any
+		 * more; but another thread may hold the lock under it (its
+		 * held entry names the class): it dies, and the evictor frees
+		 * it once no thread's state names it (graph.c) */
+		if (old && old != in->cls && !old->named && old->addr == lock)
+			graph_class_dead(old);
 	}
 	thread_leave();
 }
