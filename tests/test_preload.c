@@ -486,6 +486,29 @@ Test(preload, pooled_spinlock_reused_as_mutex_is_a_new_mutex)
 	harness_free(&r);
 }
 
+/* fdep_acquire(X, NULL) where a pthread mutex was, with no destroy seen:
+ * the program's own lock, in a class of its own, not the mutex's */
+Test(preload, pooled_mutex_reused_as_an_annotated_lock_is_a_new_lock)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("kind-reuse", "mutex-annotated"), &r);
+	expect_clean(&r, "done\n");
+	harness_free(&r);
+}
+
+Test(preload, reused_annotated_lock_in_a_real_cycle_is_reported_as_the_new_lock)
+{
+	struct harness_run r;
+
+	run(NULL, ARGV("kind-reuse", "annotated-cycle"), &r);
+	expect_findings(&r, "lock-order-inversion", 1);
+	cr_expect_eq(cycle_length(r.json), 2);
+	cr_expect(strstr(r.json, "\"from\": \"pool\", \"to\": \"outer2\""), "%s", r.log);
+	cr_expect(!strstr(r.json, "\"from\": \"outer\", \"to\": \"pool\""), "%s", r.json);
+	harness_free(&r);
+}
+
 Test(preload, reused_rwlock_in_a_real_cycle_is_reported_as_the_rwlock)
 {
 	struct harness_run r;

@@ -52,6 +52,9 @@ annotated_class_cached(const struct rt_thread *t, const void *lock, const char *
 		return NULL;
 	if (name && !name_cached_as(t, name, c))
 		return NULL;
+	/* a pthread lock's record: the memory was reused (annotated_class) */
+	if (!name && unlikely(in->type != IT_ANNOTATED))
+		return NULL;
 	return c;
 }
 
@@ -81,6 +84,12 @@ static struct lock_class *annotated_class(struct rt_thread *t, const void *lock,
 		in->cls = c;
 		return c;
 	}
+	/* a pthread lock's record where the program's own lock is now: the
+	 * memory was reused without a destroy the runtime saw (a pool, a
+	 * stack slot); the lock there is a new one, not in the old class */
+	if (in->type >= IT_MUTEX && in->type <= IT_SPIN && !(in->cls && in->cls->named) &&
+	    !(in = instance_get_slow(lock, IT_ANNOTATED | IT_OWN, ip)))
+		return NULL;
 	if (!in->cls)
 		in->cls = class_for_instance(lock, ip, kind, false, in->in_static, false);
 	if (sub && in->cls && in->cls->named)

@@ -319,7 +319,8 @@ static void instance_drop(struct rt_thread *t, struct instance *in, uintptr_t ip
 
 /*
  * Can the record in stand for a lock of `type` (no IT_FROM_INIT) at its
- * address?  A record of another kind of pthread lock, or of an event, is a
+ * address?  A pthread lock's record cannot stand for a lock the program
+ * annotates by its address alone (IT_OWN).  A record of another kind of pthread lock, or of an event, is a
  * lock the program let go without a destroy or a free the runtime saw (a
  * pool that hands its objects out again, a stack slot, a free in a thread's
  * last key destructor): stale, and the lock there is a new one.  A record
@@ -329,6 +330,8 @@ static void instance_drop(struct rt_thread *t, struct instance *in, uintptr_t ip
  */
 static bool instance_stale(struct instance *in, int type)
 {
+	if (type == (IT_ANNOTATED | IT_OWN))
+		return in->type >= IT_MUTEX && in->type <= IT_SPIN && !(in->cls && in->cls->named);
 	if (type < IT_MUTEX || type > IT_SPIN || in->type == type)
 		return false;
 	if (in->type == IT_ANNOTATED && in->cls && in->cls->named) {
@@ -363,7 +366,7 @@ struct instance *instance_get_slow(const void *addr, int type, uintptr_t site)
 		 * wrappers: the program's function, not __gthread_mutex_lock */
 		if (site)
 			site = stack_init_site(site);
-		type &= ~IT_FROM_INIT;
+		type &= ~(IT_FROM_INIT | IT_OWN);
 		bool in_static = stack_addr_is_static(addr);
 		struct lock_class *c = type == IT_ANNOTATED || type == IT_WWCTX
 					       ? NULL

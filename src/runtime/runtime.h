@@ -297,6 +297,10 @@ enum inst_type { IT_ANNOTATED, IT_MUTEX, IT_RWLOCK, IT_SPIN, IT_WWCTX,
 /* Or'ed into the type: the site is an init call's (pthread_*_init), so
  * with classes=site the instance joins its site's class. */
 #define IT_FROM_INIT 0x80
+/* Or'ed into IT_ANNOTATED: a lock annotated by its address alone
+ * (fdep_acquire(lock, NULL)), the program's own: a pthread lock's record
+ * there is stale (memory reused without a destroy). */
+#define IT_OWN 0x40
 
 struct instance {
 	const void *addr;

@@ -22,12 +22,19 @@
  *                             new rwlock with outer2 (worker X -> outer2,
  *                             main outer2 -> X): one lock-order-inversion,
  *                             of the rwlock, not of the mutex that was there
+ *   kind-reuse mutex-annotated outer -> mutex X; X the program's own lock
+ *                             now, told by fdep_acquire(X, NULL): X -> outer
+ *   kind-reuse annotated-cycle as mutex-annotated, then a real inversion of
+ *                             the annotated lock with outer2
  */
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "fencedep.h"
 
 static pthread_mutex_t outer = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t outer2 = PTHREAD_MUTEX_INITIALIZER;
@@ -64,9 +71,21 @@ static void first_use(union obj *o)
 	}
 }
 
+static bool annotated(void)
+{
+	return !strcmp(mode, "mutex-annotated") || !strcmp(mode, "annotated-cycle");
+}
+
 static void second_use(union obj *o)
 {
 	for (int i = 0; i < ROUNDS; i++) {
+		if (annotated()) {
+			fdep_acquire(o, NULL, 0);
+			pthread_mutex_lock(strcmp(mode, "annotated-cycle") ? &outer : &outer2);
+			pthread_mutex_unlock(strcmp(mode, "annotated-cycle") ? &outer : &outer2);
+			fdep_release(o);
+			continue;
+		}
 		if (!strcmp(mode, "rwlock-mutex") || !strcmp(mode, "spin-mutex")) {
 			pthread_mutex_lock(&o->m);
 			pthread_mutex_lock(&outer);
@@ -164,9 +183,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(mode, "mutex-rwlock") && strcmp(mode, "rwlock-mutex") &&
-	    strcmp(mode, "spin-mutex") && strcmp(mode, "rwlock-cycle")) {
+	    strcmp(mode, "spin-mutex") && strcmp(mode, "rwlock-cycle") && !annotated()) {
 		fprintf(stderr, "usage: kind-reuse mutex-rwlock|rwlock-mutex|spin-mutex|"
-				"key-destructor[-mutex]|rwlock-cycle\n");
+				"key-destructor[-mutex]|rwlock-cycle|mutex-annotated|"
+				"annotated-cycle\n");
 		return 2;
 	}
 	sem_init(&to_worker, 0, 0);
@@ -185,6 +205,12 @@ int main(int argc, char **argv)
 		pool.m = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
 	else
 		pool.rw = (pthread_rwlock_t)PTHREAD_RWLOCK_INITIALIZER;
+	if (!strcmp(mode, "annotated-cycle")) {
+		pthread_mutex_lock(&outer2);
+		fdep_acquire(&pool, NULL, 0);
+		fdep_release(&pool);
+		pthread_mutex_unlock(&outer2);
+	}
 	if (!strcmp(mode, "rwlock-cycle")) {
 		/* the real inversion's other half, before the worker's */
 		pthread_mutex_lock(&outer2);
